@@ -1,0 +1,101 @@
+/* http.h - the HTTP layer's view of a request and a response, and the route
+ * table that protocol modules (oauth, admin, console) plug into.
+ *
+ * The layer owns libmicrohttpd: it reads the whole body (bounded by the
+ * route's max_body), strips the optional tenant prefix "/t/{tenant}",
+ * resolves the tenant through the server's callback, matches the route and
+ * calls its handler once with a complete request. Handlers never see MHD.
+ *
+ * Memory: everything in a request (strings, params, the body) lives in
+ * req->arena, freed after the response is queued. Response bodies are
+ * built in resp->body (a capped buf) and freed by the layer. */
+#ifndef GRANTD_HTTP_HTTP_H
+#define GRANTD_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/arena.h"
+#include "lib/err.h"
+#include "lib/limits.h"
+#include "lib/str.h"
+
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_HEAD = 1 << 1,
+	HTTP_POST = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_PATCH = 1 << 4,
+	HTTP_DELETE = 1 << 5,
+	HTTP_OPTIONS = 1 << 6,
+	HTTP_OTHER = 1 << 7,
+};
+
+struct http_req {
+	enum http_method method;
+	const char *method_name;
+	struct sv path;       /* path after the tenant prefix, always starts with '/' */
+	struct sv full_path;  /* path as received, without the query */
+	struct sv query;      /* raw query string without '?', may be empty */
+	const char *tenant;   /* tenant domain: from /t/{tenant}, ?tenantDomain= (routes
+			       * that allow it) or the default domain */
+	const char *tenant_id; /* resolved id of `tenant` */
+	bool tenant_explicit; /* the request named its tenant */
+	struct sv body;
+	struct sv params[LIMIT_ROUTE_PARAMS]; /* values of {name} segments, in order */
+	size_t nparams;
+	const char *remote_addr; /* textual peer address */
+	char trace_id[33];       /* random hex id, echoed in errors and the access log */
+	struct arena *arena;
+	void *conn; /* opaque: for http_req_header() only */
+};
+
+/* A request header (case-insensitive name), NULL when absent. */
+const char *http_req_header(const struct http_req *req, const char *name);
+/* A query parameter (decoded, in req->arena); NULL when absent. ST_INVALID
+ * in *st when the query is malformed or the key is repeated. */
+const char *http_req_query(const struct http_req *req, const char *key, status *st);
+
+#define HTTP_MAX_RESP_HEADERS 12
+
+struct http_resp {
+	int status; /* default 200 */
+	const char *content_type; /* default "application/json" */
+	struct buf body;
+	struct {
+		const char *name, *value; /* static or in req->arena */
+	} headers[HTTP_MAX_RESP_HEADERS];
+	size_t nheaders;
+	/* Set by handlers for the access log (e.g. the client id); never secrets. */
+	const char *log_note;
+};
+
+void http_resp_header(struct http_resp *r, const char *name, const char *value);
+
+/* Error bodies. The admin/general shape is
+ * {"code","message","description","traceId"}; the OAuth shape (RFC 6749 §5.2)
+ * is {"error","error_description"} with no-store headers. */
+void http_resp_error(struct http_resp *r, const struct http_req *req, int status,
+		     const char *code, const char *description);
+void http_resp_oauth_error(struct http_resp *r, int status, const char *error,
+			   const char *description);
+
+typedef void (*http_handler)(void *ctx, struct http_req *req, struct http_resp *resp);
+
+enum http_route_flags {
+	HTTP_ROUTE_OAUTH_ERRORS = 1 << 0,   /* layer errors use the OAuth shape */
+	HTTP_ROUTE_TENANT_QUERY = 1 << 1,   /* ?tenantDomain= selects the tenant */
+	HTTP_ROUTE_NO_TENANT = 1 << 2,      /* global path (healthz, metrics) */
+	HTTP_ROUTE_PREFIX = 1 << 3,         /* pattern matches as a path prefix */
+};
+
+struct http_route {
+	unsigned methods;    /* mask of enum http_method */
+	const char *pattern; /* "/api/server/v1/identity-providers/{id}" */
+	http_handler handler;
+	unsigned flags;
+	size_t max_body;     /* bytes; 0 = no body accepted (413 if sent) */
+};
+
+#endif
