@@ -1,2 +1,171 @@
+/* main.c - the grantd command line: serve, check-config, version.
+ *
+ * Exit codes (CONTRACT §2): 0 ok, 1 runtime failure, 2 usage/config error. */
 #include <stdio.h>
-int main(void) { puts("grantd"); return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "app/app.h"
+#include "config/config.h"
+#include "lib/log.h"
+#include "store/store.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static const char usage_main[] =
+	"usage: grantd <command> [options]\n"
+	"\n"
+	"An OAuth 2.0 authorization server for the JWT bearer grant (RFC 7523).\n"
+	"\n"
+	"commands:\n"
+	"  serve [-c FILE]         run the server (built-in defaults without -c)\n"
+	"  check-config [-c FILE]  validate the configuration and print it\n"
+	"  version                 print version information\n"
+	"\n"
+	"Run 'grantd <command> --help' for a command's options.\n";
+
+static const char usage_serve[] =
+	"usage: grantd serve [-c FILE]\n"
+	"\n"
+	"Runs the server until SIGTERM or SIGINT. On first start creates the data\n"
+	"dir: database, TLS certificate, server secret, super tenant and admin.\n"
+	"The admin password comes from GRANTD_ADMIN_PASSWORD or is generated.\n"
+	"\n"
+	"  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
+
+static const char usage_check[] =
+	"usage: grantd check-config [-c FILE]\n"
+	"\n"
+	"Parses and validates the configuration (file and GRANTD_* environment),\n"
+	"prints the effective configuration, exits 0 when valid and 2 when not.\n"
+	"\n"
+	"  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
+
+static const char usage_version[] = "usage: grantd version\n\nPrints version information.\n";
+
+static int is_help(const char *a)
+{
+	return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* Parses "[-c FILE]"; returns EXIT_OK, EXIT_USAGE, or -1 when help was shown. */
+static int parse_config_opt(int argc, char **argv, const char *usage, const char **path)
+{
+	*path = NULL;
+	for (int i = 0; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(usage, stdout);
+			return -1;
+		}
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc &&
+		    *path == NULL) {
+			*path = argv[++i];
+			continue;
+		}
+		fprintf(stderr, "grantd: unexpected argument '%s'\n\n%s", argv[i], usage);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int load_config(const char *path, struct config **cfg)
+{
+	struct err e = { 0 };
+	if (config_load(path, NULL, cfg, &e) != ST_OK) {
+		fprintf(stderr, "grantd: configuration error: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	const char *path;
+	struct config *cfg;
+	int rc = parse_config_opt(argc, argv, usage_serve, &path);
+	int lvl;
+
+	if (rc != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = load_config(path, &cfg)) != EXIT_OK)
+		return rc;
+	lvl = log_level_parse(cfg->server.log_level);
+	log_set_level(lvl < 0 ? LOG_INFO : (enum log_level)lvl);
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		config_free(cfg);
+		return EXIT_RUNTIME;
+	}
+	rc = app_serve(cfg);
+	config_free(cfg);
+	return rc;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+	const char *path;
+	struct config *cfg;
+	struct buf out = { 0 };
+	int rc = parse_config_opt(argc, argv, usage_check, &path);
+
+	if (rc != EXIT_OK)
+		return rc < 0 ? EXIT_OK : rc;
+	if ((rc = load_config(path, &cfg)) != EXIT_OK)
+		return rc;
+	if (config_dump(cfg, &out) != ST_OK) {
+		fprintf(stderr, "grantd: cannot print the configuration\n");
+		rc = EXIT_RUNTIME;
+	} else {
+		fprintf(stdout, "# effective configuration (%s)\n%s", cfg->source, out.p);
+		fprintf(stderr, "grantd: configuration OK (%s)\n", cfg->source);
+	}
+	buf_free(&out);
+	config_free(cfg);
+	return rc;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	if (argc > 0) {
+		if (is_help(argv[0])) {
+			fputs(usage_version, stdout);
+			return EXIT_OK;
+		}
+		fprintf(stderr, "grantd: unexpected argument '%s'\n\n%s", argv[0], usage_version);
+		return EXIT_USAGE;
+	}
+	printf("grantd %s\n", GRANTD_VERSION);
+	printf("schema %d\n", store_schema_version());
+	printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("libmicrohttpd %s\n", MHD_get_version());
+	printf("SQLite %s\n", sqlite3_libversion());
+	printf("jansson %s\n", jansson_version_str());
+	printf("libsodium %s\n", sodium_version_string());
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	if (is_help(argv[1])) {
+		fputs(usage_main, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(argv[1], "check-config") == 0)
+		return cmd_check_config(argc - 2, argv + 2);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc - 2, argv + 2);
+	fprintf(stderr, "grantd: unknown command '%s'\n\n%s", argv[1], usage_main);
+	return EXIT_USAGE;
+}

@@ -43,9 +43,9 @@ struct config {
 	} server;
 
 	struct {
-		char *type; /* "sqlite" | "postgres" */
-		char *path; /* default <data_dir>/grantd.db */
-		char *url;  /* libpq conninfo or URL */
+		char *type;           /* "sqlite" | "postgres" */
+		char *path;           /* default <data_dir>/grantd.db */
+		char *url;            /* libpq conninfo or URL */
 		int64_t busy_timeout; /* seconds, 5 */
 	} database;
 
@@ -54,13 +54,13 @@ struct config {
 	} tenant;
 
 	struct {
-		int64_t timestamp_skew;        /* 60 */
-		bool hash_tokens_and_secrets;  /* true */
+		int64_t timestamp_skew;       /* 60 */
+		bool hash_tokens_and_secrets; /* true */
 		struct {
-			bool enable_iat_validation;    /* true */
-			int64_t iat_validity_period;   /* 1800 (config unit: minutes) */
-			bool enable_jwt_cache;         /* true */
-			bool require_jti, require_iat; /* false */
+			bool enable_iat_validation;     /* true */
+			int64_t iat_validity_period;    /* 1800 (config unit: minutes) */
+			bool enable_jwt_cache;          /* true */
+			bool require_jti, require_iat;  /* false */
 			int64_t max_assertion_lifetime; /* 0 = unlimited */
 			int64_t max_assertion_size;     /* 16384 bytes */
 		} jwt;
@@ -73,14 +73,14 @@ struct config {
 			bool renew_refresh_token; /* true */
 		} token_renewal;
 		struct {
-			int64_t connection_timeout; /* 1 */
-			int64_t read_timeout;       /* 1 */
-			int64_t size_limit_bytes;   /* 51200 */
-			int64_t cache_ttl;          /* 600 */
-			int64_t min_refetch_interval; /* 10 */
+			int64_t connection_timeout;                    /* 1 */
+			int64_t read_timeout;                          /* 1 */
+			int64_t size_limit_bytes;                      /* 51200 */
+			int64_t cache_ttl;                             /* 600 */
+			int64_t min_refetch_interval;                  /* 10 */
 			bool enforce_certificate_expiry_time_validity; /* true */
-			bool allow_insecure_http;   /* false */
-			struct config_strlist allowed_hosts; /* [] */
+			bool allow_insecure_http;                      /* false */
+			struct config_strlist allowed_hosts;           /* [] */
 		} jwks_endpoint;
 		struct {
 			char *jwt_signing_algorithm; /* "RS256" | "ES256" | "EdDSA" */
@@ -88,19 +88,40 @@ struct config {
 	} oauth;
 
 	struct {
-		int64_t max_failed_logins;  /* 5 per window, per source and per user */
-		int64_t lockout_window;     /* seconds, 300 */
-		int64_t auth_cache_ttl;     /* seconds, 60 */
-	} admin;
+		int64_t max_failed_logins; /* 5 per window, per source and per user */
+		int64_t lockout_window;    /* seconds, 300 */
+		int64_t auth_cache_ttl;    /* seconds, 60 */
+	} admin_api; /* [admin_api]: not [admin], so GRANTD_ADMIN_PASSWORD is no key */
 };
 
 /* Loads `path` (NULL = defaults only) and the environment `envp` (NULL =
- * environ) into a new snapshot. On failure returns ST_INVALID with
- * "file:line: reason" in `e` (or "env GRANTD_X: reason"). */
+ * environ) into a new snapshot owned by the caller (config_free). Order:
+ * built-in defaults, then the file, then GRANTD_* variables, then cross-field
+ * validation. Unknown GRANTD_* variables (other than GRANTD_ADMIN_PASSWORD and
+ * GRANTD_CONFIG) are not errors but are logged with log_warn.
+ * On failure `*out` is NULL and `e` holds one line naming where the bad value
+ * came from: "FILE:LINE: [table] key: reason" (or "FILE:LINE: reason" for
+ * syntax errors), "env GRANTD_X: [table] key: reason", or
+ * "default: [table] key: reason". Returns ST_INVALID for any bad
+ * configuration, ST_IO when the file cannot be read ("FILE: cannot read:
+ * ..."), ST_NOMEM on allocation failure. A CLI maps ST_INVALID and ST_IO to
+ * exit code 2. */
 status config_load(const char *path, char *const *envp, struct config **out, struct err *e);
+
+/* As config_load, from `len` bytes of `buf` already in memory; `name` is the
+ * file name used in messages and as `source` (NULL = "(buffer)"). */
+status config_load_buffer(const char *name, const char *buf, size_t len, char *const *envp,
+			  struct config **out, struct err *e);
+
+/* Releases everything the snapshot owns; NULL is a no-op. */
 void config_free(struct config *c);
 
-/* Writes the effective configuration as TOML (what check-config prints). */
+/* Appends the effective configuration to `out` as TOML (what check-config
+ * prints): every key, tables in the order of docs/configuration.md,
+ * durations as "90s"/"30m"/"1h"/"1d". Keys that are unset (tls_cert,
+ * tls_key, url) and a bind list that is the built-in default are written as
+ * comments, so loading the dump gives back the same configuration. Returns
+ * ST_OK, or the buf_* status (ST_NOMEM, ST_TOO_LARGE). */
 status config_dump(const struct config *c, struct buf *out);
 
 #endif

@@ -7,8 +7,15 @@
  * calls its handler once with a complete request. Handlers never see MHD.
  *
  * Memory: everything in a request (strings, params, the body) lives in
- * req->arena, freed after the response is queued. Response bodies are
- * built in resp->body (a capped buf) and freed by the layer. */
+ * req->arena, freed when the request completes (after the response is
+ * sent or the connection is gone). Response bodies are built in resp->body
+ * (a capped buf, 16 MiB) whose bytes the layer hands to MHD. Handlers run
+ * on the server's threads, concurrently; they must not block for long.
+ *
+ * The layer's own responses: every response gets X-Content-Type-Options:
+ * nosniff, JSON ones also Cache-Control: no-store unless the handler set
+ * one. See http/server.h for the request pipeline and http/form.h for
+ * form, query and Basic parsing. */
 #ifndef GRANTD_HTTP_HTTP_H
 #define GRANTD_HTTP_HTTP_H
 
@@ -35,13 +42,13 @@ enum http_method {
 struct http_req {
 	enum http_method method;
 	const char *method_name;
-	struct sv path;       /* path after the tenant prefix, always starts with '/' */
-	struct sv full_path;  /* path as received, without the query */
-	struct sv query;      /* raw query string without '?', may be empty */
-	const char *tenant;   /* tenant domain: from /t/{tenant}, ?tenantDomain= (routes
-			       * that allow it) or the default domain */
+	struct sv path;        /* path after the tenant prefix, always starts with '/' */
+	struct sv full_path;   /* path as received, without the query */
+	struct sv query;       /* raw query string without '?', may be empty */
+	const char *tenant;    /* tenant domain: from /t/{tenant}, ?tenantDomain= (routes
+				* that allow it) or the default domain */
 	const char *tenant_id; /* resolved id of `tenant` */
-	bool tenant_explicit; /* the request named its tenant */
+	bool tenant_explicit;  /* the request named its tenant */
 	struct sv body;
 	struct sv params[LIMIT_ROUTE_PARAMS]; /* values of {name} segments, in order */
 	size_t nparams;
@@ -49,18 +56,25 @@ struct http_req {
 	char trace_id[33];       /* random hex id, echoed in errors and the access log */
 	struct arena *arena;
 	void *conn; /* opaque: for http_req_header() only */
+	/* Unit tests of handlers (no socket): when conn is NULL,
+	 * http_req_header() looks names up in this NULL-terminated list
+	 * { "Name", "value", "Name", "value", ..., NULL }. */
+	const char *const *fake_headers;
 };
 
-/* A request header (case-insensitive name), NULL when absent. */
+/* A request header (case-insensitive name), NULL when absent. The value
+ * lives as long as the request. */
 const char *http_req_header(const struct http_req *req, const char *name);
-/* A query parameter (decoded, in req->arena); NULL when absent. ST_INVALID
- * in *st when the query is malformed or the key is repeated. */
+/* A query parameter, decoded with the form rules of http/form.h (in
+ * req->arena). Returns NULL when absent (*st = ST_NOT_FOUND), malformed
+ * (*st = ST_INVALID) or repeated (*st = ST_CONFLICT); *st = ST_OK when
+ * found. `st` may be NULL. */
 const char *http_req_query(const struct http_req *req, const char *key, status *st);
 
 #define HTTP_MAX_RESP_HEADERS 12
 
 struct http_resp {
-	int status; /* default 200 */
+	int status;               /* default 200 */
 	const char *content_type; /* default "application/json" */
 	struct buf body;
 	struct {
@@ -71,23 +85,32 @@ struct http_resp {
 	const char *log_note;
 };
 
+/* Sets a response header, replacing one of the same name (case-insensitive).
+ * Name and value must outlive the request (static or in req->arena). A full
+ * table drops the header and logs an error (a bug). */
 void http_resp_header(struct http_resp *r, const char *name, const char *value);
 
-/* Error bodies. The admin/general shape is
- * {"code","message","description","traceId"}; the OAuth shape (RFC 6749 §5.2)
- * is {"error","error_description"} with no-store headers. */
-void http_resp_error(struct http_resp *r, const struct http_req *req, int status,
-		     const char *code, const char *description);
+/* Error bodies; both replace resp->body and set the status.
+ * The admin/general shape is {"code","message","description","traceId"}:
+ * `code` NULL means "HTTP-<status>" (the layer's own errors use that form,
+ * e.g. "HTTP-404"), message is the status's reason phrase ("Not Found"),
+ * description may be NULL (then it is the message). The OAuth shape
+ * (RFC 6749 §5.2) is {"error","error_description"} (description omitted when
+ * NULL) with Cache-Control: no-store and Pragma: no-cache. */
+void http_resp_error(struct http_resp *r, const struct http_req *req, int status, const char *code,
+		     const char *description);
 void http_resp_oauth_error(struct http_resp *r, int status, const char *error,
 			   const char *description);
+/* The reason phrase of a status code ("Not Found"); "Unknown" otherwise. */
+const char *http_status_text(int status);
 
 typedef void (*http_handler)(void *ctx, struct http_req *req, struct http_resp *resp);
 
 enum http_route_flags {
-	HTTP_ROUTE_OAUTH_ERRORS = 1 << 0,   /* layer errors use the OAuth shape */
-	HTTP_ROUTE_TENANT_QUERY = 1 << 1,   /* ?tenantDomain= selects the tenant */
-	HTTP_ROUTE_NO_TENANT = 1 << 2,      /* global path (healthz, metrics) */
-	HTTP_ROUTE_PREFIX = 1 << 3,         /* pattern matches as a path prefix */
+	HTTP_ROUTE_OAUTH_ERRORS = 1 << 0, /* layer errors use the OAuth shape */
+	HTTP_ROUTE_TENANT_QUERY = 1 << 1, /* ?tenantDomain= selects the tenant */
+	HTTP_ROUTE_NO_TENANT = 1 << 2,    /* global path (healthz, metrics) */
+	HTTP_ROUTE_PREFIX = 1 << 3,       /* pattern matches as a path prefix */
 };
 
 struct http_route {
@@ -95,7 +118,7 @@ struct http_route {
 	const char *pattern; /* "/api/server/v1/identity-providers/{id}" */
 	http_handler handler;
 	unsigned flags;
-	size_t max_body;     /* bytes; 0 = no body accepted (413 if sent) */
+	size_t max_body; /* bytes; 0 = no body accepted (413 if sent) */
 };
 
 #endif

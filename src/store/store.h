@@ -14,7 +14,15 @@
  * ST_IO (database failure, logged by the backend), ST_BUSY (lock timeout).
  *
  * Mutating admin operations take an optional `audit` record that is written
- * in the same transaction, so a change and its audit event land together. */
+ * in the same transaction, so a change and its audit event land together;
+ * when the change fails, no audit row is written.
+ *
+ * Lists are ordered by created_at, then id (audit events: by `at`, then
+ * insertion order), report the total number of matching rows in `*total`,
+ * and clamp the page: limit to 1..STORE_PAGE_MAX, a negative offset to 0.
+ *
+ * Timestamps are unix seconds; a created_at/updated_at of 0 in a record
+ * being written means "now". Ids of new records are chosen by the caller. */
 #ifndef GRANTD_STORE_STORE_H
 #define GRANTD_STORE_STORE_H
 
@@ -29,10 +37,12 @@
 struct config;
 
 #define STORE_ID_LEN UUID_STR_LEN /* ids are UUID v4 strings */
+#define STORE_PAGE_MAX 1000       /* largest page a list returns */
+#define STORE_IDP_FIND_MAX 16     /* most rows idp_find_by_issuer returns */
 
 struct store_tenant {
 	char *id;
-	char *domain;
+	char *domain; /* stored and matched in ASCII lower case */
 	bool active;
 	int64_t created_at; /* unix seconds */
 };
@@ -91,7 +101,7 @@ struct store_token {
 
 struct store_audit {
 	char *id;        /* filled by the store when NULL */
-	char *tenant_id;
+	char *tenant_id; /* NULL for server-wide events */
 	char *actor;     /* "admin" or "user@tenant" */
 	char *action;    /* "create" | "update" | "delete" | "regenerate-secret" | ... */
 	char *object_type; /* "identity-provider" | "application" | "tenant" */
@@ -110,11 +120,14 @@ struct store;
 struct store_ops {
 	void (*close)(struct store *s);
 
+	/* Creates the tenant and, when `owner` is not NULL, its first admin.
+	 * ST_CONFLICT when the domain is taken. */
 	status (*tenant_create)(struct store *s, const struct store_tenant *t,
 				const struct store_admin *owner, const struct store_audit *audit,
 				struct err *e);
 	status (*tenant_get)(struct store *s, struct arena *a, const char *id, struct store_tenant *out,
 			     struct err *e);
+	/* `domain` is matched case-insensitively (ASCII). */
 	status (*tenant_get_by_domain)(struct store *s, struct arena *a, const char *domain,
 				       struct store_tenant *out, struct err *e);
 	status (*tenant_list)(struct store *s, struct arena *a, struct store_page pg,
@@ -122,23 +135,34 @@ struct store_ops {
 	status (*tenant_set_active)(struct store *s, const char *id, bool active,
 				    const struct store_audit *audit, struct err *e);
 
+	/* Inserts the admin, or when (tenant_id, username) exists, replaces its
+	 * pw_hash (id and created_at are kept). ST_NOT_FOUND: no such tenant. */
 	status (*admin_put)(struct store *s, const struct store_admin *u, struct err *e);
 	status (*admin_get)(struct store *s, struct arena *a, const char *tenant_id,
 			    const char *username, struct store_admin *out, struct err *e);
+	/* The first STORE_PAGE_MAX admins of the tenant. */
 	status (*admin_list)(struct store *s, struct arena *a, const char *tenant_id,
 			     struct store_admin **items, size_t *n, struct err *e);
 
+	/* ST_CONFLICT when the name is taken in the tenant; ST_NOT_FOUND when
+	 * the tenant does not exist. */
 	status (*idp_create)(struct store *s, const struct store_idp *idp,
 			     const struct store_audit *audit, struct err *e);
+	/* Updates name, issuer, enabled, doc and updated_at of (tenant_id, id).
+	 * When the IdP is saved disabled, the tokens issued through it are
+	 * revoked in the same transaction (contract §6). */
 	status (*idp_update)(struct store *s, const struct store_idp *idp,
 			     const struct store_audit *audit, struct err *e);
+	/* Deletes the IdP and revokes the tokens issued through it. */
 	status (*idp_delete)(struct store *s, const char *tenant_id, const char *id,
 			     const struct store_audit *audit, struct err *e);
 	status (*idp_get)(struct store *s, struct arena *a, const char *tenant_id, const char *id,
 			  struct store_idp *out, struct err *e);
 	status (*idp_get_by_name)(struct store *s, struct arena *a, const char *tenant_id,
 				  const char *name, struct store_idp *out, struct err *e);
-	/* All IdPs of a tenant whose issuer or name equals `iss` (at most 2). */
+	/* The IdPs of a tenant whose issuer or name equals `iss`: issuer matches
+	 * first (oldest first), then the name match; at most STORE_IDP_FIND_MAX.
+	 * ST_OK with *n == 0 when there is none. */
 	status (*idp_find_by_issuer)(struct store *s, struct arena *a, const char *tenant_id,
 				     const char *iss, struct store_idp **items, size_t *n,
 				     struct err *e);
@@ -148,9 +172,12 @@ struct store_ops {
 
 	status (*app_create)(struct store *s, const struct store_app *app,
 			     const struct store_audit *audit, struct err *e);
-	/* Updates name, doc, updated_at and (when has_secret) the secret hash. */
+	/* Updates name, doc, updated_at and (when has_secret) the secret hash.
+	 * When an existing secret hash is replaced by a different one (secret
+	 * regenerated), the app's tokens are revoked in the same transaction. */
 	status (*app_update)(struct store *s, const struct store_app *app,
 			     const struct store_audit *audit, struct err *e);
+	/* Deletes the app and revokes its tokens in the same transaction. */
 	status (*app_delete)(struct store *s, const char *tenant_id, const char *id,
 			     const struct store_audit *audit, struct err *e);
 	status (*app_get)(struct store *s, struct arena *a, const char *tenant_id, const char *id,
@@ -168,13 +195,18 @@ struct store_ops {
 			     const struct store_token *refresh, struct err *e);
 	status (*token_get)(struct store *s, struct arena *a, const unsigned char hash[SHA256_LEN],
 			    struct store_token *out, struct err *e);
-	/* Atomically marks a refresh token used and returns it. ST_CONFLICT (with
-	 * `out` filled) when it was already used; ST_NOT_FOUND when unknown. */
+	/* Atomically marks a refresh token used and returns it (as it is after
+	 * the call: used = true). ST_CONFLICT (with `out` filled) when it was
+	 * already used; ST_NOT_FOUND when unknown or not a refresh token.
+	 * Revocation and expiry are reported in `out`, not checked: the caller
+	 * decides. */
 	status (*refresh_use)(struct store *s, struct arena *a, const unsigned char hash[SHA256_LEN],
 			      struct store_token *out, struct err *e);
+	/* ST_NOT_FOUND when no such token. */
 	status (*token_revoke)(struct store *s, const unsigned char hash[SHA256_LEN], struct err *e);
+	/* The bulk revocations succeed when nothing matches. */
 	status (*tokens_revoke_chain)(struct store *s, const char *chain_id, struct err *e);
-	/* field: "app_id" or "idp_id". */
+	/* field: "app_id" or "idp_id" (anything else: ST_INVALID). */
 	status (*tokens_revoke_by)(struct store *s, const char *field, const char *value,
 				   struct err *e);
 
@@ -183,24 +215,37 @@ struct store_ops {
 	status (*replay_record)(struct store *s, const char *tenant_id, const char *iss,
 				const char *jti, int64_t expires_at, int64_t now, struct err *e);
 
+	/* tenant_id NULL = the events of every tenant. */
 	status (*audit_list)(struct store *s, struct arena *a, const char *tenant_id,
 			     struct store_page pg, struct store_audit **items, size_t *n,
 			     int64_t *total, struct err *e);
 
-	/* Deletes expired replay records and tokens expired before `now`. */
+	/* Deletes replay records and tokens with expires_at <= now, in small
+	 * batches (each its own transaction) so writers are never held up long. */
 	status (*purge_expired)(struct store *s, int64_t now, struct err *e);
 };
 
 struct store {
 	const struct store_ops *ops;
+	/* Set by store_open: the schema version the database had before
+	 * migrating (0 = new database) and how many migrations it applied. */
+	int schema_found;
+	int migrations_applied;
 };
 
-/* Opens the backend named by config (database.type), creating and migrating
- * the schema. ST_CONFLICT when another grantd holds the data dir. */
+/* Opens the backend named by config (database.type: "sqlite"; "postgres" is
+ * not implemented yet -> ST_UNSUPPORTED; anything else -> ST_INVALID), and
+ * creates or migrates the schema. SQLite: database.path (default
+ * <data_dir>/grantd.db) is created 0600 when missing; its directory must
+ * exist (ST_IO otherwise). A database whose schema is newer than this binary
+ * knows is refused (ST_UNSUPPORTED). Locking the data dir against a second
+ * grantd is the caller's job (app), not the store's. */
 status store_open(const struct config *cfg, struct store **out, struct err *e);
+/* Closes every connection. Call it once no other thread uses the store (s
+ * may be NULL). */
 void store_close(struct store *s);
 
-/* Current schema version applied by store_open (for `grantd version`/tests). */
+/* The schema version this binary creates and migrates to. */
 int store_schema_version(void);
 
 #endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# deps.sh - install the Debian 12 packages grantd needs, idempotently.
+#
+#   scripts/deps.sh run    packages to build and run the server
+#   scripts/deps.sh test   ... plus everything the test suites use
+#
+# apt-get runs only when something is missing, so repeated calls are fast
+# and work offline once installed. Needs root (or sudo) only then.
+set -eu
+
+RUN_PKGS="build-essential meson ninja-build pkg-config libmicrohttpd-dev libssl-dev libjansson-dev
+libsqlite3-dev libpq-dev libcurl4-openssl-dev libsodium-dev openssl ca-certificates"
+TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev valgrind python3 python3-pytest python3-requests
+python3-jwt python3-cryptography python3-authlib python3-yaml python3-jsonschema curl"
+
+want="$RUN_PKGS"
+case "${1:-run}" in
+run) ;;
+test) want="$RUN_PKGS $TEST_PKGS" ;;
+*) echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when an install fails for lack of them.
+if ! $SUDO apt-get install -y --no-install-recommends $missing; then
+	$SUDO apt-get update
+	$SUDO apt-get install -y --no-install-recommends $missing
+fi

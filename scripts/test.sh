@@ -1,0 +1,55 @@
+#!/bin/sh
+# test.sh - every test suite, as CI runs it (make test).
+#
+#   1. banned-function lint
+#   2. release-like build (-Werror) + unit tests + fuzz-corpus replays
+#   3. ASan+UBSan build of the same tests
+#   4. valgrind over the unit tests
+#   5. end-to-end tests (pytest) against the real binary over HTTPS
+#
+# `scripts/test.sh quick` runs 1, 2 and 5 only.
+set -eu
+cd "$(dirname "$0")/.."
+mode="${1:-full}"
+PY=/usr/bin/python3
+start=$(date +%s)
+results=""
+
+step() { printf '\n==== %s ====\n' "$1"; }
+record() { results="$results
+  $1"; }
+
+scripts/deps.sh test
+
+step "lint"
+scripts/lint.sh
+record "lint: ok"
+
+step "build + unit tests"
+[ -f build/build.ninja ] || meson setup build --buildtype=debugoptimized >/dev/null
+ninja -C build
+meson test -C build --print-errorlogs --suite unit --suite fuzz-replay
+record "unit + fuzz replay: ok"
+
+if [ "$mode" = full ]; then
+	step "ASan + UBSan"
+	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
+		-Db_lundef=false --buildtype=debug >/dev/null
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --print-errorlogs --suite unit --suite fuzz-replay
+	record "asan+ubsan unit + fuzz replay: ok"
+
+	step "valgrind"
+	meson test -C build --print-errorlogs --suite unit \
+		--wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp' \
+		--timeout-multiplier=10
+	record "valgrind unit: ok"
+fi
+
+step "end-to-end (pytest, real binary over HTTPS)"
+GRANTD_BIN="$PWD/build/grantd" $PY -m pytest -q -p no:cacheprovider tests/e2e
+record "e2e: ok"
+
+end=$(date +%s)
+printf '\n==== summary ====%s\n  total time: %ss\n' "$results" "$((end - start))"

@@ -1,0 +1,71 @@
+/* admin.h - the admin REST API (CONTRACT §7): shared machinery.
+ *
+ * Every handler starts with admin_begin(), which authenticates the caller
+ * (HTTP Basic, argon2id, throttled), checks that the caller may act in the
+ * request's tenant, and fills a `struct admin_call`. Failures have already
+ * been answered when admin_begin() returns false. Bodies are read with
+ * admin_body(), errors written with admin_error(). */
+#ifndef GRANTD_ADMIN_ADMIN_H
+#define GRANTD_ADMIN_ADMIN_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "http/http.h"
+#include "oauth/context.h"
+
+struct admin_auth;
+
+/* Lifetime of the authentication state (throttle table, verification cache). */
+status admin_auth_new(const struct config *cfg, struct admin_auth **out);
+void admin_auth_free(struct admin_auth *a);
+
+struct admin_call {
+	struct oauth_ctx *c;
+	struct http_req *req;
+	struct http_resp *resp;
+	const char *actor;      /* "admin" or "user@tenant", for audit events */
+	bool super;             /* the super admin */
+	const char *tenant_id;  /* the tenant acted in (request's tenant) */
+	const char *tenant;     /* its domain */
+};
+
+enum admin_flags {
+	ADMIN_SUPER_ONLY = 1 << 0, /* tenant management */
+};
+
+/* The admin API's routes, for the app's route table. */
+extern const struct http_route admin_routes[];
+extern const size_t admin_nroutes;
+
+bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsigned flags,
+		 struct admin_call *call);
+
+/* Writes {"code","message","description","traceId"}. */
+void admin_error(struct admin_call *call, int http_status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Maps a store/validation status and its slot to an error response. */
+void admin_error_status(struct admin_call *call, status st, const struct err *e,
+			const char *code_prefix);
+
+/* Checks Content-Type: application/json (415 otherwise). false = answered. */
+bool admin_json_content_type(struct admin_call *call);
+/* Parses the request body as a JSON object (415 for another Content-Type,
+ * 400 for invalid JSON, duplicate keys or a non-object). NULL = answered. */
+json_t *admin_body(struct admin_call *call);
+/* Rejects members not in `allowed` (NULL-terminated): ST_INVALID naming it. */
+status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
+			   struct err *e);
+
+/* Reads ?limit=&offset= (defaults 30 and 0; limit 1..1000). false = answered. */
+bool admin_page(struct admin_call *call, struct store_page *pg);
+
+/* Sends `body` (stolen) with `http_status`; adds Location when `location` set. */
+void admin_json(struct admin_call *call, int http_status, json_t *body, const char *location);
+
+/* Fills an audit record for the caller's change. `summary` is stolen. */
+void admin_audit(struct admin_call *call, struct store_audit *a, const char *action,
+		 const char *object_type, const char *object_id, json_t *summary);
+
+#endif

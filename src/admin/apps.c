@@ -1,0 +1,641 @@
+/* apps.c - /applications: service providers and their OAuth client
+ * (CONTRACT §7). Validation is app_conf_parse()'s (src/oauth/app_conf.h),
+ * so what the API accepts is exactly what the token endpoint understands;
+ * this file adds what needs the store (IdP names exist in the tenant) and
+ * the rules of the resource itself:
+ *
+ *  - POST /applications: the body is the application object. `clientId`
+ *    may be supplied (28..64 of [A-Za-z0-9_-], as WSO2 lets an admin keep a
+ *    migrated client's id); otherwise 28 characters of [A-Za-z0-9_] are
+ *    generated. `clientSecret` may never be supplied: the server generates
+ *    256 bits, stores only HMAC-SHA256 under the server secret, and shows
+ *    the secret in this response only (and in regenerate-secret's).
+ *    Confidential clients get a secret whatever their auth method; public
+ *    clients get none.
+ *  - PATCH /applications/{id}: a JSON merge (RFC 7396) of the top-level
+ *    `name` and `description` only; at least one must be given; a null
+ *    description clears it. The OAuth configuration changes only through
+ *    PUT .../inbound-protocols/oidc.
+ *  - PUT .../inbound-protocols/oidc replaces the whole oidc object; members
+ *    left out take their defaults. `clientId` may be omitted or repeated
+ *    but not changed; `publicClient` cannot change (a client's secret and
+ *    its tokens would change nature: create a new application).
+ *  - POST .../oidc/regenerate-secret: a new secret, shown once; the old one
+ *    stops working and the application's tokens are revoked, in the same
+ *    store transaction (store.h app_update).
+ *
+ * Every change writes its audit record in the same transaction and tells
+ * the directory (directory_app_changed) once committed. Ids in paths are
+ * checked to be UUIDs before the store is asked. Secrets are never logged
+ * or audited; they live on the stack (wiped) and in the response. */
+#include <string.h>
+
+#include "admin/admin.h"
+#include "admin/handlers.h"
+#include "lib/log.h"
+#include "oauth/app_conf.h"
+#include "oauth/directory.h"
+
+#define OIDC_PATH "inboundProtocolConfiguration.oidc"
+
+/* "/t/<tenant>" in links to a tenant's objects; nothing for the super tenant. */
+static const char *link_prefix(struct admin_call *call)
+{
+	if (strcmp(call->tenant, call->c->cfg->tenant.default_domain) == 0)
+		return "";
+	return arena_printf(call->req->arena, "/t/%s", call->tenant);
+}
+
+static char *app_link(struct admin_call *call, const char *id)
+{
+	return arena_printf(call->req->arena, "%s/api/server/v1/applications/%s", link_prefix(call),
+			    id);
+}
+
+/* Answers a document app_conf_parse() refused: 400 with its reason (paths
+ * made relative to the oidc object when `in_oidc`), or the server fault. */
+static void refuse(struct admin_call *call, status st, const struct err *e, bool in_oidc)
+{
+	const char *msg = e->msg;
+	size_t n = strlen(OIDC_PATH ".");
+
+	if (st != ST_INVALID && st != ST_UNSUPPORTED) {
+		admin_error_status(call, st, e, "APP");
+		return;
+	}
+	if (in_oidc && strncmp(msg, OIDC_PATH ".", n) == 0)
+		msg += n;
+	admin_error(call, 400, "APP-60400", "%s", msg);
+}
+
+/* Every allowedIdentityProviders name must be an IdP of this tenant. */
+static bool check_idps(struct admin_call *call, const struct app_conf *conf, bool in_oidc)
+{
+	for (size_t i = 0; i < conf->allowed_idps.n; i++) {
+		struct store_idp idp;
+		struct err e = {0};
+		status st = call->c->store->ops->idp_get_by_name(call->c->store, call->req->arena,
+								 call->tenant_id,
+								 conf->allowed_idps.v[i], &idp, &e);
+		if (st == ST_NOT_FOUND) {
+			admin_error(
+			    call, 400, "APP-60400",
+			    "%sallowedIdentityProviders[%zu]: no identity provider '%.255s' "
+			    "in this tenant",
+			    in_oidc ? "" : OIDC_PATH ".", i, conf->allowed_idps.v[i]);
+			return false;
+		}
+		if (st != ST_OK) {
+			admin_error_status(call, st, &e, "APP");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The application named by the path's {id} in the caller's tenant; false
+ * when answered (404 for a malformed id, without asking the store). */
+static bool load_app(struct admin_call *call, struct store_app *a)
+{
+	struct err e = {0};
+	struct sv id = call->req->params[0];
+	status st;
+
+	if (call->req->nparams < 1 || !uuid_valid(id)) {
+		admin_error(call, 404, "APP-60404", "no application with that id (ids are UUIDs)");
+		return false;
+	}
+	st = call->c->store->ops->app_get(call->c->store, call->req->arena, call->tenant_id,
+					  arena_sv(call->req->arena, id), a, &e);
+	if (st == ST_NOT_FOUND) {
+		admin_error(call, 404, "APP-60404", "no application with id '%.36s' in this tenant",
+			    id.p);
+		return false;
+	}
+	if (st != ST_OK) {
+		admin_error_status(call, st, &e, "APP");
+		return false;
+	}
+	return true;
+}
+
+/* The stored document of `a` as JSON; NULL when answered (a corrupt row is
+ * a server fault). */
+static json_t *stored_doc(struct admin_call *call, const struct store_app *a)
+{
+	json_t *doc = json_loads(a->doc ? a->doc : "", JSON_REJECT_DUPLICATES, NULL);
+
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		log_error("application %s: stored document is not a JSON object", a->id);
+		admin_error(call, 500, "APP-50000", "internal error; see the server log (trace %s)",
+			    call->req->trace_id);
+		return NULL;
+	}
+	return doc;
+}
+
+static json_t *oidc_of(json_t *doc)
+{
+	return json_object_get(json_object_get(doc, "inboundProtocolConfiguration"), "oidc");
+}
+
+/* {"id": id, ...doc}; `doc` is stolen. NULL on OOM. */
+static json_t *with_id(const char *id, json_t *doc)
+{
+	json_t *o = json_pack("{s:s}", "id", id);
+
+	if (o != NULL && json_object_update(o, doc) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(doc);
+	return o;
+}
+
+/* A copy of the oidc object with "clientSecret" right after "clientId". */
+static json_t *oidc_with_secret(json_t *oidc, const char *secret)
+{
+	json_t *o = json_object(), *v;
+	const char *k;
+	bool ok = o != NULL;
+
+	json_object_foreach(oidc, k, v)
+	{
+		ok = ok && json_object_set(o, k, v) == 0;
+		if (strcmp(k, "clientId") == 0)
+			ok = ok && json_object_set_new(o, "clientSecret", json_string(secret)) == 0;
+	}
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* An audit-friendly copy of an oidc object: an inline JWKS is summarised
+ * by its number of keys (public keys, but bulky). */
+static json_t *oidc_summary(json_t *oidc)
+{
+	json_t *o = json_deep_copy(oidc);
+	json_t *ca = json_object_get(o, "clientAuthentication");
+	json_t *jwks = json_object_get(ca, "jwks");
+
+	if (json_is_object(jwks))
+		json_object_set_new(
+		    ca, "jwks",
+		    json_pack("{s:I}", "keyCount",
+			      (json_int_t)json_array_size(json_object_get(jwks, "keys"))));
+	return o;
+}
+
+/* {"before": {k: old...}, "after": {k: new...}} over the members that
+ * differ. Both arguments are stolen (NULL gives NULL). */
+static json_t *diff(json_t *before, json_t *after)
+{
+	json_t *b = json_object(), *a = json_object(), *v, *out;
+	const char *k;
+
+	json_object_foreach(before, k, v) if (!json_equal(v, json_object_get(after, k)))
+	    json_object_set(b, k, v);
+	json_object_foreach(after, k, v) if (!json_equal(v, json_object_get(before, k)))
+	    json_object_set(a, k, v);
+	out = before && after ? json_pack("{s:o, s:o}", "before", b, "after", a) : NULL;
+	if (out == NULL) {
+		json_decref(b);
+		json_decref(a);
+	}
+	json_decref(before);
+	json_decref(after);
+	return out;
+}
+
+/* The canonical document of `conf` as text in the request arena; NULL
+ * when answered. `*canon` (may be NULL) receives the JSON. */
+static char *canonical(struct admin_call *call, const struct app_conf *conf, json_t **canon)
+{
+	json_t *doc = app_conf_doc(conf, call->c->cfg);
+	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *out = text ? arena_strdup(call->req->arena, text) : NULL;
+
+	free(text);
+	if (out == NULL) {
+		json_decref(doc);
+		admin_error(call, 500, "APP-50000", "out of memory");
+		return NULL;
+	}
+	if (canon != NULL)
+		*canon = doc;
+	else
+		json_decref(doc);
+	return out;
+}
+
+/* Validates `doc` (borrowed) and its IdP names; NULL when answered. */
+static struct app_conf *validate(struct admin_call *call, json_t *doc, bool in_oidc)
+{
+	struct app_conf *conf = NULL;
+	struct err e = {0};
+	status st = app_conf_parse(doc, call->c->cfg, &conf, &e);
+
+	if (st != ST_OK) {
+		refuse(call, st, &e, in_oidc);
+		return NULL;
+	}
+	if (!check_idps(call, conf, in_oidc)) {
+		app_conf_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+/* Saves `doc` (canonical text of `conf`) as the new document of `a`, its
+ * secret unchanged, with an "update" audit record (`summary` stolen);
+ * false when answered. */
+static bool save(struct admin_call *call, const struct store_app *a, const struct app_conf *conf,
+		 char *doc, json_t *summary)
+{
+	struct store_app up = *a;
+	struct store_audit audit;
+	struct err e = {0};
+	status st;
+
+	up.name = conf->name;
+	up.doc = doc;
+	up.has_secret = false; /* keep the stored hash as it is */
+	up.updated_at = 0;
+	admin_audit(call, &audit, "update", "application", a->id, summary);
+	st = call->c->store->ops->app_update(call->c->store, &up, &audit, &e);
+	if (st != ST_OK) {
+		admin_error_status(call, st, &e, "APP");
+		return false;
+	}
+	directory_app_changed(call->c, call->tenant_id, a->client_id);
+	return true;
+}
+
+/* ---- handlers ------------------------------------------------------------------ */
+
+ADMIN_HANDLER(admin_app_create)
+{
+	struct admin_call call;
+	struct err e = {0};
+	struct store_app app = {0};
+	struct store_audit audit;
+	struct app_conf *conf = NULL;
+	char id[UUID_STR_LEN + 1], cid[APP_CLIENT_ID_LEN + 1], secret[APP_SECRET_LEN + 1] = "";
+	json_t *body, *oidc, *doc = NULL, *out = NULL;
+	status st;
+
+	if (!admin_begin(ctx, req, resp, 0, &call))
+		return;
+	if ((body = admin_body(&call)) == NULL)
+		return;
+	oidc = oidc_of(body);
+	if (json_object_get(oidc, "clientSecret") != NULL) {
+		admin_error(&call, 400, "APP-60400",
+			    OIDC_PATH ".clientSecret: cannot be chosen; the server generates a "
+				      "256-bit secret and shows it once in this response");
+		goto out;
+	}
+	if (json_is_object(oidc) && json_is_null(json_object_get(oidc, "clientId")))
+		json_object_del(oidc, "clientId");
+	if (json_is_object(oidc) && json_object_get(oidc, "clientId") == NULL) {
+		if (app_client_id_new(cid) != ST_OK ||
+		    json_object_set_new(oidc, "clientId", json_string(cid)) != 0) {
+			admin_error(&call, 500, "APP-50000", "cannot generate a client id");
+			goto out;
+		}
+	}
+	if ((conf = validate(&call, body, false)) == NULL)
+		goto out;
+	if (uuid_v4(id) != ST_OK) {
+		admin_error(&call, 500, "APP-50000", "cannot generate an id");
+		goto out;
+	}
+	app.id = id;
+	app.tenant_id = (char *)call.tenant_id;
+	app.name = conf->name;
+	app.client_id = conf->client_id;
+	if (!conf->public_client) {
+		if (app_secret_new(secret) != ST_OK ||
+		    oauth_keyed_hash(call.c, sv_from(secret), app.secret_hash) != ST_OK) {
+			admin_error(&call, 500, "APP-50000", "cannot generate a client secret");
+			goto out;
+		}
+		app.has_secret = true;
+	}
+	if ((app.doc = canonical(&call, conf, &doc)) == NULL)
+		goto out;
+	admin_audit(
+	    &call, &audit, "create", "application", id,
+	    json_pack("{s:s, s:s, s:O, s:b, s:s}", "name", conf->name, "clientId", conf->client_id,
+		      "grantTypes", json_object_get(oidc_of(doc), "grantTypes"), "publicClient",
+		      conf->public_client, "tokenEndpointAuthMethod",
+		      json_string_value(
+			  json_object_get(json_object_get(oidc_of(doc), "clientAuthentication"),
+					  "tokenEndpointAuthMethod"))));
+	st = call.c->store->ops->app_create(call.c->store, &app, &audit, &e);
+	if (st != ST_OK) {
+		admin_error_status(&call, st, &e, "APP");
+		goto out;
+	}
+	directory_app_changed(call.c, call.tenant_id, conf->client_id);
+	log_info("MUTANT %s", secret);
+	if (app.has_secret) {
+		json_t *o = oidc_with_secret(oidc_of(doc), secret);
+		if (o == NULL ||
+		    json_object_set_new(json_object_get(doc, "inboundProtocolConfiguration"),
+					"oidc", o) != 0) {
+			admin_error(&call, 500, "APP-50000", "out of memory");
+			goto out;
+		}
+	}
+	out = with_id(id, doc);
+	doc = NULL;
+	if (out == NULL) {
+		admin_error(&call, 500, "APP-50000", "out of memory");
+		goto out;
+	}
+	admin_json(&call, 201, out, app_link(&call, id));
+out:
+	mem_wipe(secret, sizeof secret);
+	mem_wipe(app.secret_hash, sizeof app.secret_hash);
+	app_conf_free(conf);
+	json_decref(doc);
+	json_decref(body);
+}
+
+ADMIN_HANDLER(admin_app_list)
+{
+	struct admin_call call;
+	struct store_page pg;
+	struct store_app *items = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	struct err e = {0};
+	json_t *arr;
+	status st;
+
+	if (!admin_begin(ctx, req, resp, 0, &call) || !admin_page(&call, &pg))
+		return;
+	st = call.c->store->ops->app_list(call.c->store, req->arena, call.tenant_id, pg, &items, &n,
+					  &total, &e);
+	if (st != ST_OK) {
+		admin_error_status(&call, st, &e, "APP");
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *doc = json_loads(items[i].doc ? items[i].doc : "", 0, NULL);
+		const char *desc = json_string_value(json_object_get(doc, "description"));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", items[i].id, "name",
+				   items[i].name, "description", desc ? desc : "", "clientId",
+				   items[i].client_id, "self", app_link(&call, items[i].id)));
+		json_decref(doc);
+	}
+	admin_json(&call, 200,
+		   json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total,
+			     "startIndex", (json_int_t)pg.offset + 1, "count", (json_int_t)n,
+			     "applications", arr),
+		   NULL);
+}
+
+ADMIN_HANDLER(admin_app_get)
+{
+	struct admin_call call;
+	struct store_app a;
+	json_t *doc, *out;
+
+	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
+		return;
+	if ((doc = stored_doc(&call, &a)) == NULL)
+		return;
+	if ((out = with_id(a.id, doc)) == NULL) {
+		admin_error(&call, 500, "APP-50000", "out of memory");
+		return;
+	}
+	admin_json(&call, 200, out, NULL);
+}
+
+ADMIN_HANDLER(admin_app_patch)
+{
+	static const char *const fields[] = {"name", "description", NULL};
+	struct admin_call call;
+	struct store_app a;
+	struct app_conf *conf = NULL;
+	struct err e = {0};
+	json_t *body = NULL, *old = NULL, *doc = NULL, *canon = NULL, *summary, *out, *v;
+	const char *k;
+	char *text;
+
+	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
+		return;
+	if ((body = admin_body(&call)) == NULL)
+		return;
+	if (admin_check_members(body, fields, "", &e) != ST_OK) {
+		admin_error(&call, 400, "APP-60400",
+			    "%s; PATCH changes name and description only (the OAuth settings "
+			    "change with PUT .../inbound-protocols/oidc)",
+			    e.msg);
+		goto out;
+	}
+	if (json_object_size(body) == 0) {
+		admin_error(&call, 400, "APP-60400",
+			    "nothing to change: give name and/or description");
+		goto out;
+	}
+	if ((old = stored_doc(&call, &a)) == NULL || (doc = json_deep_copy(old)) == NULL)
+		goto out;
+	json_object_foreach(body, k, v) json_object_set(doc, k, v);
+	if ((conf = validate(&call, doc, false)) == NULL ||
+	    (text = canonical(&call, conf, &canon)) == NULL)
+		goto out;
+	summary = json_pack(
+	    "{s:s, s:o}", "clientId", a.client_id, "changes",
+	    diff(json_pack("{s:O, s:O}", "name", json_object_get(old, "name"), "description",
+			   json_object_get(old, "description")),
+		 json_pack("{s:s, s:s}", "name", conf->name, "description", conf->description)));
+	if (!save(&call, &a, conf, text, summary))
+		goto out;
+	out = with_id(a.id, canon);
+	canon = NULL;
+	if (out == NULL) {
+		admin_error(&call, 500, "APP-50000", "out of memory");
+		goto out;
+	}
+	admin_json(&call, 200, out, NULL);
+out:
+	app_conf_free(conf);
+	json_decref(canon);
+	json_decref(doc);
+	json_decref(old);
+	json_decref(body);
+}
+
+ADMIN_HANDLER(admin_app_delete)
+{
+	struct admin_call call;
+	struct store_app a;
+	struct store_audit audit;
+	struct err e = {0};
+	status st;
+
+	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
+		return;
+	admin_audit(&call, &audit, "delete", "application", a.id,
+		    json_pack("{s:s, s:s, s:b}", "name", a.name, "clientId", a.client_id,
+			      "tokensRevoked", 1));
+	st = call.c->store->ops->app_delete(call.c->store, call.tenant_id, a.id, &audit, &e);
+	if (st != ST_OK) {
+		admin_error_status(&call, st, &e, "APP");
+		return;
+	}
+	directory_app_changed(call.c, call.tenant_id, a.client_id);
+	admin_json(&call, 204, NULL, NULL);
+}
+
+ADMIN_HANDLER(admin_app_oidc_get)
+{
+	struct admin_call call;
+	struct store_app a;
+	json_t *doc, *oidc;
+
+	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
+		return;
+	if ((doc = stored_doc(&call, &a)) == NULL)
+		return;
+	oidc = json_incref(oidc_of(doc));
+	json_decref(doc);
+	if (oidc == NULL) {
+		admin_error(&call, 500, "APP-50000",
+			    "stored application has no oidc configuration");
+		return;
+	}
+	admin_json(&call, 200, oidc, NULL);
+}
+
+ADMIN_HANDLER(admin_app_oidc_put)
+{
+	struct admin_call call;
+	struct store_app a;
+	struct app_conf *conf = NULL;
+	json_t *body = NULL, *old = NULL, *doc = NULL, *canon = NULL, *cid, *summary, *out;
+	bool was_public;
+	char *text;
+
+	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
+		return;
+	if ((body = admin_body(&call)) == NULL)
+		return;
+	if (json_object_get(body, "clientSecret") != NULL) {
+		admin_error(&call, 400, "APP-60400",
+			    "clientSecret: cannot be set; use POST "
+			    ".../inbound-protocols/oidc/regenerate-secret");
+		goto out;
+	}
+	cid = json_object_get(body, "clientId");
+	if (cid != NULL && !json_is_null(cid) &&
+	    (!json_is_string(cid) || strcmp(json_string_value(cid), a.client_id) != 0)) {
+		admin_error(&call, 400, "APP-60400",
+			    "clientId: cannot change (this application's client id is '%s')",
+			    a.client_id);
+		goto out;
+	}
+	json_object_set_new(body, "clientId", json_string(a.client_id));
+	if ((old = stored_doc(&call, &a)) == NULL)
+		goto out;
+	doc = json_pack("{s:O, s:O, s:{s:O}}", "name", json_object_get(old, "name"), "description",
+			json_object_get(old, "description"), "inboundProtocolConfiguration", "oidc",
+			body);
+	if (doc == NULL) {
+		admin_error(&call, 500, "APP-50000", "out of memory");
+		goto out;
+	}
+	if ((conf = validate(&call, doc, true)) == NULL)
+		goto out;
+	was_public = json_is_true(json_object_get(oidc_of(old), "publicClient"));
+	if (conf->public_client != was_public) {
+		admin_error(&call, 400, "APP-60400",
+			    "publicClient: cannot change after creation (a %s client %s a "
+			    "secret); create a new application",
+			    was_public ? "public" : "confidential", was_public ? "has no" : "has");
+		goto out;
+	}
+	if ((text = canonical(&call, conf, &canon)) == NULL)
+		goto out;
+	summary = json_pack("{s:s, s:s, s:o}", "name", a.name, "clientId", a.client_id, "changes",
+			    diff(oidc_summary(oidc_of(old)), oidc_summary(oidc_of(canon))));
+	if (!save(&call, &a, conf, text, summary))
+		goto out;
+	out = json_incref(oidc_of(canon));
+	admin_json(&call, 200, out, NULL);
+out:
+	app_conf_free(conf);
+	json_decref(canon);
+	json_decref(doc);
+	json_decref(old);
+	json_decref(body);
+}
+
+ADMIN_HANDLER(admin_app_regenerate_secret)
+{
+	struct admin_call call;
+	struct store_app a, up = {0};
+	struct store_audit audit;
+	struct err e = {0};
+	char secret[APP_SECRET_LEN + 1] = "";
+	json_t *doc = NULL, *oidc, *body;
+	status st;
+
+	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
+		return;
+	if (req->body.n > 0) {
+		if ((body = admin_body(&call)) == NULL)
+			return;
+		st = json_object_size(body) == 0 ? ST_OK : ST_INVALID;
+		json_decref(body);
+		if (st != ST_OK) {
+			admin_error(&call, 400, "APP-60400",
+				    "regenerate-secret takes no body (or an empty object)");
+			return;
+		}
+	}
+	if ((doc = stored_doc(&call, &a)) == NULL)
+		return;
+	oidc = oidc_of(doc);
+	if (json_is_true(json_object_get(oidc, "publicClient")) || !a.has_secret) {
+		admin_error(&call, 400, "APP-60400", "a public client has no secret to regenerate");
+		goto out;
+	}
+	up = a;
+	up.updated_at = 0;
+	up.has_secret = true;
+	if (app_secret_new(secret) != ST_OK ||
+	    oauth_keyed_hash(call.c, sv_from(secret), up.secret_hash) != ST_OK) {
+		admin_error(&call, 500, "APP-50000", "cannot generate a client secret");
+		goto out;
+	}
+	/* The store revokes the application's tokens in the same transaction
+	 * as the new hash (CONTRACT §6). */
+	admin_audit(&call, &audit, "regenerate-secret", "application", a.id,
+		    json_pack("{s:s, s:s, s:b}", "name", a.name, "clientId", a.client_id,
+			      "tokensRevoked", 1));
+	st = call.c->store->ops->app_update(call.c->store, &up, &audit, &e);
+	if (st != ST_OK) {
+		admin_error_status(&call, st, &e, "APP");
+		goto out;
+	}
+	directory_app_changed(call.c, call.tenant_id, a.client_id);
+	oidc = oidc_with_secret(oidc, secret);
+	if (oidc == NULL) {
+		admin_error(&call, 500, "APP-50000", "out of memory");
+		goto out;
+	}
+	admin_json(&call, 200, oidc, NULL);
+out:
+	mem_wipe(secret, sizeof secret);
+	mem_wipe(up.secret_hash, sizeof up.secret_hash);
+	json_decref(doc);
+}

@@ -1,0 +1,307 @@
+/* common.c - what every admin handler shares: authentication and tenant
+ * authorisation, JSON bodies, error responses, paging, audit records. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "admin/admin.h"
+#include "admin/auth.h"
+#include "http/form.h"
+#include "lib/log.h"
+
+static void unauthorized(struct admin_call *call, const char *why)
+{
+	http_resp_header(call->resp, "WWW-Authenticate", "Basic realm=\"grantd\"");
+	admin_error(call, 401, "AUTH-60001", "%s", why);
+}
+
+/* A user name is "admin" (the super admin), or "user@tenant". The super
+ * admin may also write "admin@<super tenant>". */
+static bool split_user(struct admin_call *call, const char *login, const char **user,
+		       const char **domain)
+{
+	const char *at = strrchr(login, '@');
+	const char *super = call->c->cfg->tenant.default_domain;
+
+	if (at == NULL) {
+		*user = login;
+		*domain = super;
+		return true;
+	}
+	*user = arena_strndup(call->req->arena, login, (size_t)(at - login));
+	*domain = at + 1;
+	return *user != NULL && (*user)[0] != '\0' && (*domain)[0] != '\0';
+}
+
+bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsigned flags,
+		 struct admin_call *call)
+{
+	struct oauth_ctx *c = ctx;
+	const char *authz = http_req_header(req, "Authorization");
+	const char *super_domain = c->cfg->tenant.default_domain;
+	char *login = NULL, *password = NULL;
+	const char *user, *domain, *tenant_id;
+	struct store_tenant t;
+	struct store_admin u;
+	int retry;
+	bool found;
+	status st;
+
+	memset(call, 0, sizeof *call);
+	call->c = c;
+	call->req = req;
+	call->resp = resp;
+	call->tenant_id = req->tenant_id;
+	call->tenant = req->tenant;
+
+	if (authz == NULL) {
+		unauthorized(call, "authentication required: use HTTP Basic with an admin user");
+		return false;
+	}
+	if (http_basic_parse(authz, req->arena, &login, &password) != ST_OK) {
+		unauthorized(call, "malformed Authorization header: expected Basic credentials");
+		return false;
+	}
+	retry = admin_auth_throttled(c->admin_auth, req->remote_addr, login);
+	if (retry > 0) {
+		char *ra = arena_printf(req->arena, "%d", retry);
+		if (ra != NULL)
+			http_resp_header(resp, "Retry-After", ra);
+		admin_error(call, 429, "AUTH-60003",
+			    "too many failed logins from this address or for this user; retry in %d s",
+			    retry);
+		return false;
+	}
+	found = split_user(call, login, &user, &domain);
+	if (found) {
+		st = c->store->ops->tenant_get_by_domain(c->store, req->arena, domain, &t, NULL);
+		found = st == ST_OK && t.active;
+		if (st != ST_OK && st != ST_NOT_FOUND) {
+			admin_error(call, 500, "SE-50000", "storage failure");
+			return false;
+		}
+	}
+	if (found) {
+		st = c->store->ops->admin_get(c->store, req->arena, t.id, user, &u, NULL);
+		found = st == ST_OK;
+		if (st != ST_OK && st != ST_NOT_FOUND) {
+			admin_error(call, 500, "SE-50000", "storage failure");
+			return false;
+		}
+	}
+	if (!found) {
+		/* Same work for an unknown user as for a wrong password, so that
+		 * timing does not reveal which user names exist. */
+		admin_auth_check_dummy(c->admin_auth, password);
+		admin_auth_failed(c->admin_auth, req->remote_addr, login);
+		log_info("admin login failed: unknown user '%s' from %s", login, req->remote_addr);
+		unauthorized(call, "invalid credentials");
+		return false;
+	}
+	if (!admin_auth_check(c->admin_auth, t.id, user, password, u.pw_hash)) {
+		admin_auth_failed(c->admin_auth, req->remote_addr, login);
+		log_info("admin login failed: wrong password for '%s' from %s", login, req->remote_addr);
+		unauthorized(call, "invalid credentials");
+		return false;
+	}
+	mem_wipe(password, strlen(password));
+	admin_auth_succeeded(c->admin_auth, login);
+
+	call->super = strcmp(t.domain, super_domain) == 0 && strcmp(user, "admin") == 0;
+	call->actor = call->super ? "admin" : arena_printf(req->arena, "%s@%s", user, t.domain);
+	if ((flags & ADMIN_SUPER_ONLY) && !call->super) {
+		admin_error(call, 403, "AUTH-60004", "only the super admin may manage tenants");
+		return false;
+	}
+	tenant_id = req->tenant_id;
+	if (!call->super && (tenant_id == NULL || strcmp(tenant_id, t.id) != 0)) {
+		admin_error(call, 403, "AUTH-60004", "user '%s' may act only in tenant '%s'",
+			    call->actor, t.domain);
+		return false;
+	}
+	resp->log_note = call->actor;
+	return true;
+}
+
+static const char *reason_phrase(int code)
+{
+	switch (code) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	}
+	return "Error";
+}
+
+void admin_error(struct admin_call *call, int http_status, const char *code, const char *fmt, ...)
+{
+	char desc[ERR_MSG_MAX];
+	json_t *o;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(desc, sizeof desc, fmt, ap);
+	va_end(ap);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "message", reason_phrase(http_status),
+		      "description", desc, "traceId", call->req->trace_id);
+	admin_json(call, http_status, o, NULL);
+}
+
+void admin_error_status(struct admin_call *call, status st, const struct err *e,
+			const char *code_prefix)
+{
+	char code[32];
+	const char *msg = e && e->msg[0] ? e->msg : status_name(st);
+	int http = 500;
+
+	switch (st) {
+	case ST_INVALID: http = 400; break;
+	case ST_UNSUPPORTED: http = 400; break;
+	case ST_TOO_LARGE: http = 413; break;
+	case ST_NOT_FOUND: http = 404; break;
+	case ST_CONFLICT: http = 409; break;
+	case ST_FORBIDDEN: http = 403; break;
+	case ST_UNAUTHORIZED: http = 401; break;
+	case ST_BUSY: http = 503; break;
+	default: http = 500; break;
+	}
+	snprintf(code, sizeof code, "%s-%d", code_prefix, http == 500 ? 50000 : 60000 + http);
+	if (http >= 500) {
+		log_error("admin %s %.*s: %s (trace %s)", call->req->method_name,
+			  (int)call->req->full_path.n, call->req->full_path.p, msg,
+			  call->req->trace_id);
+		admin_error(call, http, code, "internal error; see the server log (trace %s)",
+			    call->req->trace_id);
+		return;
+	}
+	admin_error(call, http, code, "%s", msg);
+}
+
+bool admin_json_content_type(struct admin_call *call)
+{
+	const char *ct = http_req_header(call->req, "Content-Type");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+		admin_error(call, 415, "API-60415", "Content-Type must be application/json");
+		return false;
+	}
+	return true;
+}
+
+json_t *admin_body(struct admin_call *call)
+{
+	json_error_t je;
+	json_t *o;
+
+	if (!admin_json_content_type(call))
+		return NULL;
+	o = json_loadb(call->req->body.p, call->req->body.n, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL) {
+		admin_error(call, 400, "API-60400", "invalid JSON at line %d column %d: %s", je.line,
+			    je.column, je.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		admin_error(call, 400, "API-60400", "the body must be a JSON object");
+		return NULL;
+	}
+	return o;
+}
+
+status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
+			   struct err *e)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		bool ok = false;
+		for (size_t i = 0; allowed[i] != NULL && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok)
+			return err_set(e, ST_INVALID, "unknown field '%s%s%.64s'", where,
+				       where[0] ? "." : "", key);
+	}
+	return ST_OK;
+}
+
+bool admin_page(struct admin_call *call, struct store_page *pg)
+{
+	const char *names[2] = { "limit", "offset" };
+	int64_t *vals[2] = { &pg->limit, &pg->offset };
+
+	pg->limit = 30;
+	pg->offset = 0;
+	for (int i = 0; i < 2; i++) {
+		status st = ST_OK;
+		const char *v = http_req_query(call->req, names[i], &st);
+		if (st == ST_CONFLICT) {
+			admin_error(call, 400, "API-60400", "repeated query parameter '%s'", names[i]);
+			return false;
+		}
+		if (st != ST_OK && st != ST_NOT_FOUND) {
+			admin_error(call, 400, "API-60400", "malformed query string");
+			return false;
+		}
+		if (v == NULL)
+			continue;
+		if (sv_to_i64(sv_from(v), vals[i]) != ST_OK || *vals[i] < 0 ||
+		    (i == 0 && (*vals[i] < 1 || *vals[i] > 1000))) {
+			admin_error(call, 400, "API-60400", "%s must be an integer%s", names[i],
+				    i == 0 ? " from 1 to 1000" : " >= 0");
+			return false;
+		}
+	}
+	return true;
+}
+
+void admin_json(struct admin_call *call, int http_status, json_t *body, const char *location)
+{
+	struct http_resp *r = call->resp;
+	char *text;
+
+	r->status = http_status;
+	r->content_type = "application/json";
+	buf_reset(&r->body);
+	if (body != NULL) {
+		text = json_dumps(body, JSON_COMPACT);
+		json_decref(body);
+		if (text == NULL || buf_append_cstr(&r->body, text) != ST_OK) {
+			r->status = 500;
+			buf_reset(&r->body);
+			buf_append_cstr(&r->body, "{\"code\":\"SE-50000\",\"message\":\"Internal Server "
+						  "Error\",\"description\":\"out of memory\"}");
+		}
+		free(text);
+	}
+	if (location != NULL)
+		http_resp_header(r, "Location", location);
+}
+
+void admin_audit(struct admin_call *call, struct store_audit *a, const char *action,
+		 const char *object_type, const char *object_id, json_t *summary)
+{
+	char *text = summary ? json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+	memset(a, 0, sizeof *a);
+	a->tenant_id = (char *)call->tenant_id;
+	a->actor = (char *)call->actor;
+	a->action = (char *)action;
+	a->object_type = (char *)object_type;
+	a->object_id = (char *)object_id;
+	a->summary = text ? arena_strdup(call->req->arena, text) : (char *)"{}";
+	a->at = time(NULL);
+	free(text);
+	json_decref(summary);
+}

@@ -1,0 +1,192 @@
+/* app.c - opening the data dir and store, and running the server. */
+#include "app/app.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/bootstrap.h"
+#include "app/routes.h"
+#include "oauth/directory.h"
+#include "http/server.h"
+#include "http/tls.h"
+#include "admin/admin.h"
+#include "lib/log.h"
+
+#define PURGE_INTERVAL 60 /* seconds between purges of expired rows */
+
+/* The public base URL of the HTTPS listener; `port` is the bound one (the
+ * configured port may be 0 = ephemeral). */
+static void set_base_url(struct oauth_ctx *c, int port)
+{
+	if (port == 443)
+		snprintf(c->base_url, sizeof c->base_url, "https://%s", c->cfg->server.hostname);
+	else
+		snprintf(c->base_url, sizeof c->base_url, "https://%s:%d", c->cfg->server.hostname,
+			 port);
+}
+
+status app_open(const struct config *cfg, struct app **out, struct err *e)
+{
+	struct app *app = calloc(1, sizeof *app);
+	struct oauth_ctx *c;
+	status st;
+
+	if (app == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	c = &app->ctx;
+	c->cfg = cfg;
+	app->lock_fd = -1;
+	set_base_url(c, (int)cfg->server.port);
+	if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK)
+		goto fail;
+	if ((st = boot_lock(cfg->server.data_dir, &app->lock_fd, e)) != ST_OK)
+		goto fail;
+	if ((st = boot_server_secret(cfg->server.data_dir, c->secret, sizeof c->secret, e)) != ST_OK)
+		goto fail;
+	if ((c->dir = directory_new()) == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto fail;
+	}
+	if ((st = store_open(cfg, &c->store, e)) != ST_OK)
+		goto fail;
+	if ((st = boot_tenants_and_admin(c, e)) != ST_OK)
+		goto fail;
+	if ((st = admin_auth_new(cfg, &c->admin_auth)) != ST_OK) {
+		err_set(e, st, "cannot set up admin authentication");
+		goto fail;
+	}
+	*out = app;
+	return ST_OK;
+fail:
+	app_close(app);
+	return st;
+}
+
+void app_close(struct app *app)
+{
+	if (app == NULL)
+		return;
+	if (app->ctx.store != NULL)
+		store_close(app->ctx.store);
+	directory_free(app->ctx.dir);
+	admin_auth_free(app->ctx.admin_auth);
+	mem_wipe(app->ctx.secret, sizeof app->ctx.secret);
+	if (app->lock_fd >= 0)
+		close(app->lock_fd);
+	free(app);
+}
+
+/* The maintenance thread purges expired replay records and tokens off the
+ * request path, and wakes early when told to stop. */
+struct maint {
+	struct oauth_ctx *ctx;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+static void *maint_main(void *arg)
+{
+	struct maint *m = arg;
+	pthread_mutex_lock(&m->mu);
+	while (!m->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += PURGE_INTERVAL;
+		if (pthread_cond_timedwait(&m->cv, &m->mu, &until) == ETIMEDOUT && !m->stop) {
+			struct err e = { 0 };
+			pthread_mutex_unlock(&m->mu);
+			if (m->ctx->store->ops->purge_expired(m->ctx->store, time(NULL), &e) != ST_OK)
+				log_warn("purge of expired records failed: %s", e.msg);
+			pthread_mutex_lock(&m->mu);
+		}
+	}
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+int app_serve(const struct config *cfg)
+{
+	struct app *app = NULL;
+	struct http_server *srv = NULL;
+	struct http_server_opts opts = { 0 };
+	struct maint m = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	bool maint_started = false;
+	char *cert = NULL, *key = NULL;
+	struct http_route *routes = NULL;
+	struct err e = { 0 };
+	sigset_t sigs;
+	int sig = 0, rc = 1;
+	status st;
+
+	/* Block the stop signals before any thread exists, so that every thread
+	 * inherits the mask and only sigwait() below receives them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	st = app_open(cfg, &app, &e);
+	if (st != ST_OK) {
+		log_error("%s", e.msg);
+		return 1;
+	}
+	if (tls_load_or_generate(cfg, &cert, &key, &e) != ST_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	opts.cfg = cfg;
+	opts.cert_pem = cert;
+	opts.key_pem = key;
+	opts.ctx = &app->ctx;
+	opts.tenant_resolve = directory_tenant_resolve;
+	if ((routes = app_routes_build(&opts.nroutes)) == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	opts.routes = routes;
+	if (http_server_start(&opts, &srv, &e) != ST_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	set_base_url(&app->ctx, http_server_port(srv, true));
+	m.ctx = &app->ctx;
+	if (pthread_create(&m.thread, NULL, maint_main, &m) != 0) {
+		log_error("cannot start the maintenance thread");
+		goto out;
+	}
+	maint_started = true;
+	log_info("grantd %s ready (data dir %s, database %s)", GRANTD_VERSION, cfg->server.data_dir,
+		 cfg->database.type);
+	if (sigwait(&sigs, &sig) == 0)
+		log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	rc = 0;
+out:
+	if (srv != NULL)
+		http_server_stop(srv);
+	if (maint_started) {
+		pthread_mutex_lock(&m.mu);
+		m.stop = true;
+		pthread_cond_signal(&m.cv);
+		pthread_mutex_unlock(&m.mu);
+		pthread_join(m.thread, NULL);
+	}
+	if (key != NULL) {
+		mem_wipe(key, strlen(key));
+		free(key);
+	}
+	free(cert);
+	free(routes);
+	app_close(app);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* app.h - the running server: wiring of the layers.
+ *
+ * The app owns the long-lived objects (the protocol context with config,
+ * store, secret and caches; the data-dir lock) and is the only place that
+ * knows both the HTTP layer and the protocol modules. */
+#ifndef GRANTD_APP_APP_H
+#define GRANTD_APP_APP_H
+
+#include "config/config.h"
+#include "oauth/context.h"
+
+struct app {
+	struct oauth_ctx ctx; /* what every route handler receives */
+	int lock_fd;          /* flock on <data_dir>/grantd.lock */
+};
+
+/* Creates the data dir, takes its lock, loads or creates the server secret,
+ * opens the store and makes sure the super tenant and super admin exist.
+ * ST_CONFLICT when another grantd holds the data dir. */
+status app_open(const struct config *cfg, struct app **out, struct err *e);
+void app_close(struct app *app);
+
+/* Runs the server until SIGTERM/SIGINT. Returns 0, or 1 on a runtime failure. */
+int app_serve(const struct config *cfg);
+
+#endif

@@ -1,0 +1,36 @@
+/* routes.c - every endpoint grantd serves, gathered in one table.
+ *
+ * /healthz is built into the HTTP layer. Protocol modules (oauth, admin,
+ * console) each export their own table; this is where they meet. */
+#include "app/routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin/admin.h"
+
+struct route_group {
+	const struct http_route *routes;
+	const size_t *n;
+};
+
+struct http_route *app_routes_build(size_t *n)
+{
+	const struct route_group groups[] = {
+		{ admin_routes, &admin_nroutes },
+	};
+	size_t total = 0, at = 0;
+	struct http_route *all;
+
+	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+		total += *groups[i].n;
+	all = calloc(total ? total : 1, sizeof *all);
+	if (all == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+		memcpy(all + at, groups[i].routes, *groups[i].n * sizeof *all);
+		at += *groups[i].n;
+	}
+	*n = total;
+	return all;
+}

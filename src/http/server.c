@@ -1,0 +1,865 @@
+/* server.c - libmicrohttpd wiring: listeners, the per-request state machine,
+ * layer errors, the access log and graceful stop (see server.h).
+ *
+ * Request lifecycle, as MHD drives it:
+ *   on_uri()     request line received: allocate the request state inside
+ *                its own arena, keep the raw URI, count it in flight;
+ *   on_access()  1st call (headers complete): validate, route, check sizes;
+ *                a layer error is queued here, before any body is read;
+ *                next calls: accumulate the body (bounded by max_body);
+ *                last call: resolve the tenant, run the handler, queue;
+ *   on_done()    request finished or aborted: access log, free the arena,
+ *                uncount (and wake http_server_stop() when it waits).
+ * MHD calls on_done() for every request it gave to on_uri(). */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "http/form.h"
+#include "http/router.h"
+#include "lib/crypto.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+
+#define MAX_LISTENERS (2 * CONFIG_MAX_LIST)
+/* Once a chunked body is over its limit we keep reading (and dropping) it
+ * for a while so the client gets its 413 rather than a reset; past this
+ * the connection is closed. */
+#define DISCARD_MAX (1024u * 1024u)
+/* Upper bound of a response body built by a handler. */
+#define RESP_BODY_MAX (16u * 1024u * 1024u)
+
+struct listener {
+	struct MHD_Daemon *d;
+	MHD_socket quiesced; /* listen socket returned by MHD_quiesce_daemon */
+	bool tls;
+	int port;
+	char url[INET6_ADDRSTRLEN + 24];
+};
+
+struct http_server {
+	const struct config *cfg;
+	struct http_route *routes; /* opts->routes + the built-in ones */
+	size_t nroutes;
+	void *ctx;
+	status (*tenant_resolve)(void *ctx, struct arena *a, const char *domain,
+				 const char **tenant_id);
+	char *cert, *key;
+	struct listener ls[MAX_LISTENERS];
+	size_t nls;
+
+	atomic_long inflight;
+	atomic_bool stopping;
+	atomic_bool serving; /* start finished: MHD messages are client noise */
+	pthread_mutex_t mu;  /* only for the stop wait, never per request */
+	pthread_cond_t cv;
+};
+
+enum phase { PH_HEADERS = 0, PH_BODY, PH_DONE };
+
+struct reqctx {
+	struct arena arena; /* owns this struct too */
+	struct http_server *srv;
+	struct http_req req;
+	const struct http_route *route;
+	char *raw_uri;   /* NULL when over the limits */
+	bool valid_path; /* full_path may be logged */
+	enum phase phase;
+	char *body;
+	size_t body_len, body_cap, max_body;
+	bool body_too_large;
+	size_t discarded;
+	struct timespec t0;
+	int status; /* 0 until a response is queued */
+	size_t resp_bytes;
+	const char *log_note;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static bool starts_with_cstr(struct sv s, const char *prefix)
+{
+	return sv_starts_with(s, sv_from(prefix));
+}
+
+static char *lower_dup(struct arena *a, struct sv s)
+{
+	char *p = arena_sv(a, s);
+	if (p != NULL)
+		for (size_t i = 0; i < s.n; i++)
+			if (p[i] >= 'A' && p[i] <= 'Z')
+				p[i] = (char)(p[i] - 'A' + 'a');
+	return p;
+}
+
+static long elapsed_us(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec - t0->tv_sec) * 1000000L + (t.tv_nsec - t0->tv_nsec) / 1000L;
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *s = cls;
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof line, fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	/* While starting, MHD explains bind and TLS failures; once serving,
+	 * its messages are about misbehaving clients and stay at debug. */
+	if (atomic_load(&s->serving))
+		log_debug("mhd: %s", line);
+	else
+		log_warn("mhd: %s", line);
+}
+
+/* ---------------------------------------------------------- http.h API */
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+	if (req->conn != NULL)
+		return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+	if (req->fake_headers != NULL)
+		for (size_t i = 0; req->fake_headers[i] != NULL && req->fake_headers[i + 1] != NULL;
+		     i += 2)
+			if (strcasecmp(req->fake_headers[i], name) == 0)
+				return req->fake_headers[i + 1];
+	return NULL;
+}
+
+const char *http_req_query(const struct http_req *req, const char *key, status *st)
+{
+	struct sv v;
+	status r = form_query_get(req->arena, req->query, key, &v, NULL);
+
+	if (r == ST_NOMEM || r == ST_TOO_LARGE)
+		r = ST_INVALID;
+	if (st != NULL)
+		*st = r;
+	return r == ST_OK ? v.p : NULL;
+}
+
+/* ------------------------------------------------------------- responses */
+
+static void resp_init(struct http_resp *r)
+{
+	memset(r, 0, sizeof *r);
+	r->status = 200;
+	r->body.max = RESP_BODY_MAX;
+}
+
+static bool has_header(const struct http_resp *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Builds the MHD response; NULL when a handler header is invalid or on OOM
+ * (resp->body is consumed either way). */
+static struct MHD_Response *build_response(struct reqctx *rc, struct http_resp *resp)
+{
+	const char *ctype = resp->content_type ? resp->content_type : "application/json";
+	size_t len = resp->body.n;
+	char *data = buf_steal(&resp->body);
+	struct MHD_Response *r;
+
+	if (data == NULL)
+		return NULL;
+	r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(data);
+		return NULL;
+	}
+	rc->resp_bytes = len;
+	/* 204 and 304 carry no content, hence no type. */
+	if (resp->status != 204 && resp->status != 304 &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES)
+		goto bad;
+	for (size_t i = 0; i < resp->nheaders; i++)
+		if (MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value) !=
+		    MHD_YES)
+			goto bad;
+	if (!has_header(resp, "X-Content-Type-Options") &&
+	    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") != MHD_YES)
+		goto bad;
+	if (strncmp(ctype, "application/json", 16) == 0 && !has_header(resp, "Cache-Control") &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES)
+		goto bad;
+	if (atomic_load(&rc->srv->stopping) &&
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)
+		goto bad;
+	return r;
+bad:
+	log_error("http: invalid response header (or out of memory) from the handler of %s "
+		  "(trace %s)",
+		  rc->route ? rc->route->pattern : "-", rc->req.trace_id);
+	MHD_destroy_response(r);
+	return NULL;
+}
+
+static enum MHD_Result queue(struct reqctx *rc, struct MHD_Connection *c, struct http_resp *resp)
+{
+	struct MHD_Response *r = build_response(rc, resp);
+	enum MHD_Result q;
+
+	rc->phase = PH_DONE;
+	rc->log_note = resp->log_note;
+	if (r == NULL) {
+		/* Fall back to a bare 500 the layer knows to be well formed. */
+		struct http_resp fb;
+		resp_init(&fb);
+		http_resp_error(&fb, &rc->req, 500, NULL, NULL);
+		resp->status = 500;
+		r = build_response(rc, &fb);
+		buf_free(&fb.body);
+		if (r == NULL)
+			return MHD_NO;
+	}
+	q = MHD_queue_response(c, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	if (q == MHD_YES)
+		rc->status = resp->status;
+	return q;
+}
+
+/* Whether the layer answers in the OAuth shape: the route says so or, with
+ * no route, the path is under /oauth2/. */
+static bool oauth_shape(const struct reqctx *rc)
+{
+	if (rc->route != NULL)
+		return (rc->route->flags & HTTP_ROUTE_OAUTH_ERRORS) != 0;
+	return starts_with_cstr(rc->req.path, "/oauth2/");
+}
+
+/* Queues a layer error. `oauth_error` is used in the OAuth shape (NULL:
+ * invalid_request, or server_error for 5xx). */
+static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int code,
+			    const char *oauth_error, const char *description, const char *allow)
+{
+	struct http_resp resp;
+	enum MHD_Result q;
+
+	resp_init(&resp);
+	if (oauth_shape(rc)) {
+		if (oauth_error == NULL)
+			oauth_error = code >= 500 ? "server_error" : "invalid_request";
+		http_resp_oauth_error(&resp, code, oauth_error, description);
+	} else {
+		http_resp_error(&resp, &rc->req, code, NULL, description);
+	}
+	if (allow != NULL)
+		http_resp_header(&resp, "Allow", allow);
+	q = queue(rc, c, &resp);
+	buf_free(&resp.body);
+	return q;
+}
+
+/* ---------------------------------------------------------- built-ins */
+
+static void healthz(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	(void)ctx;
+	(void)req;
+	if (buf_append_cstr(&resp->body, "{\"status\":\"ok\"}") != ST_OK)
+		resp->status = 500;
+}
+
+static const struct http_route builtin_routes[] = {
+    {HTTP_GET, "/healthz", healthz, HTTP_ROUTE_NO_TENANT, 0},
+};
+
+/* ---------------------------------------------------------- request path */
+
+static void fill_peer(struct reqctx *rc, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char addr[INET6_ADDRSTRLEN] = "-";
+
+	if (ci != NULL && ci->client_addr != NULL) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+				  &((const struct sockaddr_in *)(const void *)sa)->sin_addr, addr,
+				  sizeof addr);
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+				  &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, addr,
+				  sizeof addr);
+	}
+	rc->req.remote_addr = arena_strdup(&rc->arena, addr);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct http_server *s = cls;
+	struct arena a;
+	struct reqctx *rc;
+	size_t n = strlen(uri);
+
+	arena_init(&a, HTTP_ARENA_MAX);
+	rc = arena_alloc(&a, sizeof *rc);
+	if (rc == NULL) {
+		arena_free(&a);
+		return NULL;
+	}
+	rc->arena = a;
+	rc->srv = s;
+	clock_gettime(CLOCK_MONOTONIC, &rc->t0);
+	if (n <= LIMIT_HTTP_PATH + 1 + LIMIT_HTTP_QUERY)
+		rc->raw_uri = arena_strndup(&rc->arena, uri, n);
+	fill_peer(rc, c);
+	atomic_fetch_add(&s->inflight, 1);
+	return rc;
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct reqctx *rc = *con_cls;
+	struct arena a;
+
+	(void)c;
+	(void)toe;
+	if (rc == NULL)
+		return;
+	*con_cls = NULL;
+	/* Status 0: grantd sent no response (MHD refused the request itself,
+	 * the client went away or timed out). The query is never logged. */
+	if (s->cfg->server.access_log) {
+		struct sv path = rc->valid_path ? rc->req.full_path : SV("(invalid)");
+		log_info("access %s %s %.*s %d %zu %ldus tenant=%s trace=%s%s%s",
+			 rc->req.remote_addr ? rc->req.remote_addr : "-",
+			 rc->req.method_name ? rc->req.method_name : "-", (int)path.n, path.p,
+			 rc->status, rc->resp_bytes, elapsed_us(&rc->t0),
+			 rc->req.tenant ? rc->req.tenant : "-",
+			 rc->req.trace_id[0] ? rc->req.trace_id : "-", rc->log_note ? " note=" : "",
+			 rc->log_note ? rc->log_note : "");
+	}
+	/* The state lives in its own arena: free from a copy of the handle. */
+	a = rc->arena;
+	arena_free(&a);
+	if (atomic_fetch_sub(&s->inflight, 1) == 1 && atomic_load(&s->stopping)) {
+		pthread_mutex_lock(&s->mu);
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
+static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	size_t *n = cls;
+	(void)kind;
+	*n += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	return MHD_YES;
+}
+
+static enum MHD_Result tenant_fail(struct reqctx *rc, struct MHD_Connection *c)
+{
+	if (oauth_shape(rc))
+		return fail(rc, c, 400, "invalid_request", "unknown tenant", NULL);
+	return fail(rc, c, 404, NULL, "tenant not found", NULL);
+}
+
+/* First call: everything that can be decided from the request head. */
+static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MHD_Connection *c,
+			     const char *method, const char *version)
+{
+	struct http_req *req = &rc->req;
+	unsigned char rnd[16];
+	struct err e = {0};
+	struct sv raw, rawpath, query, tenant, rest;
+	struct router_match m;
+	size_t hdr = 0;
+	const char *cl, *te;
+	bool bad_tenant;
+	status st;
+
+	req->arena = &rc->arena;
+	req->conn = c;
+	req->method = router_method(method);
+	req->method_name = arena_strndup(&rc->arena, method, strnlen(method, 16));
+	req->path = SV("/");
+	if (rand_bytes(rnd, sizeof rnd) != ST_OK)
+		return fail(rc, c, 500, NULL, NULL, NULL);
+	hex_encode(rnd, sizeof rnd, req->trace_id);
+	if (req->method_name == NULL || req->remote_addr == NULL)
+		return fail(rc, c, 500, NULL, NULL, NULL);
+
+	/* The header block's size, counted the way it arrived, so the limit
+	 * is exact whatever MHD's memory pool happened to allow. */
+	MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hdr);
+	hdr += strlen(method) + strlen(version) + 4 + (rc->raw_uri ? strlen(rc->raw_uri) : 0);
+	if (hdr > (size_t)s->cfg->server.max_header_size)
+		return fail(rc, c, 431, NULL, "request headers too large", NULL);
+
+	if (rc->raw_uri == NULL)
+		return fail(rc, c, 414, NULL, "request target too long", NULL);
+	raw = sv_from(rc->raw_uri);
+	query = sv_cut(raw, '?', &rawpath);
+	req->query = query.p ? query : SV("");
+	if (query.n > LIMIT_HTTP_QUERY)
+		return fail(rc, c, 414, NULL, "query string too long", NULL);
+	st = router_path_decode(&rc->arena, rawpath, &req->path, &e);
+	if (st == ST_TOO_LARGE)
+		return fail(rc, c, 414, NULL, "path too long", NULL);
+	if (st == ST_NOMEM)
+		return fail(rc, c, 500, NULL, NULL, NULL);
+	if (st != ST_OK)
+		return fail(rc, c, 400, NULL, "malformed request path", NULL);
+	req->full_path = rawpath;
+	rc->valid_path = true;
+
+	/* A tenant name no tenant can have is an unknown tenant, answered in
+	 * the shape of the route it addressed; "/t/" alone addresses nothing. */
+	st = router_split_tenant(req->path, &tenant, &rest);
+	if (rest.p == NULL)
+		return fail(rc, c, 404, NULL, "no such resource", NULL);
+	bad_tenant = st != ST_OK;
+	req->path = rest;
+	if (tenant.p != NULL && (req->tenant = lower_dup(&rc->arena, tenant)) == NULL)
+		return fail(rc, c, 500, NULL, NULL, NULL);
+	req->tenant_explicit = bad_tenant || tenant.p != NULL;
+
+	switch (router_match(s->routes, s->nroutes, req->method, req->path,
+			     req->tenant_explicit ? HTTP_ROUTE_NO_TENANT : 0, &m)) {
+	case ROUTER_NOT_FOUND: return fail(rc, c, 404, NULL, "no such resource", NULL);
+	case ROUTER_METHOD_NOT_ALLOWED: {
+		const char *allow = router_allow(&rc->arena, m.allowed);
+		if (allow == NULL)
+			return fail(rc, c, 500, NULL, NULL, NULL);
+		return fail(rc, c, 405, NULL, "method not allowed", allow);
+	}
+	case ROUTER_FOUND: break;
+	}
+	rc->route = m.route;
+	if (bad_tenant)
+		return tenant_fail(rc, c);
+	memcpy(req->params, m.params, sizeof req->params);
+	req->nparams = m.nparams;
+	rc->max_body = m.route->max_body;
+	/* The body comes on top of the per-request working space; a chunked
+	 * body grows by doubling, so it may take twice its size. */
+	rc->arena.max = rc->max_body <= (SIZE_MAX - HTTP_ARENA_MAX) / 2
+			    ? HTTP_ARENA_MAX + 2 * rc->max_body
+			    : SIZE_MAX;
+
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (cl != NULL && te == NULL) {
+		int64_t len;
+		if (sv_to_i64(sv_from(cl), &len) != ST_OK || len < 0)
+			return fail(rc, c, 400, NULL, "bad Content-Length", NULL);
+		if ((uint64_t)len > rc->max_body)
+			return fail(rc, c, 413, NULL, "request body too large", NULL);
+		if (len > 0) {
+			rc->body = arena_alloc(&rc->arena, (size_t)len + 1);
+			if (rc->body == NULL)
+				return fail(rc, c, 500, NULL, NULL, NULL);
+			rc->body_cap = (size_t)len;
+		}
+	}
+	rc->phase = PH_BODY;
+	return MHD_YES;
+}
+
+static enum MHD_Result accumulate(struct reqctx *rc, const char *data, size_t *n)
+{
+	size_t len = *n;
+
+	*n = 0;
+	if (!rc->body_too_large && len > rc->max_body - rc->body_len) {
+		rc->body_too_large = true;
+		rc->body_len = 0;
+	}
+	if (rc->body_too_large) {
+		rc->discarded += len;
+		return rc->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (len > rc->body_cap - rc->body_len) {
+		size_t cap = rc->body_cap ? 2 * rc->body_cap : 4096;
+		char *nb;
+		if (cap < rc->body_len + len)
+			cap = rc->body_len + len;
+		if (cap > rc->max_body)
+			cap = rc->max_body;
+		nb = arena_alloc(&rc->arena, cap + 1);
+		if (nb == NULL)
+			return MHD_NO;
+		if (rc->body_len)
+			memcpy(nb, rc->body, rc->body_len);
+		rc->body = nb;
+		rc->body_cap = cap;
+	}
+	memcpy(rc->body + rc->body_len, data, len);
+	rc->body_len += len;
+	return MHD_YES;
+}
+
+/* Chooses and resolves the tenant of a routed request. */
+static enum MHD_Result resolve_tenant(struct http_server *s, struct reqctx *rc,
+				      struct MHD_Connection *c, bool *ok)
+{
+	struct http_req *req = &rc->req;
+	status st;
+
+	*ok = false;
+	if (rc->route->flags & HTTP_ROUTE_TENANT_QUERY) {
+		const char *q = http_req_query(req, "tenantDomain", &st);
+		if (st == ST_CONFLICT)
+			return fail(rc, c, 400, NULL, "repeated parameter tenantDomain", NULL);
+		if (st != ST_OK && st != ST_NOT_FOUND)
+			return fail(rc, c, 400, NULL, "malformed query string", NULL);
+		if (q != NULL) {
+			struct sv qd = sv_from(q);
+			char *lower;
+			if (!router_tenant_valid(qd))
+				return tenant_fail(rc, c);
+			if ((lower = lower_dup(&rc->arena, qd)) == NULL)
+				return fail(rc, c, 500, NULL, NULL, NULL);
+			if (req->tenant_explicit && strcmp(lower, req->tenant) != 0)
+				return fail(rc, c, 400, NULL,
+					    "tenant in the path and tenantDomain differ", NULL);
+			req->tenant = lower;
+			req->tenant_explicit = true;
+		}
+	}
+	if (req->tenant == NULL) {
+		req->tenant = s->cfg->tenant.default_domain;
+		if (req->tenant == NULL)
+			return fail(rc, c, 500, NULL, NULL, NULL);
+	}
+	st = s->tenant_resolve(s->ctx, &rc->arena, req->tenant, &req->tenant_id);
+	if (st == ST_NOT_FOUND)
+		return tenant_fail(rc, c);
+	if (st != ST_OK || req->tenant_id == NULL) {
+		log_error("http: resolving tenant %s failed: %s (trace %s)", req->tenant,
+			  status_name(st), req->trace_id);
+		return fail(rc, c, 500, NULL, NULL, NULL);
+	}
+	*ok = true;
+	return MHD_YES;
+}
+
+/* Last call: the whole request is here. */
+static enum MHD_Result finish(struct http_server *s, struct reqctx *rc, struct MHD_Connection *c)
+{
+	struct http_req *req = &rc->req;
+	struct http_resp resp;
+	enum MHD_Result q;
+
+	if (rc->body_too_large)
+		return fail(rc, c, 413, NULL, "request body too large", NULL);
+	if (rc->body != NULL)
+		rc->body[rc->body_len] = '\0';
+	req->body = rc->body ? (struct sv){rc->body, rc->body_len} : SV("");
+	if (!(rc->route->flags & HTTP_ROUTE_NO_TENANT)) {
+		bool ok;
+		q = resolve_tenant(s, rc, c, &ok);
+		if (!ok)
+			return q;
+	}
+	resp_init(&resp);
+	rc->route->handler(s->ctx, req, &resp);
+	if (resp.status < 100 || resp.status > 599) {
+		log_error("http: handler of %s returned status %d (trace %s)", rc->route->pattern,
+			  resp.status, req->trace_id);
+		http_resp_error(&resp, req, 500, NULL, NULL);
+	}
+	q = queue(rc, c, &resp);
+	buf_free(&resp.body);
+	return q;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct reqctx *rc = *con_cls;
+
+	(void)url; /* MHD's decoded copy; the layer works on the raw URI */
+	if (rc == NULL)
+		return MHD_NO; /* on_uri() ran out of memory: drop the connection */
+	switch (rc->phase) {
+	case PH_HEADERS: return begin(s, rc, c, method, version);
+	case PH_BODY:
+		if (*upload_data_size != 0)
+			return accumulate(rc, upload_data, upload_data_size);
+		return finish(s, rc, c);
+	case PH_DONE: break;
+	}
+	*upload_data_size = 0;
+	return MHD_YES;
+}
+
+/* ------------------------------------------------------------- listeners */
+
+struct bind_addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} u;
+	bool v6;
+};
+
+static bool parse_addr(const char *text, int port, struct bind_addr *b)
+{
+	memset(b, 0, sizeof *b);
+	if (inet_pton(AF_INET, text, &b->u.v4.sin_addr) == 1) {
+		b->u.v4.sin_family = AF_INET;
+		b->u.v4.sin_port = htons((uint16_t)port);
+		return true;
+	}
+	if (inet_pton(AF_INET6, text, &b->u.v6.sin6_addr) == 1) {
+		b->u.v6.sin6_family = AF_INET6;
+		b->u.v6.sin6_port = htons((uint16_t)port);
+		b->v6 = true;
+		return true;
+	}
+	return false;
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *s, const struct bind_addr *b,
+				       uint16_t port, bool tls, unsigned threads)
+{
+	const struct config *cfg = s->cfg;
+	unsigned flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem opt[16];
+	size_t n = 0;
+	/* Room for the request head (exactly limited in begin()), the response
+	 * head and a read buffer for the body. */
+	size_t pool = (size_t)cfg->server.max_header_size + 16384;
+
+	if (tls)
+		flags |= MHD_USE_TLS;
+	if (b->v6)
+		flags |= MHD_USE_IPv6;
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+					   (intptr_t)cfg->server.max_connections, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+					   (intptr_t)cfg->server.connection_timeout, NULL};
+	opt[n++] =
+	    (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)pool, NULL};
+	if (threads > 1) /* MHD warns about a pool of one */
+		opt[n++] =
+		    (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
+	/* Refuse HTTP/1.1 without Host and whitespace inside the URI or in
+	 * header names: the ambiguities request smuggling feeds on. */
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)&b->u.sa};
+	if (tls) {
+		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert};
+		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->key};
+		opt[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+						   (void *)HTTP_TLS_PRIORITIES};
+	}
+	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+	/* The port is in the address; MHD uses the argument in its messages. */
+	return MHD_start_daemon(flags, port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+				mhd_log, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+				MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_ARRAY, opt,
+				MHD_OPTION_END);
+}
+
+/* Starts the listeners of one kind on every bind address. */
+static status start_kind(struct http_server *s, bool tls, int port, unsigned threads, struct err *e)
+{
+	const struct config *cfg = s->cfg;
+	const char *scheme = tls ? "https" : "http";
+	size_t before = s->nls;
+
+	for (size_t i = 0; i < cfg->server.bind.n; i++) {
+		const char *text = cfg->server.bind.v[i];
+		struct bind_addr b;
+		struct listener *l;
+		const union MHD_DaemonInfo *di;
+
+		if (!parse_addr(text, port, &b)) {
+			if (cfg->server.bind_is_default) {
+				log_warn("http: skipping bind address %s: not a numeric address",
+					 text);
+				continue;
+			}
+			return err_set(e, ST_INVALID, "server.bind: %s is not an IPv4/IPv6 address",
+				       text);
+		}
+		if (s->nls == MAX_LISTENERS)
+			return err_set(e, ST_INVALID, "too many listeners");
+		l = &s->ls[s->nls];
+		l->d = start_daemon(s, &b, (uint16_t)port, tls, threads);
+		if (l->d == NULL) {
+			if (cfg->server.bind_is_default) {
+				log_warn(
+				    "http: skipping %s listener on %s port %d: cannot start it",
+				    scheme, text, port);
+				continue;
+			}
+			return err_set(
+			    e, ST_IO,
+			    "cannot start the %s listener on %s port %d (address in use, "
+			    "or TLS setup failed: see the mhd messages)",
+			    scheme, text, port);
+		}
+		l->quiesced = MHD_INVALID_SOCKET;
+		l->tls = tls;
+		di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
+		l->port = di ? di->port : port;
+		/* Port 0: the others of this kind share the port first obtained. */
+		if (port == 0)
+			port = l->port;
+		snprintf(l->url, sizeof l->url, b.v6 ? "%s://[%s]:%d" : "%s://%s:%d", scheme, text,
+			 l->port);
+		s->nls++;
+	}
+	if (s->nls == before)
+		return err_set(e, ST_IO, "no %s listener could be started (server.bind)", scheme);
+	return ST_OK;
+}
+
+static void stop_daemons(struct http_server *s)
+{
+	for (size_t i = 0; i < s->nls; i++) {
+		MHD_stop_daemon(s->ls[i].d);
+		if (s->ls[i].quiesced != MHD_INVALID_SOCKET)
+			close(s->ls[i].quiesced);
+	}
+	s->nls = 0;
+}
+
+static void server_free(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	stop_daemons(s);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	if (s->key != NULL)
+		mem_wipe(s->key, strlen(s->key));
+	free(s->key);
+	free(s->cert);
+	free(s->routes);
+	free(s);
+}
+
+status http_server_start(const struct http_server_opts *o, struct http_server **out, struct err *e)
+{
+	const struct config *cfg = o->cfg;
+	struct http_server *s = NULL;
+	pthread_condattr_t ca;
+	size_t nb = sizeof builtin_routes / sizeof builtin_routes[0];
+	unsigned threads;
+	status st;
+
+	*out = NULL;
+	if (cfg == NULL || o->tenant_resolve == NULL || o->cert_pem == NULL || o->key_pem == NULL ||
+	    (o->routes == NULL && o->nroutes > 0))
+		return err_set(e, ST_INVALID, "http server: missing options");
+	if (cfg->server.port < 0 || cfg->server.port > 65535 || cfg->server.http_port < 0 ||
+	    cfg->server.http_port > 65535 || cfg->server.max_header_size <= 0 ||
+	    cfg->server.max_connections <= 0 || cfg->server.connection_timeout < 0 ||
+	    cfg->server.threads < 0 || cfg->server.threads > 1024)
+		return err_set(e, ST_INVALID, "http server: server settings out of range");
+
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	s->cfg = cfg;
+	s->ctx = o->ctx;
+	s->tenant_resolve = o->tenant_resolve;
+	s->cert = str_dup_sv(sv_from(o->cert_pem));
+	s->key = str_dup_sv(sv_from(o->key_pem));
+	/* Application routes first: on equal patterns the earlier wins, so an
+	 * application may deliberately replace a built-in. */
+	s->routes = calloc(o->nroutes + nb, sizeof *s->routes);
+	if (s->cert == NULL || s->key == NULL || s->routes == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	if (o->nroutes > 0)
+		memcpy(s->routes, o->routes, o->nroutes * sizeof *s->routes);
+	memcpy(s->routes + o->nroutes, builtin_routes, sizeof builtin_routes);
+	s->nroutes = o->nroutes + nb;
+
+	threads = (unsigned)cfg->server.threads;
+	if (threads == 0) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	if ((st = start_kind(s, true, (int)cfg->server.port, threads, e)) != ST_OK)
+		goto out;
+	if (cfg->server.http_port != 0 &&
+	    (st = start_kind(s, false, (int)cfg->server.http_port, threads, e)) != ST_OK)
+		goto out;
+	atomic_store(&s->serving, true);
+	for (size_t i = 0; i < s->nls; i++)
+		log_info("listening %s", s->ls[i].url);
+	*out = s;
+	s = NULL;
+	st = ST_OK;
+out:
+	server_free(s);
+	return st;
+}
+
+int http_server_port(const struct http_server *s, bool tls)
+{
+	for (size_t i = 0; s != NULL && i < s->nls; i++)
+		if (s->ls[i].tls == tls)
+			return s->ls[i].port;
+	return 0;
+}
+
+void http_server_stop(struct http_server *s)
+{
+	struct timespec deadline;
+	long left;
+
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, true);
+	for (size_t i = 0; i < s->nls; i++)
+		s->ls[i].quiesced = MHD_quiesce_daemon(s->ls[i].d);
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec +=
+	    s->cfg->server.shutdown_timeout > 0 ? s->cfg->server.shutdown_timeout : 0;
+	pthread_mutex_lock(&s->mu);
+	while (atomic_load(&s->inflight) > 0)
+		if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&s->mu);
+	if ((left = atomic_load(&s->inflight)) > 0)
+		log_warn("http: stopping with %ld request(s) still in flight", left);
+	server_free(s);
+}

@@ -1,0 +1,51 @@
+/* jose_int.h - helpers shared by the files of src/jose; not exported beyond
+ * the module (nothing outside src/jose includes this header). */
+#ifndef GRANTD_JOSE_JOSE_INT_H
+#define GRANTD_JOSE_JOSE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/evp.h>
+
+#include "jose/jose.h"
+#include "jose/jwk.h"
+#include "lib/err.h"
+
+enum jose_family {
+	JOSE_FAM_RSA_PKCS1,
+	JOSE_FAM_RSA_PSS,
+	JOSE_FAM_ECDSA,
+	JOSE_FAM_EDDSA,
+};
+
+struct jose_alg_info {
+	const char *name;
+	enum jose_family fam;
+	const char *md;     /* OpenSSL digest name; NULL for EdDSA */
+	size_t hash_len;    /* digest bytes (PSS salt length) */
+	enum jose_kty kty;  /* the one key type (RSA for RS and PS) */
+	size_t coord;       /* ECDSA: bytes of R and of S; else 0 */
+};
+
+/* NULL when `alg` is out of range. */
+const struct jose_alg_info *jose_alg_info(enum jose_alg alg);
+
+/* Copies at most outsz - 4 bytes of untrusted `s` for an error message:
+ * bytes outside printable ASCII become '?', quotes and backslashes too, and
+ * a cut value ends with "...". Use JOSE_SHOW_BUF bytes for algorithm and
+ * type names (JOSE_SHOW_MAX shown), JOSE_SHOW_KID_BUF for key ids. */
+#define JOSE_SHOW_BUF (JOSE_SHOW_MAX + 4)
+#define JOSE_SHOW_KID_BUF (64 + 4)
+void jose_show(char *out, size_t outsz, const char *s, size_t n);
+
+/* Wraps a freshly obtained EVP_PKEY (ownership passes in, also on failure)
+ * into a key with one reference: classifies its type, refuses unsupported
+ * types and small RSA. `priv` says whether it holds a private part. */
+status jose_key_wrap(EVP_PKEY *pkey, bool priv, struct jose_key **out, struct err *e);
+
+/* Drops whatever OpenSSL queued on this thread's error stack, so failed
+ * operations on untrusted input do not accumulate errors. */
+void jose_ossl_clear(void);
+
+#endif

@@ -1,0 +1,344 @@
+/* sign.c - JWS signature verification and creation (RFC 7515, 7518, 8037)
+ * and key selection for a parsed token. */
+#include "jose/jws.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "jose/jose_int.h"
+#include "lib/b64.h"
+
+/* Sets the RSA padding for RS* (PKCS#1 v1.5) or PS* (PSS, MGF1 with the
+ * same hash, salt = hash length: RFC 7518 §3.5). */
+static int set_padding(EVP_PKEY_CTX *pctx, const struct jose_alg_info *ai)
+{
+	if (ai->fam == JOSE_FAM_RSA_PKCS1)
+		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+	if (ai->fam == JOSE_FAM_RSA_PSS)
+		return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		       EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, ai->md, NULL) == 1 &&
+		       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, (int)ai->hash_len) == 1;
+	return 1;
+}
+
+/* JWS ES* signatures are R || S, each exactly `coord` bytes; OpenSSL wants
+ * DER. `*der` is OPENSSL_malloc'ed. */
+static status ecdsa_raw_to_der(const unsigned char *sig, size_t coord, unsigned char **der,
+			       size_t *der_len)
+{
+	ECDSA_SIG *es = ECDSA_SIG_new();
+	BIGNUM *r = BN_bin2bn(sig, (int)coord, NULL);
+	BIGNUM *s = BN_bin2bn(sig + coord, (int)coord, NULL);
+	int len;
+	status st = ST_NOMEM;
+
+	if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1)
+		goto out;
+	r = s = NULL; /* owned by es now */
+	*der = NULL;
+	len = i2d_ECDSA_SIG(es, der);
+	if (len <= 0)
+		goto out;
+	*der_len = (size_t)len;
+	st = ST_OK;
+out:
+	BN_free(r);
+	BN_free(s);
+	ECDSA_SIG_free(es);
+	return st;
+}
+
+status jose_verify_raw(enum jose_alg alg, const struct jose_key *key, struct sv input,
+		       const unsigned char *sig, size_t sig_len, struct err *e)
+{
+	const struct jose_alg_info *ai = jose_alg_info(alg);
+	unsigned char *der = NULL;
+	EVP_MD_CTX *ctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	status st;
+	int rc;
+
+	if (ai == NULL || sig == NULL || input.p == NULL)
+		return err_set(e, ST_INTERNAL, "verification called without a token");
+	if ((st = jose_key_check_alg(key, alg, e)) != ST_OK)
+		return st;
+	if (ai->fam == JOSE_FAM_ECDSA) {
+		if (sig_len != 2 * ai->coord)
+			return err_set(e, ST_INVALID, "%s signature must be %zu bytes, got %zu",
+				       ai->name, 2 * ai->coord, sig_len);
+		if (ecdsa_raw_to_der(sig, ai->coord, &der, &sig_len) != ST_OK) {
+			st = err_set(e, ST_NOMEM, "out of memory");
+			goto out;
+		}
+		sig = der;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL ||
+	    EVP_DigestVerifyInit_ex(ctx, &pctx, ai->md, NULL, NULL, key->pkey, NULL) != 1 ||
+	    !set_padding(pctx, ai)) {
+		st = err_set(e, ST_INTERNAL, "cannot set up %s verification", ai->name);
+		goto out;
+	}
+	rc = EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input.p, input.n);
+	st = rc == 1 ? ST_OK : err_set(e, ST_INVALID, "signature verification failed");
+out:
+	EVP_MD_CTX_free(ctx); /* frees pctx too */
+	OPENSSL_free(der);
+	jose_ossl_clear();
+	return st;
+}
+
+status jws_verify(const struct jws *jws, const struct jose_key *key, struct err *e)
+{
+	if (jws == NULL || jws->header == NULL || jws->sig == NULL)
+		return err_set(e, ST_INTERNAL, "verification called on an unparsed JWS");
+	return jose_verify_raw(jws->alg, key, jws->signing_input, jws->sig, jws->sig_len, e);
+}
+
+/* "key 'kid'", "certificate 'CN=..'" or "key N" for messages. */
+static void describe(const struct jose_key *k, size_t i, char *out, size_t outsz)
+{
+	char shown[JOSE_SHOW_KID_BUF];
+
+	if (k->kid != NULL) {
+		jose_show(shown, sizeof shown, k->kid, strlen(k->kid));
+		snprintf(out, outsz, "key '%s'", shown);
+	} else if (k->has_cert) {
+		snprintf(out, outsz, "certificate '%.200s'", k->cert.subject);
+	} else {
+		snprintf(out, outsz, "key %zu", i);
+	}
+}
+
+static void fmt_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+/* One candidate: time window (if asked), algorithm fit, signature. */
+static status try_key(const struct jws *jws, const struct jose_key *k, size_t i, unsigned flags,
+		      int64_t now, struct err *e)
+{
+	char who[256], when[32];
+	struct err sub;
+	status st;
+
+	describe(k, i, who, sizeof who);
+	if ((flags & JOSE_VERIFY_CERT_TIME) && k->has_cert) {
+		if (now > k->cert.not_after) {
+			fmt_time(k->cert.not_after, when);
+			return err_set(e, ST_INVALID, "%s expired at %s", who, when);
+		}
+		if (now < k->cert.not_before) {
+			fmt_time(k->cert.not_before, when);
+			return err_set(e, ST_INVALID, "%s is not valid before %s", who, when);
+		}
+	}
+	err_clear(&sub);
+	st = jws_verify(jws, k, &sub);
+	if (st != ST_OK)
+		return err_set(e, st, "%s: %s", who, sub.msg);
+	return ST_OK;
+}
+
+status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, unsigned flags,
+			 int64_t now, const struct jose_key **used, struct err *e)
+{
+	const struct jose_key *cand[LIMIT_JWKS_KEYS];
+	size_t n = 0;
+	char shown[JOSE_SHOW_KID_BUF];
+	status st = ST_INVALID;
+
+	if (used != NULL)
+		*used = NULL;
+	if (jws == NULL || ks == NULL || jws->header == NULL)
+		return err_set(e, ST_INTERNAL, "verification called without a token or keys");
+
+	if (jws->has_x5t_s256)
+		for (size_t i = 0; i < ks->n; i++)
+			if (ks->keys[i]->has_cert &&
+			    memcmp(ks->keys[i]->cert.sha256, jws->x5t_s256, 32) == 0)
+				cand[n++] = ks->keys[i];
+	if (n == 0 && jws->kid != NULL)
+		for (size_t i = 0; i < ks->n; i++)
+			if (ks->keys[i]->kid != NULL && strcmp(ks->keys[i]->kid, jws->kid) == 0)
+				cand[n++] = ks->keys[i];
+	if (n == 0 && (jws->has_x5t_s256 || jws->kid != NULL) && !(flags & JOSE_SELECT_TRY_ALL)) {
+		if (jws->kid != NULL) {
+			jose_show(shown, sizeof shown, jws->kid, strlen(jws->kid));
+			return err_set(e, ST_NOT_FOUND, "no key with kid '%s'", shown);
+		}
+		return err_set(e, ST_NOT_FOUND, "no certificate with the token's x5t#S256");
+	}
+	if (n == 0) {
+		/* Nothing named (or TRY_ALL): every key fitting the algorithm. */
+		for (size_t i = 0; i < ks->n; i++)
+			if (jose_key_check_alg(ks->keys[i], jws->alg, NULL) == ST_OK)
+				cand[n++] = ks->keys[i];
+		if (n == 0)
+			return err_set(e, ST_NOT_FOUND, "no key fits alg %s",
+				       jose_alg_name(jws->alg));
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct err sub;
+		err_clear(&sub);
+		st = try_key(jws, cand[i], i, flags, now, &sub);
+		if (st == ST_OK) {
+			if (used != NULL)
+				*used = cand[i];
+			return ST_OK;
+		}
+		if (n == 1)
+			return err_set(e, st, "%s", sub.msg);
+	}
+	return err_set(e, ST_INVALID, "signature verification failed with each of the %zu candidate keys",
+		       n);
+}
+
+/* Signing */
+
+status jose_sign_raw(enum jose_alg alg, const struct jose_key *key, struct sv input,
+		     struct buf *sig, struct err *e)
+{
+	const struct jose_alg_info *ai = jose_alg_info(alg);
+	unsigned char *raw = NULL;
+	size_t len = 0;
+	EVP_MD_CTX *ctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	ECDSA_SIG *es = NULL;
+	status st;
+
+	if (ai == NULL)
+		return err_set(e, ST_INTERNAL, "unknown algorithm");
+	if ((st = jose_key_check_alg(key, alg, e)) != ST_OK)
+		return st;
+	if (!key->has_private)
+		return err_set(e, ST_INVALID, "key has no private part");
+	len = (size_t)EVP_PKEY_get_size(key->pkey);
+	raw = malloc(len ? len : 1);
+	ctx = EVP_MD_CTX_new();
+	if (raw == NULL || ctx == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	if (EVP_DigestSignInit_ex(ctx, &pctx, ai->md, NULL, NULL, key->pkey, NULL) != 1 ||
+	    !set_padding(pctx, ai) ||
+	    EVP_DigestSign(ctx, raw, &len, (const unsigned char *)input.p, input.n) != 1) {
+		st = err_set(e, ST_INTERNAL, "%s signing failed", ai->name);
+		goto out;
+	}
+	if (ai->fam == JOSE_FAM_ECDSA) {
+		const unsigned char *q = raw;
+		const BIGNUM *r, *s;
+		unsigned char rs[2 * 66];
+		es = d2i_ECDSA_SIG(NULL, &q, (long)len);
+		if (es == NULL) {
+			st = err_set(e, ST_INTERNAL, "%s signing failed", ai->name);
+			goto out;
+		}
+		ECDSA_SIG_get0(es, &r, &s);
+		if (BN_bn2binpad(r, rs, (int)ai->coord) < 0 ||
+		    BN_bn2binpad(s, rs + ai->coord, (int)ai->coord) < 0) {
+			st = err_set(e, ST_INTERNAL, "%s signing failed", ai->name);
+			goto out;
+		}
+		st = buf_append(sig, rs, 2 * ai->coord);
+	} else {
+		st = buf_append(sig, raw, len);
+	}
+	if (st != ST_OK)
+		st = err_set(e, st, "signature does not fit the buffer");
+out:
+	ECDSA_SIG_free(es);
+	EVP_MD_CTX_free(ctx);
+	free(raw);
+	jose_ossl_clear();
+	return st;
+}
+
+status jws_sign(struct buf *out, enum jose_alg alg, const struct jose_key *key, const char *kid,
+		const json_t *header_extra, const json_t *payload, struct err *e)
+{
+	static const char *const reserved[] = { "alg", "kid", "crit", "b64", "jku", "jwk", "x5u" };
+	size_t start = out->n;
+	json_t *hdr = NULL;
+	char *hjson = NULL, *pjson = NULL;
+	struct buf sig = { 0 };
+	const char *k;
+	json_t *v;
+	status st;
+
+	if (!json_is_object(payload))
+		return err_set(e, ST_INTERNAL, "the payload must be a JSON object");
+	if (header_extra != NULL && !json_is_object(header_extra))
+		return err_set(e, ST_INTERNAL, "extra header members must be a JSON object");
+	if ((st = jose_key_check_alg(key, alg, e)) != ST_OK)
+		return st;
+	if (!key->has_private)
+		return err_set(e, ST_INVALID, "key has no private part");
+	if (kid == NULL)
+		kid = key->kid;
+	else if (kid[0] == '\0')
+		kid = NULL; /* explicitly no kid */
+
+	hdr = json_object();
+	if (hdr == NULL || json_object_set_new(hdr, "alg", json_string(jose_alg_name(alg))) != 0 ||
+	    (kid != NULL && json_object_set_new(hdr, "kid", json_string(kid)) != 0)) {
+		st = err_set(e, ST_INTERNAL, "cannot build the JWS header");
+		goto out;
+	}
+	if (header_extra != NULL) {
+		json_object_foreach ((json_t *)header_extra, k, v) {
+			for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+				if (strcmp(k, reserved[i]) == 0) {
+					st = err_set(e, ST_INTERNAL,
+						     "extra header members may not set '%s'", k);
+					goto out;
+				}
+			}
+			if (json_object_set(hdr, k, v) != 0) {
+				st = err_set(e, ST_NOMEM, "out of memory");
+				goto out;
+			}
+		}
+	}
+	hjson = json_dumps(hdr, JSON_COMPACT);
+	pjson = json_dumps(payload, JSON_COMPACT);
+	if (hjson == NULL || pjson == NULL) {
+		st = err_set(e, ST_NOMEM, "cannot serialize the JWS");
+		goto out;
+	}
+	if ((st = b64url_encode_buf(out, (const unsigned char *)hjson, strlen(hjson))) != ST_OK ||
+	    (st = buf_putc(out, '.')) != ST_OK ||
+	    (st = b64url_encode_buf(out, (const unsigned char *)pjson, strlen(pjson))) != ST_OK) {
+		st = err_set(e, st, "the JWS does not fit the buffer");
+		goto out;
+	}
+	st = jose_sign_raw(alg, key, (struct sv){ out->p + start, out->n - start }, &sig, e);
+	if (st != ST_OK)
+		goto out;
+	if ((st = buf_putc(out, '.')) != ST_OK ||
+	    (st = b64url_encode_buf(out, (const unsigned char *)sig.p, sig.n)) != ST_OK)
+		st = err_set(e, st, "the JWS does not fit the buffer");
+out:
+	if (st != ST_OK && out->p != NULL) {
+		out->n = start;
+		out->p[start] = '\0';
+	}
+	buf_free(&sig);
+	free(hjson);
+	free(pjson);
+	json_decref(hdr);
+	return st;
+}

@@ -1,0 +1,645 @@
+/* keys.c - the per-IdP JWKS cache and its refresh thread.
+ *
+ * Locking: one mutex per cache guards the hash table, the LRU list and every
+ * entry's fields. No lock is ever held across the network: a fetch marks its
+ * entry in_flight, takes a reference, unlocks, fetches, relocks and stores
+ * the result. Whoever needs that result waits on `fetched` (bounded by the
+ * fetch's own timeouts), which is single flight for first fetches and for
+ * unknown-kid refetches alike. Readers take a keyset reference under the lock
+ * and verify with it after unlocking.
+ *
+ * Entries are reference counted (the table holds one reference), so an entry
+ * evicted or forgotten while a fetch runs stays valid for the fetcher and its
+ * waiters; its result then simply goes nowhere.
+ *
+ * Time comes from an injectable monotonic millisecond clock (keys_test.h), so
+ * tests move time instead of sleeping. */
+#include "keys/keys.h"
+#include "keys/keys_int.h"
+#include "keys/keys_test.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+#include "lib/str.h"
+
+#define KEYS_BUCKETS 1024u /* a power of two */
+#define KID_SHOW_MAX 64    /* longest kid echoed in an error message */
+#define WAIT_MAX_MS (3600 * 1000LL)
+
+struct entry {
+	struct entry *hnext;       /* hash chain */
+	struct entry *prev, *next; /* LRU list, most recently used first */
+	char *idp_id;              /* immutable */
+	char *uri;                 /* immutable: another URI is another entry */
+	uint32_t hash;
+	int refs;       /* the table's (while linked) + fetchers' + waiters' */
+	bool linked;    /* in the table */
+	bool in_flight; /* a fetch runs for it */
+	bool warned;    /* log_warn done for the current failure streak */
+	struct jose_keyset *set; /* NULL until a fetch succeeds */
+	int64_t fetched_at;      /* clock ms of the last success */
+	int64_t retry_at;   /* no on-demand fetch before (min_refetch_interval) */
+	int64_t refresh_at; /* the refresh thread refetches at (set != NULL) */
+	int64_t last_used;
+	unsigned failures;  /* consecutive failed fetches */
+	struct err last_err; /* st ST_OK when the last fetch succeeded */
+};
+
+struct keys {
+	const struct config *cfg;
+	char *ca_file;
+	keys_clock_fn clock;
+	void *clock_ctx;
+	int64_t ttl_ms, min_refetch_ms, idle_ms;
+	size_t max_entries;
+
+	pthread_mutex_t mu;
+	pthread_cond_t fetched; /* a fetch ended, or the refresh thread went idle */
+	pthread_cond_t wake;    /* the refresh thread sleeps on it (CLOCK_MONOTONIC) */
+	pthread_t thread;
+	atomic_bool stop;       /* also read by libcurl's progress callback */
+
+	/* under mu */
+	struct entry *buckets[KEYS_BUCKETS];
+	struct entry lru; /* sentinel */
+	size_t n;
+	uint64_t kick_gen, idle_gen; /* keys_refresh_sync() handshake */
+};
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(const struct keys *k)
+{
+	return k->clock != NULL ? k->clock(k->clock_ctx) : mono_ms();
+}
+
+static uint32_t hash_id(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static int64_t secs_up(int64_t ms)
+{
+	return ms <= 0 ? 0 : (ms + 999) / 1000;
+}
+
+/* ---- entries (all under mu) ---------------------------------------------- */
+
+static void entry_put(struct entry *ent)
+{
+	if (--ent->refs > 0)
+		return;
+	jose_keyset_free(ent->set);
+	free(ent->idp_id);
+	free(ent->uri);
+	free(ent);
+}
+
+static struct entry *entry_lookup(struct keys *k, const char *idp_id, uint32_t hash)
+{
+	for (struct entry *ent = k->buckets[hash & (KEYS_BUCKETS - 1)]; ent; ent = ent->hnext)
+		if (ent->hash == hash && strcmp(ent->idp_id, idp_id) == 0)
+			return ent;
+	return NULL;
+}
+
+static void lru_remove(struct entry *ent)
+{
+	ent->prev->next = ent->next;
+	ent->next->prev = ent->prev;
+}
+
+static void lru_push_front(struct keys *k, struct entry *ent)
+{
+	ent->prev = &k->lru;
+	ent->next = k->lru.next;
+	k->lru.next->prev = ent;
+	k->lru.next = ent;
+}
+
+static void entry_touch(struct keys *k, struct entry *ent, int64_t now)
+{
+	ent->last_used = now;
+	if (k->lru.next != ent) {
+		lru_remove(ent);
+		lru_push_front(k, ent);
+	}
+}
+
+static void entry_unlink(struct keys *k, struct entry *ent)
+{
+	struct entry **pp = &k->buckets[ent->hash & (KEYS_BUCKETS - 1)];
+
+	while (*pp != ent)
+		pp = &(*pp)->hnext;
+	*pp = ent->hnext;
+	lru_remove(ent);
+	ent->linked = false;
+	k->n--;
+	entry_put(ent);
+}
+
+static status entry_create(struct keys *k, const char *idp_id, const char *uri, uint32_t hash,
+			   int64_t now, struct entry **out, struct err *e)
+{
+	struct entry *ent = calloc(1, sizeof *ent);
+	size_t b = hash & (KEYS_BUCKETS - 1);
+
+	*out = NULL;
+	if (ent == NULL || (ent->idp_id = strdup(idp_id)) == NULL ||
+	    (ent->uri = strdup(uri)) == NULL) {
+		if (ent != NULL) {
+			free(ent->idp_id);
+			free(ent);
+		}
+		return err_set(e, ST_NOMEM, "out of memory (JWKS cache entry)");
+	}
+	if (k->n >= k->max_entries && k->lru.prev != &k->lru) {
+		log_debug("JWKS cache full (%zu entries): dropping identity provider %s", k->n,
+			  k->lru.prev->idp_id);
+		entry_unlink(k, k->lru.prev);
+	}
+	ent->hash = hash;
+	ent->refs = 1;
+	ent->linked = true;
+	ent->retry_at = now;
+	ent->refresh_at = INT64_MAX;
+	ent->last_used = now;
+	ent->hnext = k->buckets[b];
+	k->buckets[b] = ent;
+	lru_push_front(k, ent);
+	k->n++;
+	*out = ent;
+	return ST_OK;
+}
+
+static bool set_has_kid(const struct jose_keyset *ks, const char *kid)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (ks->keys[i]->kid != NULL && strcmp(ks->keys[i]->kid, kid) == 0)
+			return true;
+	return false;
+}
+
+/* The kid comes from an untrusted JWT header: show it bounded and printable. */
+static void kid_show(const char *kid, char *out, size_t outsz)
+{
+	size_t i = 0, o = 0;
+
+	for (; kid[i] != '\0' && i < KID_SHOW_MAX && o + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)kid[i];
+		out[o++] = (c >= 0x20 && c < 0x7f && c != '\'') ? (char)c : '?';
+	}
+	if (kid[i] != '\0' && o + 4 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* Background retry delay after `failures` consecutive failures:
+ * min_refetch_interval (at least 1 s), doubling, at most cache_ttl. */
+static int64_t backoff_ms(const struct keys *k, unsigned failures)
+{
+	int64_t d = k->min_refetch_ms > 1000 ? k->min_refetch_ms : 1000;
+	for (unsigned i = 1; i < failures && d < k->ttl_ms; i++)
+		d *= 2;
+	return d < k->ttl_ms ? d : k->ttl_ms;
+}
+
+/* Stores a fetch's result. Called with mu held. Takes ownership of `set`. */
+static void fetch_done(struct keys *k, struct entry *ent, status st, struct jose_keyset *set,
+		       const struct err *fe)
+{
+	int64_t now = now_ms(k);
+
+	if (st == ST_OK) {
+		if (ent->warned)
+			log_info("JWKS of identity provider %s fetched again from %.512s after %u "
+				 "failed attempt(s)",
+				 ent->idp_id, ent->uri, ent->failures);
+		jose_keyset_free(ent->set);
+		ent->set = set;
+		ent->fetched_at = now;
+		ent->failures = 0;
+		ent->warned = false;
+		err_clear(&ent->last_err);
+		ent->refresh_at = now + k->ttl_ms;
+	} else {
+		ent->failures++;
+		ent->last_err = *fe;
+		if (ent->last_err.st == ST_OK)
+			ent->last_err.st = st;
+		if (!ent->warned && !atomic_load(&k->stop)) {
+			if (ent->set != NULL)
+				log_warn("JWKS refresh failed for identity provider %s (%.512s): %s; "
+					 "serving the copy fetched %lld s ago",
+					 ent->idp_id, ent->uri, ent->last_err.msg,
+					 (long long)((now - ent->fetched_at) / 1000));
+			else
+				log_warn("JWKS fetch failed for identity provider %s (%.512s): %s",
+					 ent->idp_id, ent->uri, ent->last_err.msg);
+			ent->warned = true;
+		}
+		ent->refresh_at = now + backoff_ms(k, ent->failures);
+	}
+	ent->in_flight = false;
+	pthread_cond_broadcast(&k->fetched);
+	pthread_cond_signal(&k->wake); /* the refresh thread recomputes its deadline */
+}
+
+/* Fetches `ent` with mu held on entry and on return, but not during. The
+ * caller has checked that no fetch is in flight for it. */
+static void run_fetch(struct keys *k, struct entry *ent)
+{
+	struct keys_fetch_opts fo = { .cfg = k->cfg, .ca_file = k->ca_file, .cancel = &k->stop };
+	struct jose_keyset *set = NULL;
+	struct err fe = { 0 };
+	int64_t now = now_ms(k);
+	status st;
+
+	ent->in_flight = true;
+	ent->retry_at = now + k->min_refetch_ms;
+	ent->refs++;
+	pthread_mutex_unlock(&k->mu);
+	st = keys_fetch(&fo, ent->uri, &set, &fe);
+	pthread_mutex_lock(&k->mu);
+	fetch_done(k, ent, st, set, &fe);
+	entry_put(ent);
+}
+
+/* Why keys_get cannot return a set. `tried`: this call fetched, or waited
+ * for a fetch, already. Called with mu held. */
+static status get_failure(const struct entry *ent, const char *kid, bool tried, int64_t now,
+			  struct err *e)
+{
+	char shown[KID_SHOW_MAX + 4];
+	int64_t wait_s = secs_up(ent->retry_at - now);
+
+	if (ent->set == NULL) {
+		if (ent->last_err.st == ST_OK)
+			return err_set(e, ST_INTERNAL, "JWKS entry has neither keys nor an error");
+		if (tried)
+			return err_set(e, ent->last_err.st, "%s", ent->last_err.msg);
+		return err_set(e, ent->last_err.st, "%s (next attempt in %lld s)", ent->last_err.msg,
+			       (long long)wait_s);
+	}
+	kid_show(kid, shown, sizeof shown);
+	if (ent->last_err.st != ST_OK) {
+		if (tried)
+			return err_set(e, ST_IO,
+				       "no key with kid '%s' in the cached JWKS, and refetching it "
+				       "failed: %s",
+				       shown, ent->last_err.msg);
+		return err_set(e, ST_IO,
+			       "no key with kid '%s' in the cached JWKS, and the last refetch "
+			       "failed: %s (next attempt in %lld s)",
+			       shown, ent->last_err.msg, (long long)wait_s);
+	}
+	if (tried)
+		return err_set(e, ST_NOT_FOUND,
+			       "no key with kid '%s' in the identity provider's JWKS (refetched "
+			       "just now)",
+			       shown);
+	return err_set(e, ST_NOT_FOUND,
+		       "no key with kid '%s' in the identity provider's JWKS (fetched %lld s ago; "
+		       "refetch allowed again in %lld s)",
+		       shown, (long long)((now - ent->fetched_at) / 1000), (long long)wait_s);
+}
+
+status keys_get(struct keys *k, const char *idp_id, const char *uri, const char *kid,
+		struct jose_keyset **out, struct err *e)
+{
+	struct entry *ent = NULL;
+	bool tried = false;
+	status st = ST_OK;
+	uint32_t hash;
+	size_t idn;
+	int64_t now;
+
+	*out = NULL;
+	idn = idp_id != NULL ? strnlen(idp_id, KEYS_IDP_ID_MAX + 1) : 0;
+	if (idn == 0 || idn > KEYS_IDP_ID_MAX)
+		return err_set(e, ST_INVALID, "identity provider id is empty or longer than %d bytes",
+			       KEYS_IDP_ID_MAX);
+	if (uri == NULL)
+		uri = "";
+	hash = hash_id(idp_id);
+
+	pthread_mutex_lock(&k->mu);
+	now = now_ms(k);
+	ent = entry_lookup(k, idp_id, hash);
+	if (ent != NULL && strcmp(ent->uri, uri) != 0) {
+		entry_unlink(k, ent);
+		ent = NULL;
+	}
+	if (ent == NULL) {
+		/* Pure CPU (libcurl's URL parser), and only on a new entry. */
+		st = keys_check_uri(k->cfg, uri, e);
+		if (st == ST_OK)
+			st = entry_create(k, idp_id, uri, hash, now, &ent, e);
+		if (st != ST_OK) {
+			ent = NULL;
+			goto out;
+		}
+	}
+	ent->refs++;
+	entry_touch(k, ent, now);
+	for (;;) {
+		if (ent->set != NULL && (kid == NULL || set_has_kid(ent->set, kid))) {
+			jose_keyset_ref(ent->set);
+			*out = ent->set;
+			st = ST_OK;
+			break;
+		}
+		if (ent->in_flight) {
+			while (ent->in_flight)
+				pthread_cond_wait(&k->fetched, &k->mu);
+			tried = true;
+			continue;
+		}
+		now = now_ms(k);
+		if (tried || now < ent->retry_at) {
+			st = get_failure(ent, kid, tried, now, e);
+			break;
+		}
+		run_fetch(k, ent);
+		tried = true;
+	}
+out:
+	if (ent != NULL)
+		entry_put(ent);
+	pthread_mutex_unlock(&k->mu);
+	return st;
+}
+
+void keys_forget(struct keys *k, const char *idp_id)
+{
+	struct entry *ent;
+
+	if (idp_id == NULL)
+		return;
+	pthread_mutex_lock(&k->mu);
+	ent = entry_lookup(k, idp_id, hash_id(idp_id));
+	if (ent != NULL)
+		entry_unlink(k, ent);
+	pthread_mutex_unlock(&k->mu);
+}
+
+/* ---- the refresh thread -------------------------------------------------- */
+
+static void wait_wake(struct keys *k, int64_t ms)
+{
+	struct timespec ts;
+
+	if (ms < 1)
+		ms = 1;
+	if (ms > WAIT_MAX_MS)
+		ms = WAIT_MAX_MS;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&k->wake, &k->mu, &ts);
+}
+
+/* Drops idle entries and returns the entry most overdue for a refresh (or
+ * NULL, with `*next` = when something will be due). Called with mu held. */
+static struct entry *scan(struct keys *k, int64_t now, int64_t *next)
+{
+	struct entry *due = NULL;
+
+	*next = INT64_MAX;
+	for (size_t b = 0; b < KEYS_BUCKETS; b++) {
+		struct entry *ent, *hn;
+		for (ent = k->buckets[b]; ent != NULL; ent = hn) {
+			hn = ent->hnext;
+			if (ent->in_flight)
+				continue;
+			if (now - ent->last_used >= k->idle_ms) {
+				log_debug("JWKS of identity provider %s unused for %lld s: dropped",
+					  ent->idp_id, (long long)((now - ent->last_used) / 1000));
+				entry_unlink(k, ent);
+				continue;
+			}
+			if (ent->last_used + k->idle_ms < *next)
+				*next = ent->last_used + k->idle_ms;
+			if (ent->set == NULL)
+				continue; /* fetched on demand only */
+			if (ent->refresh_at <= now) {
+				if (due == NULL || ent->refresh_at < due->refresh_at)
+					due = ent;
+			} else if (ent->refresh_at < *next) {
+				*next = ent->refresh_at;
+			}
+		}
+	}
+	return due;
+}
+
+static void *refresh_main(void *arg)
+{
+	struct keys *k = arg;
+
+	pthread_mutex_lock(&k->mu);
+	while (!atomic_load(&k->stop)) {
+		uint64_t gen = k->kick_gen;
+		int64_t now = now_ms(k), next;
+		struct entry *due = scan(k, now, &next);
+
+		if (due != NULL) {
+			run_fetch(k, due);
+			continue;
+		}
+		k->idle_gen = gen;
+		pthread_cond_broadcast(&k->fetched);
+		if (k->kick_gen != gen || atomic_load(&k->stop))
+			continue;
+		if (next == INT64_MAX)
+			pthread_cond_wait(&k->wake, &k->mu);
+		else
+			wait_wake(k, next - now);
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+void keys_refresh_kick(struct keys *k)
+{
+	pthread_mutex_lock(&k->mu);
+	k->kick_gen++;
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->mu);
+}
+
+void keys_refresh_sync(struct keys *k)
+{
+	uint64_t mine;
+
+	pthread_mutex_lock(&k->mu);
+	mine = ++k->kick_gen;
+	pthread_cond_signal(&k->wake);
+	while (k->idle_gen < mine)
+		pthread_cond_wait(&k->fetched, &k->mu);
+	pthread_mutex_unlock(&k->mu);
+}
+
+status keys_entry_info(struct keys *k, const char *idp_id, struct keys_entry_info *out)
+{
+	struct entry *ent;
+	status st = ST_NOT_FOUND;
+
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&k->mu);
+	ent = entry_lookup(k, idp_id, hash_id(idp_id));
+	if (ent != NULL) {
+		out->in_flight = ent->in_flight;
+		out->has_keys = ent->set != NULL;
+		out->failures = ent->failures;
+		out->fetched_at = ent->fetched_at;
+		out->refresh_at = ent->refresh_at;
+		out->last_err = ent->last_err;
+		st = ST_OK;
+	}
+	pthread_mutex_unlock(&k->mu);
+	return st;
+}
+
+size_t keys_entry_count(struct keys *k)
+{
+	size_t n;
+	pthread_mutex_lock(&k->mu);
+	n = k->n;
+	pthread_mutex_unlock(&k->mu);
+	return n;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+status keys_new_with_opts(const struct config *cfg, const struct keys_opts *o, struct keys **out,
+			  struct err *e)
+{
+	const struct keys_opts none = { 0 };
+	struct keys *k = NULL;
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	bool mu_ok = false, ca_ok = false, fetched_ok = false, wake_ok = false;
+	status st = ST_OK;
+	int rc;
+
+	*out = NULL;
+	if (o == NULL)
+		o = &none;
+	st = keys_global_init(e);
+	if (st != ST_OK)
+		goto out;
+	k = calloc(1, sizeof *k);
+	if (k == NULL || (o->ca_file != NULL && (k->ca_file = strdup(o->ca_file)) == NULL)) {
+		st = err_set(e, ST_NOMEM, "out of memory (JWKS cache)");
+		goto out;
+	}
+	k->cfg = cfg;
+	k->clock = o->clock;
+	k->clock_ctx = o->clock_ctx;
+	k->ttl_ms = (cfg->oauth.jwks_endpoint.cache_ttl > 0 ? cfg->oauth.jwks_endpoint.cache_ttl
+							       : 1) * 1000;
+	k->min_refetch_ms = cfg->oauth.jwks_endpoint.min_refetch_interval > 0
+				    ? cfg->oauth.jwks_endpoint.min_refetch_interval * 1000
+				    : 0;
+	k->idle_ms = KEYS_IDLE_TTLS * k->ttl_ms;
+	k->max_entries = o->max_entries > 0 ? o->max_entries : KEYS_MAX_ENTRIES;
+	k->lru.next = k->lru.prev = &k->lru;
+	atomic_init(&k->stop, false);
+
+	if (pthread_mutex_init(&k->mu, NULL) != 0) {
+		st = err_set(e, ST_INTERNAL, "pthread_mutex_init failed");
+		goto out;
+	}
+	mu_ok = true;
+	if (pthread_condattr_init(&ca) != 0) {
+		st = err_set(e, ST_INTERNAL, "pthread_condattr_init failed");
+		goto out;
+	}
+	ca_ok = true;
+	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0) {
+		st = err_set(e, ST_INTERNAL, "pthread_condattr_setclock(CLOCK_MONOTONIC) failed");
+		goto out;
+	}
+	fetched_ok = pthread_cond_init(&k->fetched, &ca) == 0;
+	wake_ok = fetched_ok && pthread_cond_init(&k->wake, &ca) == 0;
+	if (!wake_ok) {
+		st = err_set(e, ST_INTERNAL, "pthread_cond_init failed");
+		goto out;
+	}
+	/* Signals belong to the threads that handle them, not to this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&k->thread, NULL, refresh_main, k);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		st = err_set(e, ST_INTERNAL, "cannot start the JWKS refresh thread (error %d)", rc);
+		goto out;
+	}
+	*out = k;
+	k = NULL;
+out:
+	if (ca_ok)
+		pthread_condattr_destroy(&ca);
+	if (k != NULL) {
+		if (wake_ok)
+			pthread_cond_destroy(&k->wake);
+		if (fetched_ok)
+			pthread_cond_destroy(&k->fetched);
+		if (mu_ok)
+			pthread_mutex_destroy(&k->mu);
+		free(k->ca_file);
+		free(k);
+	}
+	return st;
+}
+
+status keys_new(const struct config *cfg, struct keys **out, struct err *e)
+{
+	return keys_new_with_opts(cfg, NULL, out, e);
+}
+
+void keys_free(struct keys *k)
+{
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&k->mu);
+	atomic_store(&k->stop, true);
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->mu);
+	pthread_join(k->thread, NULL);
+
+	pthread_mutex_lock(&k->mu);
+	while (k->lru.next != &k->lru)
+		entry_unlink(k, k->lru.next);
+	pthread_mutex_unlock(&k->mu);
+	pthread_cond_destroy(&k->wake);
+	pthread_cond_destroy(&k->fetched);
+	pthread_mutex_destroy(&k->mu);
+	free(k->ca_file);
+	free(k);
+}

@@ -1,0 +1,193 @@
+/* grants.c - jwt-bearer, refresh_token and client_credentials (see
+ * grants.h). */
+#include "oauth/grants.h"
+
+#include <string.h>
+
+#include "oauth/jwt_grant.h"
+#include "oauth/scope.h"
+#include "oauth/tokens.h"
+
+/* An optional parameter: NULL when absent (repeats were refused earlier). */
+static const char *param(const struct grant_req *g, const char *key)
+{
+	struct sv v;
+	return form_get(g->form, key, &v) == ST_OK ? v.p : NULL;
+}
+
+static status issue(const struct grant_req *g, const struct token_grant *tg,
+		    const char *refresh_echo, struct http_resp *resp, struct oauth_fault *fault)
+{
+	struct token_issued t;
+	struct err e = { 0 };
+	status st = tokens_issue(g->c, tg, &t, &e);
+
+	if (st != ST_OK)
+		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "issuing tokens: ");
+	st = tokens_respond(resp, &t, refresh_echo);
+	mem_wipe(&t, sizeof t);
+	if (st != ST_OK)
+		return oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot write the token response");
+	return ST_OK;
+}
+
+status grant_jwt_bearer(const struct grant_req *g, struct http_resp *resp,
+			struct oauth_fault *fault)
+{
+	struct jwt_grant_in in = { 0 };
+	struct jwt_grant_result r;
+	struct token_grant tg = { 0 };
+	struct sv assertion;
+	status st;
+
+	in.tenant_id = g->req->tenant_id;
+	in.tenant = g->req->tenant;
+	in.app = g->app;
+	in.has_assertion = form_get(g->form, "assertion", &assertion) == ST_OK;
+	in.assertion = in.has_assertion ? assertion : SV_NULL;
+	in.scope = param(g, "scope");
+	in.now = g->now;
+	st = jwt_grant_check(g->c, g->req->arena, &in, &r, fault);
+	if (st != ST_OK)
+		goto out;
+	tg.tenant_id = g->req->tenant_id;
+	tg.app = g->app;
+	tg.idp_id = r.idp->id;
+	tg.subject = r.sub;
+	tg.scope = r.scope;
+	tg.grant_type = GRANT_TYPE_JWT_BEARER;
+	tg.access_ttl = tokens_access_ttl(g->c, g->app, APP_GRANT_JWT_BEARER);
+	tg.with_refresh = (g->app->grants & APP_GRANT_REFRESH_TOKEN) != 0;
+	tg.refresh_ttl = tokens_refresh_ttl(g->c, g->app);
+	tg.now = g->now;
+	st = issue(g, &tg, NULL, resp, fault);
+out:
+	jwt_grant_result_free(&r);
+	return st;
+}
+
+static status revoke_chain(const struct grant_req *g, const char *chain_id,
+			   struct oauth_fault *fault)
+{
+	struct err e = { 0 };
+	status st = g->c->store->ops->tokens_revoke_chain(g->c->store, chain_id, &e);
+
+	if (st != ST_OK)
+		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "revoking a token chain: ");
+	return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_CONFLICT,
+			  "refresh token was already used (it has been rotated): every token of "
+			  "its chain is now revoked");
+}
+
+status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
+			   struct oauth_fault *fault)
+{
+	struct oauth_ctx *c = g->c;
+	struct store *s = c->store;
+	struct arena *a = g->req->arena;
+	const char *rt = param(g, "refresh_token"), *scope = NULL, *extra = NULL;
+	struct store_token tok;
+	struct token_grant tg = { 0 };
+	unsigned char h[SHA256_LEN];
+	bool rotate = tokens_rotate_refresh(c, g->app);
+	struct err e = { 0 };
+	status st;
+
+	if (rt == NULL)
+		return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
+				  "missing parameter 'refresh_token'");
+	if ((st = scope_normalise(a, param(g, "scope"), &scope, &e)) != ST_OK)
+		return status_is_server_fault(st)
+			       ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
+			       : oauth_fail(fault, OAUTH_INVALID_SCOPE, st, "%s", e.msg);
+	if ((st = oauth_keyed_hash(c, sv_from(rt), h)) != ST_OK)
+		return oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot hash a token");
+
+	/* Read first: a token presented by the wrong client must not be
+	 * burnt by marking it used. */
+	st = s->ops->token_get(s, a, h, &tok, &e);
+	if (st == ST_NOT_FOUND || (st == ST_OK && (tok.kind != STORE_TOKEN_REFRESH ||
+						   strcmp(tok.tenant_id, g->req->tenant_id) != 0)))
+		return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_INVALID,
+				  "refresh token is unknown in this tenant");
+	if (st != ST_OK)
+		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "reading a token: ");
+	if (strcmp(tok.client_id, g->app->client_id) != 0)
+		return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_INVALID,
+				  "refresh token was issued to another client");
+	if (tok.revoked)
+		return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_INVALID,
+				  "refresh token has been revoked");
+	if (tok.expires_at <= g->now)
+		return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_INVALID,
+				  "refresh token expired %lld s ago",
+				  (long long)(g->now - tok.expires_at));
+	if (tok.used)
+		return revoke_chain(g, tok.chain_id, fault);
+	if (scope != NULL && !scope_subset(a, scope, tok.scope[0] ? tok.scope : NULL, &extra))
+		return oauth_fail(fault, OAUTH_INVALID_SCOPE, ST_INVALID,
+				  "scope '%s' was not granted to this refresh token (granted: '%s')",
+				  oauth_show(a, extra ? extra : "?", OAUTH_SHOW_MAX),
+				  oauth_show(a, tok.scope, OAUTH_SHOW_MAX));
+	if (scope == NULL && tok.scope[0] != '\0')
+		scope = tok.scope;
+
+	if (rotate) {
+		struct store_token used;
+		st = s->ops->refresh_use(s, a, h, &used, &e);
+		if (st == ST_CONFLICT) /* a concurrent use won the race */
+			return revoke_chain(g, tok.chain_id, fault);
+		if (st == ST_NOT_FOUND)
+			return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_INVALID,
+					  "refresh token is unknown in this tenant");
+		if (st != ST_OK)
+			return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e,
+					      "using a refresh token: ");
+	}
+	tg.tenant_id = g->req->tenant_id;
+	tg.app = g->app;
+	tg.idp_id = tok.idp_id;
+	tg.subject = tok.subject;
+	tg.scope = scope;
+	tg.grant_type = GRANT_TYPE_REFRESH_TOKEN;
+	tg.chain_id = tok.chain_id;
+	tg.access_ttl = tokens_access_ttl(c, g->app, APP_GRANT_REFRESH_TOKEN);
+	tg.with_refresh = rotate;
+	tg.refresh_ttl = tokens_refresh_ttl(c, g->app);
+	tg.now = g->now;
+	return issue(g, &tg, rotate ? NULL : rt, resp, fault);
+}
+
+status grant_client_credentials(const struct grant_req *g, struct http_resp *resp,
+				struct oauth_fault *fault)
+{
+	struct arena *a = g->req->arena;
+	const char *scope = NULL, *who;
+	struct token_grant tg = { 0 };
+	struct err e = { 0 };
+	status st;
+
+	if (g->app->public_client || g->auth == APP_AUTH_NONE)
+		return oauth_fail(fault, OAUTH_UNAUTHORIZED_CLIENT, ST_FORBIDDEN,
+				  "client_credentials is only for confidential clients");
+	st = scope_normalise(a, param(g, "scope"), &scope, &e);
+	if (st == ST_OK) {
+		who = arena_printf(a, "application '%s'", oauth_show(a, g->app->name, OAUTH_SHOW_MAX));
+		st = scope_within(a, scope, &g->app->allowed_scopes, who ? who : "the application",
+				  &e);
+	}
+	if (status_is_server_fault(st))
+		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL);
+	if (st != ST_OK)
+		return oauth_fail(fault, OAUTH_INVALID_SCOPE, st, "%s", e.msg);
+	tg.tenant_id = g->req->tenant_id;
+	tg.app = g->app;
+	tg.idp_id = NULL;
+	tg.subject = g->app->client_id;
+	tg.scope = scope;
+	tg.grant_type = GRANT_TYPE_CLIENT_CREDENTIALS;
+	tg.access_ttl = tokens_access_ttl(g->c, g->app, APP_GRANT_CLIENT_CREDENTIALS);
+	tg.with_refresh = false;
+	tg.now = g->now;
+	return issue(g, &tg, NULL, resp, fault);
+}

@@ -1,0 +1,755 @@
+/* idp_conf.c - validation of an identity provider's JSON document and its
+ * canonical form (see idp_conf.h for the rules).
+ *
+ * The parser is strict on purpose: what the admin API stores is exactly what
+ * the grant will enforce, so anything ambiguous (an unknown member, a
+ * misspelt option, a key nobody can use) is refused with the path of the
+ * offending member rather than silently ignored. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "keys/keys.h"
+#include "lib/b64.h"
+#include "lib/limits.h"
+#include "oauth/idp_conf.h"
+
+/* Untrusted text echoed in a message (member names): at most SHOW_MAX
+ * bytes, cut at a character boundary. */
+#define SHOW_MAX 64
+#define SHOW_BUF (SHOW_MAX + 4)
+
+static const char *const top_members[] = { "name",          "description", "isEnabled",
+					   "idpIssuerName", "alias",       "certificate",
+					   "jwtGrant",      NULL };
+static const char *const cert_members[] = { "jwksUri", "certificates", "jwks", NULL };
+static const char *const grant_members[] = { "allowedAlgorithms",
+					     "additionalAudiences",
+					     "allowedSubjects",
+					     "allowedScopes",
+					     "requireJti",
+					     "requireIat",
+					     "maxAssertionLifetimeSeconds",
+					     "clockSkewSeconds",
+					     "expiresAt",
+					     NULL };
+
+/* ---- small helpers --------------------------------------------------------- */
+
+/* Copies `s` for an error message: control characters (C0, DEL) become
+ * '?', the copy is cut at a UTF-8 boundary after SHOW_MAX bytes and ends
+ * with "..." then. `s` is valid UTF-8 (jansson guarantees it). */
+static void show(char out[SHOW_BUF], const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	bool cut = n > SHOW_MAX;
+
+	if (cut) {
+		n = SHOW_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* s[n] continues a character */
+			n--;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		out[o++] = (ch < 0x20 || ch == 0x7F) ? '?' : (char)ch;
+	}
+	if (cut) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static bool in_list(const char *key, const char *const *list)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (strcmp(key, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* ST_INVALID "<where>.<key>: unknown field" for the first member of `obj`
+ * not in `allowed`. jansson's iteration API takes no const object. */
+static status check_members(const json_t *obj, const char *const *allowed, const char *where,
+			    struct err *e)
+{
+	const char *key;
+	json_t *v;
+	char name[SHOW_BUF];
+
+	json_object_foreach ((json_t *)obj, key, v) {
+		if (in_list(key, allowed))
+			continue;
+		show(name, key);
+		return err_set(e, ST_INVALID, "%s%s%s: unknown field", where, where[0] ? "." : "",
+			       name);
+	}
+	return ST_OK;
+}
+
+/* A member, with JSON null treated as absent. */
+static const json_t *member(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	return json_is_null(v) ? NULL : v;
+}
+
+enum text_rule {
+	TEXT_LINE,      /* no control character at all */
+	TEXT_MULTILINE, /* tabs and line breaks allowed */
+	TEXT_SCOPE,     /* RFC 6749 scope-token: %x21 / %x23-5B / %x5D-7E */
+};
+
+/* Checks a JSON string against `rule` and a length of 1..max characters
+ * (0..max when `may_be_empty`). `what` names it in messages. */
+static status check_text(const json_t *v, const char *what, size_t max, bool may_be_empty,
+			 enum text_rule rule, struct err *e)
+{
+	const unsigned char *p;
+	size_t n, chars = 0;
+
+	if (!json_is_string(v))
+		return err_set(e, ST_INVALID, "%s: must be a string", what);
+	p = (const unsigned char *)json_string_value(v);
+	n = json_string_length(v);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = p[i];
+		bool ok;
+
+		if ((ch & 0xC0) != 0x80)
+			chars++;
+		if (rule == TEXT_SCOPE)
+			ok = ch == 0x21 || (ch >= 0x23 && ch <= 0x5B) || (ch >= 0x5D && ch <= 0x7E);
+		else if (ch < 0x20)
+			ok = rule == TEXT_MULTILINE && (ch == '\t' || ch == '\n' || ch == '\r');
+		else if (ch == 0x7F)
+			ok = false;
+		else /* U+0080..U+009F (C1 controls) are C2 80..C2 9F in UTF-8 */
+			ok = !(ch == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F);
+		if (!ok && rule == TEXT_SCOPE)
+			return err_set(e, ST_INVALID,
+				       "%s: a scope may hold only printable ASCII other than space, "
+				       "'\"' and '\\' (character %zu)",
+				       what, chars);
+		if (!ok)
+			return err_set(e, ST_INVALID, "%s: contains a control character (character %zu)",
+				       what, chars);
+	}
+	if (chars == 0 && !may_be_empty)
+		return err_set(e, ST_INVALID, "%s: must not be empty", what);
+	if (chars > max)
+		return err_set(e, ST_INVALID, "%s: longer than %zu characters", what, max);
+	return ST_OK;
+}
+
+static char *dup_json_string(const json_t *v)
+{
+	return str_dup_sv((struct sv){ json_string_value(v), json_string_length(v) });
+}
+
+static void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+bool strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+const char *idp_key_source_name(enum idp_key_source src)
+{
+	switch (src) {
+	case IDP_KEYS_JWKS_URI: return "jwksUri";
+	case IDP_KEYS_CERTS: return "certificates";
+	case IDP_KEYS_JWKS: return "jwks";
+	}
+	return "?";
+}
+
+/* ---- time ------------------------------------------------------------------ */
+
+static bool digits(const char *s, size_t n, int *out)
+{
+	int v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+status idp_conf_time_parse(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, se;
+	struct tm tm = { 0 }, chk;
+	time_t t;
+
+	/* "YYYY-MM-DDTHH:MM:SSZ": fixed positions, nothing else. */
+	if (strlen(s) != IDP_TIME_LEN - 1 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		return ST_INVALID;
+	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
+		return ST_INVALID;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
+		return ST_INVALID;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	t = timegm(&tm);
+	/* timegm() normalises 02-30 into March: a round trip exposes it. */
+	if (t == (time_t)-1 || gmtime_r(&t, &chk) == NULL || chk.tm_mday != d ||
+	    chk.tm_mon != mo - 1 || chk.tm_year != y - 1900)
+		return ST_INVALID;
+	*out = (int64_t)t;
+	return ST_OK;
+}
+
+void idp_conf_time_format(int64_t t, char out[IDP_TIME_LEN])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, IDP_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) != IDP_TIME_LEN - 1)
+		str_copy(out, IDP_TIME_LEN, "9999-12-31T23:59:59Z");
+}
+
+/* ---- members --------------------------------------------------------------- */
+
+/* An optional string member: absent, null or (when `empty_unset`) "" leave
+ * *out NULL. */
+static status opt_string(const json_t *doc, const char *key, size_t max, enum text_rule rule,
+			 bool empty_unset, char **out, struct err *e)
+{
+	const json_t *v = member(doc, key);
+	status st;
+
+	*out = NULL;
+	if (v == NULL)
+		return ST_OK;
+	if ((st = check_text(v, key, max, true, rule, e)) != ST_OK)
+		return st;
+	if (empty_unset && json_string_length(v) == 0)
+		return ST_OK;
+	if ((*out = dup_json_string(v)) == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	return ST_OK;
+}
+
+static status opt_bool(const json_t *obj, const char *key, const char *where, bool *out,
+		       struct err *e)
+{
+	const json_t *v = member(obj, key);
+
+	if (v == NULL)
+		return ST_OK;
+	if (!json_is_boolean(v))
+		return err_set(e, ST_INVALID, "%s%s: must be true or false", where, key);
+	*out = json_is_true(v);
+	return ST_OK;
+}
+
+/* An integer member in lo..hi; absent/null leaves *out unchanged. */
+static status opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *out,
+		      struct err *e)
+{
+	const json_t *v = member(obj, key);
+	json_int_t i;
+
+	if (v == NULL)
+		return ST_OK;
+	if (!json_is_integer(v))
+		return err_set(e, ST_INVALID, "jwtGrant.%s: must be an integer", key);
+	i = json_integer_value(v);
+	if (i < lo || i > hi)
+		return err_set(e, ST_INVALID, "jwtGrant.%s: must be from %lld to %lld", key,
+			       (long long)lo, (long long)hi);
+	*out = (int64_t)i;
+	return ST_OK;
+}
+
+static status parse_strlist(const json_t *obj, const char *key, enum text_rule rule,
+			    struct strlist *out, struct err *e)
+{
+	const json_t *arr = member(obj, key);
+	char what[64];
+	size_t n;
+	status st;
+
+	if (arr == NULL)
+		return ST_OK;
+	if (!json_is_array(arr))
+		return err_set(e, ST_INVALID, "jwtGrant.%s: must be an array of strings", key);
+	n = json_array_size(arr);
+	if (n > IDP_LIST_MAX)
+		return err_set(e, ST_INVALID, "jwtGrant.%s: more than %d entries", key,
+			       IDP_LIST_MAX);
+	if (n == 0)
+		return ST_OK;
+	if ((out->v = calloc(n, sizeof *out->v)) == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(arr, i);
+		snprintf(what, sizeof what, "jwtGrant.%s[%zu]", key, i);
+		if ((st = check_text(v, what, IDP_STRING_MAX, false, rule, e)) != ST_OK)
+			return st;
+		if ((out->v[i] = dup_json_string(v)) == NULL)
+			return err_set(e, ST_NOMEM, "out of memory");
+		out->n = i + 1;
+	}
+	return ST_OK;
+}
+
+static status parse_algs(struct idp_conf *c, const json_t *grant, struct err *e)
+{
+	const json_t *arr = member(grant, "allowedAlgorithms");
+	struct err ae = { 0 };
+	jose_alg_set set = 0;
+	size_t n;
+	status st;
+
+	c->algs = JOSE_ALG_SET_ALL;
+	if (arr == NULL)
+		return ST_OK;
+	if (!json_is_array(arr))
+		return err_set(e, ST_INVALID,
+			       "jwtGrant.allowedAlgorithms: must be an array of algorithm names");
+	n = json_array_size(arr);
+	if (n > IDP_LIST_MAX)
+		return err_set(e, ST_INVALID, "jwtGrant.allowedAlgorithms: more than %d entries",
+			       IDP_LIST_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(arr, i);
+		enum jose_alg alg;
+
+		if (!json_is_string(v))
+			return err_set(e, ST_INVALID, "jwtGrant.allowedAlgorithms[%zu]: must be a string",
+				       i);
+		st = jose_alg_parse((struct sv){ json_string_value(v), json_string_length(v) }, &alg,
+				    &ae);
+		if (st != ST_OK)
+			return err_set(e, st, "jwtGrant.allowedAlgorithms[%zu]: %s", i, ae.msg);
+		set |= JOSE_ALG_BIT(alg);
+	}
+	if (set != 0) /* [] = not configured = the default list */
+		c->algs = set;
+	return ST_OK;
+}
+
+static status parse_jwt_grant(struct idp_conf *c, const json_t *doc, struct err *e)
+{
+	const json_t *g = member(doc, "jwtGrant"), *exp;
+	status st;
+
+	c->algs = JOSE_ALG_SET_ALL;
+	if (g == NULL)
+		return ST_OK;
+	if (!json_is_object(g))
+		return err_set(e, ST_INVALID, "jwtGrant: must be an object");
+	if ((st = check_members(g, grant_members, "jwtGrant", e)) != ST_OK)
+		return st;
+	if ((st = parse_algs(c, g, e)) != ST_OK ||
+	    (st = parse_strlist(g, "additionalAudiences", TEXT_LINE, &c->additional_audiences,
+				e)) != ST_OK ||
+	    (st = parse_strlist(g, "allowedSubjects", TEXT_LINE, &c->allowed_subjects, e)) !=
+		    ST_OK ||
+	    (st = parse_strlist(g, "allowedScopes", TEXT_SCOPE, &c->allowed_scopes, e)) != ST_OK)
+		return st;
+	if ((st = opt_bool(g, "requireJti", "jwtGrant.", &c->require_jti, e)) != ST_OK ||
+	    (st = opt_bool(g, "requireIat", "jwtGrant.", &c->require_iat, e)) != ST_OK)
+		return st;
+	if ((st = opt_int(g, "maxAssertionLifetimeSeconds", 0, IDP_LIFETIME_MAX,
+			  &c->max_assertion_lifetime, e)) != ST_OK ||
+	    (st = opt_int(g, "clockSkewSeconds", 0, IDP_SKEW_MAX, &c->clock_skew, e)) != ST_OK)
+		return st;
+	exp = member(g, "expiresAt");
+	if (exp != NULL) {
+		if (!json_is_string(exp) ||
+		    idp_conf_time_parse(json_string_value(exp), &c->expires_at) != ST_OK ||
+		    c->expires_at <= 0)
+			return err_set(e, ST_INVALID,
+				       "jwtGrant.expiresAt: must be null or a UTC time "
+				       "\"YYYY-MM-DDTHH:MM:SSZ\" after 1970-01-01T00:00:00Z");
+	}
+	return ST_OK;
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
+}
+
+static struct sv trim(struct sv s)
+{
+	while (s.n > 0 && is_space(s.p[0])) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n > 0 && is_space(s.p[s.n - 1]))
+		s.n--;
+	return s;
+}
+
+/* PEM text: printable ASCII and whitespace only. */
+static bool printable_text(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= 0x20 && p[i] < 0x7F) || is_space((char)p[i])))
+			return false;
+	return true;
+}
+
+/* The stored form of an accepted certificate text (see idp_conf.h):
+ * base64 of a PEM becomes the PEM; anything else is kept, trimmed. A PEM
+ * ends with a line break, as PEM files do. */
+static char *normalise_pem(struct sv text)
+{
+	struct sv t = trim(text), pem = SV("-----BEGIN");
+	unsigned char *dec = NULL;
+	size_t declen = 0;
+	struct buf b = { 0 };
+	char *out = NULL;
+
+	if (!sv_starts_with(t, pem)) {
+		dec = malloc(b64_decoded_max(t.n) + 1);
+		if (dec == NULL)
+			return NULL;
+		if (b64std_decode(t, true, dec, b64_decoded_max(t.n) + 1, &declen) == ST_OK &&
+		    sv_starts_with(trim((struct sv){ (char *)dec, declen }), pem) &&
+		    printable_text(dec, declen))
+			t = trim((struct sv){ (char *)dec, declen });
+	}
+	if (buf_append_sv(&b, t) == ST_OK &&
+	    (!sv_starts_with(t, pem) || buf_putc(&b, '\n') == ST_OK))
+		out = buf_steal(&b);
+	buf_free(&b);
+	if (dec != NULL) {
+		mem_wipe(dec, declen);
+		free(dec);
+	}
+	return out;
+}
+
+static status parse_certificates(struct idp_conf *c, const json_t *arr, struct err *e)
+{
+	struct err ke = { 0 };
+	size_t n;
+	status st;
+
+	c->key_source = IDP_KEYS_CERTS;
+	if (!json_is_array(arr))
+		return err_set(e, ST_INVALID,
+			       "certificate.certificates: must be an array of PEM certificates");
+	n = json_array_size(arr);
+	if (n == 0 || n > LIMIT_IDP_CERTS)
+		return err_set(e, ST_INVALID,
+			       "certificate.certificates: must hold 1 to %d certificates", LIMIT_IDP_CERTS);
+	if ((st = jose_keyset_new(&c->keys)) != ST_OK)
+		return err_set(e, st, "out of memory");
+	if ((c->certificates.v = calloc(n, sizeof *c->certificates.v)) == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(arr, i);
+		struct jose_key *key = NULL;
+		struct sv text;
+
+		if (!json_is_string(v))
+			return err_set(e, ST_INVALID,
+				       "certificate.certificates[%zu]: must be a string (PEM, or "
+				       "base64 of PEM)",
+				       i);
+		text = (struct sv){ json_string_value(v), json_string_length(v) };
+		if (text.n > JOSE_PEM_MAX)
+			return err_set(e, ST_INVALID,
+				       "certificate.certificates[%zu]: longer than %d bytes", i,
+				       JOSE_PEM_MAX);
+		st = jose_key_from_pem(text, &key, &ke);
+		if (st != ST_OK)
+			return err_set(e, st == ST_TOO_LARGE ? ST_INVALID : st,
+				       "certificate.certificates[%zu]: %s", i, ke.msg);
+		for (size_t j = 0; j < c->keys->n; j++) {
+			const struct jose_key *o = c->keys->keys[j];
+			if (o->has_cert && key->has_cert &&
+			    memcmp(o->cert.sha256, key->cert.sha256, sizeof o->cert.sha256) == 0) {
+				jose_key_free(key);
+				return err_set(e, ST_INVALID,
+					       "certificate.certificates[%zu]: the same certificate as "
+					       "certificates[%zu]",
+					       i, j);
+			}
+		}
+		st = jose_keyset_add(c->keys, key);
+		jose_key_free(key);
+		if (st != ST_OK)
+			return err_set(e, st, "certificate.certificates[%zu]: cannot add the key", i);
+		if ((c->certificates.v[i] = normalise_pem(text)) == NULL)
+			return err_set(e, ST_NOMEM, "out of memory");
+		c->certificates.n = i + 1;
+	}
+	return ST_OK;
+}
+
+static status parse_certificate(struct idp_conf *c, const json_t *doc, const struct config *cfg,
+				struct err *e)
+{
+	const json_t *cert = member(doc, "certificate"), *uri, *certs, *jwks;
+	struct err ke = { 0 };
+	status st;
+
+	if (cert == NULL)
+		return err_set(e, ST_INVALID,
+			       "certificate: required (an object with one of jwksUri, certificates, "
+			       "jwks)");
+	if (!json_is_object(cert))
+		return err_set(e, ST_INVALID, "certificate: must be an object");
+	if ((st = check_members(cert, cert_members, "certificate", e)) != ST_OK)
+		return st;
+	uri = member(cert, "jwksUri");
+	certs = member(cert, "certificates");
+	jwks = member(cert, "jwks");
+	if ((uri != NULL) + (certs != NULL) + (jwks != NULL) != 1)
+		return err_set(e, ST_INVALID,
+			       "certificate: exactly one of jwksUri, certificates or jwks is required");
+	if (certs != NULL)
+		return parse_certificates(c, certs, e);
+	if (jwks != NULL) {
+		c->key_source = IDP_KEYS_JWKS;
+		if (!json_is_object(jwks))
+			return err_set(e, ST_INVALID,
+				       "certificate.jwks: must be a JWKS object {\"keys\": [...]}");
+		st = jose_keyset_from_jwks_json(jwks, 0, &c->keys, &ke);
+		if (st != ST_OK)
+			return err_set(e, st == ST_TOO_LARGE ? ST_INVALID : st,
+				       "certificate.jwks: %s", ke.msg);
+		if ((c->jwks = json_deep_copy(jwks)) == NULL)
+			return err_set(e, ST_NOMEM, "out of memory");
+		return ST_OK;
+	}
+	c->key_source = IDP_KEYS_JWKS_URI;
+	if ((st = check_text(uri, "certificate.jwksUri", IDP_STRING_MAX, false, TEXT_LINE, e)) !=
+	    ST_OK)
+		return st;
+	if ((st = keys_check_uri(cfg, json_string_value(uri), &ke)) != ST_OK)
+		return err_set(e, ST_INVALID, "certificate.jwksUri: %s", ke.msg);
+	if ((c->jwks_uri = dup_json_string(uri)) == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	return ST_OK;
+}
+
+/* An uploaded key nobody may use (say an EC certificate with only RS256
+ * allowed) is an operator's mistake: refuse it by name. */
+static status check_keys_usable(const struct idp_conf *c, struct err *e)
+{
+	char algs[128], kid[SHOW_BUF];
+
+	if (c->keys == NULL)
+		return ST_OK;
+	for (size_t i = 0; i < c->keys->n; i++) {
+		const struct jose_key *k = c->keys->keys[i];
+		bool usable = false;
+
+		for (int a = 0; a < JOSE_ALG_COUNT && !usable; a++)
+			usable = jose_alg_set_has(c->algs, (enum jose_alg)a) &&
+				 jose_key_check_alg(k, (enum jose_alg)a, NULL) == ST_OK;
+		if (usable)
+			continue;
+		jose_alg_set_format(c->algs, algs, sizeof algs);
+		if (c->key_source == IDP_KEYS_CERTS)
+			return err_set(e, ST_INVALID,
+				       "certificate.certificates[%zu]: its %s key fits none of "
+				       "jwtGrant.allowedAlgorithms (%s)",
+				       i, jose_kty_name(k->kty), algs);
+		if (k->kid == NULL)
+			return err_set(e, ST_INVALID,
+				       "certificate.jwks: a key without kid (%s) fits none of "
+				       "jwtGrant.allowedAlgorithms (%s)",
+				       jose_kty_name(k->kty), algs);
+		show(kid, k->kid);
+		return err_set(e, ST_INVALID,
+			       "certificate.jwks: key '%s' (%s%s%s) fits none of "
+			       "jwtGrant.allowedAlgorithms (%s)",
+			       kid, jose_kty_name(k->kty), k->has_alg ? ", alg " : "",
+			       k->has_alg ? jose_alg_name(k->alg) : "", algs);
+	}
+	return ST_OK;
+}
+
+/* ---- the document ---------------------------------------------------------- */
+
+status idp_conf_parse(const json_t *doc, const struct config *cfg, struct idp_conf **out,
+		      struct err *e)
+{
+	struct idp_conf *c;
+	const json_t *name;
+	status st;
+
+	*out = NULL;
+	if (!json_is_object(doc))
+		return err_set(e, ST_INVALID, "an identity provider must be a JSON object");
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	c->refs = 1;
+	c->enabled = true;
+	c->clock_skew = -1;
+	c->algs = JOSE_ALG_SET_ALL;
+
+	if ((st = check_members(doc, top_members, "", e)) != ST_OK)
+		goto out;
+	name = member(doc, "name");
+	if (name == NULL) {
+		st = err_set(e, ST_INVALID, "name: required");
+		goto out;
+	}
+	if ((st = check_text(name, "name", LIMIT_NAME, false, TEXT_LINE, e)) != ST_OK)
+		goto out;
+	if ((c->name = dup_json_string(name)) == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((st = opt_string(doc, "description", IDP_DESCRIPTION_MAX, TEXT_MULTILINE, false,
+			     &c->description, e)) != ST_OK)
+		goto out;
+	if (c->description == NULL && (c->description = str_dup_sv(SV(""))) == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((st = opt_bool(doc, "isEnabled", "", &c->enabled, e)) != ST_OK)
+		goto out;
+	if ((st = opt_string(doc, "idpIssuerName", IDP_STRING_MAX, TEXT_LINE, true, &c->issuer,
+			     e)) != ST_OK ||
+	    (st = opt_string(doc, "alias", IDP_STRING_MAX, TEXT_LINE, true, &c->alias, e)) != ST_OK)
+		goto out;
+	if ((st = parse_certificate(c, doc, cfg, e)) != ST_OK)
+		goto out;
+	if ((st = parse_jwt_grant(c, doc, e)) != ST_OK)
+		goto out;
+	st = check_keys_usable(c, e);
+out:
+	if (st != ST_OK) {
+		idp_conf_free(c);
+		return st;
+	}
+	*out = c;
+	return ST_OK;
+}
+
+void idp_conf_ref(struct idp_conf *c)
+{
+	__atomic_fetch_add(&c->refs, 1, __ATOMIC_RELAXED);
+}
+
+void idp_conf_free(struct idp_conf *c)
+{
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	free(c->id);
+	free(c->tenant_id);
+	free(c->name);
+	free(c->description);
+	free(c->issuer);
+	free(c->alias);
+	free(c->jwks_uri);
+	jose_keyset_free(c->keys);
+	strlist_free(&c->certificates);
+	json_decref(c->jwks);
+	strlist_free(&c->additional_audiences);
+	strlist_free(&c->allowed_subjects);
+	strlist_free(&c->allowed_scopes);
+	free(c);
+}
+
+/* ---- canonical form -------------------------------------------------------- */
+
+static json_t *strlist_json(const struct strlist *l)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < l->n; i++)
+		if (json_array_append_new(a, json_string(l->v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *opt_json_string(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* Sets o[k] = v, stealing v (also on failure, as jansson does); a NULL v
+ * (failed allocation) or a failed set clears *ok. */
+static void put(json_t *o, const char *k, json_t *v, bool *ok)
+{
+	if (json_object_set_new(o, k, v) != 0)
+		*ok = false;
+}
+
+status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
+{
+	json_t *doc = json_object(), *cert = json_object(), *grant = json_object();
+	json_t *algs = json_array();
+	char when[IDP_TIME_LEN];
+	bool ok = doc != NULL && cert != NULL && grant != NULL && algs != NULL;
+
+	*out = NULL;
+	for (int a = 0; ok && a < JOSE_ALG_COUNT; a++)
+		if (jose_alg_set_has(c->algs, (enum jose_alg)a) &&
+		    json_array_append_new(algs, json_string(jose_alg_name((enum jose_alg)a))) != 0)
+			ok = false;
+	put(grant, "allowedAlgorithms", algs, &ok);
+	put(grant, "additionalAudiences", strlist_json(&c->additional_audiences), &ok);
+	put(grant, "allowedSubjects", strlist_json(&c->allowed_subjects), &ok);
+	put(grant, "allowedScopes", strlist_json(&c->allowed_scopes), &ok);
+	put(grant, "requireJti", json_boolean(c->require_jti), &ok);
+	put(grant, "requireIat", json_boolean(c->require_iat), &ok);
+	put(grant, "maxAssertionLifetimeSeconds",
+	    json_integer((json_int_t)c->max_assertion_lifetime), &ok);
+	put(grant, "clockSkewSeconds",
+	    c->clock_skew >= 0 ? json_integer((json_int_t)c->clock_skew) : json_null(), &ok);
+	if (c->expires_at > 0)
+		idp_conf_time_format(c->expires_at, when);
+	put(grant, "expiresAt", c->expires_at > 0 ? json_string(when) : json_null(), &ok);
+
+	switch (c->key_source) {
+	case IDP_KEYS_JWKS_URI:
+		put(cert, "jwksUri", json_string(c->jwks_uri), &ok);
+		break;
+	case IDP_KEYS_CERTS:
+		put(cert, "certificates", strlist_json(&c->certificates), &ok);
+		break;
+	case IDP_KEYS_JWKS:
+		put(cert, "jwks", json_deep_copy(c->jwks), &ok);
+		break;
+	}
+	put(doc, "name", json_string(c->name), &ok);
+	put(doc, "description", json_string(c->description), &ok);
+	put(doc, "isEnabled", json_boolean(c->enabled), &ok);
+	put(doc, "idpIssuerName", opt_json_string(c->issuer), &ok);
+	put(doc, "alias", opt_json_string(c->alias), &ok);
+	put(doc, "certificate", cert, &ok);
+	put(doc, "jwtGrant", grant, &ok);
+	if (!ok) {
+		json_decref(doc);
+		return err_set(e, ST_NOMEM, "out of memory");
+	}
+	*out = doc;
+	return ST_OK;
+}

@@ -1,0 +1,34 @@
+/* scope.h - OAuth scope strings (RFC 6749 §3.3).
+ *
+ * A normalised scope is its scope-tokens (%x21 / %x23-5B / %x5D-7E)
+ * separated by single spaces, each once, in the order first given; NULL
+ * stands for "no scope". */
+#ifndef GRANTD_OAUTH_SCOPE_H
+#define GRANTD_OAUTH_SCOPE_H
+
+#include <stdbool.h>
+
+#include "lib/arena.h"
+#include "lib/err.h"
+#include "oauth/idp_conf.h"
+
+/* Longest scope parameter accepted (bytes). */
+#define SCOPE_MAX 4096
+
+/* Normalises a requested scope. ST_INVALID naming the problem ("scope
+ * contains a character that is not allowed", "scope is longer than ...");
+ * ST_NOMEM. `*out` in `a`, NULL when `scope` is NULL or has no token. */
+status scope_normalise(struct arena *a, const char *scope, const char **out, struct err *e);
+
+/* Checks every token of the normalised `scope` against `allowed` when it
+ * has entries: ST_INVALID "scope 'x' is not allowed by <who> (allowed: a,
+ * b)". ST_OK for a NULL scope or an empty list. */
+status scope_within(struct arena *a, const char *scope, const struct strlist *allowed,
+		    const char *who, struct err *e);
+
+/* True when every token of normalised `scope` is a token of normalised
+ * `granted` (NULL = none). Otherwise *extra (if not NULL) is the first token
+ * that is not, in `a` (NULL on OOM). */
+bool scope_subset(struct arena *a, const char *scope, const char *granted, const char **extra);
+
+#endif

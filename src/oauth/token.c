@@ -1,0 +1,168 @@
+/* token.c - POST /oauth2/token (CONTRACT §5): request checks, client
+ * authentication, grant dispatch, and the one place where a failure becomes
+ * an RFC 6749 §5.2 error response. */
+#include "oauth/token.h"
+
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http/form.h"
+#include "lib/limits.h"
+#include "lib/log.h"
+#include "oauth/client_auth.h"
+#include "oauth/grants.h"
+
+/* Parameters that carry credentials and so must never travel in a URL
+ * (it ends up in logs, proxies and browser history). */
+static const char *const query_forbidden[] = {
+	"client_secret", "client_assertion", "assertion", "refresh_token", "password", "code",
+	"code_verifier", NULL,
+};
+
+static bool form_content_type(const char *ct)
+{
+	static const char want[] = "application/x-www-form-urlencoded";
+	size_t n = sizeof want - 1;
+
+	if (ct == NULL)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';'; /* parameters (charset) are fine */
+}
+
+static const char *grant_label(unsigned grant)
+{
+	switch (grant) {
+	case APP_GRANT_JWT_BEARER: return "jwt-bearer";
+	case APP_GRANT_REFRESH_TOKEN: return "refresh_token";
+	case APP_GRANT_CLIENT_CREDENTIALS: return "client_credentials";
+	}
+	return "-";
+}
+
+/* Everything up to the grant: returns ST_OK after the grant wrote a 200. */
+static status token_request(struct oauth_ctx *c, struct http_req *req, struct http_resp *resp,
+			    struct client_auth *ca, unsigned *grant, struct oauth_fault *fault)
+{
+	struct arena *a = req->arena;
+	struct form body, query;
+	struct grant_req g = { 0 };
+	struct sv gt;
+	struct err e = { 0 };
+	status st;
+
+	if (!form_content_type(http_req_header(req, "Content-Type")))
+		return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
+				  "Content-Type must be application/x-www-form-urlencoded");
+	if (req->query.n > 0) {
+		if ((st = form_parse(a, req->query, &query, &e)) != ST_OK)
+			return status_is_server_fault(st)
+				       ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
+				       : oauth_fail(fault, OAUTH_INVALID_REQUEST, st,
+						    "malformed query string: %s", e.msg);
+		for (size_t i = 0; i < query.n; i++)
+			for (const char *const *k = query_forbidden; *k; k++)
+				if (sv_eq_cstr(query.pairs[i].key, *k))
+					return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
+							  "parameter '%s' must not be sent in the "
+							  "query string",
+							  *k);
+	}
+	if ((st = form_parse(a, req->body, &body, &e)) != ST_OK)
+		return status_is_server_fault(st)
+			       ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
+			       : oauth_fail(fault, OAUTH_INVALID_REQUEST, st, "malformed form body: %s",
+					    e.msg);
+	/* RFC 6749 §3.2: no parameter may be sent twice. */
+	for (size_t i = 0; i < body.n; i++)
+		for (size_t j = i + 1; j < body.n; j++)
+			if (sv_eq(body.pairs[i].key, body.pairs[j].key))
+				return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
+						  "repeated parameter '%s'",
+						  oauth_show(a, body.pairs[i].key.p, OAUTH_SHOW_MAX));
+	if (form_get(&body, "grant_type", &gt) != ST_OK || gt.n == 0)
+		return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
+				  "missing parameter 'grant_type'");
+
+	g.now = (int64_t)time(NULL);
+	if ((st = client_authenticate(c, req, &body, g.now, ca, fault)) != ST_OK)
+		return st;
+
+	*grant = app_grant_parse(gt.p);
+	if (*grant == 0)
+		return oauth_fail(fault, OAUTH_UNSUPPORTED_GRANT_TYPE, ST_UNSUPPORTED,
+				  "unsupported grant type '%s' (supported: %s, refresh_token, "
+				  "client_credentials)",
+				  oauth_show(a, gt.p, OAUTH_SHOW_MAX), GRANT_TYPE_JWT_BEARER);
+	if (!(ca->app->grants & *grant))
+		return oauth_fail(fault, OAUTH_UNAUTHORIZED_CLIENT, ST_FORBIDDEN,
+				  "grant type '%s' is not allowed for application '%s' (see its "
+				  "grantTypes)",
+				  gt.p, oauth_show(a, ca->app->name, OAUTH_SHOW_MAX));
+	g.c = c;
+	g.req = req;
+	g.form = &body;
+	g.app = ca->app;
+	g.auth = ca->method;
+	switch (*grant) {
+	case APP_GRANT_JWT_BEARER: return grant_jwt_bearer(&g, resp, fault);
+	case APP_GRANT_REFRESH_TOKEN: return grant_refresh_token(&g, resp, fault);
+	case APP_GRANT_CLIENT_CREDENTIALS: return grant_client_credentials(&g, resp, fault);
+	}
+	return oauth_fail(fault, OAUTH_SERVER_ERROR, ST_INTERNAL, "grant %u has no handler", *grant);
+}
+
+void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
+			 const struct oauth_fault *fault, status st)
+{
+	enum oauth_error error = fault->error;
+
+	if (status_is_server_fault(st) || error == OAUTH_SERVER_ERROR || error == OAUTH_ERR_NONE) {
+		/* The reason stays in the log; the client gets the trace id. */
+		log_error("token endpoint: %s: %s (trace %s)", status_name(st), fault->e.msg,
+			  req->trace_id);
+		http_resp_oauth_error(resp, 500, "server_error",
+				      arena_printf(req->arena, "internal error (trace id %s)",
+						   req->trace_id));
+		return;
+	}
+	http_resp_oauth_error(resp, oauth_error_http_status(error), oauth_error_name(error),
+			      fault->e.msg);
+	/* RFC 7235 §3.1: a 401 carries a challenge; RFC 6749 §5.2 asks for the
+	 * scheme the client used, and Basic is the only one grantd offers. */
+	if (oauth_error_http_status(error) == 401)
+		http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"grantd\"");
+}
+
+static void token_endpoint(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct oauth_ctx *c = ctx;
+	struct client_auth ca = { 0 };
+	struct oauth_fault fault = { 0 };
+	unsigned grant = 0;
+	status st;
+
+	st = token_request(c, req, resp, &ca, &grant, &fault);
+	if (st != ST_OK)
+		oauth_respond_fault(req, resp, &fault, st);
+	/* Client faults are not logged as errors: the access log gets who and
+	 * what (never a secret, an assertion or a description). */
+	resp->log_note = arena_printf(req->arena, "client=%s grant=%s%s%s",
+				      ca.client_id ? oauth_show(req->arena, ca.client_id, 64) : "-",
+				      grant_label(grant), st != ST_OK ? " error=" : "",
+				      st != ST_OK ? oauth_error_name(fault.error) : "");
+	client_auth_release(&ca);
+}
+
+const struct http_route oauth_routes[] = {
+	{ HTTP_POST, "/oauth2/token", token_endpoint,
+	  HTTP_ROUTE_OAUTH_ERRORS | HTTP_ROUTE_TENANT_QUERY, LIMIT_TOKEN_BODY },
+};
+const size_t oauth_nroutes = sizeof oauth_routes / sizeof oauth_routes[0];

@@ -1,0 +1,131 @@
+/* tokens.c - opaque tokens: mint, store, answer (see tokens.h). */
+#include "oauth/tokens.h"
+
+#include <string.h>
+
+#include "lib/crypto.h"
+
+static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char h[SHA256_LEN],
+		   struct err *e)
+{
+	status st = rand_token(TOKEN_BYTES, out, TOKEN_CHARS + 1);
+
+	if (st != ST_OK)
+		return err_set(e, st, "the CSPRNG failed");
+	st = oauth_keyed_hash(c, (struct sv){ out, TOKEN_CHARS }, h);
+	if (st != ST_OK)
+		return err_set(e, st, "cannot hash a token");
+	return ST_OK;
+}
+
+status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct token_issued *out,
+		    struct err *e)
+{
+	struct store_token at = { 0 }, rt = { 0 };
+	char chain[UUID_STR_LEN + 1];
+	status st;
+
+	memset(out, 0, sizeof *out);
+	if (g->chain_id == NULL) {
+		if ((st = uuid_v4(chain)) != ST_OK)
+			return err_set(e, st, "the CSPRNG failed");
+	} else if (!str_copy(chain, sizeof chain, g->chain_id)) {
+		return err_set(e, ST_INTERNAL, "chain id too long");
+	}
+	if ((st = mint(c, out->access_token, at.hash, e)) != ST_OK)
+		goto out;
+	at.kind = STORE_TOKEN_ACCESS;
+	at.tenant_id = (char *)g->tenant_id;
+	at.app_id = g->app->id;
+	at.client_id = g->app->client_id;
+	at.idp_id = (char *)g->idp_id;
+	at.subject = (char *)g->subject;
+	at.scope = (char *)(g->scope ? g->scope : "");
+	at.grant_type = (char *)g->grant_type;
+	at.chain_id = chain;
+	at.issued_at = g->now;
+	at.expires_at = g->now + g->access_ttl;
+	if (g->with_refresh) {
+		rt = at;
+		rt.kind = STORE_TOKEN_REFRESH;
+		rt.expires_at = g->now + g->refresh_ttl;
+		if ((st = mint(c, out->refresh_token, rt.hash, e)) != ST_OK)
+			goto out;
+	}
+	st = c->store->ops->tokens_put(c->store, &at, g->with_refresh ? &rt : NULL, e);
+	if (st == ST_CONFLICT) /* two equal 256-bit random values: impossible */
+		st = err_set(e, ST_INTERNAL, "token hash collision");
+	if (st != ST_OK)
+		goto out;
+	out->expires_in = g->access_ttl;
+	out->scope = g->scope;
+out:
+	mem_wipe(at.hash, sizeof at.hash);
+	mem_wipe(rt.hash, sizeof rt.hash);
+	if (st != ST_OK)
+		mem_wipe(out, sizeof *out);
+	return st;
+}
+
+status tokens_respond(struct http_resp *resp, const struct token_issued *t,
+		      const char *refresh_token)
+{
+	struct buf *b = &resp->body;
+	const char *rt = refresh_token ? refresh_token : t->refresh_token;
+	status st;
+
+	buf_reset(b);
+	st = buf_append_cstr(b, "{\"access_token\":");
+	if (st == ST_OK)
+		st = buf_json_str(b, sv_from(t->access_token));
+	if (st == ST_OK)
+		st = buf_printf(b, ",\"token_type\":\"Bearer\",\"expires_in\":%lld",
+				(long long)t->expires_in);
+	if (st == ST_OK && rt[0] != '\0') {
+		st = buf_append_cstr(b, ",\"refresh_token\":");
+		if (st == ST_OK)
+			st = buf_json_str(b, sv_from(rt));
+	}
+	if (st == ST_OK && t->scope != NULL && t->scope[0] != '\0') {
+		st = buf_append_cstr(b, ",\"scope\":");
+		if (st == ST_OK)
+			st = buf_json_str(b, sv_from(t->scope));
+	}
+	if (st == ST_OK)
+		st = buf_putc(b, '}');
+	if (st != ST_OK) {
+		buf_reset(b);
+		return st;
+	}
+	resp->status = 200;
+	resp->content_type = "application/json";
+	http_resp_header(resp, "Cache-Control", "no-store");
+	http_resp_header(resp, "Pragma", "no-cache");
+	return ST_OK;
+}
+
+int64_t tokens_access_ttl(const struct oauth_ctx *c, const struct app_conf *app, unsigned grant)
+{
+	const struct config *cfg = c->cfg;
+
+	if (grant == APP_GRANT_CLIENT_CREDENTIALS)
+		return app->app_access_token_ttl > 0
+			       ? app->app_access_token_ttl
+			       : cfg->oauth.token_validation.app_access_token_validity;
+	return app->user_access_token_ttl > 0
+		       ? app->user_access_token_ttl
+		       : cfg->oauth.token_validation.user_access_token_validity;
+}
+
+int64_t tokens_refresh_ttl(const struct oauth_ctx *c, const struct app_conf *app)
+{
+	return app->refresh_token_ttl > 0 ? app->refresh_token_ttl
+					  : c->cfg->oauth.token_validation.refresh_token_validity;
+}
+
+bool tokens_rotate_refresh(const struct oauth_ctx *c, const struct app_conf *app)
+{
+	if (app->renew_refresh_token >= 0)
+		return app->renew_refresh_token != 0;
+	return c->cfg->oauth.token_renewal.renew_refresh_token;
+}

@@ -1,0 +1,66 @@
+/* tokens.h - minting, storing and answering with opaque tokens (CONTRACT §6).
+ *
+ * A token is TOKEN_BYTES (256 bits) from the CSPRNG as base64url; only its
+ * keyed hash (oauth_keyed_hash: HMAC-SHA256 under the server secret) is
+ * stored, with the tenant, application, client, IdP, subject, scope, grant,
+ * chain id and lifetimes. tokens_issue() returns only after the store has
+ * committed, so a token the client receives is always known to the server.
+ * Every grant mints new tokens (no reuse of an active one). */
+#ifndef GRANTD_OAUTH_TOKENS_H
+#define GRANTD_OAUTH_TOKENS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/http.h"
+#include "lib/b64.h"
+#include "lib/err.h"
+#include "oauth/app_conf.h"
+#include "oauth/context.h"
+
+#define TOKEN_BYTES 32
+#define TOKEN_CHARS 43 /* b64url_encoded_len(TOKEN_BYTES) */
+
+struct token_grant {
+	const char *tenant_id;
+	const struct app_conf *app;
+	const char *idp_id;     /* NULL for client_credentials */
+	const char *subject;
+	const char *scope;      /* normalised; NULL = none */
+	const char *grant_type; /* the grant_type parameter, recorded as is */
+	const char *chain_id;   /* refresh rotation: the family; NULL = a new chain */
+	int64_t access_ttl;     /* seconds */
+	bool with_refresh;      /* mint a refresh token too */
+	int64_t refresh_ttl;    /* seconds */
+	int64_t now;
+};
+
+struct token_issued {
+	char access_token[TOKEN_CHARS + 1];
+	char refresh_token[TOKEN_CHARS + 1]; /* "" when none */
+	int64_t expires_in;
+	const char *scope; /* borrowed from the grant */
+};
+
+/* Mints and stores an access token (and a refresh token when asked) in one
+ * transaction. ST_OK; ST_IO/ST_BUSY/ST_NOMEM/ST_INTERNAL with `e` (server
+ * faults). */
+status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct token_issued *out,
+		    struct err *e);
+
+/* Writes the 200 response: {"access_token","token_type":"Bearer",
+ * "expires_in","refresh_token"?,"scope"?} with Cache-Control: no-store and
+ * Pragma: no-cache. `refresh_token` overrides out->refresh_token when not
+ * NULL (a refresh grant without rotation answers with the token it got). */
+status tokens_respond(struct http_resp *resp, const struct token_issued *t,
+		      const char *refresh_token);
+
+/* Lifetimes: the application's setting, else the server's
+ * [oauth.token_validation] default. `grant` is an enum app_grant bit. */
+int64_t tokens_access_ttl(const struct oauth_ctx *c, const struct app_conf *app, unsigned grant);
+int64_t tokens_refresh_ttl(const struct oauth_ctx *c, const struct app_conf *app);
+/* Whether refresh tokens rotate on use: the application's
+ * renewRefreshToken, else [oauth.token_renewal] renew_refresh_token. */
+bool tokens_rotate_refresh(const struct oauth_ctx *c, const struct app_conf *app);
+
+#endif

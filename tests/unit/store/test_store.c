@@ -1,0 +1,1220 @@
+/* test_store.c - the store interface against the SQLite backend, on a real
+ * database file in a fresh temporary directory per test. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "config/config.h"
+#include "lib/arena.h"
+#include "lib/crypto.h"
+#include "store/store.h"
+
+#define NOW 1700000000
+#define NTHREADS 8
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct config cfg;
+	struct store *s;
+	struct arena a;
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void cfg_init(struct fx *f)
+{
+	memset(&f->cfg, 0, sizeof f->cfg);
+	f->cfg.server.data_dir = f->dir;
+	f->cfg.database.type = "sqlite";
+	f->cfg.database.path = f->path;
+	f->cfg.database.busy_timeout = 5;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct err e = { 0 };
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/grantd-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/grantd.db", f->dir);
+	cfg_init(f);
+	assert_int_equal(store_open(&f->cfg, &f->s, &e), ST_OK);
+	arena_init(&f->a, 0);
+	*state = f;
+	return 0;
+}
+
+static void rm_db(const char *path)
+{
+	char p[256];
+	unlink(path);
+	if (snprintf(p, sizeof p, "%s-wal", path) < (int)sizeof p)
+		unlink(p);
+	if (snprintf(p, sizeof p, "%s-shm", path) < (int)sizeof p)
+		unlink(p);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(f->s);
+	arena_free(&f->a);
+	rm_db(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void reopen(struct fx *f)
+{
+	struct err e = { 0 };
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(store_open(&f->cfg, &f->s, &e), ST_OK);
+}
+
+/* Runs a one-value query on a separate raw connection. */
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static bool has(const struct err *e, const char *needle)
+{
+	if (strstr(e->msg, needle) == NULL) {
+		print_error("message \"%s\" lacks \"%s\"\n", e->msg, needle);
+		return false;
+	}
+	return true;
+}
+
+static char *new_id(struct fx *f)
+{
+	char *id = arena_alloc(&f->a, UUID_STR_LEN + 1);
+	assert_non_null(id);
+	assert_int_equal(uuid_v4(id), ST_OK);
+	return id;
+}
+
+static char *mk_tenant(struct fx *f, const char *domain, int64_t created)
+{
+	struct store_tenant t = { .id = new_id(f), .domain = (char *)domain, .active = true,
+				  .created_at = created };
+	struct err e = { 0 };
+	assert_int_equal(f->s->ops->tenant_create(f->s, &t, NULL, NULL, &e), ST_OK);
+	return t.id;
+}
+
+static int64_t audit_total(struct fx *f, const char *tenant_id)
+{
+	struct store_audit *items;
+	size_t n;
+	int64_t total = -1;
+	struct err e = { 0 };
+	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, tenant_id, (struct store_page){ 10, 0 },
+					       &items, &n, &total, &e),
+			 ST_OK);
+	return total;
+}
+
+static struct store_audit mk_audit(const char *tenant_id, const char *action, const char *type)
+{
+	return (struct store_audit){ .tenant_id = (char *)tenant_id, .actor = "admin",
+				     .action = (char *)action, .object_type = (char *)type,
+				     .summary = "{\"k\":1}" };
+}
+
+static struct store_idp mk_idp(struct fx *f, const char *tenant_id, const char *name,
+			       const char *issuer)
+{
+	return (struct store_idp){ .id = new_id(f), .tenant_id = (char *)tenant_id,
+				   .name = (char *)name, .issuer = (char *)issuer, .enabled = true,
+				   .doc = "{\"name\":\"x\"}" };
+}
+
+static struct store_app mk_app(struct fx *f, const char *tenant_id, const char *name,
+			       const char *client_id, unsigned char secret_byte)
+{
+	struct store_app a = { .id = new_id(f), .tenant_id = (char *)tenant_id,
+			       .name = (char *)name, .client_id = (char *)client_id,
+			       .doc = "{\"grantTypes\":[]}" };
+	if (secret_byte) {
+		memset(a.secret_hash, secret_byte, SHA256_LEN);
+		a.has_secret = true;
+	}
+	return a;
+}
+
+static struct store_token mk_token(unsigned char hb, enum store_token_kind kind,
+				   const char *tenant_id, const char *app_id, const char *idp_id,
+				   const char *chain_id, int64_t expires)
+{
+	struct store_token t = { .kind = kind, .tenant_id = (char *)tenant_id,
+				 .app_id = (char *)app_id, .client_id = "client-1",
+				 .idp_id = (char *)idp_id, .subject = "alice", .scope = "read write",
+				 .grant_type = "urn:ietf:params:oauth:grant-type:jwt-bearer",
+				 .chain_id = (char *)chain_id, .issued_at = NOW, .expires_at = expires };
+	memset(t.hash, hb, SHA256_LEN);
+	return t;
+}
+
+static bool token_revoked(struct fx *f, unsigned char hb)
+{
+	unsigned char h[SHA256_LEN];
+	struct store_token t;
+	struct err e = { 0 };
+	memset(h, hb, sizeof h);
+	assert_int_equal(f->s->ops->token_get(f->s, &f->a, h, &t, &e), ST_OK);
+	return t.revoked;
+}
+
+/* ---- open, schema, migrations ------------------------------------------ */
+
+static void open_creates_schema(void **state)
+{
+	struct fx *f = *state;
+	struct stat sb;
+	static const char *objects[] = {
+		"tenants", "admin_users", "identity_providers", "identity_providers_issuer",
+		"applications", "tokens", "tokens_chain", "tokens_app", "tokens_idp",
+		"tokens_expires", "replay", "replay_expires", "audit_events",
+		"audit_events_tenant_at",
+	};
+	char sql[160];
+
+	assert_int_equal(stat(f->path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_true(store_schema_version() >= 1);
+	assert_int_equal(f->s->schema_found, 0);
+	assert_int_equal(f->s->migrations_applied, store_schema_version());
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+	for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
+		snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE name = '%s'",
+			 objects[i]);
+		if (raw_int(f->path, sql) != 1)
+			fail_msg("schema object %s missing", objects[i]);
+	}
+	/* WAL is a property of the file: a fresh raw connection sees it. */
+	{
+		sqlite3 *db;
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+}
+
+static void open_default_path_in_data_dir(void **state)
+{
+	struct fx *f = *state;
+	struct store *s2 = NULL;
+	struct err e = { 0 };
+	struct config cfg = f->cfg;
+	char other[128];
+	struct stat sb;
+
+	snprintf(other, sizeof other, "%s/sub", f->dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	cfg.server.data_dir = other;
+	cfg.database.path = NULL;
+	assert_int_equal(store_open(&cfg, &s2, &e), ST_OK);
+	store_close(s2);
+	snprintf(other, sizeof other, "%s/sub/grantd.db", f->dir);
+	assert_int_equal(stat(other, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	rm_db(other);
+	snprintf(other, sizeof other, "%s/sub", f->dir);
+	assert_int_equal(rmdir(other), 0);
+}
+
+static void open_missing_dir_fails(void **state)
+{
+	struct fx *f = *state;
+	struct store *s2 = (struct store *)1;
+	struct err e = { 0 };
+	struct config cfg = f->cfg;
+	char path[160];
+	struct stat sb;
+
+	snprintf(path, sizeof path, "%s/nope/grantd.db", f->dir);
+	cfg.database.path = path;
+	assert_int_equal(store_open(&cfg, &s2, &e), ST_IO);
+	assert_null(s2);
+	assert_true(has(&e, "does not exist"));
+	assert_true(has(&e, "/nope"));
+	assert_int_not_equal(stat(path, &sb), 0);
+}
+
+static void open_other_types(void **state)
+{
+	struct fx *f = *state;
+	struct store *s2 = NULL;
+	struct err e = { 0 };
+	struct config cfg = f->cfg;
+
+	cfg.database.type = "postgres";
+	assert_int_equal(store_open(&cfg, &s2, &e), ST_UNSUPPORTED);
+	assert_null(s2);
+	assert_true(has(&e, "postgres"));
+	cfg.database.type = "mysql";
+	assert_int_equal(store_open(&cfg, &s2, &e), ST_INVALID);
+	assert_null(s2);
+	assert_true(has(&e, "mysql"));
+}
+
+static void reopen_keeps_data_and_applies_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct store_tenant t;
+	struct store_idp idp;
+	struct err e = { 0 };
+	char *tid = mk_tenant(f, "persist.example", 0);
+	struct store_idp in = mk_idp(f, tid, "kept", "https://kept");
+
+	assert_int_equal(f->s->ops->idp_create(f->s, &in, NULL, &e), ST_OK);
+	reopen(f);
+	assert_int_equal(f->s->schema_found, store_schema_version());
+	assert_int_equal(f->s->migrations_applied, 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+	assert_int_equal(f->s->ops->tenant_get(f->s, &f->a, tid, &t, &e), ST_OK);
+	assert_string_equal(t.domain, "persist.example");
+	assert_int_equal(f->s->ops->idp_get(f->s, &f->a, tid, in.id, &idp, &e), ST_OK);
+	assert_string_equal(idp.name, "kept");
+	/* And once more, from another thread's point of view: a new store. */
+	reopen(f);
+	assert_int_equal(f->s->migrations_applied, 0);
+}
+
+static void newer_schema_refused(void **state)
+{
+	struct fx *f = *state;
+	struct store *s2 = (struct store *)1;
+	struct err e = { 0 };
+	char sql[64];
+
+	store_close(f->s);
+	f->s = NULL;
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_version() + 1);
+	raw_exec(f->path, sql);
+	assert_int_equal(store_open(&f->cfg, &s2, &e), ST_UNSUPPORTED);
+	assert_null(s2);
+	assert_true(has(&e, "newer"));
+	/* Refusing changed nothing. */
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version() + 1);
+}
+
+struct race {
+	struct config *cfg;
+	pthread_barrier_t *bar;
+	status st;
+	int applied;
+	struct err e;
+};
+
+static void *race_open(void *p)
+{
+	struct race *r = p;
+	struct store *s = NULL;
+
+	pthread_barrier_wait(r->bar);
+	r->st = store_open(r->cfg, &s, &r->e);
+	if (s != NULL) {
+		r->applied = s->migrations_applied;
+		store_close(s);
+	}
+	return NULL;
+}
+
+static void concurrent_open_migrates_once(void **state)
+{
+	struct fx *f = *state;
+	struct config cfg = f->cfg;
+	struct race r[NTHREADS];
+	pthread_t th[NTHREADS];
+	pthread_barrier_t bar;
+	char path[160];
+	int applied = 0;
+
+	snprintf(path, sizeof path, "%s/race.db", f->dir);
+	cfg.database.path = path;
+	pthread_barrier_init(&bar, NULL, NTHREADS);
+	for (int i = 0; i < NTHREADS; i++) {
+		r[i] = (struct race){ &cfg, &bar, ST_INTERNAL, 0, { 0 } };
+		assert_int_equal(pthread_create(&th[i], NULL, race_open, &r[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (r[i].st != ST_OK)
+			fail_msg("open %d: %s: %s", i, status_name(r[i].st), r[i].e.msg);
+		applied += r[i].applied;
+	}
+	pthread_barrier_destroy(&bar);
+	assert_int_equal(applied, store_schema_version());
+	assert_int_equal(raw_int(path, "PRAGMA user_version"), store_schema_version());
+	rm_db(path);
+}
+
+/* ---- tenants and admins -------------------------------------------------- */
+
+static void tenants(void **state)
+{
+	struct fx *f = *state;
+	struct store_tenant t, *items;
+	struct store_admin owner = { .id = new_id(f), .username = "boss", .pw_hash = "$argon2id$x" };
+	struct store_audit au;
+	struct store_admin u;
+	struct err e = { 0 };
+	size_t n;
+	int64_t total;
+	char *tid = new_id(f);
+	struct store_tenant in = { .id = tid, .domain = "Example.COM", .active = true,
+				   .created_at = 100 };
+
+	owner.tenant_id = tid;
+	au = mk_audit(tid, "create", "tenant");
+	assert_int_equal(f->s->ops->tenant_create(f->s, &in, &owner, &au, &e), ST_OK);
+	assert_int_equal(f->s->ops->tenant_get(f->s, &f->a, tid, &t, &e), ST_OK);
+	assert_string_equal(t.id, tid);
+	assert_string_equal(t.domain, "example.com");
+	assert_true(t.active);
+	assert_int_equal(t.created_at, 100);
+	assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "EXAMPLE.com", &t, &e), ST_OK);
+	assert_string_equal(t.id, tid);
+	assert_int_equal(f->s->ops->admin_get(f->s, &f->a, tid, "boss", &u, &e), ST_OK);
+	assert_string_equal(u.pw_hash, "$argon2id$x");
+	assert_int_equal(audit_total(f, tid), 1);
+
+	/* Same domain, other case, other id: taken, and nothing else lands. */
+	{
+		struct store_tenant dup = { .id = new_id(f), .domain = "example.COM", .active = true };
+		struct store_audit au2 = mk_audit(dup.id, "create", "tenant");
+		assert_int_equal(f->s->ops->tenant_create(f->s, &dup, NULL, &au2, &e), ST_CONFLICT);
+		assert_true(has(&e, "tenant domain 'example.com' already exists"));
+		assert_int_equal(audit_total(f, NULL), 1);
+		assert_int_equal(f->s->ops->tenant_get(f->s, &f->a, dup.id, &t, &e), ST_NOT_FOUND);
+	}
+	/* An owner that fails rolls back the tenant too. */
+	{
+		struct store_tenant t2 = { .id = new_id(f), .domain = "two.example", .active = true };
+		struct store_admin bad = { .id = owner.id, .tenant_id = t2.id, .username = "x",
+					   .pw_hash = "h" };
+		assert_int_equal(f->s->ops->tenant_create(f->s, &t2, &bad, NULL, &e), ST_CONFLICT);
+		assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "two.example", &t, &e),
+				 ST_NOT_FOUND);
+	}
+
+	assert_int_equal(f->s->ops->tenant_get(f->s, &f->a, "missing", &t, &e), ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "nope.example", &t, &e),
+			 ST_NOT_FOUND);
+	assert_true(has(&e, "nope.example"));
+
+	au = mk_audit(tid, "update", "tenant");
+	assert_int_equal(f->s->ops->tenant_set_active(f->s, tid, false, &au, &e), ST_OK);
+	assert_int_equal(f->s->ops->tenant_get(f->s, &f->a, tid, &t, &e), ST_OK);
+	assert_false(t.active);
+	assert_int_equal(audit_total(f, tid), 2);
+	assert_int_equal(f->s->ops->tenant_set_active(f->s, "missing", true, &au, &e), ST_NOT_FOUND);
+	assert_int_equal(audit_total(f, tid), 2);
+
+	/* Lists: created_at order, totals, clamping. */
+	mk_tenant(f, "c.example", 300);
+	mk_tenant(f, "b.example", 200);
+	mk_tenant(f, "d.example", 400);
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 2, 0 }, &items,
+						&n, &total, &e),
+			 ST_OK);
+	assert_int_equal(total, 4);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].domain, "example.com");
+	assert_string_equal(items[1].domain, "b.example");
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 2, 3 }, &items,
+						&n, &total, &e),
+			 ST_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].domain, "d.example");
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 0, -5 }, &items,
+						&n, &total, &e),
+			 ST_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].domain, "example.com");
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 5000, 0 }, &items,
+						&n, &total, &e),
+			 ST_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 10, 9 }, &items,
+						&n, &total, &e),
+			 ST_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 4);
+}
+
+static void admins(void **state)
+{
+	struct fx *f = *state;
+	char *tid = mk_tenant(f, "admins.example", 0);
+	struct store_admin a = { .id = new_id(f), .tenant_id = tid, .username = "ann",
+				 .pw_hash = "h1", .created_at = 10 };
+	struct store_admin b = { .id = new_id(f), .tenant_id = tid, .username = "bob",
+				 .pw_hash = "h2", .created_at = 20 };
+	struct store_admin again = { .id = new_id(f), .tenant_id = tid, .username = "ann",
+				     .pw_hash = "h3", .created_at = 30 };
+	struct store_admin orphan = { .id = new_id(f), .tenant_id = "no-such-tenant",
+				      .username = "x", .pw_hash = "h" };
+	struct store_admin out, *items;
+	struct err e = { 0 };
+	size_t n;
+
+	assert_int_equal(f->s->ops->admin_put(f->s, &a, &e), ST_OK);
+	assert_int_equal(f->s->ops->admin_put(f->s, &b, &e), ST_OK);
+	assert_int_equal(f->s->ops->admin_get(f->s, &f->a, tid, "ann", &out, &e), ST_OK);
+	assert_string_equal(out.pw_hash, "h1");
+	assert_string_equal(out.tenant_id, tid);
+	/* put on an existing username replaces the hash, keeps id and created_at */
+	assert_int_equal(f->s->ops->admin_put(f->s, &again, &e), ST_OK);
+	assert_int_equal(f->s->ops->admin_get(f->s, &f->a, tid, "ann", &out, &e), ST_OK);
+	assert_string_equal(out.pw_hash, "h3");
+	assert_string_equal(out.id, a.id);
+	assert_int_equal(out.created_at, 10);
+	assert_int_equal(f->s->ops->admin_get(f->s, &f->a, tid, "carl", &out, &e), ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->admin_put(f->s, &orphan, &e), ST_NOT_FOUND);
+	assert_true(has(&e, "tenant"));
+	assert_int_equal(f->s->ops->admin_list(f->s, &f->a, tid, &items, &n, &e), ST_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].username, "ann");
+	assert_string_equal(items[1].username, "bob");
+}
+
+/* ---- identity providers ---------------------------------------------------- */
+
+static void idps(void **state)
+{
+	struct fx *f = *state;
+	char *t1 = mk_tenant(f, "one.example", 0);
+	char *t2 = mk_tenant(f, "two.example", 0);
+	struct store_idp a = mk_idp(f, t1, "jwtIDP", "https://idp.example");
+	struct store_idp out, *items;
+	struct store_audit au = mk_audit(t1, "create", "identity-provider");
+	struct err e = { 0 };
+	size_t n;
+	int64_t total;
+
+	a.created_at = 50;
+	assert_int_equal(f->s->ops->idp_create(f->s, &a, &au, &e), ST_OK);
+	assert_int_equal(audit_total(f, t1), 1);
+	assert_int_equal(f->s->ops->idp_get(f->s, &f->a, t1, a.id, &out, &e), ST_OK);
+	assert_string_equal(out.name, "jwtIDP");
+	assert_string_equal(out.issuer, "https://idp.example");
+	assert_string_equal(out.doc, "{\"name\":\"x\"}");
+	assert_true(out.enabled);
+	assert_int_equal(out.created_at, 50);
+	assert_int_equal(out.updated_at, 50);
+	/* tenant-scoped: not visible from t2 */
+	assert_int_equal(f->s->ops->idp_get(f->s, &f->a, t2, a.id, &out, &e), ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->idp_get_by_name(f->s, &f->a, t1, "jwtIDP", &out, &e), ST_OK);
+	assert_string_equal(out.id, a.id);
+	assert_int_equal(f->s->ops->idp_get_by_name(f->s, &f->a, t1, "other", &out, &e),
+			 ST_NOT_FOUND);
+
+	/* same name, same tenant: conflict, no audit row */
+	{
+		struct store_idp dup = mk_idp(f, t1, "jwtIDP", "");
+		assert_int_equal(f->s->ops->idp_create(f->s, &dup, &au, &e), ST_CONFLICT);
+		assert_true(has(&e, "identity provider name 'jwtIDP' already exists in this tenant"));
+		assert_int_equal(audit_total(f, t1), 1);
+		/* same name in another tenant is fine */
+		dup.tenant_id = t2;
+		assert_int_equal(f->s->ops->idp_create(f->s, &dup, NULL, &e), ST_OK);
+		/* unknown tenant */
+		dup = mk_idp(f, "no-such-tenant", "z", "");
+		assert_int_equal(f->s->ops->idp_create(f->s, &dup, NULL, &e), ST_NOT_FOUND);
+	}
+
+	/* values are bound, never spliced */
+	{
+		struct store_idp q = mk_idp(f, t1, "x'); DROP TABLE tenants; --", "it's");
+		q.created_at = 60;
+		assert_int_equal(f->s->ops->idp_create(f->s, &q, NULL, &e), ST_OK);
+		assert_int_equal(f->s->ops->idp_get_by_name(f->s, &f->a, t1, q.name, &out, &e),
+				 ST_OK);
+		assert_string_equal(out.issuer, "it's");
+	}
+
+	/* find by issuer: the issuer match first, then the name match */
+	{
+		struct store_idp by_name = mk_idp(f, t1, "https://shared", "https://else");
+		struct store_idp by_iss = mk_idp(f, t1, "shared-iss", "https://shared");
+		by_name.created_at = 10; /* older, but the issuer match still comes first */
+		by_iss.created_at = 20;
+		assert_int_equal(f->s->ops->idp_create(f->s, &by_name, NULL, &e), ST_OK);
+		assert_int_equal(f->s->ops->idp_create(f->s, &by_iss, NULL, &e), ST_OK);
+		assert_int_equal(f->s->ops->idp_find_by_issuer(f->s, &f->a, t1, "https://shared",
+							       &items, &n, &e),
+				 ST_OK);
+		assert_int_equal(n, 2);
+		assert_string_equal(items[0].id, by_iss.id);
+		assert_string_equal(items[1].id, by_name.id);
+		assert_int_equal(f->s->ops->idp_find_by_issuer(f->s, &f->a, t2, "https://shared",
+							       &items, &n, &e),
+				 ST_OK);
+		assert_int_equal(n, 0);
+		assert_int_equal(f->s->ops->idp_find_by_issuer(f->s, &f->a, t1, "https://idp.example",
+							       &items, &n, &e),
+				 ST_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(items[0].id, a.id);
+	}
+
+	/* list: created_at order (10, 20, 50, 60) */
+	assert_int_equal(f->s->ops->idp_list(f->s, &f->a, t1, (struct store_page){ 3, 0 }, &items,
+					     &n, &total, &e),
+			 ST_OK);
+	assert_int_equal(total, 4);
+	assert_int_equal(n, 3);
+	assert_string_equal(items[0].name, "https://shared");
+	assert_string_equal(items[1].name, "shared-iss");
+	assert_string_equal(items[2].name, "jwtIDP");
+
+	/* update */
+	{
+		struct store_idp up = a;
+		struct store_audit au2 = mk_audit(t1, "update", "identity-provider");
+		up.name = "renamed";
+		up.issuer = "https://new";
+		up.doc = "{\"v\":2}";
+		up.updated_at = 70;
+		assert_int_equal(f->s->ops->idp_update(f->s, &up, &au2, &e), ST_OK);
+		assert_int_equal(audit_total(f, t1), 2);
+		assert_int_equal(f->s->ops->idp_get(f->s, &f->a, t1, a.id, &out, &e), ST_OK);
+		assert_string_equal(out.name, "renamed");
+		assert_string_equal(out.issuer, "https://new");
+		assert_string_equal(out.doc, "{\"v\":2}");
+		assert_int_equal(out.created_at, 50);
+		assert_int_equal(out.updated_at, 70);
+		/* rename onto a taken name */
+		up.name = "shared-iss";
+		assert_int_equal(f->s->ops->idp_update(f->s, &up, &au2, &e), ST_CONFLICT);
+		assert_true(has(&e, "'shared-iss' already exists"));
+		assert_int_equal(audit_total(f, t1), 2);
+		/* missing, or in the wrong tenant */
+		up.name = "renamed";
+		up.tenant_id = t2;
+		assert_int_equal(f->s->ops->idp_update(f->s, &up, &au2, &e), ST_NOT_FOUND);
+		assert_int_equal(audit_total(f, t1), 2);
+	}
+
+	/* delete */
+	{
+		struct store_audit au3 = mk_audit(t1, "delete", "identity-provider");
+		assert_int_equal(f->s->ops->idp_delete(f->s, t2, a.id, &au3, &e), ST_NOT_FOUND);
+		assert_int_equal(f->s->ops->idp_delete(f->s, t1, a.id, &au3, &e), ST_OK);
+		assert_int_equal(audit_total(f, t1), 3);
+		assert_int_equal(f->s->ops->idp_get(f->s, &f->a, t1, a.id, &out, &e), ST_NOT_FOUND);
+		assert_int_equal(f->s->ops->idp_delete(f->s, t1, a.id, &au3, &e), ST_NOT_FOUND);
+		assert_true(has(&e, "not found"));
+		assert_int_equal(audit_total(f, t1), 3);
+	}
+}
+
+static void idp_disable_and_delete_revoke_tokens(void **state)
+{
+	struct fx *f = *state;
+	char *tid = mk_tenant(f, "rev.example", 0);
+	struct store_idp a = mk_idp(f, tid, "a", "https://a");
+	struct store_idp b = mk_idp(f, tid, "b", "https://b");
+	struct store_token ta = mk_token(0xa1, STORE_TOKEN_ACCESS, tid, "app", a.id, "c1", NOW + 60);
+	struct store_token tb = mk_token(0xb1, STORE_TOKEN_ACCESS, tid, "app", b.id, "c2", NOW + 60);
+	struct err e = { 0 };
+
+	assert_int_equal(f->s->ops->idp_create(f->s, &a, NULL, &e), ST_OK);
+	assert_int_equal(f->s->ops->idp_create(f->s, &b, NULL, &e), ST_OK);
+	assert_int_equal(f->s->ops->tokens_put(f->s, &ta, NULL, &e), ST_OK);
+	assert_int_equal(f->s->ops->tokens_put(f->s, &tb, NULL, &e), ST_OK);
+	/* an update that keeps it enabled revokes nothing */
+	assert_int_equal(f->s->ops->idp_update(f->s, &a, NULL, &e), ST_OK);
+	assert_false(token_revoked(f, 0xa1));
+	a.enabled = false;
+	assert_int_equal(f->s->ops->idp_update(f->s, &a, NULL, &e), ST_OK);
+	assert_true(token_revoked(f, 0xa1));
+	assert_false(token_revoked(f, 0xb1));
+	assert_int_equal(f->s->ops->idp_delete(f->s, tid, b.id, NULL, &e), ST_OK);
+	assert_true(token_revoked(f, 0xb1));
+}
+
+/* ---- applications --------------------------------------------------------- */
+
+static void apps(void **state)
+{
+	struct fx *f = *state;
+	char *t1 = mk_tenant(f, "apps1.example", 0);
+	char *t2 = mk_tenant(f, "apps2.example", 0);
+	struct store_app a = mk_app(f, t1, "my-app", "client_AAAA", 0x11);
+	struct store_app pub = mk_app(f, t1, "public", "client_PUB", 0);
+	struct store_app out, *items;
+	struct store_audit au = mk_audit(t1, "create", "application");
+	struct store_token tok = mk_token(0x51, STORE_TOKEN_ACCESS, t1, a.id, NULL, "ch", NOW + 60);
+	unsigned char h11[SHA256_LEN];
+	struct err e = { 0 };
+	size_t n;
+	int64_t total;
+
+	memset(h11, 0x11, sizeof h11);
+	a.created_at = 5;
+	pub.created_at = 6;
+	assert_int_equal(f->s->ops->app_create(f->s, &a, &au, &e), ST_OK);
+	assert_int_equal(f->s->ops->app_create(f->s, &pub, NULL, &e), ST_OK);
+	assert_int_equal(audit_total(f, t1), 1);
+	assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, a.id, &out, &e), ST_OK);
+	assert_string_equal(out.name, "my-app");
+	assert_string_equal(out.client_id, "client_AAAA");
+	assert_string_equal(out.doc, "{\"grantTypes\":[]}");
+	assert_true(out.has_secret);
+	assert_memory_equal(out.secret_hash, h11, SHA256_LEN);
+	assert_int_equal(f->s->ops->app_get(f->s, &f->a, t2, a.id, &out, &e), ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, pub.id, &out, &e), ST_OK);
+	assert_false(out.has_secret);
+
+	assert_int_equal(f->s->ops->app_get_by_client_id(f->s, &f->a, NULL, "client_AAAA", &out, &e),
+			 ST_OK);
+	assert_string_equal(out.id, a.id);
+	assert_int_equal(f->s->ops->app_get_by_client_id(f->s, &f->a, t1, "client_AAAA", &out, &e),
+			 ST_OK);
+	assert_int_equal(f->s->ops->app_get_by_client_id(f->s, &f->a, t2, "client_AAAA", &out, &e),
+			 ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->app_get_by_client_id(f->s, &f->a, NULL, "nope", &out, &e),
+			 ST_NOT_FOUND);
+
+	/* conflicts: name per tenant, client id globally */
+	{
+		struct store_app d1 = mk_app(f, t1, "my-app", "client_BBBB", 0x22);
+		struct store_app d2 = mk_app(f, t2, "other", "client_AAAA", 0x22);
+		struct store_app ok = mk_app(f, t2, "my-app", "client_CCCC", 0x22);
+		assert_int_equal(f->s->ops->app_create(f->s, &d1, &au, &e), ST_CONFLICT);
+		assert_true(has(&e, "application name 'my-app' already exists in this tenant"));
+		assert_int_equal(f->s->ops->app_create(f->s, &d2, &au, &e), ST_CONFLICT);
+		assert_true(has(&e, "client id 'client_AAAA' is already registered"));
+		assert_int_equal(audit_total(f, t1), 1);
+		assert_int_equal(f->s->ops->app_create(f->s, &ok, NULL, &e), ST_OK);
+	}
+
+	assert_int_equal(f->s->ops->app_list(f->s, &f->a, t1, (struct store_page){ 10, 0 }, &items,
+					     &n, &total, &e),
+			 ST_OK);
+	assert_int_equal(total, 2);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].name, "my-app");
+	assert_string_equal(items[1].name, "public");
+
+	/* updates: without a secret, with the same one, then a new one */
+	assert_int_equal(f->s->ops->tokens_put(f->s, &tok, NULL, &e), ST_OK);
+	{
+		struct store_app up = a;
+		up.has_secret = false;
+		memset(up.secret_hash, 0, SHA256_LEN);
+		up.name = "my-app-2";
+		up.doc = "{\"v\":2}";
+		assert_int_equal(f->s->ops->app_update(f->s, &up, &au, &e), ST_OK);
+		assert_int_equal(audit_total(f, t1), 2);
+		assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, a.id, &out, &e), ST_OK);
+		assert_string_equal(out.name, "my-app-2");
+		assert_string_equal(out.doc, "{\"v\":2}");
+		assert_string_equal(out.client_id, "client_AAAA");
+		assert_true(out.has_secret);
+		assert_memory_equal(out.secret_hash, h11, SHA256_LEN);
+		assert_false(token_revoked(f, 0x51));
+
+		up = a;
+		assert_int_equal(f->s->ops->app_update(f->s, &up, NULL, &e), ST_OK);
+		assert_false(token_revoked(f, 0x51));
+
+		memset(up.secret_hash, 0x33, SHA256_LEN);
+		assert_int_equal(f->s->ops->app_update(f->s, &up, NULL, &e), ST_OK);
+		assert_true(token_revoked(f, 0x51));
+		assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, a.id, &out, &e), ST_OK);
+		assert_memory_equal(out.secret_hash, up.secret_hash, SHA256_LEN);
+
+		up.name = "public";
+		assert_int_equal(f->s->ops->app_update(f->s, &up, &au, &e), ST_CONFLICT);
+		assert_int_equal(audit_total(f, t1), 2);
+		up = mk_app(f, t1, "ghost", "client_GHOST", 0);
+		assert_int_equal(f->s->ops->app_update(f->s, &up, &au, &e), ST_NOT_FOUND);
+		assert_int_equal(audit_total(f, t1), 2);
+	}
+
+	/* delete revokes the app's tokens */
+	{
+		struct store_token t2tok =
+			mk_token(0x52, STORE_TOKEN_REFRESH, t1, pub.id, NULL, "pc", NOW + 60);
+		struct store_audit del = mk_audit(t1, "delete", "application");
+		assert_int_equal(f->s->ops->tokens_put(f->s, &t2tok, NULL, &e), ST_OK);
+		assert_int_equal(f->s->ops->app_delete(f->s, t2, pub.id, &del, &e), ST_NOT_FOUND);
+		assert_false(token_revoked(f, 0x52));
+		assert_int_equal(f->s->ops->app_delete(f->s, t1, pub.id, &del, &e), ST_OK);
+		assert_true(token_revoked(f, 0x52));
+		assert_int_equal(audit_total(f, t1), 3);
+		assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, pub.id, &out, &e), ST_NOT_FOUND);
+		assert_int_equal(f->s->ops->app_delete(f->s, t1, pub.id, &del, &e), ST_NOT_FOUND);
+		assert_int_equal(audit_total(f, t1), 3);
+	}
+}
+
+/* ---- tokens ------------------------------------------------------------------ */
+
+static void tokens(void **state)
+{
+	struct fx *f = *state;
+	struct store_token acc = mk_token(0x01, STORE_TOKEN_ACCESS, "t", "app1", "idp1", "chain1",
+					  NOW + 3600);
+	struct store_token ref = mk_token(0x02, STORE_TOKEN_REFRESH, "t", "app1", "idp1", "chain1",
+					  NOW + 86400);
+	struct store_token cc = mk_token(0x03, STORE_TOKEN_ACCESS, "t", "app2", NULL, NULL, NOW + 60);
+	struct store_token out;
+	unsigned char h[SHA256_LEN];
+	struct err e = { 0 };
+
+	cc.grant_type = "client_credentials";
+	cc.scope = NULL;
+	assert_int_equal(f->s->ops->tokens_put(f->s, &acc, &ref, &e), ST_OK);
+	assert_int_equal(f->s->ops->tokens_put(f->s, &cc, NULL, &e), ST_OK);
+
+	assert_int_equal(f->s->ops->token_get(f->s, &f->a, acc.hash, &out, &e), ST_OK);
+	assert_memory_equal(out.hash, acc.hash, SHA256_LEN);
+	assert_int_equal(out.kind, STORE_TOKEN_ACCESS);
+	assert_string_equal(out.tenant_id, "t");
+	assert_string_equal(out.app_id, "app1");
+	assert_string_equal(out.client_id, "client-1");
+	assert_string_equal(out.idp_id, "idp1");
+	assert_string_equal(out.subject, "alice");
+	assert_string_equal(out.scope, "read write");
+	assert_string_equal(out.grant_type, "urn:ietf:params:oauth:grant-type:jwt-bearer");
+	assert_string_equal(out.chain_id, "chain1");
+	assert_int_equal(out.issued_at, NOW);
+	assert_int_equal(out.expires_at, NOW + 3600);
+	assert_false(out.revoked);
+	assert_false(out.used);
+	assert_int_equal(f->s->ops->token_get(f->s, &f->a, ref.hash, &out, &e), ST_OK);
+	assert_int_equal(out.kind, STORE_TOKEN_REFRESH);
+	assert_int_equal(f->s->ops->token_get(f->s, &f->a, cc.hash, &out, &e), ST_OK);
+	assert_null(out.idp_id);
+	assert_null(out.chain_id);
+	assert_string_equal(out.scope, "");
+	memset(h, 0x7f, sizeof h);
+	assert_int_equal(f->s->ops->token_get(f->s, &f->a, h, &out, &e), ST_NOT_FOUND);
+
+	/* atomic pair: a refresh that collides keeps the access token out too */
+	{
+		struct store_token acc2 = mk_token(0x04, STORE_TOKEN_ACCESS, "t", "app1", NULL, "c",
+						   NOW + 60);
+		assert_int_equal(f->s->ops->tokens_put(f->s, &acc2, &ref, &e), ST_CONFLICT);
+		assert_int_equal(f->s->ops->token_get(f->s, &f->a, acc2.hash, &out, &e),
+				 ST_NOT_FOUND);
+		acc2.kind = 7;
+		assert_int_equal(f->s->ops->tokens_put(f->s, &acc2, NULL, &e), ST_INVALID);
+	}
+
+	/* refresh_use: once, then conflict with the row reported */
+	assert_int_equal(f->s->ops->refresh_use(f->s, &f->a, ref.hash, &out, &e), ST_OK);
+	assert_true(out.used);
+	assert_string_equal(out.chain_id, "chain1");
+	memset(&out, 0, sizeof out);
+	assert_int_equal(f->s->ops->refresh_use(f->s, &f->a, ref.hash, &out, &e), ST_CONFLICT);
+	assert_true(out.used);
+	assert_string_equal(out.subject, "alice");
+	assert_string_equal(out.chain_id, "chain1");
+	/* an access token is not a refresh token; unknown is unknown */
+	assert_int_equal(f->s->ops->refresh_use(f->s, &f->a, acc.hash, &out, &e), ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->refresh_use(f->s, &f->a, h, &out, &e), ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->token_get(f->s, &f->a, acc.hash, &out, &e), ST_OK);
+	assert_false(out.used);
+
+	/* revoked and expired refresh tokens are reported, not refused */
+	{
+		struct store_token r2 = mk_token(0x05, STORE_TOKEN_REFRESH, "t", "app1", NULL, "c5",
+						 NOW - 10);
+		r2.revoked = true;
+		assert_int_equal(f->s->ops->tokens_put(f->s, &r2, NULL, &e), ST_OK);
+		assert_int_equal(f->s->ops->refresh_use(f->s, &f->a, r2.hash, &out, &e), ST_OK);
+		assert_true(out.revoked);
+		assert_int_equal(out.expires_at, NOW - 10);
+	}
+
+	/* single revoke */
+	assert_int_equal(f->s->ops->token_revoke(f->s, acc.hash, &e), ST_OK);
+	assert_true(token_revoked(f, 0x01));
+	assert_false(token_revoked(f, 0x03));
+	assert_int_equal(f->s->ops->token_revoke(f->s, h, &e), ST_NOT_FOUND);
+}
+
+static void token_bulk_revocation(void **state)
+{
+	struct fx *f = *state;
+	struct store_token t[] = {
+		mk_token(0x10, STORE_TOKEN_ACCESS, "t", "appA", "idpA", "chainA", NOW + 60),
+		mk_token(0x11, STORE_TOKEN_REFRESH, "t", "appA", "idpA", "chainA", NOW + 60),
+		mk_token(0x12, STORE_TOKEN_ACCESS, "t", "appA", "idpB", "chainB", NOW + 60),
+		mk_token(0x13, STORE_TOKEN_ACCESS, "t", "appB", "idpB", "chainC", NOW + 60),
+		mk_token(0x14, STORE_TOKEN_ACCESS, "t", "appC", "idpC", "chainD", NOW + 60),
+	};
+	struct err e = { 0 };
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		assert_int_equal(f->s->ops->tokens_put(f->s, &t[i], NULL, &e), ST_OK);
+
+	assert_int_equal(f->s->ops->tokens_revoke_chain(f->s, "chainA", &e), ST_OK);
+	assert_true(token_revoked(f, 0x10));
+	assert_true(token_revoked(f, 0x11));
+	assert_false(token_revoked(f, 0x12));
+	assert_int_equal(f->s->ops->tokens_revoke_chain(f->s, "no-such-chain", &e), ST_OK);
+
+	assert_int_equal(f->s->ops->tokens_revoke_by(f->s, "app_id", "appA", &e), ST_OK);
+	assert_true(token_revoked(f, 0x12));
+	assert_false(token_revoked(f, 0x13));
+
+	assert_int_equal(f->s->ops->tokens_revoke_by(f->s, "idp_id", "idpB", &e), ST_OK);
+	assert_true(token_revoked(f, 0x13));
+	assert_false(token_revoked(f, 0x14));
+
+	assert_int_equal(f->s->ops->tokens_revoke_by(f->s, "subject", "alice", &e), ST_INVALID);
+	assert_int_equal(f->s->ops->tokens_revoke_by(f->s, "app_id; --", "x", &e), ST_INVALID);
+	assert_false(token_revoked(f, 0x14));
+}
+
+/* ---- replay ---------------------------------------------------------------------- */
+
+static void replay(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	const struct store_ops *o = f->s->ops;
+
+	assert_int_equal(o->replay_record(f->s, "t1", "iss", "jti-1", NOW + 100, NOW, &e), ST_OK);
+	assert_int_equal(o->replay_record(f->s, "t1", "iss", "jti-1", NOW + 100, NOW + 1, &e),
+			 ST_CONFLICT);
+	assert_true(has(&e, "replayed"));
+	/* each part of the triple counts */
+	assert_int_equal(o->replay_record(f->s, "t1", "iss", "jti-2", NOW + 100, NOW, &e), ST_OK);
+	assert_int_equal(o->replay_record(f->s, "t2", "iss", "jti-1", NOW + 100, NOW, &e), ST_OK);
+	assert_int_equal(o->replay_record(f->s, "t1", "iss2", "jti-1", NOW + 100, NOW, &e), ST_OK);
+	/* still live one second before expiry */
+	assert_int_equal(o->replay_record(f->s, "t1", "iss", "jti-1", NOW + 500, NOW + 99, &e),
+			 ST_CONFLICT);
+	/* expired (expires_at <= now): replaced, with the new expiry */
+	assert_int_equal(o->replay_record(f->s, "t1", "iss", "jti-1", NOW + 500, NOW + 100, &e),
+			 ST_OK);
+	assert_int_equal(o->replay_record(f->s, "t1", "iss", "jti-1", NOW + 900, NOW + 300, &e),
+			 ST_CONFLICT);
+	assert_int_equal(raw_int(f->path, "SELECT expires_at FROM replay WHERE tenant_id = 't1' "
+					  "AND iss = 'iss' AND jti = 'jti-1'"),
+			 NOW + 500);
+}
+
+/* ---- audit ------------------------------------------------------------------------- */
+
+static void audit_fields(void **state)
+{
+	struct fx *f = *state;
+	char *t1 = mk_tenant(f, "audit1.example", 0);
+	char *t2 = mk_tenant(f, "audit2.example", 0);
+	struct store_idp a = mk_idp(f, t1, "a", "");
+	struct store_idp b = mk_idp(f, t2, "b", "");
+	struct store_audit au = mk_audit(t1, "create", "identity-provider");
+	struct store_audit bu = mk_audit(t2, "create", "identity-provider");
+	struct store_audit *items;
+	struct err e = { 0 };
+	int64_t before = time(NULL), total;
+	size_t n;
+
+	au.object_id = a.id;
+	bu.object_id = b.id;
+	bu.id = "fixed-audit-id";
+	bu.at = 12345;
+	assert_int_equal(f->s->ops->idp_create(f->s, &a, &au, &e), ST_OK);
+	assert_int_equal(f->s->ops->idp_create(f->s, &b, &bu, &e), ST_OK);
+	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, t1, (struct store_page){ 10, 0 }, &items,
+					       &n, &total, &e),
+			 ST_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(total, 1);
+	assert_true(uuid_valid(sv_from(items[0].id)));
+	assert_true(items[0].at >= before && items[0].at <= time(NULL));
+	assert_string_equal(items[0].tenant_id, t1);
+	assert_string_equal(items[0].actor, "admin");
+	assert_string_equal(items[0].action, "create");
+	assert_string_equal(items[0].object_type, "identity-provider");
+	assert_string_equal(items[0].object_id, a.id);
+	assert_string_equal(items[0].summary, "{\"k\":1}");
+	/* every tenant, ordered by time */
+	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, NULL, (struct store_page){ 10, 0 },
+					       &items, &n, &total, &e),
+			 ST_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].id, "fixed-audit-id");
+	assert_int_equal(items[0].at, 12345);
+	assert_string_equal(items[1].object_id, a.id);
+	/* an audit event that cannot be written fails the change with it */
+	{
+		struct store_idp c = mk_idp(f, t2, "c", "");
+		struct store_idp out;
+		assert_int_equal(f->s->ops->idp_create(f->s, &c, &bu, &e), ST_CONFLICT);
+		assert_int_equal(f->s->ops->idp_get(f->s, &f->a, t2, c.id, &out, &e), ST_NOT_FOUND);
+	}
+}
+
+/* ---- purge ------------------------------------------------------------------------ */
+
+static void purge_expired(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	char jti[32];
+
+	/* more than one batch of each */
+	for (int i = 0; i < 1203; i++) {
+		snprintf(jti, sizeof jti, "old-%d", i);
+		assert_int_equal(f->s->ops->replay_record(f->s, "t", "iss", jti, NOW - i, NOW - 5000,
+							  &e),
+				 ST_OK);
+	}
+	assert_int_equal(f->s->ops->replay_record(f->s, "t", "iss", "live", NOW + 1, NOW, &e), ST_OK);
+	for (int i = 0; i < 1101; i++) {
+		struct store_token t = mk_token(0, STORE_TOKEN_ACCESS, "t", "app", NULL, NULL, NOW - i);
+		memcpy(t.hash, &i, sizeof i);
+		assert_int_equal(f->s->ops->tokens_put(f->s, &t, NULL, &e), ST_OK);
+	}
+	{
+		struct store_token live = mk_token(0xee, STORE_TOKEN_REFRESH, "t", "app", NULL, NULL,
+						   NOW + 1);
+		assert_int_equal(f->s->ops->tokens_put(f->s, &live, NULL, &e), ST_OK);
+	}
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM replay"), 1204);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tokens"), 1102);
+	assert_int_equal(f->s->ops->purge_expired(f->s, NOW, &e), ST_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM replay"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tokens"), 1);
+	assert_true(!token_revoked(f, 0xee));
+	/* the surviving record still blocks a replay */
+	assert_int_equal(f->s->ops->replay_record(f->s, "t", "iss", "live", NOW + 9, NOW, &e),
+			 ST_CONFLICT);
+	assert_int_equal(f->s->ops->purge_expired(f->s, NOW + 1, &e), ST_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM replay"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM tokens"), 0);
+}
+
+/* ---- locking and concurrency --------------------------------------------------- */
+
+static void busy_after_timeout(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	struct timespec t0, t1;
+	sqlite3 *db;
+	double waited;
+
+	f->cfg.database.busy_timeout = 1;
+	reopen(f);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(f->s->ops->replay_record(f->s, "t", "i", "j", NOW + 9, NOW, &e), ST_BUSY);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(waited >= 0.9);
+	assert_true(has(&e, "busy"));
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* the failed attempt left nothing behind and the store still works */
+	assert_int_equal(f->s->ops->replay_record(f->s, "t", "i", "j", NOW + 9, NOW, &e), ST_OK);
+}
+
+struct worker {
+	struct fx *f;
+	pthread_barrier_t *bar;
+	int round;
+	const char *tenant_id;
+	unsigned char hash[SHA256_LEN];
+	status st;
+};
+
+static void *w_replay(void *p)
+{
+	struct worker *w = p;
+	char jti[32];
+	struct err e = { 0 };
+
+	snprintf(jti, sizeof jti, "jti-%d", w->round);
+	pthread_barrier_wait(w->bar);
+	w->st = w->f->s->ops->replay_record(w->f->s, "t", "https://iss", jti, NOW + 60, NOW, &e);
+	return NULL;
+}
+
+static void *w_idp(void *p)
+{
+	struct worker *w = p;
+	char id[UUID_STR_LEN + 1];
+	struct store_idp idp = { .id = id, .tenant_id = (char *)w->tenant_id, .name = "race",
+				 .issuer = "", .enabled = true, .doc = "{}" };
+	struct err e = { 0 };
+
+	/* No cmocka asserts off the main thread: report through w->st. */
+	bool have_id = uuid_v4(id) == ST_OK;
+	pthread_barrier_wait(w->bar);
+	w->st = have_id ? w->f->s->ops->idp_create(w->f->s, &idp, NULL, &e) : ST_INTERNAL;
+	return NULL;
+}
+
+static void *w_refresh(void *p)
+{
+	struct worker *w = p;
+	struct arena a;
+	struct store_token out;
+	struct err e = { 0 };
+
+	arena_init(&a, 0);
+	pthread_barrier_wait(w->bar);
+	w->st = w->f->s->ops->refresh_use(w->f->s, &a, w->hash, &out, &e);
+	arena_free(&a);
+	return NULL;
+}
+
+/* Starts NTHREADS copies of fn at once; counts OK and CONFLICT results. */
+static void race(struct fx *f, void *(*fn)(void *), int round, const char *tenant_id,
+		 const unsigned char *hash, int *ok, int *conflict)
+{
+	struct worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	pthread_barrier_t bar;
+
+	*ok = *conflict = 0;
+	pthread_barrier_init(&bar, NULL, NTHREADS);
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ .f = f, .bar = &bar, .round = round, .tenant_id = tenant_id,
+					.st = ST_INTERNAL };
+		if (hash != NULL)
+			memcpy(w[i].hash, hash, SHA256_LEN);
+		assert_int_equal(pthread_create(&th[i], NULL, fn, &w[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].st == ST_OK)
+			(*ok)++;
+		else if (w[i].st == ST_CONFLICT)
+			(*conflict)++;
+		else
+			fail_msg("thread %d: unexpected status %s", i, status_name(w[i].st));
+	}
+	pthread_barrier_destroy(&bar);
+}
+
+static void concurrent_replay(void **state)
+{
+	struct fx *f = *state;
+	int ok, conflict;
+
+	for (int round = 0; round < 10; round++) {
+		race(f, w_replay, round, NULL, NULL, &ok, &conflict);
+		assert_int_equal(ok, 1);
+		assert_int_equal(conflict, NTHREADS - 1);
+	}
+}
+
+static void concurrent_idp_create(void **state)
+{
+	struct fx *f = *state;
+	char *tid = mk_tenant(f, "race.example", 0);
+	struct store_idp *items;
+	struct err e = { 0 };
+	int64_t total;
+	size_t n;
+	int ok, conflict;
+
+	race(f, w_idp, 0, tid, NULL, &ok, &conflict);
+	assert_int_equal(ok, 1);
+	assert_int_equal(conflict, NTHREADS - 1);
+	assert_int_equal(f->s->ops->idp_list(f->s, &f->a, tid, (struct store_page){ 10, 0 }, &items,
+					     &n, &total, &e),
+			 ST_OK);
+	assert_int_equal(total, 1);
+}
+
+static void concurrent_refresh_use(void **state)
+{
+	struct fx *f = *state;
+	struct err e = { 0 };
+	int ok, conflict;
+
+	for (int round = 0; round < 5; round++) {
+		struct store_token r = mk_token((unsigned char)(0x80 + round), STORE_TOKEN_REFRESH, "t",
+						"app", NULL, "c", NOW + 60);
+		assert_int_equal(f->s->ops->tokens_put(f->s, &r, NULL, &e), ST_OK);
+		race(f, w_refresh, round, NULL, r.hash, &ok, &conflict);
+		assert_int_equal(ok, 1);
+		assert_int_equal(conflict, NTHREADS - 1);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(open_creates_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_default_path_in_data_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_missing_dir_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_other_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(reopen_keeps_data_and_applies_nothing, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_open_migrates_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(tenants, setup, teardown),
+		cmocka_unit_test_setup_teardown(admins, setup, teardown),
+		cmocka_unit_test_setup_teardown(idps, setup, teardown),
+		cmocka_unit_test_setup_teardown(idp_disable_and_delete_revoke_tokens, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(apps, setup, teardown),
+		cmocka_unit_test_setup_teardown(tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(token_bulk_revocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(audit_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(purge_expired, setup, teardown),
+		cmocka_unit_test_setup_teardown(busy_after_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_replay, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_idp_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_refresh_use, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
