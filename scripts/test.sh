@@ -42,7 +42,7 @@ if [ "$mode" = full ]; then
 
 	step "valgrind"
 	meson test -C build --print-errorlogs --suite unit \
-		--wrap='valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp' \
+		--wrap="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --suppressions=$PWD/tests/valgrind.supp" \
 		--timeout-multiplier=10
 	record "valgrind unit: ok"
 fi

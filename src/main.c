@@ -122,7 +122,7 @@ static int cmd_check_config(int argc, char **argv)
 		fprintf(stderr, "grantd: cannot print the configuration\n");
 		rc = EXIT_RUNTIME;
 	} else {
-		fprintf(stdout, "# effective configuration (%s)\n%s", cfg->source, out.p);
+		fputs(out.p, stdout);
 		fprintf(stderr, "grantd: configuration OK (%s)\n", cfg->source);
 	}
 	buf_free(&out);

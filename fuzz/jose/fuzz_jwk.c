@@ -17,7 +17,8 @@ static void roundtrip(const struct jose_key *key)
 	json_t *jwk = NULL;
 	struct err e;
 
-	if (jose_key_thumbprint(key, tp1, &e) != ST_OK || jose_key_public_jwk(key, &jwk, &e) != ST_OK)
+	if (jose_key_thumbprint(key, tp1, &e) != ST_OK ||
+	    jose_key_public_jwk(key, &jwk, &e) != ST_OK)
 		abort();
 	if (jose_key_from_jwk(jwk, &again, &e) != ST_OK ||
 	    jose_key_thumbprint(again, tp2, &e) != ST_OK || strcmp(tp1, tp2) != 0)
@@ -28,7 +29,7 @@ static void roundtrip(const struct jose_key *key)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const unsigned modes[] = { 0, JOSE_JWKS_LENIENT };
+	static const unsigned modes[] = {0, JOSE_JWKS_LENIENT};
 	struct err e;
 
 	if (size > 64 * 1024)

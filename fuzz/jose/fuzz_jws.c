@@ -15,12 +15,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * public keys: seeds signed with them verify, so mutations reach past the
  * signature check. */
 static const char rfc_jwks[] =
-	"{\"keys\":["
-	"{\"kty\":\"RSA\",\"kid\":\"rsa\",\"e\":\"AQAB\",\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\"},"
-	"{\"kty\":\"EC\",\"kid\":\"p256\",\"crv\":\"P-256\",\"x\":\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"},"
-	"{\"kty\":\"EC\",\"kid\":\"p521\",\"crv\":\"P-521\",\"x\":\"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk\",\"y\":\"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2\"},"
-	"{\"kty\":\"OKP\",\"kid\":\"ed\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}"
-	"]}";
+    "{\"keys\":["
+    "{\"kty\":\"RSA\",\"kid\":\"rsa\",\"e\":\"AQAB\",\"n\":\"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_"
+    "wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_"
+    "YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-"
+    "UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_"
+    "h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ\"},"
+    "{\"kty\":\"EC\",\"kid\":\"p256\",\"crv\":\"P-256\",\"x\":"
+    "\"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\",\"y\":\"x_FEzRu9m36HLN_"
+    "tue659LNpXW6pCyStikYjKIWI5a0\"},"
+    "{\"kty\":\"EC\",\"kid\":\"p521\",\"crv\":\"P-521\",\"x\":"
+    "\"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk\","
+    "\"y\":\"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-"
+    "x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2\"},"
+    "{\"kty\":\"OKP\",\"kid\":\"ed\",\"crv\":\"Ed25519\",\"x\":\"11qYAYKxCrfVS_"
+    "7TyWQHOg7hcvPapiMlrwIaaPcHURo\"}"
+    "]}";
 
 static struct jose_keyset *keyset(void)
 {
@@ -42,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	arena_init(&a, 4u << 20);
 	err_clear(&e);
-	st = jws_parse(&a, (struct sv){ (const char *)data, size }, LIMIT_JWS_DEFAULT, &jws, &e);
+	st = jws_parse(&a, (struct sv){(const char *)data, size}, LIMIT_JWS_DEFAULT, &jws, &e);
 	check_msg(&e);
 	if (st == ST_OK) {
 		const char *s;
@@ -59,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_msg(&e);
 		jws_verify_keyset(&jws, ks, 0, 0, &used, &e);
 		check_msg(&e);
-		jws_verify_keyset(&jws, ks, JOSE_SELECT_TRY_ALL | JOSE_VERIFY_CERT_TIME, 0, &used, &e);
+		jws_verify_keyset(&jws, ks, JOSE_SELECT_TRY_ALL | JOSE_VERIFY_CERT_TIME, 0, &used,
+				  &e);
 		check_msg(&e);
 		for (size_t i = 0; i < ks->n; i++) {
 			jws_verify(&jws, ks->keys[i], &e);

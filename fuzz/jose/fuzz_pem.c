@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct jose_key *key = NULL;
-	struct sv text = { (const char *)data, size };
+	struct sv text = {(const char *)data, size};
 	struct err e;
 	status st;
 
@@ -25,8 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (key->has_private || jose_key_thumbprint(key, tp, &e) != ST_OK ||
 		    jose_key_public_jwk(key, &jwk, &e) != ST_OK)
 			abort();
-		if (key->has_cert && (strlen(key->cert.sha256_hex) != 95 ||
-				      strlen(key->cert.x5t_s256) != 43))
+		if (key->has_cert &&
+		    (strlen(key->cert.sha256_hex) != 95 || strlen(key->cert.x5t_s256) != 43))
 			abort();
 		json_decref(jwk);
 	} else if (key != NULL) {

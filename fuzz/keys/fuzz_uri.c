@@ -11,8 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char *hosts[] = { "idp.example", "*.corp.example", "pinned.example:8443", "[::1]",
-				 "[::1]:8443", "bad:port:entry", "*." };
+	static char *hosts[] = {"idp.example", "*.corp.example", "pinned.example:8443",
+				"[::1]",       "[::1]:8443",     "bad:port:entry",
+				"*."};
 	static struct config cfg;
 	char *uri;
 
@@ -24,9 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(uri, data, size);
 	uri[size] = '\0';
 	for (int pass = 0; pass < 2; pass++) {
-		struct err e = { 0 };
+		struct err e = {0};
 		cfg.oauth.jwks_endpoint.allow_insecure_http = pass == 1;
-		cfg.oauth.jwks_endpoint.allowed_hosts.n = pass == 1 ? sizeof hosts / sizeof hosts[0] : 0;
+		cfg.oauth.jwks_endpoint.allowed_hosts.n =
+		    pass == 1 ? sizeof hosts / sizeof hosts[0] : 0;
 		memcpy(cfg.oauth.jwks_endpoint.allowed_hosts.v, hosts, sizeof hosts);
 		if (keys_check_uri(&cfg, uri, &e) != ST_OK && e.msg[0] == '\0')
 			abort(); /* every refusal names its rule */

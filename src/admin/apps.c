@@ -341,7 +341,6 @@ ADMIN_HANDLER(admin_app_create)
 		goto out;
 	}
 	directory_app_changed(call.c, call.tenant_id, conf->client_id);
-	log_info("MUTANT %s", secret);
 	if (app.has_secret) {
 		json_t *o = oidc_with_secret(oidc_of(doc), secret);
 		if (o == NULL ||

@@ -151,6 +151,7 @@ void admin_error(struct admin_call *call, int http_status, const char *code, con
 	va_start(ap, fmt);
 	vsnprintf(desc, sizeof desc, fmt, ap);
 	va_end(ap);
+	str_utf8_trim(desc);
 	o = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "message", reason_phrase(http_status),
 		      "description", desc, "traceId", call->req->trace_id);
 	admin_json(call, http_status, o, NULL);

@@ -35,11 +35,11 @@
 #include "oauth/directory.h"
 #include "oauth/idp_conf.h"
 
-#define IDP_BASE "/api/server/v1/identity-providers"
-#define OBJECT_TYPE "identity-provider"
-#define PATCH_OPS_MAX 64      /* operations per PATCH */
-#define PATCH_PATH_MAX 256    /* bytes of one operation's path */
-#define PATCH_DEPTH 4         /* segments of a path */
+#define IDP_BASE       "/api/server/v1/identity-providers"
+#define OBJECT_TYPE    "identity-provider"
+#define PATCH_OPS_MAX  64  /* operations per PATCH */
+#define PATCH_PATH_MAX 256 /* bytes of one operation's path */
+#define PATCH_DEPTH    4   /* segments of a path */
 
 /* ---- representation -------------------------------------------------------- */
 
@@ -70,7 +70,7 @@ static const char *idp_path(struct admin_call *call, const char *id)
 static json_t *certificate_info(const char *text)
 {
 	struct jose_key *k = NULL;
-	struct err ke = { 0 };
+	struct err ke = {0};
 	char tp[JOSE_THUMBPRINT_LEN], nb[IDP_TIME_LEN], na[IDP_TIME_LEN];
 	json_t *o;
 	bool ok = true;
@@ -157,8 +157,8 @@ static json_t *idp_view(const char *id, json_t *doc)
 	if (json_is_array(certs)) {
 		info = json_array();
 		for (size_t i = 0; info != NULL && i < json_array_size(certs); i++)
-			if (json_array_append_new(
-				    info, certificate_info(json_string_value(json_array_get(certs, i)))) != 0) {
+			if (json_array_append_new(info, certificate_info(json_string_value(
+							    json_array_get(certs, i)))) != 0) {
 				json_decref(info);
 				info = NULL;
 			}
@@ -226,9 +226,8 @@ static json_t *update_summary(json_t *before, json_t *after)
 	json_t *changed = json_array(), *v;
 	const char *key;
 
-	json_object_foreach (after, key, v)
-		if (!json_equal(v, json_object_get(before, key)))
-			json_array_append_new(changed, json_string(key));
+	json_object_foreach(after, key, v) if (!json_equal(v, json_object_get(before, key)))
+	    json_array_append_new(changed, json_string(key));
 	return json_pack("{s:o*, s:o*, s:o*}", "before", summary_of(before), "after",
 			 summary_of(after), "changed", changed);
 }
@@ -248,8 +247,8 @@ static void strip_derived(json_t *body)
 
 struct validated {
 	struct idp_conf *conf;
-	json_t *doc;      /* canonical document */
-	char *text;       /* its JSON text, in the request's arena */
+	json_t *doc; /* canonical document */
+	char *text;  /* its JSON text, in the request's arena */
 };
 
 static void validated_free(struct validated *v)
@@ -261,7 +260,7 @@ static void validated_free(struct validated *v)
 /* Validates `body` and makes its canonical form. false = answered. */
 static bool validate(struct admin_call *call, const json_t *body, struct validated *v)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	char *text;
 	status st;
 
@@ -289,7 +288,8 @@ static void write_failed(struct admin_call *call, status st, const struct err *e
 		admin_error(call, 409, "IDP-60409",
 			    "an identity provider with this name already exists in this tenant");
 	else if (st == ST_NOT_FOUND)
-		admin_error(call, 404, "IDP-60404", "no identity provider with that id in this tenant");
+		admin_error(call, 404, "IDP-60404",
+			    "no identity provider with that id in this tenant");
 	else
 		admin_error_status(call, st, e, "IDP");
 }
@@ -298,7 +298,7 @@ static void write_failed(struct admin_call *call, status st, const struct err *e
  * false = answered (404 for an unknown or malformed id). */
 static bool load_idp(struct admin_call *call, struct store_idp *rec, json_t **doc)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	struct sv id = call->req->nparams > 0 ? call->req->params[0] : SV_NULL;
 	char *ids;
 	status st;
@@ -306,7 +306,8 @@ static bool load_idp(struct admin_call *call, struct store_idp *rec, json_t **do
 	*doc = NULL;
 	/* Only a well-formed UUID ever reaches the store. */
 	if (!uuid_valid(id)) {
-		admin_error(call, 404, "IDP-60404", "no identity provider with that id in this tenant");
+		admin_error(call, 404, "IDP-60404",
+			    "no identity provider with that id in this tenant");
 		return false;
 	}
 	if ((ids = arena_sv(call->req->arena, id)) == NULL) {
@@ -334,7 +335,7 @@ static bool load_idp(struct admin_call *call, struct store_idp *rec, json_t **do
  * IdP is gone or disabled, its tokens are revoked. false = answered. */
 static bool after_change(struct admin_call *call, const char *id, bool revoke)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	directory_idp_changed(call->c, call->tenant_id, id);
@@ -356,9 +357,9 @@ static bool after_change(struct admin_call *call, const char *id, bool revoke)
 static void save_update(struct admin_call *call, const struct store_idp *old, json_t *olddoc,
 			struct validated *v)
 {
-	struct store_idp rec = { 0 };
+	struct store_idp rec = {0};
 	struct store_audit audit;
-	struct err e = { 0 };
+	struct err e = {0};
 	json_t *view;
 	status st;
 
@@ -393,14 +394,14 @@ ADMIN_HANDLER(admin_idp_list)
 	struct store_idp *items = NULL;
 	size_t n = 0;
 	int64_t total = 0;
-	struct err e = { 0 };
+	struct err e = {0};
 	json_t *arr, *body;
 	status st;
 
 	if (!admin_begin(ctx, req, resp, 0, &call) || !admin_page(&call, &pg))
 		return;
-	st = call.c->store->ops->idp_list(call.c->store, req->arena, call.tenant_id, pg, &items,
-					  &n, &total, &e);
+	st = call.c->store->ops->idp_list(call.c->store, req->arena, call.tenant_id, pg, &items, &n,
+					  &total, &e);
 	if (st != ST_OK) {
 		admin_error_status(&call, st, &e, "IDP");
 		return;
@@ -424,8 +425,9 @@ ADMIN_HANDLER(admin_idp_list)
 			arr = NULL;
 		}
 	}
-	body = json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total, "startIndex",
-			 (json_int_t)pg.offset + 1, "count", (json_int_t)n, "identityProviders", arr);
+	body =
+	    json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total, "startIndex",
+		      (json_int_t)pg.offset + 1, "count", (json_int_t)n, "identityProviders", arr);
 	if (body == NULL) {
 		admin_error_status(&call, ST_NOMEM, NULL, "IDP");
 		return;
@@ -436,10 +438,10 @@ ADMIN_HANDLER(admin_idp_list)
 ADMIN_HANDLER(admin_idp_create)
 {
 	struct admin_call call;
-	struct validated v = { 0 };
-	struct store_idp rec = { 0 };
+	struct validated v = {0};
+	struct store_idp rec = {0};
 	struct store_audit audit;
-	struct err e = { 0 };
+	struct err e = {0};
 	char id[UUID_STR_LEN + 1];
 	json_t *body, *view;
 	status st;
@@ -504,7 +506,7 @@ ADMIN_HANDLER(admin_idp_put)
 {
 	struct admin_call call;
 	struct store_idp old;
-	struct validated v = { 0 };
+	struct validated v = {0};
 	json_t *olddoc = NULL, *body = NULL, *id;
 
 	if (!admin_begin(ctx, req, resp, 0, &call) || !load_idp(&call, &old, &olddoc))
@@ -592,8 +594,8 @@ static bool printable_ascii(const char *s)
 /* Applies operation `i` to `doc`. Errors name the operation. */
 static status apply_op(json_t *doc, const json_t *op, size_t i, struct err *e)
 {
-	static const char *const kinds[] = { "ADD", "REMOVE", "REPLACE" };
-	static const char *const cert_sources[] = { "jwksUri", "certificates", "jwks" };
+	static const char *const kinds[] = {"ADD", "REMOVE", "REPLACE"};
+	static const char *const cert_sources[] = {"jwksUri", "certificates", "jwks"};
 	const char *kind_s, *path, *key, *last;
 	const json_t *value, *v;
 	char buf[PATCH_PATH_MAX + 1], *seg[PATCH_DEPTH];
@@ -607,11 +609,14 @@ static status apply_op(json_t *doc, const json_t *op, size_t i, struct err *e)
 			       "operations[%zu]: must be an object {\"operation\", \"path\", "
 			       "\"value\"}",
 			       i);
-	json_object_foreach ((json_t *)op, key, v)
-		if (strcmp(key, "operation") != 0 && strcmp(key, "path") != 0 &&
-		    strcmp(key, "value") != 0)
-			return err_set(e, ST_INVALID, "operations[%zu]: unknown field (only operation, "
-						      "path and value are allowed)", i);
+	json_object_foreach(
+	    (json_t *)op, key,
+	    v) if (strcmp(key, "operation") != 0 && strcmp(key, "path") != 0 &&
+		   strcmp(key, "value") !=
+		       0) return err_set(e, ST_INVALID,
+					 "operations[%zu]: unknown field (only operation, "
+					 "path and value are allowed)",
+					 i);
 	kind_s = json_string_value(json_object_get(op, "operation"));
 	for (int k = 0; kind_s != NULL && k < 3 && !known; k++)
 		if (strcmp(kind_s, kinds[k]) == 0) {
@@ -619,14 +624,16 @@ static status apply_op(json_t *doc, const json_t *op, size_t i, struct err *e)
 			known = true;
 		}
 	if (!known)
-		return err_set(e, ST_INVALID,
-			       "operations[%zu].operation: must be \"ADD\", \"REMOVE\" or \"REPLACE\"", i);
+		return err_set(
+		    e, ST_INVALID,
+		    "operations[%zu].operation: must be \"ADD\", \"REMOVE\" or \"REPLACE\"", i);
 	path = json_string_value(json_object_get(op, "path"));
 	if (path == NULL || strlen(path) > PATCH_PATH_MAX || !printable_ascii(path))
-		return err_set(e, ST_INVALID,
-			       "operations[%zu].path: must be a JSON pointer such as \"/alias\" (printable "
-			       "ASCII, at most %d bytes)",
-			       i, PATCH_PATH_MAX);
+		return err_set(
+		    e, ST_INVALID,
+		    "operations[%zu].path: must be a JSON pointer such as \"/alias\" (printable "
+		    "ASCII, at most %d bytes)",
+		    i, PATCH_PATH_MAX);
 	value = json_object_get(op, "value");
 	if (kind != PATCH_REMOVE && value == NULL)
 		return err_set(e, ST_INVALID, "operations[%zu].value: required for %s", i, kind_s);
@@ -660,17 +667,19 @@ static status apply_op(json_t *doc, const json_t *op, size_t i, struct err *e)
 		else if (json_is_array(cur) && array_index(seg[k], &idx))
 			next = json_array_get(cur, idx);
 		if (next == NULL)
-			return err_set(e, ST_INVALID,
-				       "operations[%zu]: nothing at '%s' (no member or element '%s')", i,
-				       path, seg[k]);
+			return err_set(
+			    e, ST_INVALID,
+			    "operations[%zu]: nothing at '%s' (no member or element '%s')", i, path,
+			    seg[k]);
 		cur = next;
 	}
 	last = seg[n - 1];
 	if (json_is_object(cur)) {
 		if (kind == PATCH_REMOVE) {
 			if (json_object_del(cur, last) != 0)
-				return err_set(e, ST_INVALID, "operations[%zu]: nothing to remove at '%s'",
-					       i, path);
+				return err_set(e, ST_INVALID,
+					       "operations[%zu]: nothing to remove at '%s'", i,
+					       path);
 			return ST_OK;
 		}
 		if (json_object_set_new(cur, last, json_deep_copy(value)) != 0)
@@ -678,13 +687,15 @@ static status apply_op(json_t *doc, const json_t *op, size_t i, struct err *e)
 		return ST_OK;
 	}
 	if (!json_is_array(cur))
-		return err_set(e, ST_INVALID, "operations[%zu]: '%s' is inside a %s, not an object or "
-					      "array",
+		return err_set(e, ST_INVALID,
+			       "operations[%zu]: '%s' is inside a %s, not an object or "
+			       "array",
 			       i, path, json_is_null(cur) ? "null" : "scalar value");
 	if (strcmp(last, "-") == 0) {
 		if (kind != PATCH_ADD)
-			return err_set(e, ST_INVALID,
-				       "operations[%zu]: '-' (the end of an array) works only with ADD", i);
+			return err_set(
+			    e, ST_INVALID,
+			    "operations[%zu]: '-' (the end of an array) works only with ADD", i);
 		if (json_array_append_new(cur, json_deep_copy(value)) != 0)
 			return err_set(e, ST_NOMEM, "out of memory");
 		return ST_OK;
@@ -692,8 +703,8 @@ static status apply_op(json_t *doc, const json_t *op, size_t i, struct err *e)
 	size = json_array_size(cur);
 	if (!array_index(last, &idx) || (kind == PATCH_ADD ? idx > size : idx >= size))
 		return err_set(e, ST_INVALID,
-			       "operations[%zu]: '%s': no such array element (the array has %zu)", i,
-			       path, size);
+			       "operations[%zu]: '%s': no such array element (the array has %zu)",
+			       i, path, size);
 	switch (kind) {
 	case PATCH_ADD:
 		if (json_array_insert_new(cur, idx, json_deep_copy(value)) != 0)
@@ -703,9 +714,7 @@ static status apply_op(json_t *doc, const json_t *op, size_t i, struct err *e)
 		if (json_array_set_new(cur, idx, json_deep_copy(value)) != 0)
 			return err_set(e, ST_NOMEM, "out of memory");
 		break;
-	case PATCH_REMOVE:
-		json_array_remove(cur, idx);
-		break;
+	case PATCH_REMOVE: json_array_remove(cur, idx); break;
 	}
 	return ST_OK;
 }
@@ -714,8 +723,8 @@ ADMIN_HANDLER(admin_idp_patch)
 {
 	struct admin_call call;
 	struct store_idp old;
-	struct validated v = { 0 };
-	struct err e = { 0 };
+	struct validated v = {0};
+	struct err e = {0};
 	json_t *olddoc = NULL, *ops = NULL, *doc = NULL;
 	json_error_t je;
 	status st;
@@ -726,8 +735,8 @@ ADMIN_HANDLER(admin_idp_patch)
 		goto out;
 	ops = json_loadb(req->body.p, req->body.n, JSON_REJECT_DUPLICATES, &je);
 	if (ops == NULL) {
-		admin_error(&call, 400, "IDP-60400", "invalid JSON at line %d column %d: %s", je.line,
-			    je.column, je.text);
+		admin_error(&call, 400, "IDP-60400", "invalid JSON at line %d column %d: %s",
+			    je.line, je.column, je.text);
 		goto out;
 	}
 	if (!json_is_array(ops) || json_array_size(ops) == 0 ||
@@ -765,7 +774,7 @@ ADMIN_HANDLER(admin_idp_delete)
 	struct admin_call call;
 	struct store_idp rec;
 	struct store_audit audit;
-	struct err e = { 0 };
+	struct err e = {0};
 	json_t *doc;
 	status st;
 

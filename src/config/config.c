@@ -125,6 +125,8 @@ static const struct key_def schema[] = {
     {"oauth.jwks_endpoint", "allow_insecure_http", KT_BOOL,
      OFF(oauth.jwks_endpoint.allow_insecure_http), "false"},
     {"oauth.jwks_endpoint", "allowed_hosts", KT_LIST, OFF(oauth.jwks_endpoint.allowed_hosts), ""},
+    {"oauth.jwks_endpoint", "ca_file", KT_STR, OFF(oauth.jwks_endpoint.ca_file), NULL, 0, 0, 0,
+     K_OPTIONAL},
 
     {"oauth.access_token", "jwt_signing_algorithm", KT_STR,
      OFF(oauth.access_token.jwt_signing_algorithm), "RS256", 0, 0, 0, 0, jwt_algs},
@@ -744,16 +746,53 @@ static size_t later(const struct loader *ld, size_t a, size_t b)
 	return ld->org[b].rank > ld->org[a].rank ? b : a;
 }
 
+/* An allowed_hosts entry: "host", "host:port", "*.domain[:port]", "[v6]" or
+ * "[v6]:port" (the forms src/keys matches against). */
+static bool is_host_pattern(const char *s)
+{
+	char host[LIMIT_TENANT_DOMAIN + 3];
+	const char *end = s + strlen(s), *colon;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || (size_t)(close - s - 1) >= sizeof host)
+			return false;
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		if (strchr(host, ':') == NULL || !is_ip_literal(host))
+			return false;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] != '\0' && colon == NULL)
+			return false;
+	} else {
+		colon = strrchr(s, ':');
+		if (strncmp(s, "*.", 2) == 0)
+			s += 2;
+		if ((size_t)((colon ? colon : end) - s) >= sizeof host)
+			return false;
+		memcpy(host, s, (size_t)((colon ? colon : end) - s));
+		host[(colon ? colon : end) - s] = '\0';
+		if (!is_dns_name(host, false) && !is_ip_literal(host))
+			return false;
+	}
+	if (colon != NULL) {
+		int64_t port;
+		if (sv_to_i64(sv_from(colon + 1), &port) != ST_OK || port < 1 || port > 65535)
+			return false;
+	}
+	return true;
+}
+
 static status check_host_list(struct loader *ld, size_t k, bool ip_only)
 {
 	const struct config_strlist *l = field(ld->c, &schema[k]);
 
 	for (size_t j = 0; j < l->n; j++) {
-		if (ip_only ? !is_ip_literal(l->v[j])
-			    : !(is_ip_literal(l->v[j]) || is_dns_name(l->v[j], false)))
+		if (ip_only ? !is_ip_literal(l->v[j]) : !is_host_pattern(l->v[j]))
 			return key_fail(ld, k, "item %zu is not %s", j + 1,
 					ip_only ? "an IPv4 or IPv6 address"
-						: "a host name or IP address");
+						: "a host name or IP address, optionally with a "
+						  "leading \"*.\" and a \":port\"");
 		for (size_t i = 0; i < j; i++)
 			if (strcmp(l->v[i], l->v[j]) == 0)
 				return key_fail(ld, k, "item %zu repeats item %zu", j + 1, i + 1);
@@ -791,6 +830,12 @@ static status validate(struct loader *ld)
 				"set [server] tls_cert and tls_key together (or neither, "
 				"to use a generated certificate)");
 	}
+	/* grantd has no plaintext column for tokens or client secrets: storing
+	 * them in the clear is refused rather than silently ignored. */
+	if (!c->oauth.hash_tokens_and_secrets)
+		return key_fail(ld, IDX("oauth", "hash_tokens_and_secrets"),
+				"must be true: grantd stores tokens and client secrets only as "
+				"keyed hashes (HMAC-SHA256 with the server secret)");
 	if (strcmp(c->database.type, "postgres") == 0 && c->database.url == NULL)
 		return key_fail(ld, type, "\"postgres\" requires [database] url");
 	if (c->database.path == NULL) {

@@ -81,6 +81,7 @@ struct config {
 			bool enforce_certificate_expiry_time_validity; /* true */
 			bool allow_insecure_http;                      /* false */
 			struct config_strlist allowed_hosts;           /* [] */
+			char *ca_file; /* NULL = the system CA store */
 		} jwks_endpoint;
 		struct {
 			char *jwt_signing_algorithm; /* "RS256" | "ES256" | "EdDSA" */

@@ -36,10 +36,11 @@
 #include "lib/log.h"
 
 #define MAX_LISTENERS (2 * CONFIG_MAX_LIST)
-/* Once a chunked body is over its limit we keep reading (and dropping) it
- * for a while so the client gets its 413 rather than a reset; past this
+/* A body over its route's limit is read and dropped, up to this many bytes
+ * past the limit, before the 413 is sent: a client still uploading when the
+ * server closes would get a TCP reset that destroys the response. Past it
  * the connection is closed. */
-#define DISCARD_MAX (1024u * 1024u)
+#define DISCARD_MAX (16u * 1024u * 1024u)
 /* Upper bound of a response body built by a handler. */
 #define RESP_BODY_MAX (16u * 1024u * 1024u)
 
@@ -69,7 +70,9 @@ struct http_server {
 	pthread_cond_t cv;
 };
 
-enum phase { PH_HEADERS = 0, PH_BODY, PH_DONE };
+/* PH_DISCARD: an error is decided but the client is still sending its body;
+ * it is read and dropped, then `deferred` is sent. */
+enum phase { PH_HEADERS = 0, PH_BODY, PH_DISCARD, PH_DONE };
 
 struct reqctx {
 	struct arena arena; /* owns this struct too */
@@ -82,7 +85,11 @@ struct reqctx {
 	char *body;
 	size_t body_len, body_cap, max_body;
 	bool body_too_large;
+	/* The body announced by the head: chunked, or `declared` bytes. */
+	bool chunked, expect_continue;
+	uint64_t declared;
 	size_t discarded;
+	struct http_resp deferred; /* PH_DISCARD */
 	struct timespec t0;
 	int status; /* 0 until a response is queued */
 	size_t resp_bytes;
@@ -251,8 +258,21 @@ static bool oauth_shape(const struct reqctx *rc)
 	return starts_with_cstr(rc->req.path, "/oauth2/");
 }
 
+/* Whether an early error should wait for the body: one is coming, the
+ * client did not ask for 100 Continue first (it sends nothing until it gets
+ * an answer then), and its size is within what we are willing to drop. */
+static bool can_defer(const struct reqctx *rc)
+{
+	if (rc->expect_continue || (!rc->chunked && rc->declared == 0))
+		return false;
+	return rc->chunked || rc->declared <= rc->max_body ||
+	       rc->declared - rc->max_body <= DISCARD_MAX;
+}
+
 /* Queues a layer error. `oauth_error` is used in the OAuth shape (NULL:
- * invalid_request, or server_error for 5xx). */
+ * invalid_request, or server_error for 5xx). An error decided on the
+ * request head while a body is on its way waits until the body has been
+ * read and dropped (see DISCARD_MAX). */
 static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int code,
 			    const char *oauth_error, const char *description, const char *allow)
 {
@@ -269,9 +289,23 @@ static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int cod
 	}
 	if (allow != NULL)
 		http_resp_header(&resp, "Allow", allow);
+	if (rc->phase == PH_HEADERS && can_defer(rc)) {
+		rc->deferred = resp;
+		rc->phase = PH_DISCARD;
+		return MHD_YES;
+	}
 	q = queue(rc, c, &resp);
 	buf_free(&resp.body);
 	return q;
+}
+
+/* Drops upload data; false once more than DISCARD_MAX bytes were dropped
+ * past the route's limit (the connection is then closed). */
+static bool discard(struct reqctx *rc, size_t *n)
+{
+	rc->discarded += *n;
+	*n = 0;
+	return !(rc->discarded > rc->max_body && rc->discarded - rc->max_body > DISCARD_MAX);
 }
 
 /* ---------------------------------------------------------- built-ins */
@@ -357,6 +391,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 			 rc->req.trace_id[0] ? rc->req.trace_id : "-", rc->log_note ? " note=" : "",
 			 rc->log_note ? rc->log_note : "");
 	}
+	buf_free(&rc->deferred.body); /* a connection lost while discarding */
 	/* The state lives in its own arena: free from a copy of the handle. */
 	a = rc->arena;
 	arena_free(&a);
@@ -383,6 +418,12 @@ static enum MHD_Result tenant_fail(struct reqctx *rc, struct MHD_Connection *c)
 	return fail(rc, c, 404, NULL, "tenant not found", NULL);
 }
 
+static bool expects_continue(struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+	return v != NULL && strcasecmp(v, "100-continue") == 0;
+}
+
 /* First call: everything that can be decided from the request head. */
 static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MHD_Connection *c,
 			     const char *method, const char *version)
@@ -394,6 +435,7 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 	struct router_match m;
 	size_t hdr = 0;
 	const char *cl, *te;
+	int64_t len;
 	bool bad_tenant;
 	status st;
 
@@ -405,6 +447,20 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 	if (rand_bytes(rnd, sizeof rnd) != ST_OK)
 		return fail(rc, c, 500, NULL, NULL, NULL);
 	hex_encode(rnd, sizeof rnd, req->trace_id);
+
+	/* What body is coming decides how errors are sent (can_defer). MHD
+	 * has already refused a malformed Content-Length; with chunked
+	 * transfer coding it ignores Content-Length, and so do we. */
+	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	rc->chunked = te != NULL;
+	if (!rc->chunked && cl != NULL) {
+		if (sv_to_i64(sv_from(cl), &len) != ST_OK || len < 0)
+			return fail(rc, c, 400, NULL, "bad Content-Length", NULL);
+		rc->declared = (uint64_t)len;
+	}
+	rc->expect_continue = expects_continue(c);
+
 	if (req->method_name == NULL || req->remote_addr == NULL)
 		return fail(rc, c, 500, NULL, NULL, NULL);
 
@@ -466,20 +522,13 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 			    ? HTTP_ARENA_MAX + 2 * rc->max_body
 			    : SIZE_MAX;
 
-	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-	if (cl != NULL && te == NULL) {
-		int64_t len;
-		if (sv_to_i64(sv_from(cl), &len) != ST_OK || len < 0)
-			return fail(rc, c, 400, NULL, "bad Content-Length", NULL);
-		if ((uint64_t)len > rc->max_body)
-			return fail(rc, c, 413, NULL, "request body too large", NULL);
-		if (len > 0) {
-			rc->body = arena_alloc(&rc->arena, (size_t)len + 1);
-			if (rc->body == NULL)
-				return fail(rc, c, 500, NULL, NULL, NULL);
-			rc->body_cap = (size_t)len;
-		}
+	if (rc->declared > rc->max_body)
+		return fail(rc, c, 413, NULL, "request body too large", NULL);
+	if (rc->declared > 0) {
+		rc->body = arena_alloc(&rc->arena, (size_t)rc->declared + 1);
+		if (rc->body == NULL)
+			return fail(rc, c, 500, NULL, NULL, NULL);
+		rc->body_cap = (size_t)rc->declared;
 	}
 	rc->phase = PH_BODY;
 	return MHD_YES;
@@ -492,11 +541,11 @@ static enum MHD_Result accumulate(struct reqctx *rc, const char *data, size_t *n
 	*n = 0;
 	if (!rc->body_too_large && len > rc->max_body - rc->body_len) {
 		rc->body_too_large = true;
-		rc->body_len = 0;
+		rc->discarded = rc->body_len;
 	}
 	if (rc->body_too_large) {
-		rc->discarded += len;
-		return rc->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+		*n = len;
+		return discard(rc, n) ? MHD_YES : MHD_NO;
 	}
 	if (len > rc->body_cap - rc->body_len) {
 		size_t cap = rc->body_cap ? 2 * rc->body_cap : 4096;
@@ -599,6 +648,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 {
 	struct http_server *s = cls;
 	struct reqctx *rc = *con_cls;
+	enum MHD_Result q;
 
 	(void)url; /* MHD's decoded copy; the layer works on the raw URI */
 	if (rc == NULL)
@@ -609,6 +659,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		if (*upload_data_size != 0)
 			return accumulate(rc, upload_data, upload_data_size);
 		return finish(s, rc, c);
+	case PH_DISCARD:
+		if (*upload_data_size != 0)
+			return discard(rc, upload_data_size) ? MHD_YES : MHD_NO;
+		q = queue(rc, c, &rc->deferred);
+		buf_free(&rc->deferred.body);
+		return q;
 	case PH_DONE: break;
 	}
 	*upload_data_size = 0;

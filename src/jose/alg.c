@@ -9,16 +9,16 @@
 #include "jose/jws.h"
 
 static const struct jose_alg_info algs[JOSE_ALG_COUNT] = {
-	[JOSE_ALG_RS256] = { "RS256", JOSE_FAM_RSA_PKCS1, "SHA256", 32, JOSE_KTY_RSA, 0 },
-	[JOSE_ALG_RS384] = { "RS384", JOSE_FAM_RSA_PKCS1, "SHA384", 48, JOSE_KTY_RSA, 0 },
-	[JOSE_ALG_RS512] = { "RS512", JOSE_FAM_RSA_PKCS1, "SHA512", 64, JOSE_KTY_RSA, 0 },
-	[JOSE_ALG_PS256] = { "PS256", JOSE_FAM_RSA_PSS, "SHA256", 32, JOSE_KTY_RSA, 0 },
-	[JOSE_ALG_PS384] = { "PS384", JOSE_FAM_RSA_PSS, "SHA384", 48, JOSE_KTY_RSA, 0 },
-	[JOSE_ALG_PS512] = { "PS512", JOSE_FAM_RSA_PSS, "SHA512", 64, JOSE_KTY_RSA, 0 },
-	[JOSE_ALG_ES256] = { "ES256", JOSE_FAM_ECDSA, "SHA256", 32, JOSE_KTY_EC_P256, 32 },
-	[JOSE_ALG_ES384] = { "ES384", JOSE_FAM_ECDSA, "SHA384", 48, JOSE_KTY_EC_P384, 48 },
-	[JOSE_ALG_ES512] = { "ES512", JOSE_FAM_ECDSA, "SHA512", 64, JOSE_KTY_EC_P521, 66 },
-	[JOSE_ALG_EDDSA] = { "EdDSA", JOSE_FAM_EDDSA, NULL, 0, JOSE_KTY_ED25519, 0 },
+    [JOSE_ALG_RS256] = {"RS256", JOSE_FAM_RSA_PKCS1, "SHA256", 32, JOSE_KTY_RSA, 0},
+    [JOSE_ALG_RS384] = {"RS384", JOSE_FAM_RSA_PKCS1, "SHA384", 48, JOSE_KTY_RSA, 0},
+    [JOSE_ALG_RS512] = {"RS512", JOSE_FAM_RSA_PKCS1, "SHA512", 64, JOSE_KTY_RSA, 0},
+    [JOSE_ALG_PS256] = {"PS256", JOSE_FAM_RSA_PSS, "SHA256", 32, JOSE_KTY_RSA, 0},
+    [JOSE_ALG_PS384] = {"PS384", JOSE_FAM_RSA_PSS, "SHA384", 48, JOSE_KTY_RSA, 0},
+    [JOSE_ALG_PS512] = {"PS512", JOSE_FAM_RSA_PSS, "SHA512", 64, JOSE_KTY_RSA, 0},
+    [JOSE_ALG_ES256] = {"ES256", JOSE_FAM_ECDSA, "SHA256", 32, JOSE_KTY_EC_P256, 32},
+    [JOSE_ALG_ES384] = {"ES384", JOSE_FAM_ECDSA, "SHA384", 48, JOSE_KTY_EC_P384, 48},
+    [JOSE_ALG_ES512] = {"ES512", JOSE_FAM_ECDSA, "SHA512", 64, JOSE_KTY_EC_P521, 66},
+    [JOSE_ALG_EDDSA] = {"EdDSA", JOSE_FAM_EDDSA, NULL, 0, JOSE_KTY_ED25519, 0},
 };
 
 const struct jose_alg_info *jose_alg_info(enum jose_alg alg)
@@ -39,8 +39,8 @@ void jose_show(char *out, size_t outsz, const char *s, size_t n)
 	size_t o = 0, max = outsz - 4;
 	for (size_t i = 0; i < n && i < max; i++) {
 		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c < 0x20 || c > 0x7e || c == '\'' || c == '"' || c == '\\') ? '?'
-										: (char)c;
+		out[o++] =
+		    (c < 0x20 || c > 0x7e || c == '\'' || c == '"' || c == '\\') ? '?' : (char)c;
 	}
 	if (n > max) {
 		out[o++] = '.';
@@ -118,8 +118,8 @@ status jose_alg_set_from_json(const json_t *names, jose_alg_set *out, struct err
 		if (!json_is_string(v))
 			return err_set(e, ST_INVALID, "entry %zu: must be a string, got %s", i,
 				       jose_json_type(v));
-		st = jose_alg_parse((struct sv){ json_string_value(v), json_string_length(v) },
-				    &alg, &sub);
+		st = jose_alg_parse((struct sv){json_string_value(v), json_string_length(v)}, &alg,
+				    &sub);
 		if (st != ST_OK)
 			return err_set(e, st, "entry %zu: %s", i, sub.msg);
 		set |= JOSE_ALG_BIT(alg);

@@ -117,7 +117,8 @@ static status key_from_x509(X509 *x, struct jose_key **out, struct err *e)
 		goto out;
 	pkey = X509_get_pubkey(x);
 	if (pkey == NULL) {
-		st = err_set(e, ST_UNSUPPORTED, "the certificate's public key type is not supported");
+		st = err_set(e, ST_UNSUPPORTED,
+			     "the certificate's public key type is not supported");
 		goto out;
 	}
 	if ((st = jose_key_wrap(pkey, false, out, e)) != ST_OK)
@@ -154,7 +155,7 @@ static int pem_next(struct sv *rest, struct sv *label, struct sv *body)
 	if (i == 0 || i > 80 || s.n - i < sizeof dashes - 1 ||
 	    memcmp(s.p + i, dashes, sizeof dashes - 1) != 0)
 		return -1;
-	*label = (struct sv){ s.p, i };
+	*label = (struct sv){s.p, i};
 	s.p += i + sizeof dashes - 1;
 	s.n -= i + sizeof dashes - 1;
 	for (i = 0;; i++) {
@@ -163,14 +164,14 @@ static int pem_next(struct sv *rest, struct sv *label, struct sv *body)
 		if (memcmp(s.p + i, end, sizeof end - 1) == 0)
 			break;
 	}
-	*body = (struct sv){ s.p, i };
+	*body = (struct sv){s.p, i};
 	s.p += i + sizeof end - 1;
 	s.n -= i + sizeof end - 1;
 	if (!sv_starts_with(s, *label))
 		return -1;
 	s.p += label->n;
 	s.n -= label->n;
-	if (!sv_starts_with(s, (struct sv){ dashes, sizeof dashes - 1 }))
+	if (!sv_starts_with(s, (struct sv){dashes, sizeof dashes - 1}))
 		return -1;
 	s.p += sizeof dashes - 1;
 	s.n -= sizeof dashes - 1;
@@ -205,8 +206,9 @@ static status from_pem_text(struct sv s, struct jose_key **out, struct err *e)
 			break;
 		}
 		if (contains(label, "PRIVATE KEY")) {
-			st = err_set(e, ST_INVALID,
-				     "a private key, not a certificate: upload the certificate only");
+			st = err_set(
+			    e, ST_INVALID,
+			    "a private key, not a certificate: upload the certificate only");
 			break;
 		}
 		if (contains(label, "CERTIFICATE REQUEST")) {
@@ -217,15 +219,14 @@ static status from_pem_text(struct sv s, struct jose_key **out, struct err *e)
 		jose_show(shown, sizeof shown, label.p, label.n);
 		if (!sv_eq_cstr(label, "CERTIFICATE") && !sv_eq_cstr(label, "X509 CERTIFICATE") &&
 		    !sv_eq_cstr(label, "TRUSTED CERTIFICATE") && !sv_eq_cstr(label, "PUBLIC KEY")) {
-			st = err_set(e, ST_INVALID,
-				     "unexpected PEM block '%s', not a certificate", shown);
+			st = err_set(e, ST_INVALID, "unexpected PEM block '%s', not a certificate",
+				     shown);
 			break;
 		}
 		if (found++ > 0)
 			continue;
 		/* RFC 7468: the body is base64; whitespace anywhere is allowed. */
-		if (b64std_decode(body, true, der, cap, &len) != ST_OK ||
-		    len == 0) {
+		if (b64std_decode(body, true, der, cap, &len) != ST_OK || len == 0) {
 			st = err_set(e, ST_INVALID, "the PEM %s is not valid base64", shown);
 			break;
 		}
@@ -236,8 +237,9 @@ static status from_pem_text(struct sv s, struct jose_key **out, struct err *e)
 				break;
 			}
 		} else {
-			x = sv_eq_cstr(label, "TRUSTED CERTIFICATE") ? d2i_X509_AUX(NULL, &q, (long)len)
-								     : d2i_X509(NULL, &q, (long)len);
+			x = sv_eq_cstr(label, "TRUSTED CERTIFICATE")
+				? d2i_X509_AUX(NULL, &q, (long)len)
+				: d2i_X509(NULL, &q, (long)len);
 			if (x == NULL || q != der + len) {
 				st = err_set(e, ST_INVALID, "the PEM certificate is not valid DER");
 				break;
@@ -281,7 +283,8 @@ static status from_der(const unsigned char *p, size_t n, struct jose_key **out, 
 	k = d2i_AutoPrivateKey(NULL, &q, (long)n);
 	if (k != NULL) {
 		EVP_PKEY_free(k);
-		st = err_set(e, ST_INVALID, "a private key, not a certificate: upload the certificate only");
+		st = err_set(e, ST_INVALID,
+			     "a private key, not a certificate: upload the certificate only");
 	} else {
 		st = err_set(e, ST_INVALID, "not a PEM certificate");
 	}
@@ -312,7 +315,7 @@ status jose_key_from_pem(struct sv text, struct jose_key **out, struct err *e)
 		st = err_set(e, ST_INVALID, "not a PEM certificate");
 		goto out;
 	}
-	struct sv inner = trim((struct sv){ (const char *)raw, rawn });
+	struct sv inner = trim((struct sv){(const char *)raw, rawn});
 	if (contains(inner, "-----BEGIN"))
 		st = from_pem_text(inner, out, e);
 	else if (raw[0] == 0x30) /* a DER SEQUENCE */

@@ -47,7 +47,7 @@ const char *jose_alg_name(enum jose_alg alg);
 /* A set of algorithms: bit (1 << alg). Used as a per-IdP allow-list. */
 typedef uint32_t jose_alg_set;
 #define JOSE_ALG_BIT(alg) ((jose_alg_set)1u << (unsigned)(alg))
-#define JOSE_ALG_SET_ALL ((jose_alg_set)((1u << JOSE_ALG_COUNT) - 1u))
+#define JOSE_ALG_SET_ALL  ((jose_alg_set)((1u << JOSE_ALG_COUNT) - 1u))
 
 bool jose_alg_set_has(jose_alg_set set, enum jose_alg alg);
 /* Builds a set from `n` names. n == 0 means "not configured" and gives the

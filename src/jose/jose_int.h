@@ -22,10 +22,10 @@ enum jose_family {
 struct jose_alg_info {
 	const char *name;
 	enum jose_family fam;
-	const char *md;     /* OpenSSL digest name; NULL for EdDSA */
-	size_t hash_len;    /* digest bytes (PSS salt length) */
-	enum jose_kty kty;  /* the one key type (RSA for RS and PS) */
-	size_t coord;       /* ECDSA: bytes of R and of S; else 0 */
+	const char *md;    /* OpenSSL digest name; NULL for EdDSA */
+	size_t hash_len;   /* digest bytes (PSS salt length) */
+	enum jose_kty kty; /* the one key type (RSA for RS and PS) */
+	size_t coord;      /* ECDSA: bytes of R and of S; else 0 */
 };
 
 /* NULL when `alg` is out of range. */
@@ -35,7 +35,7 @@ const struct jose_alg_info *jose_alg_info(enum jose_alg alg);
  * bytes outside printable ASCII become '?', quotes and backslashes too, and
  * a cut value ends with "...". Use JOSE_SHOW_BUF bytes for algorithm and
  * type names (JOSE_SHOW_MAX shown), JOSE_SHOW_KID_BUF for key ids. */
-#define JOSE_SHOW_BUF (JOSE_SHOW_MAX + 4)
+#define JOSE_SHOW_BUF     (JOSE_SHOW_MAX + 4)
 #define JOSE_SHOW_KID_BUF (64 + 4)
 void jose_show(char *out, size_t outsz, const char *s, size_t n);
 

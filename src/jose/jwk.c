@@ -68,7 +68,8 @@ status jose_key_wrap(EVP_PKEY *pkey, bool priv, struct jose_key **out, struct er
 		kty = JOSE_KTY_ED25519;
 	} else {
 		const char *name = EVP_PKEY_get0_type_name(pkey);
-		st = err_set(e, ST_UNSUPPORTED, "unsupported key type %s", name ? name : "(unknown)");
+		st = err_set(e, ST_UNSUPPORTED, "unsupported key type %s",
+			     name ? name : "(unknown)");
 		goto out;
 	}
 	key = calloc(1, sizeof *key);
@@ -136,8 +137,7 @@ static status jwk_bytes(const json_t *jwk, const char *name, unsigned char *out,
 	if (!json_is_string(v))
 		return err_set(e, ST_INVALID, "member '%s' must be a string, got %s", name,
 			       jose_json_type(v));
-	st = b64url_decode((struct sv){ json_string_value(v), json_string_length(v) }, out, cap,
-			   len);
+	st = b64url_decode((struct sv){json_string_value(v), json_string_length(v)}, out, cap, len);
 	if (st == ST_TOO_LARGE)
 		return err_set(e, ST_INVALID, "member '%s' is too long", name);
 	if (st != ST_OK)
@@ -197,7 +197,8 @@ static status rsa_from_jwk(const json_t *jwk, EVP_PKEY **pkey, struct err *e)
 		goto out;
 	}
 	if (!BN_is_odd(be) || BN_num_bits(be) < 2 || BN_num_bits(be) > 64) {
-		st = err_set(e, ST_INVALID, "RSA exponent 'e' must be odd, at least 3 and at most 64 bits");
+		st = err_set(e, ST_INVALID,
+			     "RSA exponent 'e' must be odd, at least 3 and at most 64 bits");
 		goto out;
 	}
 	bld = OSSL_PARAM_BLD_new();
@@ -221,7 +222,7 @@ struct curve {
 	size_t coord;
 };
 
-static const struct curve ec_curves[] = { { "P-256", 32 }, { "P-384", 48 }, { "P-521", 66 } };
+static const struct curve ec_curves[] = {{"P-256", 32}, {"P-384", 48}, {"P-521", 66}};
 
 static status ec_from_jwk(const json_t *jwk, EVP_PKEY **pkey, struct err *e)
 {
@@ -259,8 +260,8 @@ static status ec_from_jwk(const json_t *jwk, EVP_PKEY **pkey, struct err *e)
 	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL ||
 	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, c->crv, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-					     1 + 2 * c->coord) != 1) {
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * c->coord) !=
+		1) {
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
 	}
@@ -346,7 +347,7 @@ static status not_for_signing(const json_t *jwk, bool *skip, struct err *e)
  * that are not for signatures. */
 static status jwk_import(const json_t *jwk, struct jose_key **out, bool *skip, struct err *e)
 {
-	static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
+	static const char *const private_members[] = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"};
 	const json_t *kty, *kid, *alg;
 	EVP_PKEY *pkey = NULL;
 	struct jose_key *key = NULL;
@@ -383,7 +384,7 @@ static status jwk_import(const json_t *jwk, struct jose_key **out, bool *skip, s
 		if (!json_is_string(alg))
 			return err_set(e, ST_INVALID, "member 'alg' must be a string, got %s",
 				       jose_json_type(alg));
-		st = jose_alg_parse((struct sv){ json_string_value(alg), json_string_length(alg) },
+		st = jose_alg_parse((struct sv){json_string_value(alg), json_string_length(alg)},
 				    &a, e);
 		if (st != ST_OK)
 			return st;
@@ -415,7 +416,7 @@ static status jwk_import(const json_t *jwk, struct jose_key **out, bool *skip, s
 		key->alg = a;
 	}
 	if (kid != NULL) {
-		key->kid = str_dup_sv((struct sv){ json_string_value(kid), json_string_length(kid) });
+		key->kid = str_dup_sv((struct sv){json_string_value(kid), json_string_length(kid)});
 		if (key->kid == NULL) {
 			st = err_set(e, ST_NOMEM, "out of memory");
 			goto out;
@@ -510,7 +511,8 @@ status jose_keyset_from_jwks_json(const json_t *jwks, unsigned flags, struct jos
 		err_clear(&sub);
 		if (json_is_string(kid)) {
 			char shown[JOSE_SHOW_KID_BUF];
-			jose_show(shown, sizeof shown, json_string_value(kid), json_string_length(kid));
+			jose_show(shown, sizeof shown, json_string_value(kid),
+				  json_string_length(kid));
 			snprintf(where, sizeof where, "entry %zu (kid '%s')", i, shown);
 		} else {
 			snprintf(where, sizeof where, "entry %zu", i);
@@ -520,7 +522,8 @@ status jose_keyset_from_jwks_json(const json_t *jwks, unsigned flags, struct jos
 			skip = true;
 			st = ST_OK;
 		} else if (st == ST_OK && skip) {
-			snprintf(sub.msg, sizeof sub.msg, "not a signature key ('use' or 'key_ops')");
+			snprintf(sub.msg, sizeof sub.msg,
+				 "not a signature key ('use' or 'key_ops')");
 		}
 		if (st != ST_OK) {
 			st = err_set(e, st, "%s: %s", where, sub.msg);
@@ -528,7 +531,8 @@ status jose_keyset_from_jwks_json(const json_t *jwks, unsigned flags, struct jos
 		}
 		if (skip) {
 			if (ks->skipped++ == 0)
-				snprintf(first_skip, sizeof first_skip, "%s: %.380s", where, sub.msg);
+				snprintf(first_skip, sizeof first_skip, "%s: %.380s", where,
+					 sub.msg);
 			continue;
 		}
 		ks->keys[ks->n++] = key; /* the set takes the reference */
@@ -549,8 +553,8 @@ out:
 	return st;
 }
 
-status jose_keyset_from_jwks(const char *json, size_t len, unsigned flags,
-			     struct jose_keyset **out, struct err *e)
+status jose_keyset_from_jwks(const char *json, size_t len, unsigned flags, struct jose_keyset **out,
+			     struct err *e)
 {
 	json_error_t je;
 	json_t *doc;
@@ -563,7 +567,8 @@ status jose_keyset_from_jwks(const char *json, size_t len, unsigned flags,
 		if (near != NULL)
 			*near = '\0'; /* do not quote the document back */
 		if (json_error_code(&je) == json_error_duplicate_key)
-			return err_set(e, ST_INVALID, "JWKS is not valid JSON: duplicate key (at byte %d)",
+			return err_set(e, ST_INVALID,
+				       "JWKS is not valid JSON: duplicate key (at byte %d)",
 				       je.position);
 		return err_set(e, ST_INVALID, "JWKS is not valid JSON: %s (at byte %d)", je.text,
 			       je.position);
@@ -578,7 +583,7 @@ status jose_keyset_from_jwks(const char *json, size_t len, unsigned flags,
 /* base64url public members of a key: RSA n/e, EC x/y, OKP x. */
 struct members {
 	char a[JOSE_RSA_MAX_BITS / 8 * 4 / 3 + 8]; /* n or x */
-	char b[100];                                  /* e or y */
+	char b[100];                               /* e or y */
 	const char *crv;
 };
 
@@ -638,11 +643,10 @@ static status key_members(const struct jose_key *key, struct members *m, struct 
 	return st;
 }
 
-status jose_key_thumbprint(const struct jose_key *key, char out[JOSE_THUMBPRINT_LEN],
-			   struct err *e)
+status jose_key_thumbprint(const struct jose_key *key, char out[JOSE_THUMBPRINT_LEN], struct err *e)
 {
 	struct members *m = malloc(sizeof *m);
-	struct buf canon = { 0 };
+	struct buf canon = {0};
 	unsigned char h[SHA256_LEN];
 	status st;
 
@@ -787,7 +791,8 @@ status jose_key_private_pem(const struct jose_key *key, struct buf *out, struct 
 	if (key == NULL || !key->has_private)
 		return err_set(e, ST_INVALID, "not a private key");
 	bio = BIO_new(BIO_s_secmem());
-	if (bio == NULL || PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
+	if (bio == NULL ||
+	    PEM_write_bio_PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    (n = BIO_get_mem_data(bio, &p)) <= 0) {
 		st = err_set(e, ST_INTERNAL, "cannot write the private key");
 		goto out;

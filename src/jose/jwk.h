@@ -56,26 +56,26 @@
 #define JOSE_DN_MAX 512
 
 struct jose_cert_info {
-	char subject[JOSE_DN_MAX];       /* RFC 2253 form, e.g. "CN=idp,O=Example" */
+	char subject[JOSE_DN_MAX]; /* RFC 2253 form, e.g. "CN=idp,O=Example" */
 	char issuer[JOSE_DN_MAX];
-	int64_t not_before, not_after;   /* unix seconds */
-	unsigned char sha256[32];        /* SHA-256 of the certificate's DER */
-	char sha256_hex[32 * 3];         /* "AB:CD:...", upper case, as openssl shows it */
+	int64_t not_before, not_after;      /* unix seconds */
+	unsigned char sha256[32];           /* SHA-256 of the certificate's DER */
+	char sha256_hex[32 * 3];            /* "AB:CD:...", upper case, as openssl shows it */
 	char x5t_s256[JOSE_THUMBPRINT_LEN]; /* the same as base64url: the x5t#S256 form */
 };
 
 /* All fields are read-only after construction. */
 struct jose_key {
-	EVP_PKEY *pkey;          /* imported once, shared read-only */
+	EVP_PKEY *pkey; /* imported once, shared read-only */
 	enum jose_kty kty;
-	int bits;                /* modulus or field size */
-	bool has_private;        /* can sign */
-	char *kid;               /* NULL when none */
-	bool has_alg;            /* the JWK had `alg` (or the key was made for one) */
+	int bits;         /* modulus or field size */
+	bool has_private; /* can sign */
+	char *kid;        /* NULL when none */
+	bool has_alg;     /* the JWK had `alg` (or the key was made for one) */
 	enum jose_alg alg;
-	bool has_cert;           /* imported from an X.509 certificate */
+	bool has_cert; /* imported from an X.509 certificate */
 	struct jose_cert_info cert;
-	int refs;                /* private: use jose_key_ref/jose_key_free */
+	int refs; /* private: use jose_key_ref/jose_key_free */
 };
 
 void jose_key_ref(struct jose_key *key);
@@ -122,8 +122,8 @@ status jose_key_from_private_pem(struct sv pem, enum jose_alg alg, struct jose_k
 struct jose_keyset {
 	struct jose_key *keys[LIMIT_JWKS_KEYS];
 	size_t n;
-	size_t skipped;          /* JWKS entries ignored (use/key_ops not for signing) */
-	int refs;                /* private: use jose_keyset_ref/jose_keyset_free */
+	size_t skipped; /* JWKS entries ignored (use/key_ops not for signing) */
+	int refs;       /* private: use jose_keyset_ref/jose_keyset_free */
 };
 
 /* An empty set with one reference; ST_NOMEM. */
@@ -141,8 +141,8 @@ void jose_keyset_free(struct jose_keyset *ks);
  * (for fetched JWKS that also publish, say, secp256k1 keys). Private key
  * material and malformed keys always fail. The caller bounds `len`. */
 #define JOSE_JWKS_LENIENT 0x1u
-status jose_keyset_from_jwks(const char *json, size_t len, unsigned flags,
-			     struct jose_keyset **out, struct err *e);
+status jose_keyset_from_jwks(const char *json, size_t len, unsigned flags, struct jose_keyset **out,
+			     struct err *e);
 status jose_keyset_from_jwks_json(const json_t *jwks, unsigned flags, struct jose_keyset **out,
 				  struct err *e);
 /* `n` certificate texts (see jose_key_from_pem) -> set; more than

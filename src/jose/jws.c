@@ -111,7 +111,7 @@ static struct sv key_before(const unsigned char *p, size_t n, size_t pos)
 				esc = true;
 			else if (c == '"') {
 				in_str = false;
-				last = (struct sv){ (const char *)p + start, i - start };
+				last = (struct sv){(const char *)p + start, i - start};
 			}
 			continue;
 		}
@@ -144,11 +144,12 @@ static status load_object(const unsigned char *p, size_t n, const char *what, js
 		case json_error_duplicate_key: {
 			struct sv k = key_before(p, n, je.position > 0 ? (size_t)je.position : 0);
 			jose_show(shown, sizeof shown, k.p ? k.p : "", k.n);
-			return err_set(e, ST_INVALID, "%s is not valid JSON: duplicate key '%s'", what,
-				       shown);
+			return err_set(e, ST_INVALID, "%s is not valid JSON: duplicate key '%s'",
+				       what, shown);
 		}
 		case json_error_null_character:
-			return err_set(e, ST_INVALID, "%s is not valid JSON: contains \\u0000", what);
+			return err_set(e, ST_INVALID, "%s is not valid JSON: contains \\u0000",
+				       what);
 		case json_error_out_of_memory:
 			return err_set(e, ST_NOMEM, "out of memory parsing %s", what);
 		default:
@@ -179,7 +180,8 @@ static status decode_part(struct arena *a, struct sv part, const char *what, uns
 		return err_set(e, ST_NOMEM, "out of memory decoding %s", what);
 	if (b64url_decode(part, p, cap, outlen) != ST_OK)
 		return err_set(e, ST_INVALID,
-			       "%s is not valid base64url (no padding or whitespace allowed)", what);
+			       "%s is not valid base64url (no padding or whitespace allowed)",
+			       what);
 	*out = p;
 	return ST_OK;
 }
@@ -203,7 +205,7 @@ static status opt_string(const json_t *h, const char *name, const char **out, st
 
 static status check_header(struct jws *out, struct err *e)
 {
-	static const char *const refused[] = { "jku", "x5u", "jwk" };
+	static const char *const refused[] = {"jku", "x5u", "jwk"};
 	const json_t *h = out->header, *v;
 	char shown[JOSE_SHOW_BUF];
 	status st;
@@ -214,8 +216,7 @@ static status check_header(struct jws *out, struct err *e)
 	if (!json_is_string(v))
 		return err_set(e, ST_INVALID, "header 'alg' must be a string, got %s",
 			       jose_json_type(v));
-	st = jose_alg_parse((struct sv){ json_string_value(v), json_string_length(v) }, &out->alg,
-			    e);
+	st = jose_alg_parse((struct sv){json_string_value(v), json_string_length(v)}, &out->alg, e);
 	if (st != ST_OK)
 		return st;
 
@@ -228,8 +229,9 @@ static status check_header(struct jws *out, struct err *e)
 				       "header 'crit' must be a non-empty array of strings");
 		for (size_t i = 0; i < json_array_size(v); i++)
 			if (!json_is_string(json_array_get(v, i)))
-				return err_set(e, ST_INVALID,
-					       "header 'crit' must be a non-empty array of strings");
+				return err_set(
+				    e, ST_INVALID,
+				    "header 'crit' must be a non-empty array of strings");
 		const json_t *c = json_array_get(v, 0);
 		jose_show(shown, sizeof shown, json_string_value(c), json_string_length(c));
 		return err_set(e, ST_UNSUPPORTED, "unsupported critical header '%s'", shown);
@@ -240,8 +242,9 @@ static status check_header(struct jws *out, struct err *e)
 			return err_set(e, ST_INVALID, "header 'b64' must be a boolean, got %s",
 				       jose_json_type(v));
 		if (json_is_false(v))
-			return err_set(e, ST_UNSUPPORTED,
-				       "unencoded payloads (header 'b64' false, RFC 7797) are not accepted");
+			return err_set(
+			    e, ST_UNSUPPORTED,
+			    "unencoded payloads (header 'b64' false, RFC 7797) are not accepted");
 	}
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
 		if (json_object_get(h, refused[i]) != NULL)
@@ -262,7 +265,7 @@ static status check_header(struct jws *out, struct err *e)
 		if (!json_is_string(v))
 			return err_set(e, ST_INVALID, "header 'x5t#S256' must be a string, got %s",
 				       jose_json_type(v));
-		if (b64url_decode((struct sv){ json_string_value(v), json_string_length(v) },
+		if (b64url_decode((struct sv){json_string_value(v), json_string_length(v)},
 				  out->x5t_s256, sizeof out->x5t_s256, &n) != ST_OK ||
 		    n != sizeof out->x5t_s256)
 			return err_set(e, ST_INVALID,
@@ -285,8 +288,9 @@ status jws_parse(struct arena *a, struct sv compact, size_t max_size, struct jws
 
 	memset(out, 0, sizeof *out);
 	if (compact.n > max_size)
-		return err_set(e, ST_TOO_LARGE, "assertion is %zu bytes, more than the limit of %zu",
-			       compact.n, max_size);
+		return err_set(e, ST_TOO_LARGE,
+			       "assertion is %zu bytes, more than the limit of %zu", compact.n,
+			       max_size);
 	if (compact.n == 0 || compact.p == NULL)
 		return err_set(e, ST_INVALID, "assertion is empty");
 	for (size_t i = 0; i < compact.n; i++)
@@ -295,7 +299,8 @@ status jws_parse(struct arena *a, struct sv compact, size_t max_size, struct jws
 		return err_set(e, ST_UNSUPPORTED, "encrypted assertions (JWE) are not accepted");
 	if (dots != 2)
 		return err_set(e, ST_INVALID,
-			       "a compact JWS has 3 parts separated by '.', this has %zu", dots + 1);
+			       "a compact JWS has 3 parts separated by '.', this has %zu",
+			       dots + 1);
 	rest = sv_cut(compact, '.', &part[0]);
 	part[2] = sv_cut(rest, '.', &part[1]);
 
@@ -321,7 +326,7 @@ status jws_parse(struct arena *a, struct sv compact, size_t max_size, struct jws
 	    (st = check_header(out, e)) != ST_OK)
 		goto out;
 
-	out->signing_input = (struct sv){ compact.p, part[0].n + 1 + part[1].n };
+	out->signing_input = (struct sv){compact.p, part[0].n + 1 + part[1].n};
 	out->sig = sig;
 	out->sig_len = sig_n;
 out:
@@ -341,8 +346,7 @@ void jws_free(struct jws *jws)
 
 /* Claims */
 
-static status claim_get(const json_t *claims, const char *name, const json_t **v,
-			struct err *e)
+static status claim_get(const json_t *claims, const char *name, const json_t **v, struct err *e)
 {
 	if (!json_is_object(claims) || name == NULL)
 		return err_set(e, ST_INTERNAL, "claims are not a JSON object");
@@ -352,8 +356,7 @@ static status claim_get(const json_t *claims, const char *name, const json_t **v
 	return ST_OK;
 }
 
-status jwt_claim_string(const json_t *claims, const char *name, const char **out,
-			struct err *e)
+status jwt_claim_string(const json_t *claims, const char *name, const char **out, struct err *e)
 {
 	const json_t *v;
 	status st = claim_get(claims, name, &v, e);
@@ -367,8 +370,7 @@ status jwt_claim_string(const json_t *claims, const char *name, const char **out
 	return ST_OK;
 }
 
-status jwt_claim_numericdate(const json_t *claims, const char *name, int64_t *out,
-			     struct err *e)
+status jwt_claim_numericdate(const json_t *claims, const char *name, int64_t *out, struct err *e)
 {
 	const json_t *v;
 	status st = claim_get(claims, name, &v, e);
@@ -419,8 +421,9 @@ status jwt_claim_audiences(struct arena *a, const json_t *claims, const char *na
 		return ST_OK;
 	}
 	if (!json_is_array(v))
-		return err_set(e, ST_INVALID, "claim '%s' must be a string or an array of strings, got %s",
-			       name, jose_json_type(v));
+		return err_set(e, ST_INVALID,
+			       "claim '%s' must be a string or an array of strings, got %s", name,
+			       jose_json_type(v));
 	count = json_array_size(v);
 	if (count == 0)
 		return err_set(e, ST_INVALID, "claim '%s' is an empty array", name);
@@ -430,8 +433,9 @@ status jwt_claim_audiences(struct arena *a, const json_t *claims, const char *na
 	for (size_t i = 0; i < count; i++) {
 		const json_t *s = json_array_get(v, i);
 		if (!json_is_string(s))
-			return err_set(e, ST_INVALID, "claim '%s' element %zu must be a string, got %s",
-				       name, i, jose_json_type(s));
+			return err_set(e, ST_INVALID,
+				       "claim '%s' element %zu must be a string, got %s", name, i,
+				       jose_json_type(s));
 		list[i] = json_string_value(s);
 	}
 	*out = list;

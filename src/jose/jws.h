@@ -39,14 +39,14 @@
 
 struct jws {
 	enum jose_alg alg;
-	const char *kid;        /* NULL when absent; borrowed from `header` */
-	const char *typ;        /* NULL when absent; borrowed from `header` */
-	bool has_x5t_s256;      /* header carried `x5t#S256` */
+	const char *kid;   /* NULL when absent; borrowed from `header` */
+	const char *typ;   /* NULL when absent; borrowed from `header` */
+	bool has_x5t_s256; /* header carried `x5t#S256` */
 	unsigned char x5t_s256[32];
-	bool has_x5c;           /* header carried `x5c` (ignored, never trusted) */
-	json_t *header;         /* owned reference: the decoded JOSE header */
-	json_t *payload;        /* owned reference: the decoded payload (claims) */
-	struct sv signing_input; /* "<header>.<payload>" inside the caller's input */
+	bool has_x5c;             /* header carried `x5c` (ignored, never trusted) */
+	json_t *header;           /* owned reference: the decoded JOSE header */
+	json_t *payload;          /* owned reference: the decoded payload (claims) */
+	struct sv signing_input;  /* "<header>.<payload>" inside the caller's input */
 	const unsigned char *sig; /* decoded signature, in the caller's arena */
 	size_t sig_len;
 };
@@ -92,7 +92,7 @@ status jose_verify_raw(enum jose_alg alg, const struct jose_key *key, struct sv 
  * pointer is valid while the set is). ST_INVALID otherwise: with one
  * candidate its precise reason, with several "signature verification failed
  * with each of the N candidate keys". */
-#define JOSE_SELECT_TRY_ALL 0x1u
+#define JOSE_SELECT_TRY_ALL   0x1u
 #define JOSE_VERIFY_CERT_TIME 0x2u
 status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, unsigned flags,
 			 int64_t now, const struct jose_key **used, struct err *e);
@@ -117,13 +117,11 @@ status jose_sign_raw(enum jose_alg alg, const struct jose_key *key, struct sv in
  * type. Results borrow from `claims`. */
 
 /* A string claim. JSON strings from jws_parse() never contain NUL. */
-status jwt_claim_string(const json_t *claims, const char *name, const char **out,
-			struct err *e);
+status jwt_claim_string(const json_t *claims, const char *name, const char **out, struct err *e);
 /* A NumericDate (RFC 7519 §2): a JSON number, integer or real (fractions
  * are truncated), not negative and not after 9999-12-31T23:59:59Z. */
 #define JWT_NUMERICDATE_MAX INT64_C(253402300799)
-status jwt_claim_numericdate(const json_t *claims, const char *name, int64_t *out,
-			     struct err *e);
+status jwt_claim_numericdate(const json_t *claims, const char *name, int64_t *out, struct err *e);
 /* An audience claim: a string or a non-empty array of strings. `*out` is an
  * array of `*n` borrowed strings allocated in `a`. */
 status jwt_claim_audiences(struct arena *a, const json_t *claims, const char *name,

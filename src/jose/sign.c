@@ -156,6 +156,7 @@ status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, un
 			 int64_t now, const struct jose_key **used, struct err *e)
 {
 	const struct jose_key *cand[LIMIT_JWKS_KEYS];
+	size_t idx[LIMIT_JWKS_KEYS]; /* position in the set, for messages */
 	size_t n = 0;
 	char shown[JOSE_SHOW_KID_BUF];
 	status st = ST_INVALID;
@@ -169,11 +170,11 @@ status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, un
 		for (size_t i = 0; i < ks->n; i++)
 			if (ks->keys[i]->has_cert &&
 			    memcmp(ks->keys[i]->cert.sha256, jws->x5t_s256, 32) == 0)
-				cand[n++] = ks->keys[i];
+				idx[n] = i, cand[n++] = ks->keys[i];
 	if (n == 0 && jws->kid != NULL)
 		for (size_t i = 0; i < ks->n; i++)
 			if (ks->keys[i]->kid != NULL && strcmp(ks->keys[i]->kid, jws->kid) == 0)
-				cand[n++] = ks->keys[i];
+				idx[n] = i, cand[n++] = ks->keys[i];
 	if (n == 0 && (jws->has_x5t_s256 || jws->kid != NULL) && !(flags & JOSE_SELECT_TRY_ALL)) {
 		if (jws->kid != NULL) {
 			jose_show(shown, sizeof shown, jws->kid, strlen(jws->kid));
@@ -185,7 +186,7 @@ status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, un
 		/* Nothing named (or TRY_ALL): every key fitting the algorithm. */
 		for (size_t i = 0; i < ks->n; i++)
 			if (jose_key_check_alg(ks->keys[i], jws->alg, NULL) == ST_OK)
-				cand[n++] = ks->keys[i];
+				idx[n] = i, cand[n++] = ks->keys[i];
 		if (n == 0)
 			return err_set(e, ST_NOT_FOUND, "no key fits alg %s",
 				       jose_alg_name(jws->alg));
@@ -193,7 +194,7 @@ status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, un
 	for (size_t i = 0; i < n; i++) {
 		struct err sub;
 		err_clear(&sub);
-		st = try_key(jws, cand[i], i, flags, now, &sub);
+		st = try_key(jws, cand[i], idx[i], flags, now, &sub);
 		if (st == ST_OK) {
 			if (used != NULL)
 				*used = cand[i];
@@ -202,8 +203,8 @@ status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, un
 		if (n == 1)
 			return err_set(e, st, "%s", sub.msg);
 	}
-	return err_set(e, ST_INVALID, "signature verification failed with each of the %zu candidate keys",
-		       n);
+	return err_set(e, ST_INVALID,
+		       "signature verification failed with each of the %zu candidate keys", n);
 }
 
 /* Signing */
@@ -270,11 +271,11 @@ out:
 status jws_sign(struct buf *out, enum jose_alg alg, const struct jose_key *key, const char *kid,
 		const json_t *header_extra, const json_t *payload, struct err *e)
 {
-	static const char *const reserved[] = { "alg", "kid", "crit", "b64", "jku", "jwk", "x5u" };
+	static const char *const reserved[] = {"alg", "kid", "crit", "b64", "jku", "jwk", "x5u"};
 	size_t start = out->n;
 	json_t *hdr = NULL;
 	char *hjson = NULL, *pjson = NULL;
-	struct buf sig = { 0 };
+	struct buf sig = {0};
 	const char *k;
 	json_t *v;
 	status st;
@@ -299,7 +300,8 @@ status jws_sign(struct buf *out, enum jose_alg alg, const struct jose_key *key, 
 		goto out;
 	}
 	if (header_extra != NULL) {
-		json_object_foreach ((json_t *)header_extra, k, v) {
+		json_object_foreach((json_t *)header_extra, k, v)
+		{
 			for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
 				if (strcmp(k, reserved[i]) == 0) {
 					st = err_set(e, ST_INTERNAL,
@@ -325,7 +327,7 @@ status jws_sign(struct buf *out, enum jose_alg alg, const struct jose_key *key, 
 		st = err_set(e, st, "the JWS does not fit the buffer");
 		goto out;
 	}
-	st = jose_sign_raw(alg, key, (struct sv){ out->p + start, out->n - start }, &sig, e);
+	st = jose_sign_raw(alg, key, (struct sv){out->p + start, out->n - start}, &sig, e);
 	if (st != ST_OK)
 		goto out;
 	if ((st = buf_putc(out, '.')) != ST_OK ||

@@ -99,8 +99,8 @@ static bool split_entry(struct sv ent, struct sv *host, int64_t *port)
 		const char *close = memchr(ent.p, ']', ent.n);
 		if (close == NULL)
 			return false;
-		*host = (struct sv){ ent.p, (size_t)(close - ent.p) + 1 };
-		rest = (struct sv){ close + 1, ent.n - host->n };
+		*host = (struct sv){ent.p, (size_t)(close - ent.p) + 1};
+		rest = (struct sv){close + 1, ent.n - host->n};
 		if (rest.n == 0)
 			return true;
 		if (rest.p[0] != ':')
@@ -122,10 +122,10 @@ static bool host_matches(struct sv pattern, struct sv host)
 	pattern = strip_final_dot(pattern);
 	host = strip_final_dot(host);
 	if (pattern.n > 2 && pattern.p[0] == '*' && pattern.p[1] == '.') {
-		struct sv suffix = { pattern.p + 1, pattern.n - 1 }; /* ".example.com" */
+		struct sv suffix = {pattern.p + 1, pattern.n - 1}; /* ".example.com" */
 		if (host.n <= suffix.n)
 			return false;
-		return ascii_ieq((struct sv){ host.p + host.n - suffix.n, suffix.n }, suffix);
+		return ascii_ieq((struct sv){host.p + host.n - suffix.n, suffix.n}, suffix);
 	}
 	return ascii_ieq(pattern, host);
 }
@@ -332,8 +332,8 @@ static long clamp_ms(int64_t seconds)
 static bool connected(CURL *h, bool tls)
 {
 	curl_off_t t = 0;
-	if (curl_easy_getinfo(h, tls ? CURLINFO_APPCONNECT_TIME_T : CURLINFO_CONNECT_TIME_T,
-			      &t) != CURLE_OK)
+	if (curl_easy_getinfo(h, tls ? CURLINFO_APPCONNECT_TIME_T : CURLINFO_CONNECT_TIME_T, &t) !=
+	    CURLE_OK)
 		return false;
 	return t > 0;
 }
@@ -360,11 +360,11 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 	int64_t limit = cfg->oauth.jwks_endpoint.size_limit_bytes;
 	long connect_ms = clamp_ms(cfg->oauth.jwks_endpoint.connection_timeout);
 	long read_ms = clamp_ms(cfg->oauth.jwks_endpoint.read_timeout);
-	struct sink sink = { 0 };
+	struct sink sink = {0};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
 	struct jose_keyset *set = NULL;
-	struct err je = { 0 };
+	struct err je = {0};
 	CURLU *u = NULL;
 	CURL *h = NULL;
 	CURLcode rc = CURLE_OK;
@@ -432,10 +432,11 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 			break;
 		case CURLE_OPERATION_TIMEDOUT:
 			if (!connected(h, tls))
-				st = err_set(e, ST_IO,
-					     "JWKS endpoint unreachable: connection timed out after "
-					     "%ld s (connection_timeout)",
-					     connect_ms / 1000);
+				st =
+				    err_set(e, ST_IO,
+					    "JWKS endpoint unreachable: connection timed out after "
+					    "%ld s (connection_timeout)",
+					    connect_ms / 1000);
 			else
 				st = err_set(e, ST_IO,
 					     "JWKS endpoint timed out after %ld s waiting for the "
@@ -455,9 +456,7 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 			st = err_set(e, ST_IO, "TLS handshake with the JWKS endpoint failed: %s",
 				     why);
 			break;
-		default:
-			st = err_set(e, ST_IO, "JWKS fetch failed: %s", why);
-			break;
+		default: st = err_set(e, ST_IO, "JWKS fetch failed: %s", why); break;
 		}
 		goto out;
 	}

@@ -31,7 +31,7 @@
 
 #define KEYS_BUCKETS 1024u /* a power of two */
 #define KID_SHOW_MAX 64    /* longest kid echoed in an error message */
-#define WAIT_MAX_MS (3600 * 1000LL)
+#define WAIT_MAX_MS  (3600 * 1000LL)
 
 struct entry {
 	struct entry *hnext;       /* hash chain */
@@ -39,16 +39,16 @@ struct entry {
 	char *idp_id;              /* immutable */
 	char *uri;                 /* immutable: another URI is another entry */
 	uint32_t hash;
-	int refs;       /* the table's (while linked) + fetchers' + waiters' */
-	bool linked;    /* in the table */
-	bool in_flight; /* a fetch runs for it */
-	bool warned;    /* log_warn done for the current failure streak */
+	int refs;                /* the table's (while linked) + fetchers' + waiters' */
+	bool linked;             /* in the table */
+	bool in_flight;          /* a fetch runs for it */
+	bool warned;             /* log_warn done for the current failure streak */
 	struct jose_keyset *set; /* NULL until a fetch succeeds */
 	int64_t fetched_at;      /* clock ms of the last success */
-	int64_t retry_at;   /* no on-demand fetch before (min_refetch_interval) */
-	int64_t refresh_at; /* the refresh thread refetches at (set != NULL) */
+	int64_t retry_at;        /* no on-demand fetch before (min_refetch_interval) */
+	int64_t refresh_at;      /* the refresh thread refetches at (set != NULL) */
 	int64_t last_used;
-	unsigned failures;  /* consecutive failed fetches */
+	unsigned failures;   /* consecutive failed fetches */
 	struct err last_err; /* st ST_OK when the last fetch succeeded */
 };
 
@@ -64,7 +64,7 @@ struct keys {
 	pthread_cond_t fetched; /* a fetch ended, or the refresh thread went idle */
 	pthread_cond_t wake;    /* the refresh thread sleeps on it (CLOCK_MONOTONIC) */
 	pthread_t thread;
-	atomic_bool stop;       /* also read by libcurl's progress callback */
+	atomic_bool stop; /* also read by libcurl's progress callback */
 
 	/* under mu */
 	struct entry *buckets[KEYS_BUCKETS];
@@ -249,10 +249,11 @@ static void fetch_done(struct keys *k, struct entry *ent, status st, struct jose
 			ent->last_err.st = st;
 		if (!ent->warned && !atomic_load(&k->stop)) {
 			if (ent->set != NULL)
-				log_warn("JWKS refresh failed for identity provider %s (%.512s): %s; "
-					 "serving the copy fetched %lld s ago",
-					 ent->idp_id, ent->uri, ent->last_err.msg,
-					 (long long)((now - ent->fetched_at) / 1000));
+				log_warn(
+				    "JWKS refresh failed for identity provider %s (%.512s): %s; "
+				    "serving the copy fetched %lld s ago",
+				    ent->idp_id, ent->uri, ent->last_err.msg,
+				    (long long)((now - ent->fetched_at) / 1000));
 			else
 				log_warn("JWKS fetch failed for identity provider %s (%.512s): %s",
 					 ent->idp_id, ent->uri, ent->last_err.msg);
@@ -269,9 +270,9 @@ static void fetch_done(struct keys *k, struct entry *ent, status st, struct jose
  * caller has checked that no fetch is in flight for it. */
 static void run_fetch(struct keys *k, struct entry *ent)
 {
-	struct keys_fetch_opts fo = { .cfg = k->cfg, .ca_file = k->ca_file, .cancel = &k->stop };
+	struct keys_fetch_opts fo = {.cfg = k->cfg, .ca_file = k->ca_file, .cancel = &k->stop};
 	struct jose_keyset *set = NULL;
-	struct err fe = { 0 };
+	struct err fe = {0};
 	int64_t now = now_ms(k);
 	status st;
 
@@ -298,8 +299,8 @@ static status get_failure(const struct entry *ent, const char *kid, bool tried, 
 			return err_set(e, ST_INTERNAL, "JWKS entry has neither keys nor an error");
 		if (tried)
 			return err_set(e, ent->last_err.st, "%s", ent->last_err.msg);
-		return err_set(e, ent->last_err.st, "%s (next attempt in %lld s)", ent->last_err.msg,
-			       (long long)wait_s);
+		return err_set(e, ent->last_err.st, "%s (next attempt in %lld s)",
+			       ent->last_err.msg, (long long)wait_s);
 	}
 	kid_show(kid, shown, sizeof shown);
 	if (ent->last_err.st != ST_OK) {
@@ -337,7 +338,8 @@ status keys_get(struct keys *k, const char *idp_id, const char *uri, const char 
 	*out = NULL;
 	idn = idp_id != NULL ? strnlen(idp_id, KEYS_IDP_ID_MAX + 1) : 0;
 	if (idn == 0 || idn > KEYS_IDP_ID_MAX)
-		return err_set(e, ST_INVALID, "identity provider id is empty or longer than %d bytes",
+		return err_set(e, ST_INVALID,
+			       "identity provider id is empty or longer than %d bytes",
 			       KEYS_IDP_ID_MAX);
 	if (uri == NULL)
 		uri = "";
@@ -539,7 +541,8 @@ size_t keys_entry_count(struct keys *k)
 status keys_new_with_opts(const struct config *cfg, const struct keys_opts *o, struct keys **out,
 			  struct err *e)
 {
-	const struct keys_opts none = { 0 };
+	const struct keys_opts none = {0};
+	const char *ca_file;
 	struct keys *k = NULL;
 	pthread_condattr_t ca;
 	sigset_t all, old;
@@ -554,18 +557,20 @@ status keys_new_with_opts(const struct config *cfg, const struct keys_opts *o, s
 	if (st != ST_OK)
 		goto out;
 	k = calloc(1, sizeof *k);
-	if (k == NULL || (o->ca_file != NULL && (k->ca_file = strdup(o->ca_file)) == NULL)) {
+	ca_file = o->ca_file ? o->ca_file : cfg->oauth.jwks_endpoint.ca_file;
+	if (k == NULL || (ca_file != NULL && (k->ca_file = strdup(ca_file)) == NULL)) {
 		st = err_set(e, ST_NOMEM, "out of memory (JWKS cache)");
 		goto out;
 	}
 	k->cfg = cfg;
 	k->clock = o->clock;
 	k->clock_ctx = o->clock_ctx;
-	k->ttl_ms = (cfg->oauth.jwks_endpoint.cache_ttl > 0 ? cfg->oauth.jwks_endpoint.cache_ttl
-							       : 1) * 1000;
+	k->ttl_ms =
+	    (cfg->oauth.jwks_endpoint.cache_ttl > 0 ? cfg->oauth.jwks_endpoint.cache_ttl : 1) *
+	    1000;
 	k->min_refetch_ms = cfg->oauth.jwks_endpoint.min_refetch_interval > 0
-				    ? cfg->oauth.jwks_endpoint.min_refetch_interval * 1000
-				    : 0;
+				? cfg->oauth.jwks_endpoint.min_refetch_interval * 1000
+				: 0;
 	k->idle_ms = KEYS_IDLE_TTLS * k->ttl_ms;
 	k->max_entries = o->max_entries > 0 ? o->max_entries : KEYS_MAX_ENTRIES;
 	k->lru.next = k->lru.prev = &k->lru;

@@ -15,10 +15,10 @@
 typedef int64_t (*keys_clock_fn)(void *ctx);
 
 struct keys_opts {
-	keys_clock_fn clock;  /* NULL = CLOCK_MONOTONIC */
+	keys_clock_fn clock; /* NULL = CLOCK_MONOTONIC */
 	void *clock_ctx;
-	size_t max_entries;   /* 0 = KEYS_MAX_ENTRIES */
-	const char *ca_file;  /* NULL = the system CA store (copied) */
+	size_t max_entries;  /* 0 = KEYS_MAX_ENTRIES */
+	const char *ca_file; /* NULL = the system CA store (copied) */
 };
 
 /* keys_new with the options above. The refresh thread sleeps on the real
@@ -34,12 +34,12 @@ void keys_refresh_sync(struct keys *k);
 void keys_refresh_kick(struct keys *k);
 
 struct keys_entry_info {
-	bool in_flight;       /* a fetch is running for it */
-	bool has_keys;        /* a set has been fetched */
-	unsigned failures;    /* consecutive failed fetches */
-	int64_t fetched_at;   /* clock ms of the last success */
-	int64_t refresh_at;   /* when the refresh thread will refetch */
-	struct err last_err;  /* the last failure (st ST_OK after a success) */
+	bool in_flight;      /* a fetch is running for it */
+	bool has_keys;       /* a set has been fetched */
+	unsigned failures;   /* consecutive failed fetches */
+	int64_t fetched_at;  /* clock ms of the last success */
+	int64_t refresh_at;  /* when the refresh thread will refetch */
+	struct err last_err; /* the last failure (st ST_OK after a success) */
 };
 /* ST_NOT_FOUND when the IdP has no entry. */
 status keys_entry_info(struct keys *k, const char *idp_id, struct keys_entry_info *out);

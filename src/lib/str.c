@@ -231,6 +231,26 @@ char *str_dup_sv(struct sv s)
 	return p;
 }
 
+void str_utf8_trim(char *s)
+{
+	size_t n = strlen(s), i = n, lead;
+	unsigned char c;
+	size_t need;
+
+	/* Find the start of the last sequence: at most 3 continuation bytes back. */
+	while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0)
+		return;
+	lead = i - 1;
+	c = (unsigned char)s[lead];
+	if (c < 0x80)
+		return;
+	need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
+	if (need == 0 || n - lead < need)
+		s[lead] = '\0';
+}
+
 void mem_wipe(void *p, size_t n)
 {
 	OPENSSL_cleanse(p, n);

@@ -63,6 +63,10 @@ bool str_copy(char *dst, size_t dstsz, const char *src);
 /* strndup that never fails silently: NULL only on OOM. */
 char *str_dup_sv(struct sv s);
 
+/* Cuts a NUL-terminated string back so that it does not end inside a UTF-8
+ * sequence (after a bounded snprintf truncated it). */
+void str_utf8_trim(char *s);
+
 /* Overwrites memory in a way the compiler will not elide. */
 void mem_wipe(void *p, size_t n);
 

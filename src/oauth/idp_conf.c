@@ -20,20 +20,19 @@
 #define SHOW_MAX 64
 #define SHOW_BUF (SHOW_MAX + 4)
 
-static const char *const top_members[] = { "name",          "description", "isEnabled",
-					   "idpIssuerName", "alias",       "certificate",
-					   "jwtGrant",      NULL };
-static const char *const cert_members[] = { "jwksUri", "certificates", "jwks", NULL };
-static const char *const grant_members[] = { "allowedAlgorithms",
-					     "additionalAudiences",
-					     "allowedSubjects",
-					     "allowedScopes",
-					     "requireJti",
-					     "requireIat",
-					     "maxAssertionLifetimeSeconds",
-					     "clockSkewSeconds",
-					     "expiresAt",
-					     NULL };
+static const char *const top_members[] = {"name",  "description", "isEnabled", "idpIssuerName",
+					  "alias", "certificate", "jwtGrant",  NULL};
+static const char *const cert_members[] = {"jwksUri", "certificates", "jwks", NULL};
+static const char *const grant_members[] = {"allowedAlgorithms",
+					    "additionalAudiences",
+					    "allowedSubjects",
+					    "allowedScopes",
+					    "requireJti",
+					    "requireIat",
+					    "maxAssertionLifetimeSeconds",
+					    "clockSkewSeconds",
+					    "expiresAt",
+					    NULL};
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -47,7 +46,8 @@ static void show(char out[SHOW_BUF], const char *s)
 
 	if (cut) {
 		n = SHOW_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* s[n] continues a character */
+		while (n > 0 &&
+		       ((unsigned char)s[n] & 0xC0) == 0x80) /* s[n] continues a character */
 			n--;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -78,7 +78,8 @@ static status check_members(const json_t *obj, const char *const *allowed, const
 	json_t *v;
 	char name[SHOW_BUF];
 
-	json_object_foreach ((json_t *)obj, key, v) {
+	json_object_foreach((json_t *)obj, key, v)
+	{
 		if (in_list(key, allowed))
 			continue;
 		show(name, key);
@@ -128,13 +129,15 @@ static status check_text(const json_t *v, const char *what, size_t max, bool may
 		else /* U+0080..U+009F (C1 controls) are C2 80..C2 9F in UTF-8 */
 			ok = !(ch == 0xC2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F);
 		if (!ok && rule == TEXT_SCOPE)
-			return err_set(e, ST_INVALID,
-				       "%s: a scope may hold only printable ASCII other than space, "
-				       "'\"' and '\\' (character %zu)",
-				       what, chars);
+			return err_set(
+			    e, ST_INVALID,
+			    "%s: a scope may hold only printable ASCII other than space, "
+			    "'\"' and '\\' (character %zu)",
+			    what, chars);
 		if (!ok)
-			return err_set(e, ST_INVALID, "%s: contains a control character (character %zu)",
-				       what, chars);
+			return err_set(e, ST_INVALID,
+				       "%s: contains a control character (character %zu)", what,
+				       chars);
 	}
 	if (chars == 0 && !may_be_empty)
 		return err_set(e, ST_INVALID, "%s: must not be empty", what);
@@ -145,7 +148,7 @@ static status check_text(const json_t *v, const char *what, size_t max, bool may
 
 static char *dup_json_string(const json_t *v)
 {
-	return str_dup_sv((struct sv){ json_string_value(v), json_string_length(v) });
+	return str_dup_sv((struct sv){json_string_value(v), json_string_length(v)});
 }
 
 static void strlist_free(struct strlist *l)
@@ -192,7 +195,7 @@ static bool digits(const char *s, size_t n, int *out)
 status idp_conf_time_parse(const char *s, int64_t *out)
 {
 	int y, mo, d, h, mi, se;
-	struct tm tm = { 0 }, chk;
+	struct tm tm = {0}, chk;
 	time_t t;
 
 	/* "YYYY-MM-DDTHH:MM:SSZ": fixed positions, nothing else. */
@@ -318,7 +321,7 @@ static status parse_strlist(const json_t *obj, const char *key, enum text_rule r
 static status parse_algs(struct idp_conf *c, const json_t *grant, struct err *e)
 {
 	const json_t *arr = member(grant, "allowedAlgorithms");
-	struct err ae = { 0 };
+	struct err ae = {0};
 	jose_alg_set set = 0;
 	size_t n;
 	status st;
@@ -338,9 +341,9 @@ static status parse_algs(struct idp_conf *c, const json_t *grant, struct err *e)
 		enum jose_alg alg;
 
 		if (!json_is_string(v))
-			return err_set(e, ST_INVALID, "jwtGrant.allowedAlgorithms[%zu]: must be a string",
-				       i);
-		st = jose_alg_parse((struct sv){ json_string_value(v), json_string_length(v) }, &alg,
+			return err_set(e, ST_INVALID,
+				       "jwtGrant.allowedAlgorithms[%zu]: must be a string", i);
+		st = jose_alg_parse((struct sv){json_string_value(v), json_string_length(v)}, &alg,
 				    &ae);
 		if (st != ST_OK)
 			return err_set(e, st, "jwtGrant.allowedAlgorithms[%zu]: %s", i, ae.msg);
@@ -367,7 +370,7 @@ static status parse_jwt_grant(struct idp_conf *c, const json_t *doc, struct err 
 	    (st = parse_strlist(g, "additionalAudiences", TEXT_LINE, &c->additional_audiences,
 				e)) != ST_OK ||
 	    (st = parse_strlist(g, "allowedSubjects", TEXT_LINE, &c->allowed_subjects, e)) !=
-		    ST_OK ||
+		ST_OK ||
 	    (st = parse_strlist(g, "allowedScopes", TEXT_SCOPE, &c->allowed_scopes, e)) != ST_OK)
 		return st;
 	if ((st = opt_bool(g, "requireJti", "jwtGrant.", &c->require_jti, e)) != ST_OK ||
@@ -424,7 +427,7 @@ static char *normalise_pem(struct sv text)
 	struct sv t = trim(text), pem = SV("-----BEGIN");
 	unsigned char *dec = NULL;
 	size_t declen = 0;
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char *out = NULL;
 
 	if (!sv_starts_with(t, pem)) {
@@ -432,9 +435,9 @@ static char *normalise_pem(struct sv text)
 		if (dec == NULL)
 			return NULL;
 		if (b64std_decode(t, true, dec, b64_decoded_max(t.n) + 1, &declen) == ST_OK &&
-		    sv_starts_with(trim((struct sv){ (char *)dec, declen }), pem) &&
+		    sv_starts_with(trim((struct sv){(char *)dec, declen}), pem) &&
 		    printable_text(dec, declen))
-			t = trim((struct sv){ (char *)dec, declen });
+			t = trim((struct sv){(char *)dec, declen});
 	}
 	if (buf_append_sv(&b, t) == ST_OK &&
 	    (!sv_starts_with(t, pem) || buf_putc(&b, '\n') == ST_OK))
@@ -449,7 +452,7 @@ static char *normalise_pem(struct sv text)
 
 static status parse_certificates(struct idp_conf *c, const json_t *arr, struct err *e)
 {
-	struct err ke = { 0 };
+	struct err ke = {0};
 	size_t n;
 	status st;
 
@@ -460,7 +463,8 @@ static status parse_certificates(struct idp_conf *c, const json_t *arr, struct e
 	n = json_array_size(arr);
 	if (n == 0 || n > LIMIT_IDP_CERTS)
 		return err_set(e, ST_INVALID,
-			       "certificate.certificates: must hold 1 to %d certificates", LIMIT_IDP_CERTS);
+			       "certificate.certificates: must hold 1 to %d certificates",
+			       LIMIT_IDP_CERTS);
 	if ((st = jose_keyset_new(&c->keys)) != ST_OK)
 		return err_set(e, st, "out of memory");
 	if ((c->certificates.v = calloc(n, sizeof *c->certificates.v)) == NULL)
@@ -475,7 +479,7 @@ static status parse_certificates(struct idp_conf *c, const json_t *arr, struct e
 				       "certificate.certificates[%zu]: must be a string (PEM, or "
 				       "base64 of PEM)",
 				       i);
-		text = (struct sv){ json_string_value(v), json_string_length(v) };
+		text = (struct sv){json_string_value(v), json_string_length(v)};
 		if (text.n > JOSE_PEM_MAX)
 			return err_set(e, ST_INVALID,
 				       "certificate.certificates[%zu]: longer than %d bytes", i,
@@ -489,16 +493,18 @@ static status parse_certificates(struct idp_conf *c, const json_t *arr, struct e
 			if (o->has_cert && key->has_cert &&
 			    memcmp(o->cert.sha256, key->cert.sha256, sizeof o->cert.sha256) == 0) {
 				jose_key_free(key);
-				return err_set(e, ST_INVALID,
-					       "certificate.certificates[%zu]: the same certificate as "
-					       "certificates[%zu]",
-					       i, j);
+				return err_set(
+				    e, ST_INVALID,
+				    "certificate.certificates[%zu]: the same certificate as "
+				    "certificates[%zu]",
+				    i, j);
 			}
 		}
 		st = jose_keyset_add(c->keys, key);
 		jose_key_free(key);
 		if (st != ST_OK)
-			return err_set(e, st, "certificate.certificates[%zu]: cannot add the key", i);
+			return err_set(e, st, "certificate.certificates[%zu]: cannot add the key",
+				       i);
 		if ((c->certificates.v[i] = normalise_pem(text)) == NULL)
 			return err_set(e, ST_NOMEM, "out of memory");
 		c->certificates.n = i + 1;
@@ -510,13 +516,14 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 				struct err *e)
 {
 	const json_t *cert = member(doc, "certificate"), *uri, *certs, *jwks;
-	struct err ke = { 0 };
+	struct err ke = {0};
 	status st;
 
 	if (cert == NULL)
-		return err_set(e, ST_INVALID,
-			       "certificate: required (an object with one of jwksUri, certificates, "
-			       "jwks)");
+		return err_set(
+		    e, ST_INVALID,
+		    "certificate: required (an object with one of jwksUri, certificates, "
+		    "jwks)");
 	if (!json_is_object(cert))
 		return err_set(e, ST_INVALID, "certificate: must be an object");
 	if ((st = check_members(cert, cert_members, "certificate", e)) != ST_OK)
@@ -525,8 +532,9 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 	certs = member(cert, "certificates");
 	jwks = member(cert, "jwks");
 	if ((uri != NULL) + (certs != NULL) + (jwks != NULL) != 1)
-		return err_set(e, ST_INVALID,
-			       "certificate: exactly one of jwksUri, certificates or jwks is required");
+		return err_set(
+		    e, ST_INVALID,
+		    "certificate: exactly one of jwksUri, certificates or jwks is required");
 	if (certs != NULL)
 		return parse_certificates(c, certs, e);
 	if (jwks != NULL) {
@@ -729,15 +737,9 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 	put(grant, "expiresAt", c->expires_at > 0 ? json_string(when) : json_null(), &ok);
 
 	switch (c->key_source) {
-	case IDP_KEYS_JWKS_URI:
-		put(cert, "jwksUri", json_string(c->jwks_uri), &ok);
-		break;
-	case IDP_KEYS_CERTS:
-		put(cert, "certificates", strlist_json(&c->certificates), &ok);
-		break;
-	case IDP_KEYS_JWKS:
-		put(cert, "jwks", json_deep_copy(c->jwks), &ok);
-		break;
+	case IDP_KEYS_JWKS_URI: put(cert, "jwksUri", json_string(c->jwks_uri), &ok); break;
+	case IDP_KEYS_CERTS: put(cert, "certificates", strlist_json(&c->certificates), &ok); break;
+	case IDP_KEYS_JWKS: put(cert, "jwks", json_deep_copy(c->jwks), &ok); break;
 	}
 	put(doc, "name", json_string(c->name), &ok);
 	put(doc, "description", json_string(c->description), &ok);

@@ -72,12 +72,12 @@
 #include "lib/err.h"
 
 /* Bounds of the IdP document (see also LIMIT_NAME, LIMIT_IDP_CERTS). */
-#define IDP_DESCRIPTION_MAX 1024 /* characters */
-#define IDP_STRING_MAX 2048      /* characters: issuer, alias, URI, list entries */
-#define IDP_LIST_MAX 64          /* entries of each jwtGrant list */
-#define IDP_LIFETIME_MAX (10 * 365 * 86400LL) /* ten years, seconds */
-#define IDP_SKEW_MAX 3600        /* seconds */
-#define IDP_TIME_LEN 21          /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
+#define IDP_DESCRIPTION_MAX 1024                 /* characters */
+#define IDP_STRING_MAX      2048                 /* characters: issuer, alias, URI, list entries */
+#define IDP_LIST_MAX        64                   /* entries of each jwtGrant list */
+#define IDP_LIFETIME_MAX    (10 * 365 * 86400LL) /* ten years, seconds */
+#define IDP_SKEW_MAX        3600                 /* seconds */
+#define IDP_TIME_LEN        21                   /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
 
 /* malloc'd strings; `n` entries. */
 struct strlist {
@@ -99,15 +99,15 @@ const char *idp_key_source_name(enum idp_key_source src);
 struct idp_conf {
 	char *id, *tenant_id;
 	char *name, *description;
-	char *issuer;  /* idpIssuerName; NULL when unset */
-	char *alias;   /* expected `aud`; NULL when unset */
+	char *issuer; /* idpIssuerName; NULL when unset */
+	char *alias;  /* expected `aud`; NULL when unset */
 	bool enabled;
 	enum idp_key_source key_source;
-	char *jwks_uri;           /* IDP_KEYS_JWKS_URI */
-	struct jose_keyset *keys; /* IDP_KEYS_CERTS / IDP_KEYS_JWKS; NULL otherwise */
+	char *jwks_uri;              /* IDP_KEYS_JWKS_URI */
+	struct jose_keyset *keys;    /* IDP_KEYS_CERTS / IDP_KEYS_JWKS; NULL otherwise */
 	struct strlist certificates; /* IDP_KEYS_CERTS: normalised texts, keys[i] is of v[i] */
-	json_t *jwks;             /* IDP_KEYS_JWKS: the document as given (own reference) */
-	jose_alg_set algs;        /* allowedAlgorithms (default: all ten) */
+	json_t *jwks;                /* IDP_KEYS_JWKS: the document as given (own reference) */
+	jose_alg_set algs;           /* allowedAlgorithms (default: all ten) */
 	struct strlist additional_audiences, allowed_subjects, allowed_scopes;
 	bool require_jti, require_iat;
 	int64_t max_assertion_lifetime; /* seconds; 0 = the server's setting */

@@ -85,7 +85,7 @@ __attribute__((format(printf, 5, 6))) static status fail(struct run *x, enum jwt
 /* A server fault during a check: answered with 500 by the caller. */
 static status fault(struct run *x, enum jwt_check_id id, status st, const struct err *e)
 {
-	if (!status_is_server_fault(st))
+	if (st == ST_OK)
 		st = ST_INTERNAL;
 	x->r->checks[id].detail = "server error";
 	x->r->checks[id].state = JWT_STATE_FAIL;

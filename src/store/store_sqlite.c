@@ -302,20 +302,36 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Runs one pragma-like statement; when `want` is set, its first column must
- * equal it (case-insensitively). */
+ * equal it (case-insensitively). SQLite returns SQLITE_BUSY without calling
+ * the busy handler where waiting could deadlock, which happens when several
+ * connections switch a new file to WAL at once; so BUSY is retried here
+ * until the busy timeout. */
 static status conn_pragma(struct conn *c, const char *sql, const char *want, struct err *e)
 {
+	int64_t deadline = mono_ms() + c->owner->busy_ms;
 	sqlite3_stmt *st = NULL;
 	status ret = ST_OK;
 	int rc;
 
-	rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		ret = db_fail(c, rc, "configuring the connection", e);
-		goto out;
+	for (;;) {
+		rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(st);
+		if ((rc & 0xff) != SQLITE_BUSY || mono_ms() >= deadline)
+			break;
+		sqlite3_finalize(st);
+		st = NULL;
+		sqlite3_sleep(5);
 	}
-	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		ret = db_fail(c, rc, "configuring the connection", e);
 		goto out;

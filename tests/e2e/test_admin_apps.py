@@ -415,8 +415,9 @@ def test_bad_requests(srv):
     r = requests.post(url, data=text, headers={"Content-Type": "text/plain"},
                       auth=srv.admin, verify=srv.cert, timeout=30)
     assert_error(r, 415)
-    # Oversize.
-    big = json.dumps(dict(app_body("big-app"), description="d" * (2 * 1024 * 1024)))
+    # Oversize: just over the 1 MiB admin body limit.
+    big = json.dumps(dict(app_body("big-app"), description="d" * (1024 * 1024)))
+    assert 1024 * 1024 < len(big) < 1024 * 1024 + 4096
     r = requests.post(url, data=big, headers={"Content-Type": "application/json"},
                       auth=srv.admin, verify=srv.cert, timeout=30)
     assert_error(r, 413)

@@ -116,7 +116,7 @@ static const char full_src[] = "[server]\n"
 			       "\n"
 			       "[oauth]\n"
 			       "timestamp_skew = \"2m\"\n"
-			       "hash_tokens_and_secrets = false\n"
+			       "hash_tokens_and_secrets = true\n"
 			       "\n"
 			       "[oauth.grant_type.jwt]\n"
 			       "enable_iat_validation = false\n"
@@ -143,7 +143,8 @@ static const char full_src[] = "[server]\n"
 			       "min_refetch_interval = \"30s\"\n"
 			       "enforce_certificate_expiry_time_validity = false\n"
 			       "allow_insecure_http = true\n"
-			       "allowed_hosts = [\"idp.example.com\", \"10.0.0.5\"]\n"
+			       "allowed_hosts = [\"idp.example.com\", \"10.0.0.5\", \"*.corp.example:8443\"]\n"
+			       "ca_file = \"/etc/grantd/ca.pem\"\n"
 			       "\n"
 			       "[oauth.access_token]\n"
 			       "jwt_signing_algorithm = \"EdDSA\"\n"
@@ -153,7 +154,7 @@ static const char full_src[] = "[server]\n"
 			       "lockout_window = \"15m\"\n"
 			       "auth_cache_ttl = 0\n";
 
-#define NUM_KEYS 45
+#define NUM_KEYS 46
 
 static void check_defaults(const struct config *c)
 {
@@ -257,7 +258,7 @@ static void every_key_from_file(void **state)
 	assert_int_equal(c->database.busy_timeout, 2);
 	assert_string_equal(c->tenant.default_domain, "example.org");
 	assert_int_equal(c->oauth.timestamp_skew, 120);
-	assert_false(c->oauth.hash_tokens_and_secrets);
+	assert_true(c->oauth.hash_tokens_and_secrets);
 	assert_false(c->oauth.jwt.enable_iat_validation);
 	assert_int_equal(c->oauth.jwt.iat_validity_period, 45 * 60); /* minutes */
 	assert_false(c->oauth.jwt.enable_jwt_cache);
@@ -276,8 +277,10 @@ static void every_key_from_file(void **state)
 	assert_int_equal(c->oauth.jwks_endpoint.min_refetch_interval, 30);
 	assert_false(c->oauth.jwks_endpoint.enforce_certificate_expiry_time_validity);
 	assert_true(c->oauth.jwks_endpoint.allow_insecure_http);
-	assert_int_equal(c->oauth.jwks_endpoint.allowed_hosts.n, 2);
+	assert_int_equal(c->oauth.jwks_endpoint.allowed_hosts.n, 3);
 	assert_string_equal(c->oauth.jwks_endpoint.allowed_hosts.v[1], "10.0.0.5");
+	assert_string_equal(c->oauth.jwks_endpoint.allowed_hosts.v[2], "*.corp.example:8443");
+	assert_string_equal(c->oauth.jwks_endpoint.ca_file, "/etc/grantd/ca.pem");
 	assert_string_equal(c->oauth.access_token.jwt_signing_algorithm, "EdDSA");
 	assert_int_equal(c->admin_api.max_failed_logins, 10);
 	assert_int_equal(c->admin_api.lockout_window, 900);
@@ -617,7 +620,8 @@ static void env_errors(void **state)
 		    "allowed_hosts: only arrays of strings are supported (found an integer)");
 	env_one_bad("GRANTD_OAUTH_JWKS_ENDPOINT_ALLOWED_HOSTS=http://x",
 		    "env GRANTD_OAUTH_JWKS_ENDPOINT_ALLOWED_HOSTS: [oauth.jwks_endpoint] "
-		    "allowed_hosts: item 1 is not a host name or IP address");
+		    "allowed_hosts: item 1 is not a host name or IP address, optionally with a "
+		    "leading \"*.\" and a \":port\"");
 	env_one_bad("GRANTD_SERVER_CONNECTION_TIMEOUT=5x",
 		    "env GRANTD_SERVER_CONNECTION_TIMEOUT: [server] connection_timeout: invalid "
 		    "duration \"5x\": use an integer with one unit s, m, h or d (\"90s\", \"30m\", "
@@ -783,6 +787,9 @@ static void cross_field(void **state)
 
 	bad("[server]\nport = 9443\nhttp_port = 9443\n",
 	    "t.toml:3: [server] http_port: HTTP and HTTPS listeners cannot share port 9443");
+	bad("[oauth]\n\nhash_tokens_and_secrets = false\n",
+	    "t.toml:3: [oauth] hash_tokens_and_secrets: must be true: grantd stores tokens and "
+	    "client secrets only as keyed hashes (HMAC-SHA256 with the server secret)");
 	bad("[server]\nhttp_port = 9443\n",
 	    "t.toml:2: [server] http_port: HTTP and HTTPS listeners cannot share port 9443");
 	bad("[server]\nhttp_port = 8080\nport = 8080\n",
@@ -843,7 +850,14 @@ static void cross_field(void **state)
 	    "digits, '-', dot-separated, e.g. \"carbon.super\")");
 	bad("[oauth.jwks_endpoint]\nallowed_hosts = [\"ok.example\", \"https://x.example\"]\n",
 	    "t.toml:2: [oauth.jwks_endpoint] allowed_hosts: item 2 is not a host name or IP "
-	    "address");
+	    "address, optionally with a leading \"*.\" and a \":port\"");
+	bad("[oauth.jwks_endpoint]\nallowed_hosts = [\"*.ok.example:99999\"]\n",
+	    "t.toml:2: [oauth.jwks_endpoint] allowed_hosts: item 1 is not a host name or IP "
+	    "address, optionally with a leading \"*.\" and a \":port\"");
+	c = load("[oauth.jwks_endpoint]\nallowed_hosts = [\"*.ok.example\", \"[::1]:8443\", "
+		 "\"h.example:1\"]\n");
+	assert_int_equal(c->oauth.jwks_endpoint.allowed_hosts.n, 3);
+	config_free(c);
 	bad("[oauth.jwks_endpoint]\nallowed_hosts = [\"a.example\", \"a.example\"]\n",
 	    "t.toml:2: [oauth.jwks_endpoint] allowed_hosts: item 2 repeats item 1");
 
@@ -932,7 +946,7 @@ static void dump_round_trip(void **state)
 	assert_int_equal(c2->server.connection_timeout, 45);
 	assert_int_equal(c2->oauth.token_validation.refresh_token_validity, 30 * 86400);
 	assert_false(c2->server.bind_is_default);
-	assert_int_equal(c2->oauth.jwks_endpoint.allowed_hosts.n, 2);
+	assert_int_equal(c2->oauth.jwks_endpoint.allowed_hosts.n, 3);
 	assert_string_equal(c2->server.tls_key, "/etc/grantd/key.pem");
 	config_free(c2);
 	config_free(c);

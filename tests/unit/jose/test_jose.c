@@ -26,55 +26,56 @@
 #include "lib/limits.h"
 #include "lib/str.h"
 
-#define assert_msg(e, sub)                                                                 \
-	do {                                                                               \
-		if (strstr((e).msg, (sub)) == NULL) {                                      \
-			print_error("message '%s' lacks '%s'\n", (e).msg, (sub));         \
-			fail();                                                            \
-		}                                                                          \
+#define assert_msg(e, sub)                                                                         \
+	do {                                                                                       \
+		if (strstr((e).msg, (sub)) == NULL) {                                              \
+			print_error("message '%s' lacks '%s'\n", (e).msg, (sub));                  \
+			fail();                                                                    \
+		}                                                                                  \
 	} while (0)
 
 /* ---- RFC test vectors ---------------------------------------------------- */
 
 /* RFC 7515 A.1-A.3 payload: {"iss":"joe",\r\n "exp":1300819380,\r\n
  * "http://example.com/is_root":true} */
-#define RFC_PAYLOAD                                                                        \
-	"eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290" \
+#define RFC_PAYLOAD                                                                                \
+	"eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290"     \
 	"Ijp0cnVlfQ"
 
-#define A2_N                                                                               \
-	"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPM"  \
-	"EzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-"  \
-	"bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3"  \
-	"qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9g"  \
+#define A2_N                                                                                       \
+	"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPM"       \
+	"EzP1Pt0Bm4d4QlL-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-"       \
+	"bSf63kpaSHSXndS5z5rexMdbBYUsLA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3"       \
+	"qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoudF8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9g"       \
 	"b54h4FRWyuXpoQ"
-#define A2_D                                                                               \
-	"Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7Y" \
-	"wVol2NXOoAJe46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3M" \
-	"kqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1Zd" \
-	"iYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRu" \
+#define A2_D                                                                                       \
+	"Eq5xpGnNCivDflJsRQBXHx1hdR1k6Ulwe2JZD50LpXyWPEAeP88vLNO97IjlA7_GQ5sLKMgvfTeXZx9SE-7Y"     \
+	"wVol2NXOoAJe46sui395IW_GO-pWJ1O0BkTGoVEn2bKVRUCgu-GjBVaYLU6f3l9kJfFNS3E0QbVdxzubSu3M"     \
+	"kqzjkn439X0M_V51gfpRLI9JYanrC4D4qAdGcopV_0ZHHzQlBjudU2QvXt4ehNYTCBr6XCLQUShb1juUO1Zd"     \
+	"iYoFaFQT5Tw8bGUl_x_jTj3ccPDVZFD9pIuhLhBOneufuBiB4cS98l2SR_RQyGWSeWjnczT0QU91p1DhOVRu"     \
 	"OopznQ"
 static const char a2_jwk[] = "{\"kty\":\"RSA\",\"n\":\"" A2_N "\",\"e\":\"AQAB\"}";
-static const char a2_token[] =
-	"eyJhbGciOiJSUzI1NiJ9." RFC_PAYLOAD
-	".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7"
-	"AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4"
-	"BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K"
-	"0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv"
-	"hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB"
-	"p0igcN_IoypGlUPQGe77Rw";
+static const char a2_token[] = "eyJhbGciOiJSUzI1NiJ9." RFC_PAYLOAD
+			       ".cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7"
+			       "AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujGbds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4"
+			       "BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K"
+			       "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqv"
+			       "hJ1phCnvWh6IeYI2w9QOYEUipUTI8np6LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrB"
+			       "p0igcN_IoypGlUPQGe77Rw";
 
 #define A3_X "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"
 #define A3_Y "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
-static const char a3_jwk[] = "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}";
+static const char a3_jwk[] =
+    "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}";
 static const char a3_token[] = "eyJhbGciOiJFUzI1NiJ9." RFC_PAYLOAD
 			       ".DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSA"
 			       "pmWQxfKTUJqPP3-Kg6NU1Q";
 
-static const char a4_jwk[] =
-	"{\"kty\":\"EC\",\"crv\":\"P-521\","
-	"\"x\":\"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk\","
-	"\"y\":\"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2\"}";
+static const char a4_jwk[] = "{\"kty\":\"EC\",\"crv\":\"P-521\","
+			     "\"x\":\"AekpBQ8ST8a8VcfVOTNl353vSrDCLLJXmPk06wTjxrrjcBpXp5EOnYG_"
+			     "NjFZ6OvLFV1jSfS9tsz4qUxcWceqwQGk\","
+			     "\"y\":\"ADSmRA43Z1DSNx_RvcLI87cdL07l6jQyyBXMoxVg_l2Th-"
+			     "x3S1WDhjDly79ajL4Kkd0AZMaZmh9ubmf63e3kyMj2\"}";
 /* A.4: the payload is the ASCII string "Payload", not JSON. */
 static const char a4_token[] = "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA."
 			       "AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZq"
@@ -84,17 +85,18 @@ static const char a4_token[] = "eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA."
 /* RFC 8037 A.2 public key and A.4 signature over "Example of Ed25519 signing". */
 #define ED_X "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"
 static const char ed_jwk[] = "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" ED_X "\"}";
-static const char ed_token[] = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc."
-			       "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt"
-			       "9g7sVvpAr_MuM0KAg";
+static const char ed_token[] =
+    "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc."
+    "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt"
+    "9g7sVvpAr_MuM0KAg";
 
 /* RFC 7638 §3.1 */
 static const char rfc7638_jwk[] =
-	"{\"kty\":\"RSA\",\"e\":\"AQAB\",\"kid\":\"2011-04-29\",\"alg\":\"RS256\",\"n\":\""
-	"0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
-	"BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
-	"FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI"
-	"4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\"}";
+    "{\"kty\":\"RSA\",\"e\":\"AQAB\",\"kid\":\"2011-04-29\",\"alg\":\"RS256\",\"n\":\""
+    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
+    "BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+    "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI"
+    "4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw\"}";
 
 /* Interoperability vectors made with Python cryptography 48 (an independent
  * implementation): PS* (MGF1 same hash, salt = hash length), RS384, RS512
@@ -104,57 +106,51 @@ static const struct {
 	enum jose_alg alg;
 	const char *token;
 } interop[] = {
-	{ JOSE_ALG_PS256,
-	  "eyJhbGciOiJQUzI1NiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
-	  "wMDAwMDB9.jaJs_1vEIm3D6uPFKGI9fLze1NXz_wiz-pXSIcimlrvJdWqscMZgoqRtC5V-m8tIf1"
-	  "bCsH9apIp042KYm3NUwTN1BjHSm6r7H39-_P3fYmX3XWZHIuOanP3qSj-m3T16XdDK4foGBf5l5e"
-	  "DrA8pPVvoo_PaNZ4QAFeNVL-YNw2UPzF0PMRTiQClLIH_W2807BRgyF-q0aExW1o-dR1l7gzkx_l"
-	  "QFmH2QibfOhJ9vuHflx35vGmqjz3pnZYUXBvVm352WK8YkQUrstaXqHb6a3InOvDpjhTWOj1ZMIw"
-	  "ZCc1eeW3aEMRt3cEUAMWqhhqUiSVDa-9jwdWPD3ywF1ZJb5A" },
-	{ JOSE_ALG_PS384,
-	  "eyJhbGciOiJQUzM4NCJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
-	  "wMDAwMDB9.e5xRfz20Wai4PWf8l3jy26GFZ0jXiRXgpcEGnmmrQDmn-vNhjDHSWlKfGZvLSc5Viy"
-	  "i3hNO20pz9Fjh1tKg3e38dYVPsvdrzNKhsLlrFryiz4GymJw6VrseV8MVc4e5iTt4-STNxDWJkqm"
-	  "XzXrx0BJcDAkewHlSRBiuRYYs07BhXqQsSPZq1WI40NUgh0FpymutaoqsuzWRzaBLNHacsq0cGDI"
-	  "PpABO310WRjIVhq4ih9o8-kVcQ1KNKtuHigFX0w7-fuz3eDmJBul-W7p0lzhp27IXufA5M-36tBl"
-	  "4Mm5wf44IQMNJ6NGADeVAq5M-obRCnr45CnRFxZuSGWTiOMg" },
-	{ JOSE_ALG_RS384,
-	  "eyJhbGciOiJSUzM4NCJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
-	  "wMDAwMDB9.f7dITEC2e9yEb35_Sez57RzyBwSNzG9YXS5bNqD102ENBi9ZBfCOgyf9InwWby8rZI"
-	  "AR2Xnh7reqkcTnpzKTYPoMk-0jeYoxFn_aqJq8tzxMURKwFm41wDmdyohRmWGj_N4evba2KUfBs0"
-	  "EXsEbp448xTTIUpW6o_5zQvf0uOq27-MAA4C7E6fSiC-v_TywABp5TLI7po5hddypQmYLu7WAPHb"
-	  "WmihPmN8DzdFzKCg-30d4bhQQD44dxnkkS-Cd9V5mhdaNJACVv-k1jSWzZHlXBNZRzJB__qmxnc0"
-	  "6aMEdMuvj7XWvWpvLzYCarCuVUNNNEbupotubtUOPsvhFviQ" },
-	{ JOSE_ALG_PS512,
-	  "eyJhbGciOiJQUzUxMiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
-	  "wMDAwMDB9.JYOBKOdXkdQI_YwiX3IrnSq93m9La_A3uUMDQTfZsvGtJpqdWZYk4r4-1BNTGMeS8M"
-	  "02bUUp5s3qddMdK5H0YEzUE2U4irEiawOhuHkyojOt8A8fifMK1_3mVxia1K7tbt7hIqb1_IH_qJ"
-	  "iKVxxCpDglmfEyEtHPTs3rUUKv8_tAVKj6JFZ2gP0-6FsHESwWr5WIK-43CstVL-SCeVtHmr3hAl"
-	  "o2OiCx4pl6XQ8fc-ZrljMbq3GRMgV20T-2ETyxNWlzbKaKJd-P5uorL03FRPWD3rrQy4tGXB7UtE"
-	  "Dl4_fF7evJKlyaRjMyRGFaWrEwNy5T06HGKh7a9UUv4vgk7A" },
-	{ JOSE_ALG_RS512,
-	  "eyJhbGciOiJSUzUxMiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
-	  "wMDAwMDB9.eGrGSLLtQJBx8fPaYVRW8_2spcnLJ_8Z36aow9PtVz4m6FpcidWMVY8HvZyHxNvFh7"
-	  "roskacUOKQllJhRqfFXXSZ_mvIu2snxoZD-d8Dr8wmUuoH2HVBpzIblSpTJs1HdWEJdC0I0ikTFS"
-	  "KXWkeGRl_as0yn7mymjzeoV5hGKotysRCzSLs9NUk_F6oujaLLpAQtB837OrIPWX2m1Yu58gfwQs"
-	  "KOywFtIymtwRxrYyrpYl2Gurcoby0Yfqfxqoa7b_QtJKYxcUtab8i3WQ9g0x8pHjJdHqHl1WjXdL"
-	  "n7-KcteYMJZSNKgBVfD1SXqh9B98U7wavGizNTNSS9ByNnFg" },
-	{ JOSE_ALG_ES384,
-	  "eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
-	  "wMDAwMDB9.rkNmUTzJ1eVlZKqN4UGMzzmeHjxEdMaKWHm42drv6popBfZLKU2abbRMeXHjxENdgm"
-	  "40uk44WSBsXGTtNgGnSXS_9JP7JxpgczTV3o37fF2k9qMLkegGXz06D0HoQlpa" },
+    {JOSE_ALG_PS256, "eyJhbGciOiJQUzI1NiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
+		     "wMDAwMDB9.jaJs_1vEIm3D6uPFKGI9fLze1NXz_wiz-pXSIcimlrvJdWqscMZgoqRtC5V-m8tIf1"
+		     "bCsH9apIp042KYm3NUwTN1BjHSm6r7H39-_P3fYmX3XWZHIuOanP3qSj-m3T16XdDK4foGBf5l5e"
+		     "DrA8pPVvoo_PaNZ4QAFeNVL-YNw2UPzF0PMRTiQClLIH_W2807BRgyF-q0aExW1o-dR1l7gzkx_l"
+		     "QFmH2QibfOhJ9vuHflx35vGmqjz3pnZYUXBvVm352WK8YkQUrstaXqHb6a3InOvDpjhTWOj1ZMIw"
+		     "ZCc1eeW3aEMRt3cEUAMWqhhqUiSVDa-9jwdWPD3ywF1ZJb5A"},
+    {JOSE_ALG_PS384, "eyJhbGciOiJQUzM4NCJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
+		     "wMDAwMDB9.e5xRfz20Wai4PWf8l3jy26GFZ0jXiRXgpcEGnmmrQDmn-vNhjDHSWlKfGZvLSc5Viy"
+		     "i3hNO20pz9Fjh1tKg3e38dYVPsvdrzNKhsLlrFryiz4GymJw6VrseV8MVc4e5iTt4-STNxDWJkqm"
+		     "XzXrx0BJcDAkewHlSRBiuRYYs07BhXqQsSPZq1WI40NUgh0FpymutaoqsuzWRzaBLNHacsq0cGDI"
+		     "PpABO310WRjIVhq4ih9o8-kVcQ1KNKtuHigFX0w7-fuz3eDmJBul-W7p0lzhp27IXufA5M-36tBl"
+		     "4Mm5wf44IQMNJ6NGADeVAq5M-obRCnr45CnRFxZuSGWTiOMg"},
+    {JOSE_ALG_RS384, "eyJhbGciOiJSUzM4NCJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
+		     "wMDAwMDB9.f7dITEC2e9yEb35_Sez57RzyBwSNzG9YXS5bNqD102ENBi9ZBfCOgyf9InwWby8rZI"
+		     "AR2Xnh7reqkcTnpzKTYPoMk-0jeYoxFn_aqJq8tzxMURKwFm41wDmdyohRmWGj_N4evba2KUfBs0"
+		     "EXsEbp448xTTIUpW6o_5zQvf0uOq27-MAA4C7E6fSiC-v_TywABp5TLI7po5hddypQmYLu7WAPHb"
+		     "WmihPmN8DzdFzKCg-30d4bhQQD44dxnkkS-Cd9V5mhdaNJACVv-k1jSWzZHlXBNZRzJB__qmxnc0"
+		     "6aMEdMuvj7XWvWpvLzYCarCuVUNNNEbupotubtUOPsvhFviQ"},
+    {JOSE_ALG_PS512, "eyJhbGciOiJQUzUxMiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
+		     "wMDAwMDB9.JYOBKOdXkdQI_YwiX3IrnSq93m9La_A3uUMDQTfZsvGtJpqdWZYk4r4-1BNTGMeS8M"
+		     "02bUUp5s3qddMdK5H0YEzUE2U4irEiawOhuHkyojOt8A8fifMK1_3mVxia1K7tbt7hIqb1_IH_qJ"
+		     "iKVxxCpDglmfEyEtHPTs3rUUKv8_tAVKj6JFZ2gP0-6FsHESwWr5WIK-43CstVL-SCeVtHmr3hAl"
+		     "o2OiCx4pl6XQ8fc-ZrljMbq3GRMgV20T-2ETyxNWlzbKaKJd-P5uorL03FRPWD3rrQy4tGXB7UtE"
+		     "Dl4_fF7evJKlyaRjMyRGFaWrEwNy5T06HGKh7a9UUv4vgk7A"},
+    {JOSE_ALG_RS512, "eyJhbGciOiJSUzUxMiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
+		     "wMDAwMDB9.eGrGSLLtQJBx8fPaYVRW8_2spcnLJ_8Z36aow9PtVz4m6FpcidWMVY8HvZyHxNvFh7"
+		     "roskacUOKQllJhRqfFXXSZ_mvIu2snxoZD-d8Dr8wmUuoH2HVBpzIblSpTJs1HdWEJdC0I0ikTFS"
+		     "KXWkeGRl_as0yn7mymjzeoV5hGKotysRCzSLs9NUk_F6oujaLLpAQtB837OrIPWX2m1Yu58gfwQs"
+		     "KOywFtIymtwRxrYyrpYl2Gurcoby0Yfqfxqoa7b_QtJKYxcUtab8i3WQ9g0x8pHjJdHqHl1WjXdL"
+		     "n7-KcteYMJZSNKgBVfD1SXqh9B98U7wavGizNTNSS9ByNnFg"},
+    {JOSE_ALG_ES384, "eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
+		     "wMDAwMDB9.rkNmUTzJ1eVlZKqN4UGMzzmeHjxEdMaKWHm42drv6popBfZLKU2abbRMeXHjxENdgm"
+		     "40uk44WSBsXGTtNgGnSXS_9JP7JxpgczTV3o37fF2k9qMLkegGXz06D0HoQlpa"},
 };
 static const char interop_es384_jwk[] =
-	"{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"kFFMEyJDJy6AT4h6y420XYv7jwO8ZdOW_1yXgjk"
-	"WTPq016bcWiih1UziCxkwRkQd\",\"y\":\"9o-3YTCjnRzjQqMMc7LBYkIJgr0ao7fZeee5kT"
-	"vkv1vq3G6BSWn0-D8B7In7soA7\"}";
+    "{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"kFFMEyJDJy6AT4h6y420XYv7jwO8ZdOW_1yXgjk"
+    "WTPq016bcWiih1UziCxkwRkQd\",\"y\":\"9o-3YTCjnRzjQqMMc7LBYkIJgr0ao7fZeee5kT"
+    "vkv1vq3G6BSWn0-D8B7In7soA7\"}";
 static const char interop_ps256_maxsalt[] =
-	"eyJhbGciOiJQUzI1NiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
-	"wMDAwMDB9.C7zU4GtnuWvFe8UYO4_0gB5VEXYvsq4053rd8UVOBTgjo1uKHHpF2meDHpVDkigfQ9"
-	"uc29rY_Eawl_W-ovDW9897HImDhQwv7TxCymEYlJ8ZUuWgrL-6y8h40XLzw-fIi7FC6JoYOC1p0R"
-	"l55T1mply1K-gB3blPWUiaSv0ievx0jjV3yYjWEd25kK4S0Ax1Ehjl1Zbiyfgqv2ThHfWHM82C-A"
-	"esfjFDte2oyb4_6pLy49KiTpn17zP_wYJhP7HFoAF-ePVzfutK4rAin-6fZHcMdT7372Lc7UPgXo"
-	"ZMfiuqFDCZR12xwCxss4aQvxfXLBVxBVd36haM69rEBYXdWQ";
+    "eyJhbGciOiJQUzI1NiJ9.eyJpc3MiOiJpbnRlcm9wIiwic3ViIjoiYWxpY2UiLCJleHAiOjIwMDA"
+    "wMDAwMDB9.C7zU4GtnuWvFe8UYO4_0gB5VEXYvsq4053rd8UVOBTgjo1uKHHpF2meDHpVDkigfQ9"
+    "uc29rY_Eawl_W-ovDW9897HImDhQwv7TxCymEYlJ8ZUuWgrL-6y8h40XLzw-fIi7FC6JoYOC1p0R"
+    "l55T1mply1K-gB3blPWUiaSv0ievx0jjV3yYjWEd25kK4S0Ax1Ehjl1Zbiyfgqv2ThHfWHM82C-A"
+    "esfjFDte2oyb4_6pLy49KiTpn17zP_wYJhP7HFoAF-ePVzfutK4rAin-6fZHcMdT7372Lc7UPgXo"
+    "ZMfiuqFDCZR12xwCxss4aQvxfXLBVxBVd36haM69rEBYXdWQ";
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -195,7 +191,7 @@ static status jwk_import_err(const char *text, struct err *e)
 /* "<b64(hdr)>.<b64(pay)>.<sig>" in a malloc'ed string. */
 static char *mk(const char *hdr, const char *pay, const char *sig)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	assert_int_equal(b64url_encode_buf(&b, (const unsigned char *)hdr, strlen(hdr)), ST_OK);
 	assert_int_equal(buf_putc(&b, '.'), ST_OK);
 	assert_int_equal(b64url_encode_buf(&b, (const unsigned char *)pay, strlen(pay)), ST_OK);
@@ -266,7 +262,7 @@ static status verify_raw_token(const char *token, enum jose_alg alg, const struc
 
 	assert_non_null(dot);
 	assert_int_equal(b64url_decode(sv_from(dot + 1), sig, sizeof sig, &n), ST_OK);
-	return jose_verify_raw(alg, k, (struct sv){ token, (size_t)(dot - token) }, sig, n, e);
+	return jose_verify_raw(alg, k, (struct sv){token, (size_t)(dot - token)}, sig, n, e);
 }
 
 /* Flips one signature character to another valid base64url character. */
@@ -314,7 +310,7 @@ static struct jose_key *public_of(const struct jose_key *k)
 static char *sign_token(enum jose_alg alg, const struct jose_key *k, const char *kid,
 			const char *extra, const char *payload)
 {
-	struct buf out = { 0 };
+	struct buf out = {0};
 	json_t *x = extra ? claims(extra) : NULL;
 	json_t *p = claims(payload);
 	struct err e;
@@ -332,8 +328,8 @@ static char *sign_token(enum jose_alg alg, const struct jose_key *k, const char 
 static void alg_names(void **state)
 {
 	(void)state;
-	static const char *names[] = { "RS256", "RS384", "RS512", "PS256", "PS384",
-				       "PS512", "ES256", "ES384", "ES512", "EdDSA" };
+	static const char *names[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+				      "PS512", "ES256", "ES384", "ES512", "EdDSA"};
 	struct err e;
 	enum jose_alg a;
 
@@ -353,8 +349,9 @@ static void alg_names(void **state)
 	assert_int_equal(jose_alg_parse(SV("ES256K"), &a, &e), ST_UNSUPPORTED);
 	assert_int_equal(jose_alg_parse(SV(""), &a, &e), ST_UNSUPPORTED);
 	/* Long and hostile names are cut and sanitized. */
-	assert_int_equal(jose_alg_parse(SV("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), &a, &e),
-			 ST_UNSUPPORTED);
+	assert_int_equal(
+	    jose_alg_parse(SV("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), &a, &e),
+	    ST_UNSUPPORTED);
 	assert_string_equal(e.msg, "unsupported alg 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...'");
 	assert_int_equal(jose_alg_parse(SV("X\n'\x01"), &a, &e), ST_UNSUPPORTED);
 	assert_string_equal(e.msg, "unsupported alg 'X?\?\?'");
@@ -364,8 +361,8 @@ static void alg_names(void **state)
 static void alg_sets(void **state)
 {
 	(void)state;
-	struct sv list[] = { SV("RS256"), SV("ES256"), SV("RS256") };
-	struct sv bad[] = { SV("RS256"), SV("HS256") };
+	struct sv list[] = {SV("RS256"), SV("ES256"), SV("RS256")};
+	struct sv bad[] = {SV("RS256"), SV("HS256")};
 	jose_alg_set s = 0;
 	char text[128];
 	struct err e;
@@ -380,12 +377,13 @@ static void alg_sets(void **state)
 	assert_string_equal(text, "RS256, ES256");
 	assert_int_equal(jose_alg_check_allowed(s, JOSE_ALG_RS256, &e), ST_OK);
 	assert_int_equal(jose_alg_check_allowed(s, JOSE_ALG_ES384, &e), ST_INVALID);
-	assert_string_equal(e.msg,
-			    "alg ES384 is not in the identity provider's allowed algorithms (RS256, ES256)");
+	assert_string_equal(
+	    e.msg, "alg ES384 is not in the identity provider's allowed algorithms (RS256, ES256)");
 	assert_int_equal(jose_alg_set_parse(bad, 2, &s, &e), ST_INVALID);
 	assert_string_equal(e.msg, "entry 1: symmetric algorithm HS256 is not accepted");
 
-	json_t *j = claims("{\"a\":[\"EdDSA\",\"PS512\"],\"b\":[],\"c\":[\"none\"],\"d\":[1],\"e\":\"RS256\"}");
+	json_t *j = claims(
+	    "{\"a\":[\"EdDSA\",\"PS512\"],\"b\":[],\"c\":[\"none\"],\"d\":[1],\"e\":\"RS256\"}");
 	assert_int_equal(jose_alg_set_from_json(json_object_get(j, "a"), &s, &e), ST_OK);
 	assert_int_equal(s, JOSE_ALG_BIT(JOSE_ALG_EDDSA) | JOSE_ALG_BIT(JOSE_ALG_PS512));
 	assert_int_equal(jose_alg_set_from_json(json_object_get(j, "b"), &s, &e), ST_OK);
@@ -399,7 +397,8 @@ static void alg_sets(void **state)
 	assert_int_equal(jose_alg_set_from_json(json_object_get(j, "e"), &s, &e), ST_INVALID);
 	json_decref(j);
 	assert_true(jose_alg_set_format(JOSE_ALG_SET_ALL, text, sizeof text));
-	assert_string_equal(text, "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA");
+	assert_string_equal(text,
+			    "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA");
 	assert_false(jose_alg_set_format(JOSE_ALG_SET_ALL, text, 10));
 	assert_string_equal(text, "RS256");
 }
@@ -530,7 +529,8 @@ static void rfc7638_thumbprints(void **state)
 	assert_string_equal(json_string_value(json_object_get(pub, "kid")), "2011-04-29");
 	assert_string_equal(json_string_value(json_object_get(pub, "alg")), "RS256");
 	assert_string_equal(json_string_value(json_object_get(pub, "use")), "sig");
-	assert_int_equal(strncmp(json_string_value(json_object_get(pub, "n")), "0vx7agoebGcQSuuPiLJX", 20), 0);
+	assert_int_equal(
+	    strncmp(json_string_value(json_object_get(pub, "n")), "0vx7agoebGcQSuuPiLJX", 20), 0);
 	json_decref(pub);
 	assert_int_equal(jose_key_public_jwk(ed, &pub, &e), ST_OK);
 	assert_string_equal(json_string_value(json_object_get(pub, "x")), ED_X);
@@ -699,7 +699,8 @@ static void parse_json(void **state)
 	deep[o] = '\0';
 	parse_fails_mk("{\"alg\":\"RS256\"}", deep, ST_INVALID, "nested deeper than 16 levels");
 	/* Brackets inside strings (even after an escaped quote) do not count. */
-	t = mk("{\"alg\":\"RS256\",\"x\":\"[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}", "{\"a\":[[1]]}", "c2ln");
+	t = mk("{\"alg\":\"RS256\",\"x\":\"[[[[[[[[[[[[[[[[[[[[[[\\\"[[[[\"}", "{\"a\":[[1]]}",
+	       "c2ln");
 	arena_init(&a, 0);
 	if (jws_parse(&a, sv_from(t), LIMIT_JWS_DEFAULT, &j, &e) != ST_OK) {
 		print_error("%s\n", e.msg);
@@ -714,7 +715,8 @@ static void parse_header(void **state)
 {
 	(void)state;
 	parse_fails_mk("{\"typ\":\"JWT\"}", "{}", ST_INVALID, "header has no 'alg'");
-	parse_fails_mk("{\"alg\":256}", "{}", ST_INVALID, "header 'alg' must be a string, got number");
+	parse_fails_mk("{\"alg\":256}", "{}", ST_INVALID,
+		       "header 'alg' must be a string, got number");
 	parse_fails_mk("{\"alg\":\"none\"}", "{}", ST_INVALID, "alg none is not accepted");
 	parse_fails_mk("{\"alg\":\"HS256\"}", "{}", ST_INVALID,
 		       "symmetric algorithm HS256 is not accepted");
@@ -744,9 +746,10 @@ static void parse_header(void **state)
 		       "header 'x5t#S256' must be the base64url of a SHA-256 hash");
 
 	/* Accepted: kid, typ, x5c (flagged, never used), b64 true, x5t#S256. */
-	char *t = mk("{\"alg\":\"ES256\",\"kid\":\"k1\",\"typ\":\"JWT\",\"b64\":true,"
-		     "\"x5c\":[\"MIIB\"],\"x5t#S256\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}",
-		     "{\"sub\":\"s\"}", "c2ln");
+	char *t =
+	    mk("{\"alg\":\"ES256\",\"kid\":\"k1\",\"typ\":\"JWT\",\"b64\":true,"
+	       "\"x5c\":[\"MIIB\"],\"x5t#S256\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}",
+	       "{\"sub\":\"s\"}", "c2ln");
 	struct jws j;
 	struct err e;
 	assert_int_equal(parse(t, &j, &e), ST_OK);
@@ -824,9 +827,11 @@ static void claim_helpers(void **state)
 	assert_int_equal(jwt_claim_audiences(&a, c, "mixed", &aud, &n, &e), ST_INVALID);
 	assert_string_equal(e.msg, "claim 'mixed' element 1 must be a string, got number");
 	assert_int_equal(jwt_claim_audiences(&a, c, "obj", &aud, &n, &e), ST_INVALID);
-	assert_string_equal(e.msg, "claim 'obj' must be a string or an array of strings, got object");
+	assert_string_equal(e.msg,
+			    "claim 'obj' must be a string or an array of strings, got object");
 	assert_int_equal(jwt_claim_audiences(&a, c, "exp", &aud, &n, &e), ST_INVALID);
-	assert_string_equal(e.msg, "claim 'exp' must be a string or an array of strings, got number");
+	assert_string_equal(e.msg,
+			    "claim 'exp' must be a string or an array of strings, got number");
 	/* Real numbers that are not finite cannot come from JSON; built by hand
 	 * they are still refused. */
 	assert_int_equal(jwt_claim_string(NULL, "x", &s, &e), ST_INTERNAL);
@@ -840,7 +845,7 @@ static void roundtrip_all_algs(void **state)
 {
 	(void)state;
 	struct jose_key *rsa = gen(JOSE_ALG_RS256);
-	struct buf pem = { 0 };
+	struct buf pem = {0};
 	struct err e;
 
 	assert_int_equal(jose_key_private_pem(rsa, &pem, &e), ST_OK);
@@ -852,8 +857,9 @@ static void roundtrip_all_algs(void **state)
 		char tp[JOSE_THUMBPRINT_LEN];
 
 		if (i < JOSE_ALG_ES256) /* one RSA key, loaded per algorithm */
-			assert_int_equal(jose_key_from_private_pem((struct sv){ pem.p, pem.n }, alg, &k, &e),
-					 ST_OK);
+			assert_int_equal(
+			    jose_key_from_private_pem((struct sv){pem.p, pem.n}, alg, &k, &e),
+			    ST_OK);
 		else
 			k = gen(alg);
 		assert_true(k->has_private);
@@ -918,7 +924,8 @@ static void verify_cross_checks(void **state)
 	jws_free(&j);
 
 	/* JWK alg must equal the token alg */
-	struct jose_key *ps = jwk_key("{\"kty\":\"RSA\",\"alg\":\"PS256\",\"n\":\"" A2_N "\",\"e\":\"AQAB\"}");
+	struct jose_key *ps =
+	    jwk_key("{\"kty\":\"RSA\",\"alg\":\"PS256\",\"n\":\"" A2_N "\",\"e\":\"AQAB\"}");
 	assert_int_equal(parse(a2_token, &j, &e), ST_OK);
 	assert_int_equal(jws_verify(&j, ps, &e), ST_INVALID);
 	assert_string_equal(e.msg, "key is for alg PS256, not RS256");
@@ -941,7 +948,7 @@ static void verify_cross_checks(void **state)
 	assert_int_equal(n, 64);
 	for (int delta = -1; delta <= 1; delta += 2) {
 		char enc[300];
-		struct buf tb = { 0 };
+		struct buf tb = {0};
 		sig[64] = 0;
 		b64url_encode(sig, (size_t)(64 + delta), enc);
 		assert_int_equal(buf_append(&tb, t, (size_t)(dot - t) + 1), ST_OK);
@@ -956,7 +963,7 @@ static void verify_cross_checks(void **state)
 	free(t);
 
 	/* signing needs a private key that fits */
-	struct buf out = { 0 };
+	struct buf out = {0};
 	json_t *p = claims("{\"a\":1}");
 	assert_int_equal(jws_sign(&out, JOSE_ALG_ES256, p256, NULL, NULL, p, &e), ST_INVALID);
 	assert_string_equal(e.msg, "key has no private part");
@@ -993,7 +1000,8 @@ static void rsa_jwk_text(int bits, char *out, size_t outsz)
 	assert_int_equal(EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n), 1);
 	int len = BN_bn2bin(n, raw);
 	b64url_encode(raw, (size_t)len, enc);
-	snprintf(out, outsz, "{\"kty\":\"RSA\",\"kid\":\"small\",\"e\":\"AQAB\",\"n\":\"%s\"}", enc);
+	snprintf(out, outsz, "{\"kty\":\"RSA\",\"kid\":\"small\",\"e\":\"AQAB\",\"n\":\"%s\"}",
+		 enc);
 	BN_free(n);
 	EVP_PKEY_free(pk);
 }
@@ -1009,36 +1017,61 @@ static void jwk_rejections(void **state)
 	assert_string_equal(e.msg, "RSA key of 1024 bits is too small (minimum 2048)");
 
 	/* RFC 7515 A.2's JWK with its private exponent */
-	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"n\":\"" A2_N "\",\"e\":\"AQAB\",\"d\":\"" A2_D "\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"n\":\"" A2_N
+					"\",\"e\":\"AQAB\",\"d\":\"" A2_D "\"}",
+					&e),
 			 ST_INVALID);
 	assert_string_equal(e.msg, "private key material is not accepted");
-	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y
-					"\",\"d\":\"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X
+					"\",\"y\":\"" A3_Y
+					"\",\"d\":\"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI\"}",
+					&e),
 			 ST_INVALID);
 	assert_string_equal(e.msg, "private key material is not accepted");
-	assert_int_equal(jwk_import_err("{\"kty\":\"oct\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ\"}", &e),
-			 ST_INVALID);
+	assert_int_equal(
+	    jwk_import_err("{\"kty\":\"oct\",\"k\":\"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ\"}", &e),
+	    ST_INVALID);
 	assert_string_equal(e.msg, "symmetric keys (kty oct) are not accepted");
 	assert_int_equal(jwk_import_err("{\"kty\":\"DSA\"}", &e), ST_UNSUPPORTED);
 	assert_string_equal(e.msg, "unsupported kty 'DSA'");
 	assert_int_equal(jwk_import_err("{\"n\":\"AQAB\"}", &e), ST_INVALID);
 	assert_string_equal(e.msg, "member 'kty' is missing");
-	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"secp256k1\",\"x\":\"" A3_X
+					"\",\"y\":\"" A3_Y "\"}",
+					&e),
 			 ST_UNSUPPORTED);
 	assert_string_equal(e.msg, "unsupported crv 'secp256k1' for kty EC");
-	assert_int_equal(jwk_import_err("{\"kty\":\"OKP\",\"crv\":\"Ed448\",\"x\":\"" ED_X "\"}", &e),
-			 ST_UNSUPPORTED);
+	assert_int_equal(
+	    jwk_import_err("{\"kty\":\"OKP\",\"crv\":\"Ed448\",\"x\":\"" ED_X "\"}", &e),
+	    ST_UNSUPPORTED);
 	assert_string_equal(e.msg, "unsupported crv 'Ed448' for kty OKP");
 	/* EC: exact sizes, point on the curve */
-	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"" A3_X
+					"\",\"y\":\"" A3_Y "\"}",
+					&e),
 			 ST_INVALID);
 	assert_string_equal(e.msg, "'x' must be 48 bytes for P-384, got 32");
 	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X
-					"\",\"y\":\"x_FEzRu9n36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}", &e),
+					"\",\"y\":\"x_FEzRu9n36HLN_tue659LNpXW6pCyStikYjKIWI5a0\"}",
+					&e),
 			 ST_INVALID);
 	assert_string_equal(e.msg, "the point (x, y) is not on the P-256 curve");
-	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X "\"}", &e),
+	/* (5, y) is on P-256; written with x + p it must still be refused (the
+	 * coordinates must be reduced), while the reduced form imports. */
+	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-256\","
+					"\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAU\","
+					"\"y\":\"RZJDuapYGAb-kTvOmYF63hHKUDxk2aPFM0FcCDJI-8w\"}",
+					&e),
+			 ST_OK);
+	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-256\","
+					"\"x\":\"_____wAAAAEAAAAAAAAAAAAAAAEAAAAAAAAAAAAAAAQ\","
+					"\"y\":\"RZJDuapYGAb-kTvOmYF63hHKUDxk2aPFM0FcCDJI-8w\"}",
+					&e),
 			 ST_INVALID);
+	assert_string_equal(e.msg, "the point (x, y) is not on the P-256 curve");
+	assert_int_equal(
+	    jwk_import_err("{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" A3_X "\"}", &e),
+	    ST_INVALID);
 	assert_string_equal(e.msg, "member 'y' is missing");
 	assert_int_equal(jwk_import_err("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AQAB\"}", &e),
 			 ST_INVALID);
@@ -1065,26 +1098,44 @@ static void jwk_rejections(void **state)
 	jose_key_free(k);
 	jose_key_free(k0);
 	/* alg member */
-	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"alg\":\"RS256\",\"crv\":\"P-256\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}", &e),
-			 ST_INVALID);
+	assert_int_equal(
+	    jwk_import_err("{\"kty\":\"EC\",\"alg\":\"RS256\",\"crv\":\"P-256\",\"x\":\"" A3_X
+			   "\",\"y\":\"" A3_Y "\"}",
+			   &e),
+	    ST_INVALID);
 	assert_string_equal(e.msg, "alg RS256 does not match key type EC P-256");
-	assert_int_equal(jwk_import_err("{\"kty\":\"EC\",\"alg\":\"ES384\",\"crv\":\"P-256\",\"x\":\"" A3_X "\",\"y\":\"" A3_Y "\"}", &e),
-			 ST_INVALID);
+	assert_int_equal(
+	    jwk_import_err("{\"kty\":\"EC\",\"alg\":\"ES384\",\"crv\":\"P-256\",\"x\":\"" A3_X
+			   "\",\"y\":\"" A3_Y "\"}",
+			   &e),
+	    ST_INVALID);
 	assert_string_equal(e.msg, "alg ES384 does not match key type EC P-256");
-	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP\",\"n\":\"" A2_N "\",\"e\":\"AQAB\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP\",\"n\":\"" A2_N
+					"\",\"e\":\"AQAB\"}",
+					&e),
 			 ST_UNSUPPORTED);
 	assert_string_equal(e.msg, "unsupported alg 'RSA-OAEP'");
-	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"alg\":\"HS256\",\"n\":\"" A2_N "\",\"e\":\"AQAB\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"alg\":\"HS256\",\"n\":\"" A2_N
+					"\",\"e\":\"AQAB\"}",
+					&e),
 			 ST_INVALID);
-	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"use\":\"enc\",\"n\":\"" A2_N "\",\"e\":\"AQAB\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"use\":\"enc\",\"n\":\"" A2_N
+					"\",\"e\":\"AQAB\"}",
+					&e),
 			 ST_INVALID);
 	assert_string_equal(e.msg, "not a signature key ('use' or 'key_ops')");
-	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"key_ops\":[\"encrypt\"],\"n\":\"" A2_N "\",\"e\":\"AQAB\"}", &e),
+	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"key_ops\":[\"encrypt\"],\"n\":\"" A2_N
+					"\",\"e\":\"AQAB\"}",
+					&e),
 			 ST_INVALID);
-	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"key_ops\":[\"verify\"],\"use\":\"sig\",\"n\":\"" A2_N "\",\"e\":\"AQAB\"}", &e),
-			 ST_OK);
-	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"kid\":1,\"n\":\"" A2_N "\",\"e\":\"AQAB\"}", &e),
-			 ST_INVALID);
+	assert_int_equal(
+	    jwk_import_err("{\"kty\":\"RSA\",\"key_ops\":[\"verify\"],\"use\":\"sig\",\"n\":\"" A2_N
+			   "\",\"e\":\"AQAB\"}",
+			   &e),
+	    ST_OK);
+	assert_int_equal(
+	    jwk_import_err("{\"kty\":\"RSA\",\"kid\":1,\"n\":\"" A2_N "\",\"e\":\"AQAB\"}", &e),
+	    ST_INVALID);
 	assert_string_equal(e.msg, "member 'kid' must be a string, got number");
 }
 
@@ -1095,10 +1146,12 @@ static void jwks_documents(void **state)
 	struct err e;
 	char doc[8192];
 
-	snprintf(doc, sizeof doc,
-		 "{\"keys\":[%s,{\"kty\":\"RSA\",\"kid\":\"enc1\",\"use\":\"enc\",\"n\":\"%s\",\"e\":\"AQAB\"},"
-		 "{\"kty\":\"EC\",\"kid\":\"p256\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},%s]}",
-		 rfc7638_jwk, A2_N, A3_X, A3_Y, ed_jwk);
+	snprintf(
+	    doc, sizeof doc,
+	    "{\"keys\":[%s,{\"kty\":\"RSA\",\"kid\":\"enc1\",\"use\":\"enc\",\"n\":\"%s\",\"e\":"
+	    "\"AQAB\"},"
+	    "{\"kty\":\"EC\",\"kid\":\"p256\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},%s]}",
+	    rfc7638_jwk, A2_N, A3_X, A3_Y, ed_jwk);
 	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), 0, &ks, &e), ST_OK);
 	assert_int_equal(ks->n, 3);
 	assert_int_equal(ks->skipped, 1);
@@ -1112,36 +1165,41 @@ static void jwks_documents(void **state)
 	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), 0, &ks, &e), ST_UNSUPPORTED);
 	assert_null(ks);
 	assert_string_equal(e.msg, "entry 1 (kid 'weird'): unsupported kty 'XYZ'");
-	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), JOSE_JWKS_LENIENT, &ks, &e), ST_OK);
+	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), JOSE_JWKS_LENIENT, &ks, &e),
+			 ST_OK);
 	assert_int_equal(ks->n, 1);
 	assert_int_equal(ks->skipped, 1);
 	jose_keyset_free(ks);
 
-	snprintf(doc, sizeof doc, "{\"keys\":[%s,{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\",\"d\":\"%s\"}]}",
+	snprintf(doc, sizeof doc,
+		 "{\"keys\":[%s,{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\",\"d\":\"%s\"}]}",
 		 ed_jwk, A2_N, A2_D);
-	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), JOSE_JWKS_LENIENT, &ks, &e), ST_INVALID);
+	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), JOSE_JWKS_LENIENT, &ks, &e),
+			 ST_INVALID);
 	assert_string_equal(e.msg, "entry 1: private key material is not accepted");
 
 	char small[2048];
 	rsa_jwk_text(1024, small, sizeof small);
 	snprintf(doc, sizeof doc, "{\"keys\":[%s]}", small);
-	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), JOSE_JWKS_LENIENT, &ks, &e), ST_INVALID);
-	assert_string_equal(e.msg, "entry 0 (kid 'small'): RSA key of 1024 bits is too small (minimum 2048)");
+	assert_int_equal(jose_keyset_from_jwks(doc, strlen(doc), JOSE_JWKS_LENIENT, &ks, &e),
+			 ST_INVALID);
+	assert_string_equal(
+	    e.msg, "entry 0 (kid 'small'): RSA key of 1024 bits is too small (minimum 2048)");
 
 	static const struct {
 		const char *doc;
 		status st;
 		const char *msg;
 	} bad[] = {
-		{ "{\"keys\":[]}", ST_INVALID, "JWKS has no usable signing key" },
-		{ "{\"keys\":[{\"kty\":\"EC\",\"use\":\"enc\"}]}", ST_INVALID,
-		  "JWKS has no usable signing key (1 skipped; first: entry 0: not a signature key" },
-		{ "{\"keys\":{}}", ST_INVALID, "JWKS 'keys' must be an array, got object" },
-		{ "{\"key\":[]}", ST_INVALID, "JWKS has no 'keys' member" },
-		{ "[]", ST_INVALID, "a JWKS must be a JSON object, got array" },
-		{ "{\"keys\":[], \"keys\":[]}", ST_INVALID, "JWKS is not valid JSON: duplicate key" },
-		{ "{\"keys\":[", ST_INVALID, "JWKS is not valid JSON" },
-		{ "{\"keys\":[7]}", ST_INVALID, "entry 0: a JWK must be a JSON object, got number" },
+	    {"{\"keys\":[]}", ST_INVALID, "JWKS has no usable signing key"},
+	    {"{\"keys\":[{\"kty\":\"EC\",\"use\":\"enc\"}]}", ST_INVALID,
+	     "JWKS has no usable signing key (1 skipped; first: entry 0: not a signature key"},
+	    {"{\"keys\":{}}", ST_INVALID, "JWKS 'keys' must be an array, got object"},
+	    {"{\"key\":[]}", ST_INVALID, "JWKS has no 'keys' member"},
+	    {"[]", ST_INVALID, "a JWKS must be a JSON object, got array"},
+	    {"{\"keys\":[], \"keys\":[]}", ST_INVALID, "JWKS is not valid JSON: duplicate key"},
+	    {"{\"keys\":[", ST_INVALID, "JWKS is not valid JSON"},
+	    {"{\"keys\":[7]}", ST_INVALID, "entry 0: a JWK must be a JSON object, got number"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err_clear(&e);
@@ -1152,7 +1210,7 @@ static void jwks_documents(void **state)
 	}
 
 	/* More than LIMIT_JWKS_KEYS entries */
-	struct buf big = { 0 };
+	struct buf big = {0};
 	assert_int_equal(buf_append_cstr(&big, "{\"keys\":["), ST_OK);
 	for (int i = 0; i <= LIMIT_JWKS_KEYS; i++)
 		assert_int_equal(buf_printf(&big, "%s%s", i ? "," : "", ed_jwk), ST_OK);
@@ -1215,7 +1273,8 @@ static void keyset_selection(void **state)
 	assert_int_equal(parse(t, &j, &e), ST_OK);
 	assert_null(j.kid);
 	assert_int_equal(jws_verify_keyset(&j, ks, 0, 0, &used, &e), ST_INVALID);
-	assert_string_equal(e.msg, "signature verification failed with each of the 2 candidate keys");
+	assert_string_equal(e.msg,
+			    "signature verification failed with each of the 2 candidate keys");
 	jws_free(&j);
 	free(t);
 	char *nokid = sign_token(JOSE_ALG_ES256, k1, "", NULL, "{\"sub\":\"x\"}");
@@ -1250,20 +1309,22 @@ static void private_pem(void **state)
 {
 	(void)state;
 	struct jose_key *k = gen(JOSE_ALG_EDDSA), *k2 = NULL;
-	struct buf pem = { 0 };
+	struct buf pem = {0};
 	struct err e;
 
 	assert_int_equal(jose_key_private_pem(k, &pem, &e), ST_OK);
-	assert_int_equal(jose_key_from_private_pem((struct sv){ pem.p, pem.n }, JOSE_ALG_EDDSA, &k2, &e),
-			 ST_OK);
+	assert_int_equal(
+	    jose_key_from_private_pem((struct sv){pem.p, pem.n}, JOSE_ALG_EDDSA, &k2, &e), ST_OK);
 	assert_string_equal(k->kid, k2->kid);
 	assert_true(k2->has_private);
 	jose_key_free(k2);
-	assert_int_equal(jose_key_from_private_pem((struct sv){ pem.p, pem.n }, JOSE_ALG_RS256, &k2, &e),
-			 ST_INVALID);
+	assert_int_equal(
+	    jose_key_from_private_pem((struct sv){pem.p, pem.n}, JOSE_ALG_RS256, &k2, &e),
+	    ST_INVALID);
 	assert_string_equal(e.msg, "key type Ed25519 does not match alg RS256");
 	assert_null(k2);
-	assert_int_equal(jose_key_from_private_pem(SV("garbage"), JOSE_ALG_EDDSA, &k2, &e), ST_INVALID);
+	assert_int_equal(jose_key_from_private_pem(SV("garbage"), JOSE_ALG_EDDSA, &k2, &e),
+			 ST_INVALID);
 	assert_string_equal(e.msg, "not an unencrypted PEM private key");
 	struct jose_key *pub = jwk_key(ed_jwk);
 	assert_int_equal(jose_key_private_pem(pub, &pem, &e), ST_INVALID);
@@ -1276,7 +1337,7 @@ static void private_pem(void **state)
 /* ---- certificates ------------------------------------------------------------------------ */
 
 #define NOT_BEFORE 1700000000
-#define NOT_AFTER 2000000000 /* 2033-05-18T03:33:20Z */
+#define NOT_AFTER  2000000000 /* 2033-05-18T03:33:20Z */
 
 static X509 *make_cert(EVP_PKEY *pk, const char *cn)
 {
@@ -1289,9 +1350,11 @@ static X509 *make_cert(EVP_PKEY *pk, const char *cn)
 	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 7), 1);
 	name = X509_get_subject_name(x);
 	assert_int_equal(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-						    (const unsigned char *)"Example", -1, -1, 0), 1);
+						    (const unsigned char *)"Example", -1, -1, 0),
+			 1);
 	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-						    (const unsigned char *)cn, -1, -1, 0), 1);
+						    (const unsigned char *)cn, -1, -1, 0),
+			 1);
 	assert_int_equal(X509_set_issuer_name(x, name), 1);
 	assert_non_null(ASN1_TIME_set(X509_getm_notBefore(x), NOT_BEFORE));
 	assert_non_null(ASN1_TIME_set(X509_getm_notAfter(x), NOT_AFTER));
@@ -1315,7 +1378,8 @@ static char *pem_of_cert(X509 *x)
 static char *b64_of(const void *p, size_t n)
 {
 	char *out = malloc(4 * ((n + 2) / 3) + 1);
-	assert_int_equal(EVP_EncodeBlock((unsigned char *)out, p, (int)n), (int)(4 * ((n + 2) / 3)));
+	assert_int_equal(EVP_EncodeBlock((unsigned char *)out, p, (int)n),
+			 (int)(4 * ((n + 2) / 3)));
 	return out;
 }
 
@@ -1422,18 +1486,22 @@ static void cert_import(void **state)
 	free(pub);
 
 	/* private keys: PKCS#8, traditional, and base64 of them */
-	static const int traditional[] = { 0, 1 };
+	static const int traditional[] = {0, 1};
 	for (size_t i = 0; i < 2; i++) {
 		bio = BIO_new(BIO_s_mem());
 		if (traditional[i])
-			assert_int_equal(PEM_write_bio_PrivateKey_traditional(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+			assert_int_equal(PEM_write_bio_PrivateKey_traditional(bio, pk, NULL, NULL,
+									      0, NULL, NULL),
+					 1);
 		else
-			assert_int_equal(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+			assert_int_equal(
+			    PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
 		n = BIO_get_mem_data(bio, &p);
 		char *priv = strndup(p, (size_t)n);
 		BIO_free(bio);
 		assert_int_equal(pem_import(priv, &k, &e), ST_INVALID);
-		assert_string_equal(e.msg, "a private key, not a certificate: upload the certificate only");
+		assert_string_equal(
+		    e.msg, "a private key, not a certificate: upload the certificate only");
 		b = b64_of(priv, strlen(priv));
 		assert_int_equal(pem_import(b, &k, &e), ST_INVALID);
 		assert_msg(e, "a private key, not a certificate");
@@ -1459,17 +1527,26 @@ static void cert_import(void **state)
 
 	/* garbage */
 	static const char *garbage[] = {
-		"hello world", "", "   \n ", "SGVsbG8gd29ybGQ=", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
-		"-----BEGIN CERTIFICATE-----\nMIIB", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERT-----",
-		"-----BEGIN FOO-----\nAAAA\n-----END FOO-----",
-		"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----",
+	    "hello world",
+	    "",
+	    "   \n ",
+	    "SGVsbG8gd29ybGQ=",
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+	    "-----BEGIN CERTIFICATE-----\nMIIB",
+	    "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERT-----",
+	    "-----BEGIN FOO-----\nAAAA\n-----END FOO-----",
+	    "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----",
 	};
 	static const char *why[] = {
-		"not a PEM certificate", "the certificate is empty", "the certificate is empty",
-		"not a PEM certificate", "the PEM certificate is not valid DER",
-		"not a PEM certificate (malformed PEM)", "not a PEM certificate (malformed PEM)",
-		"unexpected PEM block 'FOO', not a certificate",
-		"a certificate signing request, not a certificate",
+	    "not a PEM certificate",
+	    "the certificate is empty",
+	    "the certificate is empty",
+	    "not a PEM certificate",
+	    "the PEM certificate is not valid DER",
+	    "not a PEM certificate (malformed PEM)",
+	    "not a PEM certificate (malformed PEM)",
+	    "unexpected PEM block 'FOO', not a certificate",
+	    "a certificate signing request, not a certificate",
 	};
 	for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
 		assert_int_equal(pem_import(garbage[i], &k, &e), ST_INVALID);
@@ -1477,7 +1554,7 @@ static void cert_import(void **state)
 	}
 
 	/* a set names the entry */
-	struct sv list[] = { sv_from(pem), SV("nonsense") };
+	struct sv list[] = {sv_from(pem), SV("nonsense")};
 	struct jose_keyset *ks = NULL;
 	assert_int_equal(jose_keyset_from_pems(list, 2, &ks, &e), ST_INVALID);
 	assert_null(ks);
@@ -1503,18 +1580,19 @@ static void cert_key_types(void **state)
 		status st;
 		const char *msg;
 	} cases[] = {
-		{ "RSA", NULL, 1024, ST_INVALID, "RSA key of 1024 bits is too small (minimum 2048)" },
-		{ "RSA", NULL, 2048, ST_OK, NULL },
-		{ "EC", "secp256k1", 0, ST_UNSUPPORTED, "unsupported key type: EC curve secp256k1" },
-		{ "EC", "P-384", 0, ST_OK, NULL },
-		{ "EC", "P-521", 0, ST_OK, NULL },
-		{ "ED25519", NULL, 0, ST_OK, NULL },
-		{ "ED448", NULL, 0, ST_UNSUPPORTED, "unsupported key type ED448" },
+	    {"RSA", NULL, 1024, ST_INVALID, "RSA key of 1024 bits is too small (minimum 2048)"},
+	    {"RSA", NULL, 2048, ST_OK, NULL},
+	    {"EC", "secp256k1", 0, ST_UNSUPPORTED, "unsupported key type: EC curve secp256k1"},
+	    {"EC", "P-384", 0, ST_OK, NULL},
+	    {"EC", "P-521", 0, ST_OK, NULL},
+	    {"ED25519", NULL, 0, ST_OK, NULL},
+	    {"ED448", NULL, 0, ST_UNSUPPORTED, "unsupported key type ED448"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		EVP_PKEY *pk = cases[i].bits ? EVP_PKEY_Q_keygen(NULL, NULL, cases[i].type, cases[i].bits)
-			       : cases[i].param ? EVP_PKEY_Q_keygen(NULL, NULL, cases[i].type, cases[i].param)
-						: EVP_PKEY_Q_keygen(NULL, NULL, cases[i].type);
+		EVP_PKEY *pk =
+		    cases[i].bits    ? EVP_PKEY_Q_keygen(NULL, NULL, cases[i].type, cases[i].bits)
+		    : cases[i].param ? EVP_PKEY_Q_keygen(NULL, NULL, cases[i].type, cases[i].param)
+				     : EVP_PKEY_Q_keygen(NULL, NULL, cases[i].type);
 		assert_non_null(pk);
 		X509 *x = make_cert(pk, "k");
 		char *pem = pem_of_cert(x);
@@ -1544,7 +1622,7 @@ static void cert_verify(void **state)
 	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *x = make_cert(pk, "idp.example"), *xo = make_cert(other, "other.example");
 	char *pem = pem_of_cert(x), *pemo = pem_of_cert(xo);
-	struct sv certs[] = { sv_from(pemo), sv_from(pem) };
+	struct sv certs[] = {sv_from(pemo), sv_from(pem)};
 	struct jose_keyset *ks = NULL;
 	const struct jose_key *used = NULL;
 	struct jose_key *signer = NULL;
@@ -1557,7 +1635,9 @@ static void cert_verify(void **state)
 	char *p;
 	assert_int_equal(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
 	long n = BIO_get_mem_data(bio, &p);
-	assert_int_equal(jose_key_from_private_pem((struct sv){ p, (size_t)n }, JOSE_ALG_ES256, &signer, &e), ST_OK);
+	assert_int_equal(
+	    jose_key_from_private_pem((struct sv){p, (size_t)n}, JOSE_ALG_ES256, &signer, &e),
+	    ST_OK);
 	BIO_free(bio);
 
 	/* x5t#S256 picks the certificate */
@@ -1567,11 +1647,16 @@ static void cert_verify(void **state)
 	assert_true(j.has_x5t_s256);
 	assert_int_equal(jws_verify_keyset(&j, ks, 0, NOT_BEFORE + 10, &used, &e), ST_OK);
 	assert_ptr_equal(used, ks->keys[1]);
-	assert_int_equal(jws_verify_keyset(&j, ks, JOSE_VERIFY_CERT_TIME, NOT_BEFORE + 10, &used, &e), ST_OK);
+	assert_int_equal(
+	    jws_verify_keyset(&j, ks, JOSE_VERIFY_CERT_TIME, NOT_BEFORE + 10, &used, &e), ST_OK);
 	/* expired, not yet valid */
-	assert_int_equal(jws_verify_keyset(&j, ks, JOSE_VERIFY_CERT_TIME, NOT_AFTER + 1, &used, &e), ST_INVALID);
-	assert_string_equal(e.msg, "certificate 'CN=idp.example,O=Example' expired at 2033-05-18T03:33:20Z");
-	assert_int_equal(jws_verify_keyset(&j, ks, JOSE_VERIFY_CERT_TIME, NOT_BEFORE - 1, &used, &e), ST_INVALID);
+	assert_int_equal(jws_verify_keyset(&j, ks, JOSE_VERIFY_CERT_TIME, NOT_AFTER + 1, &used, &e),
+			 ST_INVALID);
+	assert_string_equal(
+	    e.msg, "certificate 'CN=idp.example,O=Example' expired at 2033-05-18T03:33:20Z");
+	assert_int_equal(
+	    jws_verify_keyset(&j, ks, JOSE_VERIFY_CERT_TIME, NOT_BEFORE - 1, &used, &e),
+	    ST_INVALID);
 	assert_msg(e, "is not valid before 2023-11-14T22:13:20Z");
 	jws_free(&j);
 	free(t);
@@ -1586,7 +1671,8 @@ static void cert_verify(void **state)
 	free(t);
 
 	/* x5t#S256 of a certificate we do not hold */
-	t = sign_token(JOSE_ALG_ES256, signer, "k", "{\"x5t#S256\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}",
+	t = sign_token(JOSE_ALG_ES256, signer, "k",
+		       "{\"x5t#S256\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}",
 		       "{\"sub\":\"x\"}");
 	assert_int_equal(parse(t, &j, &e), ST_OK);
 	assert_int_equal(jws_verify_keyset(&j, ks, 0, 0, &used, &e), ST_NOT_FOUND);
@@ -1635,8 +1721,8 @@ static void shared_key_threads(void **state)
 	struct jose_key *ed = gen(JOSE_ALG_EDDSA);
 	char *edt = sign_token(JOSE_ALG_EDDSA, ed, NULL, NULL, "{\"sub\":\"t\"}");
 	struct thread_arg args[6] = {
-		{ rsa, a2_token, 0 }, { ec, a3_token, 0 }, { ed, edt, 0 },
-		{ rsa, a2_token, 0 }, { ec, a3_token, 0 }, { ed, edt, 0 },
+	    {rsa, a2_token, 0}, {ec, a3_token, 0}, {ed, edt, 0},
+	    {rsa, a2_token, 0}, {ec, a3_token, 0}, {ed, edt, 0},
 	};
 	pthread_t th[6];
 
@@ -1655,29 +1741,18 @@ static void shared_key_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(alg_names),
-		cmocka_unit_test(alg_sets),
-		cmocka_unit_test(rfc7515_a2_rs256),
-		cmocka_unit_test(rfc7515_a3_es256),
-		cmocka_unit_test(rfc7515_a4_es512),
-		cmocka_unit_test(rfc8037_a4_ed25519),
-		cmocka_unit_test(rfc7638_thumbprints),
-		cmocka_unit_test(interop_vectors),
-		cmocka_unit_test(parse_shape),
-		cmocka_unit_test(parse_base64),
-		cmocka_unit_test(parse_json),
-		cmocka_unit_test(parse_header),
-		cmocka_unit_test(claim_helpers),
-		cmocka_unit_test(roundtrip_all_algs),
-		cmocka_unit_test(verify_cross_checks),
-		cmocka_unit_test(jwk_rejections),
-		cmocka_unit_test(jwks_documents),
-		cmocka_unit_test(keyset_selection),
-		cmocka_unit_test(private_pem),
-		cmocka_unit_test(cert_import),
-		cmocka_unit_test(cert_key_types),
-		cmocka_unit_test(cert_verify),
-		cmocka_unit_test(shared_key_threads),
+	    cmocka_unit_test(alg_names),           cmocka_unit_test(alg_sets),
+	    cmocka_unit_test(rfc7515_a2_rs256),    cmocka_unit_test(rfc7515_a3_es256),
+	    cmocka_unit_test(rfc7515_a4_es512),    cmocka_unit_test(rfc8037_a4_ed25519),
+	    cmocka_unit_test(rfc7638_thumbprints), cmocka_unit_test(interop_vectors),
+	    cmocka_unit_test(parse_shape),         cmocka_unit_test(parse_base64),
+	    cmocka_unit_test(parse_json),          cmocka_unit_test(parse_header),
+	    cmocka_unit_test(claim_helpers),       cmocka_unit_test(roundtrip_all_algs),
+	    cmocka_unit_test(verify_cross_checks), cmocka_unit_test(jwk_rejections),
+	    cmocka_unit_test(jwks_documents),      cmocka_unit_test(keyset_selection),
+	    cmocka_unit_test(private_pem),         cmocka_unit_test(cert_import),
+	    cmocka_unit_test(cert_key_types),      cmocka_unit_test(cert_verify),
+	    cmocka_unit_test(shared_key_threads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,11 +18,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "keys/keys.h"
 #include "keys/keys_test.h"
@@ -36,6 +40,7 @@ struct srv {
 	int lfd;
 	int stop_pipe[2];
 	uint16_t port;
+	SSL_CTX *tls; /* NULL: plain HTTP */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	/* the script, under mu */
@@ -52,7 +57,9 @@ struct srv {
 	char last_path[256];
 };
 
-static struct srv g_srv;
+static struct srv g_srv;     /* plain HTTP */
+static struct srv g_tls_srv; /* HTTPS, with a self-signed certificate for 127.0.0.1 */
+static char g_ca_path[64];   /* that certificate, PEM */
 
 static void srv_script(struct srv *s, int code, const char *body, size_t len, bool no_length)
 {
@@ -110,10 +117,25 @@ static void srv_wait_requests(struct srv *s, int n)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void send_all(int fd, const char *p, size_t n)
+struct conn {
+	int fd;
+	SSL *ssl;
+};
+
+static ssize_t conn_recv(struct conn *c, char *p, size_t n)
+{
+	if (c->ssl != NULL) {
+		int r = SSL_read(c->ssl, p, (int)n);
+		return r > 0 ? r : -1;
+	}
+	return recv(c->fd, p, n, 0);
+}
+
+static void send_all(struct conn *c, const char *p, size_t n)
 {
 	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		ssize_t w =
+		    c->ssl != NULL ? SSL_write(c->ssl, p, (int)n) : send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w <= 0)
 			return; /* the client gave up (timeout, size limit): fine */
 		p += w;
@@ -121,7 +143,7 @@ static void send_all(int fd, const char *p, size_t n)
 	}
 }
 
-static void serve_one(struct srv *s, int fd)
+static void serve_one(struct srv *s, struct conn *c)
 {
 	char req[8192];
 	size_t n = 0;
@@ -130,17 +152,19 @@ static void serve_one(struct srv *s, int fd)
 	size_t body_len;
 	int code, hl;
 	bool no_length;
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = {5, 0};
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	if (c->ssl != NULL && SSL_accept(c->ssl) != 1)
+		return; /* e.g. the client did not trust the certificate */
 	while (n < sizeof req - 1) {
-		ssize_t r = recv(fd, req + n, sizeof req - 1 - n, 0);
+		ssize_t r = conn_recv(c, req + n, sizeof req - 1 - n);
 		if (r <= 0)
 			return;
 		n += (size_t)r;
 		req[n] = '\0';
 		if ((unsigned char)req[0] == 0x16) { /* a TLS ClientHello: answer in plain text */
-			send_all(fd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
+			send_all(c, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
 			return;
 		}
 		if (strstr(req, "\r\n\r\n") != NULL)
@@ -181,9 +205,10 @@ static void serve_one(struct srv *s, int fd)
 		hl = snprintf(head, sizeof head,
 			      "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
 			      "Content-Length: %zu\r\n%sConnection: close\r\n\r\n",
-			      code, body_len, (code >= 300 && code < 400) ? "Location: /elsewhere\r\n" : "");
-	send_all(fd, head, (size_t)hl);
-	send_all(fd, body, body_len);
+			      code, body_len,
+			      (code >= 300 && code < 400) ? "Location: /elsewhere\r\n" : "");
+	send_all(c, head, (size_t)hl);
+	send_all(c, body, body_len);
 	free(body);
 }
 
@@ -191,7 +216,7 @@ static void *srv_main(void *arg)
 {
 	struct srv *s = arg;
 	for (;;) {
-		struct pollfd p[2] = { { s->lfd, POLLIN, 0 }, { s->stop_pipe[0], POLLIN, 0 } };
+		struct pollfd p[2] = {{s->lfd, POLLIN, 0}, {s->stop_pipe[0], POLLIN, 0}};
 		int fd;
 		if (poll(p, 2, -1) < 0)
 			continue;
@@ -200,19 +225,31 @@ static void *srv_main(void *arg)
 		fd = accept(s->lfd, NULL, NULL);
 		if (fd < 0)
 			continue;
-		serve_one(s, fd);
+		{
+			struct conn c = {fd, NULL};
+			if (s->tls != NULL) {
+				c.ssl = SSL_new(s->tls);
+				SSL_set_fd(c.ssl, fd);
+			}
+			serve_one(s, &c);
+			if (c.ssl != NULL) {
+				SSL_shutdown(c.ssl);
+				SSL_free(c.ssl);
+			}
+		}
 		close(fd);
 	}
 	return NULL;
 }
 
-static void srv_start(struct srv *s)
+static void srv_start(struct srv *s, SSL_CTX *tls)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t al = sizeof a;
 	int one = 1;
 
 	memset(s, 0, sizeof *s);
+	s->tls = tls;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -240,6 +277,7 @@ static void srv_stop(struct srv *s)
 	close(s->stop_pipe[0]);
 	close(s->stop_pipe[1]);
 	free(s->body);
+	SSL_CTX_free(s->tls);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 }
@@ -247,7 +285,7 @@ static void srv_stop(struct srv *s)
 /* A port on which nothing listens (bound once, then closed). */
 static uint16_t dead_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t al = sizeof a;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -284,10 +322,11 @@ static void make_keys(void)
 			assert_non_null(pkey);
 			assert_int_equal(EVP_PKEY_get_raw_public_key(pkey, raw, &rl), 1);
 			b64url_encode(raw, rl, x);
-			snprintf(g_jwk[i], sizeof g_jwk[i],
-				 "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"k%d\","
-				 "\"use\":\"sig\",\"alg\":\"EdDSA\"}",
-				 x, i + 1);
+			snprintf(
+			    g_jwk[i], sizeof g_jwk[i],
+			    "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\",\"kid\":\"k%d\","
+			    "\"use\":\"sig\",\"alg\":\"EdDSA\"}",
+			    x, i + 1);
 		} else {
 			const char *curve = i == 1 ? "P-256" : "secp256k1";
 			pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
@@ -304,12 +343,12 @@ static void make_keys(void)
 }
 
 /* Serves {"keys":[...]} with the keys named ("k1", "k2", "k3", "k256k1"). */
-static void serve_jwks(const char *kids)
+static void serve_jwks_on(struct srv *s, const char *kids)
 {
 	char doc[4096] = "{\"keys\":[";
 	size_t n = strlen(doc);
 	bool first = true;
-	static const char *names[NKEYS] = { "k1", "k2", "k3", "k256k1" };
+	static const char *names[NKEYS] = {"k1", "k2", "k3", "k256k1"};
 
 	char padded[128];
 
@@ -323,7 +362,62 @@ static void serve_jwks(const char *kids)
 		first = false;
 	}
 	n += (size_t)snprintf(doc + n, sizeof doc - n, "]}");
-	srv_script(&g_srv, 200, doc, n, false);
+	srv_script(s, 200, doc, n, false);
+}
+
+static void serve_jwks(const char *kids)
+{
+	serve_jwks_on(&g_srv, kids);
+}
+
+/* A TLS server context with a fresh self-signed P-256 certificate for
+ * IP 127.0.0.1, also written to g_ca_path for the client to trust. */
+static SSL_CTX *make_tls(void)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	X509V3_CTX v3;
+	X509_EXTENSION *san;
+	SSL_CTX *ctx;
+	FILE *f;
+	int fd;
+
+	assert_non_null(pkey);
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -3600));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+	assert_int_equal(X509_set_pubkey(x, pkey), 1);
+	name = X509_get_subject_name(x);
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+						    (const unsigned char *)"127.0.0.1", -1, -1, 0),
+			 1);
+	assert_int_equal(X509_set_issuer_name(x, name), 1);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	san = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+	assert_non_null(san);
+	assert_int_equal(X509_add_ext(x, san, -1), 1);
+	X509_EXTENSION_free(san);
+	assert_true(X509_sign(x, pkey, EVP_sha256()) > 0);
+
+	snprintf(g_ca_path, sizeof g_ca_path, "/tmp/grantd-test-keys-ca-XXXXXX");
+	fd = mkstemp(g_ca_path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	fclose(f);
+
+	ctx = SSL_CTX_new(TLS_server_method());
+	assert_non_null(ctx);
+	assert_int_equal(SSL_CTX_use_certificate(ctx, x), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(ctx, pkey), 1);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return ctx;
 }
 
 static bool has_kid(const struct jose_keyset *ks, const char *kid)
@@ -369,11 +463,14 @@ static void cfg_defaults(struct config *c)
 static struct fx *fx_new(int64_t read_timeout, size_t max_entries)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	struct keys_opts o = { .clock = fake_clock, .max_entries = max_entries };
-	struct err e = { 0 };
+	struct keys_opts o = {.clock = fake_clock, .max_entries = max_entries};
+	struct err e = {0};
 
 	assert_non_null(f);
 	cfg_defaults(&f->cfg);
+	/* Generous, so that slow runs (valgrind, TSan) never time out by
+	 * accident; read_timeout_expires uses 1 s on a server that never answers. */
+	f->cfg.oauth.jwks_endpoint.connection_timeout = 30;
 	f->cfg.oauth.jwks_endpoint.read_timeout = read_timeout;
 	snprintf(f->uri, sizeof f->uri, "http://127.0.0.1:%u/jwks", g_srv.port);
 	assert_int_equal(keys_new_with_opts(&f->cfg, &o, &f->k, &e), ST_OK);
@@ -391,11 +488,12 @@ static void fx_free(struct fx *f)
 static bool get_ok(struct fx *f, const char *idp, const char *kid)
 {
 	struct jose_keyset *ks = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	int before = srv_requests(&g_srv);
 	status st = keys_get(f->k, idp, f->uri, kid, &ks, &e);
 	if (st != ST_OK)
-		fail_msg("keys_get(%s, %s): %s: %s", idp, kid ? kid : "NULL", status_name(st), e.msg);
+		fail_msg("keys_get(%s, %s): %s: %s", idp, kid ? kid : "NULL", status_name(st),
+			 e.msg);
 	assert_non_null(ks);
 	if (kid != NULL)
 		assert_true(has_kid(ks, kid));
@@ -408,7 +506,7 @@ static void get_fails(struct fx *f, const char *idp, const char *uri, const char
 		      const char *text)
 {
 	struct jose_keyset *ks = (struct jose_keyset *)&ks;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st = keys_get(f->k, idp, uri ? uri : f->uri, kid, &ks, &e);
 	if (st != want || strstr(e.msg, text) == NULL)
 		fail_msg("keys_get(%s): want %s '%s', got %s '%s'", idp, status_name(want), text,
@@ -420,58 +518,58 @@ static void get_fails(struct fx *f, const char *idp, const char *uri, const char
 
 static void check_uri_rules(void **state)
 {
-	static char *hosts[] = { "idp.example", "*.corp.example", "pinned.example:8443", "[::1]" };
+	static char *hosts[] = {"idp.example", "*.corp.example", "pinned.example:8443", "[::1]"};
 	static const struct {
 		const char *uri;
 		bool http_ok, use_hosts;
 		const char *err; /* NULL = accepted */
 	} v[] = {
-		{ "https://idp.example/jwks", false, false, NULL },
-		{ "https://idp.example:8443/.well-known/jwks.json?x=1", false, false, NULL },
-		{ "HTTPS://IDP.example/jwks", false, false, NULL },
-		{ "http://idp.example/jwks", false, false, "must use https" },
-		{ "http://idp.example/jwks", true, false, NULL },
-		{ "ftp://idp.example/jwks", true, false, "'ftp' is not allowed" },
-		{ "file:///etc/passwd", true, false, "not allowed" },
-		{ "gopher://idp.example/", true, false, "https" },
-		{ "https://user:pw@idp.example/jwks", false, false, "user information" },
-		{ "https://user@idp.example/jwks", false, false, "user information" },
-		{ "https:///jwks", false, false, "" },
-		{ "idp.example/jwks", false, false, "" },
-		{ "/jwks", false, false, "" },
-		{ "", false, false, "empty" },
-		{ "https://idp.example/a b", false, false, "space" },
-		{ "https://idp.example/\x01", false, false, "control" },
-		{ "https://idp.example:/jwks", false, false, NULL },
-		{ "https://a%00b/jwks", false, false, "" },
-		{ "https://idp.example:0/jwks", false, false, "" },
-		{ "https://idp.example:99999/jwks", false, false, "" },
-		{ "https://[::1]:8443/jwks", false, false, NULL },
-		/* allowed_hosts */
-		{ "https://idp.example/jwks", false, true, NULL },
-		{ "https://IDP.Example./jwks", false, true, NULL },
-		{ "https://idp.example:9999/jwks", false, true, NULL },
-		{ "https://evil.example/jwks", false, true, "allowed_hosts" },
-		{ "https://idp.example.evil/jwks", false, true, "allowed_hosts" },
-		{ "https://a.corp.example/jwks", false, true, NULL },
-		{ "https://a.b.corp.example/jwks", false, true, NULL },
-		{ "https://corp.example/jwks", false, true, "allowed_hosts" },
-		{ "https://xcorp.example/jwks", false, true, "allowed_hosts" },
-		{ "https://pinned.example:8443/jwks", false, true, NULL },
-		{ "https://pinned.example/jwks", false, true, "port 443" },
-		{ "https://[::1]/jwks", false, true, NULL },
-		{ "https://127.0.0.1/jwks", false, true, "allowed_hosts" },
-		/* compared as libcurl normalises the host, i.e. what it connects to */
-		{ "https://idp.ex%61mple/jwks", false, true, NULL },
-		{ "https://evil.ex%61mple/jwks", false, true, "'evil.example'" },
-		{ "https://[0:0::1]/jwks", false, true, NULL },
-		{ "https://[::2]/jwks", false, true, "allowed_hosts" },
+	    {"https://idp.example/jwks", false, false, NULL},
+	    {"https://idp.example:8443/.well-known/jwks.json?x=1", false, false, NULL},
+	    {"HTTPS://IDP.example/jwks", false, false, NULL},
+	    {"http://idp.example/jwks", false, false, "must use https"},
+	    {"http://idp.example/jwks", true, false, NULL},
+	    {"ftp://idp.example/jwks", true, false, "'ftp' is not allowed"},
+	    {"file:///etc/passwd", true, false, "not allowed"},
+	    {"gopher://idp.example/", true, false, "https"},
+	    {"https://user:pw@idp.example/jwks", false, false, "user information"},
+	    {"https://user@idp.example/jwks", false, false, "user information"},
+	    {"https:///jwks", false, false, ""},
+	    {"idp.example/jwks", false, false, ""},
+	    {"/jwks", false, false, ""},
+	    {"", false, false, "empty"},
+	    {"https://idp.example/a b", false, false, "space"},
+	    {"https://idp.example/\x01", false, false, "control"},
+	    {"https://idp.example:/jwks", false, false, NULL},
+	    {"https://a%00b/jwks", false, false, ""},
+	    {"https://idp.example:0/jwks", false, false, ""},
+	    {"https://idp.example:99999/jwks", false, false, ""},
+	    {"https://[::1]:8443/jwks", false, false, NULL},
+	    /* allowed_hosts */
+	    {"https://idp.example/jwks", false, true, NULL},
+	    {"https://IDP.Example./jwks", false, true, NULL},
+	    {"https://idp.example:9999/jwks", false, true, NULL},
+	    {"https://evil.example/jwks", false, true, "allowed_hosts"},
+	    {"https://idp.example.evil/jwks", false, true, "allowed_hosts"},
+	    {"https://a.corp.example/jwks", false, true, NULL},
+	    {"https://a.b.corp.example/jwks", false, true, NULL},
+	    {"https://corp.example/jwks", false, true, "allowed_hosts"},
+	    {"https://xcorp.example/jwks", false, true, "allowed_hosts"},
+	    {"https://pinned.example:8443/jwks", false, true, NULL},
+	    {"https://pinned.example/jwks", false, true, "port 443"},
+	    {"https://[::1]/jwks", false, true, NULL},
+	    {"https://127.0.0.1/jwks", false, true, "allowed_hosts"},
+	    /* compared as libcurl normalises the host, i.e. what it connects to */
+	    {"https://idp.ex%61mple/jwks", false, true, NULL},
+	    {"https://evil.ex%61mple/jwks", false, true, "'evil.example'"},
+	    {"https://[0:0::1]/jwks", false, true, NULL},
+	    {"https://[::2]/jwks", false, true, "allowed_hosts"},
 	};
 	struct config c;
 	(void)state;
 
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-		struct err e = { 0 };
+		struct err e = {0};
 		status st;
 		cfg_defaults(&c);
 		c.oauth.jwks_endpoint.allow_insecure_http = v[i].http_ok;
@@ -492,7 +590,7 @@ static void check_uri_rules(void **state)
 	/* Longer than KEYS_URI_MAX. */
 	{
 		char *longuri = malloc(KEYS_URI_MAX + 64);
-		struct err e = { 0 };
+		struct err e = {0};
 		assert_non_null(longuri);
 		cfg_defaults(&c);
 		memcpy(longuri, "https://idp.example/", 20);
@@ -510,7 +608,7 @@ static void check_uri_rules(void **state)
 
 static void first_fetch_then_cache(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	char path[256];
 	(void)state;
 
@@ -530,7 +628,7 @@ static void first_fetch_then_cache(void **state)
 
 static void unknown_kid_refetch_rate_limited(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	struct keys_entry_info info;
 	int n;
 	(void)state;
@@ -552,7 +650,9 @@ static void unknown_kid_refetch_rate_limited(void **state)
 	/* The known key is still served at once. */
 	assert_false(get_ok(f, "idp", "k1"));
 	/* An untrusted kid is shown bounded and printable. */
-	get_fails(f, "idp", NULL, "a'b\x01""cdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+	get_fails(f, "idp", NULL,
+		  "a'b\x01"
+		  "cdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
 		  ST_NOT_FOUND, "kid 'a?b?cdefghij");
 	assert_int_equal(keys_entry_info(f->k, "idp", &info), ST_OK);
 	assert_true(info.has_keys);
@@ -562,7 +662,7 @@ static void unknown_kid_refetch_rate_limited(void **state)
 
 static void key_rotation(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	(void)state;
 
 	assert_true(get_ok(f, "idp", "k1"));
@@ -582,7 +682,7 @@ static void key_rotation(void **state)
 
 static void endpoint_down_on_first_use(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	char uri[128];
 	struct keys_entry_info info;
 	(void)state;
@@ -604,7 +704,7 @@ static void endpoint_down_on_first_use(void **state)
 
 static void stale_copy_served_when_endpoint_fails(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	struct keys_entry_info info;
 	int n;
 	(void)state;
@@ -624,7 +724,8 @@ static void stale_copy_served_when_endpoint_fails(void **state)
 	assert_false(get_ok(f, "idp", NULL));
 	/* An unknown kid refetches (the background refresh was 0 s ago: wait),
 	 * fails, and says why. */
-	get_fails(f, "idp", NULL, "k2", ST_IO, "the last refetch failed: JWKS endpoint returned HTTP 500");
+	get_fails(f, "idp", NULL, "k2", ST_IO,
+		  "the last refetch failed: JWKS endpoint returned HTTP 500");
 	advance(10);
 	get_fails(f, "idp", NULL, "k2", ST_IO,
 		  "refetching it failed: JWKS endpoint returned HTTP 500");
@@ -650,7 +751,7 @@ static void stale_copy_served_when_endpoint_fails(void **state)
 
 static void refresh_after_ttl(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	int n;
 	(void)state;
 
@@ -679,17 +780,17 @@ static void fetch_failure_reasons(void **state)
 {
 	static char big[51201 + 16];
 	struct reason_case v[] = {
-		{ 500, "{\"keys\":[]}", 0, false, "JWKS endpoint returned HTTP 500" },
-		{ 404, "not here", 0, false, "JWKS endpoint returned HTTP 404" },
-		{ 302, "", 0, false, "JWKS endpoint returned HTTP 302 (redirects are not followed)" },
-		{ 200, "<html>hello</html>", 0, false, "not a JWKS: " },
-		{ 200, "{\"foo\":1}", 0, false, "not a JWKS: " },
-		{ 200, "{\"keys\":[]}", 0, false, "not a JWKS: " },
-		{ 200, "", 0, false, "not a JWKS: " },
-		{ 200, big, 51201, false, "JWKS document too large (> 51200 bytes)" },
-		{ 200, big, 51201, true, "JWKS document too large (> 51200 bytes)" },
+	    {500, "{\"keys\":[]}", 0, false, "JWKS endpoint returned HTTP 500"},
+	    {404, "not here", 0, false, "JWKS endpoint returned HTTP 404"},
+	    {302, "", 0, false, "JWKS endpoint returned HTTP 302 (redirects are not followed)"},
+	    {200, "<html>hello</html>", 0, false, "not a JWKS: "},
+	    {200, "{\"foo\":1}", 0, false, "not a JWKS: "},
+	    {200, "{\"keys\":[]}", 0, false, "not a JWKS: "},
+	    {200, "", 0, false, "not a JWKS: "},
+	    {200, big, 51201, false, "JWKS document too large (> 51200 bytes)"},
+	    {200, big, 51201, true, "JWKS document too large (> 51200 bytes)"},
 	};
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	(void)state;
 
 	memset(big, ' ', sizeof big);
@@ -718,9 +819,9 @@ static void fetch_failure_reasons(void **state)
 
 static void lenient_jwks(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	struct jose_keyset *ks = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	(void)state;
 
 	/* Real JWKS documents publish keys grantd cannot use: they are skipped. */
@@ -737,6 +838,7 @@ static void read_timeout_expires(void **state)
 	struct fx *f = fx_new(1, 0);
 	(void)state;
 
+	f->cfg.oauth.jwks_endpoint.connection_timeout = 1; /* the whole fetch: 2 s */
 	srv_hold(&g_srv); /* the server reads the request and never answers in time */
 	get_fails(f, "idp", NULL, "k1", ST_IO,
 		  "JWKS endpoint timed out after 1 s waiting for the response (read_timeout)");
@@ -746,13 +848,138 @@ static void read_timeout_expires(void **state)
 
 static void tls_to_plain_server(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	char uri[128];
 	(void)state;
 
 	snprintf(uri, sizeof uri, "https://127.0.0.1:%u/jwks", g_srv.port);
 	get_fails(f, "idp", uri, "k1", ST_IO, "TLS");
 	fx_free(f);
+}
+
+/* TLS verification is on: an untrusted certificate fails the fetch; the
+ * same server is accepted once its certificate is the configured CA file.
+ * http is not allowed here, https is enough. */
+static void tls_verification(void **state)
+{
+	struct config c;
+	struct keys_opts o = {.clock = fake_clock};
+	struct keys *k = NULL;
+	struct jose_keyset *ks = NULL;
+	struct err e = {0};
+	char uri[128];
+	(void)state;
+
+	cfg_defaults(&c);
+	c.oauth.jwks_endpoint.allow_insecure_http = false;
+	c.oauth.jwks_endpoint.connection_timeout = 30;
+	c.oauth.jwks_endpoint.read_timeout = 30;
+	snprintf(uri, sizeof uri, "https://127.0.0.1:%u/jwks", g_tls_srv.port);
+	serve_jwks_on(&g_tls_srv, "k1 k2");
+
+	assert_int_equal(keys_new_with_opts(&c, &o, &k, &e), ST_OK);
+	assert_int_equal(keys_get(k, "idp", uri, "k1", &ks, &e), ST_IO);
+	assert_non_null(strstr(e.msg, "TLS certificate is not trusted"));
+	assert_int_equal(srv_requests(&g_tls_srv), 0);
+	keys_free(k);
+
+	o.ca_file = g_ca_path;
+	assert_int_equal(keys_new_with_opts(&c, &o, &k, &e), ST_OK);
+	assert_int_equal(keys_get(k, "idp", uri, "k2", &ks, &e), ST_OK);
+	assert_true(has_kid(ks, "k2"));
+	jose_keyset_free(ks);
+	assert_int_equal(srv_requests(&g_tls_srv), 1);
+	keys_free(k);
+}
+
+/* Log capture: the logger writes to fd 2, which the setup points at a
+ * temporary file; the teardown (run even when the test fails) restores it
+ * and copies what was captured, cmocka's own messages included, to it. */
+struct capture {
+	FILE *tmp;
+	int saved;
+};
+
+static int capture_setup(void **state)
+{
+	struct capture *c = calloc(1, sizeof *c);
+	assert_non_null(c);
+	c->tmp = tmpfile();
+	assert_non_null(c->tmp);
+	c->saved = dup(STDERR_FILENO);
+	assert_true(c->saved >= 0);
+	fflush(stderr);
+	assert_true(dup2(fileno(c->tmp), STDERR_FILENO) >= 0);
+	log_set_level(LOG_INFO);
+	*state = c;
+	return 0;
+}
+
+static char *captured(struct capture *c)
+{
+	struct stat st;
+	char *text;
+	fflush(stderr);
+	assert_int_equal(fstat(fileno(c->tmp), &st), 0);
+	text = calloc(1, (size_t)st.st_size + 1);
+	assert_non_null(text);
+	assert_int_equal(pread(fileno(c->tmp), text, (size_t)st.st_size, 0), st.st_size);
+	return text;
+}
+
+static int capture_teardown(void **state)
+{
+	struct capture *c = *state;
+	char *text = captured(c);
+	log_set_level(LOG_ERROR);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	fclose(c->tmp);
+	fputs(text, stderr);
+	free(text);
+	free(c);
+	return 0;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void warns_once_per_failure_streak(void **state)
+{
+	static const char doc[] = "{\"keys\":\"SECRET-DOCUMENT-TEXT\"}";
+	struct fx *f = fx_new(30, 0);
+	char *log;
+
+	assert_true(get_ok(f, "idp-log", "k1"));
+	srv_script(&g_srv, 200, doc, sizeof doc - 1, false);
+	for (int i = 0; i < 3; i++) { /* one streak of three failures */
+		advance(600);
+		keys_refresh_sync(f->k);
+	}
+	advance(10);
+	get_fails(f, "idp-log", NULL, "k2", ST_IO, "refetching it failed: not a JWKS: ");
+	serve_jwks("k1");
+	advance(600);
+	keys_refresh_sync(f->k); /* recovered */
+	srv_script(&g_srv, 503, "", 0, false);
+	advance(600);
+	keys_refresh_sync(f->k); /* a new streak */
+	advance(600);
+	keys_refresh_sync(f->k);
+	fx_free(f);
+
+	log = captured(*state);
+	assert_int_equal(count(log, "JWKS refresh failed for identity provider idp-log"), 2);
+	assert_int_equal(count(log, "not a JWKS: "), 1);
+	assert_int_equal(count(log, "JWKS endpoint returned HTTP 503"), 1);
+	assert_int_equal(count(log, "fetched again"), 1);
+	assert_null(strstr(log, "SECRET-DOCUMENT-TEXT"));
+	free(log);
 }
 
 struct getter {
@@ -768,7 +995,7 @@ static void *getter_main(void *arg)
 {
 	struct getter *g = arg;
 	struct jose_keyset *ks = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	atomic_fetch_add(&g_started, 1);
 	g->st = keys_get(g->f->k, "idp", g->f->uri, "k1", &ks, &e);
@@ -833,7 +1060,7 @@ static void free_with_idle_thread(void **state)
 {
 	struct config c;
 	struct keys *k = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	(void)state;
 
 	cfg_defaults(&c);
@@ -845,10 +1072,10 @@ static void free_with_idle_thread(void **state)
 
 static void uri_change_and_forget(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	char other[160], path[256];
 	struct jose_keyset *ks = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	int n;
 	(void)state;
 
@@ -872,7 +1099,7 @@ static void uri_change_and_forget(void **state)
 
 static void bad_arguments(void **state)
 {
-	struct fx *f = fx_new(1, 0);
+	struct fx *f = fx_new(30, 0);
 	char longid[KEYS_IDP_ID_MAX + 2];
 	(void)state;
 
@@ -882,13 +1109,16 @@ static void bad_arguments(void **state)
 	get_fails(f, longid, NULL, "k1", ST_INVALID, "identity provider id");
 	get_fails(f, "idp", "ftp://127.0.0.1/jwks", "k1", ST_INVALID, "JWKS URI scheme");
 	get_fails(f, "idp", "http://u:p@127.0.0.1/jwks", "k1", ST_INVALID, "user information");
+	f->cfg.oauth.jwks_endpoint.allow_insecure_http = false;
+	get_fails(f, "idp", NULL, "k1", ST_INVALID, "JWKS URI must use https");
+	f->cfg.oauth.jwks_endpoint.allow_insecure_http = true;
 	assert_int_equal(keys_entry_count(f->k), 0);
 	fx_free(f);
 }
 
 static void lru_eviction_and_idle_drop(void **state)
 {
-	struct fx *f = fx_new(1, 2);
+	struct fx *f = fx_new(30, 2);
 	(void)state;
 
 	assert_true(get_ok(f, "a", "k1"));
@@ -923,7 +1153,7 @@ static void *hammer_main(void *arg)
 	for (int i = 0; i < 200; i++) {
 		char idp[16];
 		struct jose_keyset *ks = NULL;
-		struct err e = { 0 };
+		struct err e = {0};
 		snprintf(idp, sizeof idp, "idp-%d", (h->id + i) % 5);
 		if (i % 50 == 49)
 			keys_forget(h->f->k, idp);
@@ -959,9 +1189,14 @@ static void concurrent_use(void **state)
 static int group_setup(void **state)
 {
 	(void)state;
-	log_set_level(LOG_ERROR); /* the expected failures would log warnings */
+	static const char *proxies[] = {"http_proxy", "https_proxy", "all_proxy", "HTTPS_PROXY",
+					"ALL_PROXY"};
+	for (size_t i = 0; i < sizeof proxies / sizeof proxies[0]; i++)
+		unsetenv(proxies[i]); /* the test servers are on loopback */
+	log_set_level(LOG_ERROR);     /* the expected failures would log warnings */
 	make_keys();
-	srv_start(&g_srv);
+	srv_start(&g_srv, NULL);
+	srv_start(&g_tls_srv, make_tls());
 	return 0;
 }
 
@@ -969,30 +1204,35 @@ static int group_teardown(void **state)
 {
 	(void)state;
 	srv_stop(&g_srv);
+	srv_stop(&g_tls_srv);
+	unlink(g_ca_path);
 	return 0;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(check_uri_rules),
-		cmocka_unit_test(first_fetch_then_cache),
-		cmocka_unit_test(unknown_kid_refetch_rate_limited),
-		cmocka_unit_test(key_rotation),
-		cmocka_unit_test(endpoint_down_on_first_use),
-		cmocka_unit_test(stale_copy_served_when_endpoint_fails),
-		cmocka_unit_test(refresh_after_ttl),
-		cmocka_unit_test(fetch_failure_reasons),
-		cmocka_unit_test(lenient_jwks),
-		cmocka_unit_test(read_timeout_expires),
-		cmocka_unit_test(tls_to_plain_server),
-		cmocka_unit_test(single_flight_first_fetch),
-		cmocka_unit_test(refresh_in_flight_does_not_block),
-		cmocka_unit_test(free_with_idle_thread),
-		cmocka_unit_test(uri_change_and_forget),
-		cmocka_unit_test(bad_arguments),
-		cmocka_unit_test(lru_eviction_and_idle_drop),
-		cmocka_unit_test(concurrent_use),
+	    cmocka_unit_test(check_uri_rules),
+	    cmocka_unit_test(first_fetch_then_cache),
+	    cmocka_unit_test(unknown_kid_refetch_rate_limited),
+	    cmocka_unit_test(key_rotation),
+	    cmocka_unit_test(endpoint_down_on_first_use),
+	    cmocka_unit_test(stale_copy_served_when_endpoint_fails),
+	    cmocka_unit_test(refresh_after_ttl),
+	    cmocka_unit_test(fetch_failure_reasons),
+	    cmocka_unit_test(lenient_jwks),
+	    cmocka_unit_test(read_timeout_expires),
+	    cmocka_unit_test(tls_to_plain_server),
+	    cmocka_unit_test(tls_verification),
+	    cmocka_unit_test_setup_teardown(warns_once_per_failure_streak, capture_setup,
+					    capture_teardown),
+	    cmocka_unit_test(single_flight_first_fetch),
+	    cmocka_unit_test(refresh_in_flight_does_not_block),
+	    cmocka_unit_test(free_with_idle_thread),
+	    cmocka_unit_test(uri_change_and_forget),
+	    cmocka_unit_test(bad_arguments),
+	    cmocka_unit_test(lru_eviction_and_idle_drop),
+	    cmocka_unit_test(concurrent_use),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -90,6 +90,20 @@ static void sv_ints(void **state)
 	assert_int_not_equal(sv_to_i64(SV("+1"), &v), ST_OK);
 }
 
+static void utf8_trim(void **state)
+{
+	(void)state;
+	char a[] = "ab\xc3\xa9", b[] = "ab\xc3", c[] = "ab\xe2\x82", d[] = "x\xf0\x9f\x98\x80";
+	str_utf8_trim(a);
+	assert_string_equal(a, "ab\xc3\xa9");
+	str_utf8_trim(b);
+	assert_string_equal(b, "ab");
+	str_utf8_trim(c);
+	assert_string_equal(c, "ab");
+	str_utf8_trim(d);
+	assert_string_equal(d, "x\xf0\x9f\x98\x80");
+}
+
 static void arena_bounds(void **state)
 {
 	(void)state;
@@ -134,7 +148,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(b64url_roundtrip), cmocka_unit_test(b64url_rejects),
 		cmocka_unit_test(b64std_padding),   cmocka_unit_test(buf_caps),
-		cmocka_unit_test(sv_ints),          cmocka_unit_test(arena_bounds),
+		cmocka_unit_test(sv_ints), cmocka_unit_test(utf8_trim),          cmocka_unit_test(arena_bounds),
 		cmocka_unit_test(crypto_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

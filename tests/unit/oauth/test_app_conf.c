@@ -118,7 +118,7 @@ static void rejects_(json_t *doc, const char *want, int line)
 /* As rejects(), and the message starts with "<path>: ". */
 static void rejects_at_(json_t *doc, const char *path, const char *want, int line)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	struct app_conf *c = NULL;
 	status st = parse(doc, &c, &e);
 	size_t n = strlen(path);
@@ -417,7 +417,8 @@ static void callback_rules(void **state)
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		snprintf(v, sizeof v, "[\"https://ok.example/cb\", \"%s\"]", bad[i].url);
-		rejects_at(base_with(OIDC ".callbackURLs", v), OIDC ".callbackURLs[1]", bad[i].want);
+		rejects_at(base_with(OIDC ".callbackURLs", v), OIDC ".callbackURLs[1]",
+			   bad[i].want);
 	}
 	rejects(base_with(OIDC ".callbackURLs", "\"https://a.example/\""),
 		OIDC ".callbackURLs: must be an array");

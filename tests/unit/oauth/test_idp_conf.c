@@ -21,11 +21,11 @@
 #include "oauth/idp_conf.h"
 
 #define NOT_BEFORE 1700000000
-#define NOT_AFTER 2000000000
+#define NOT_AFTER  2000000000
 
-static struct config *cfg;        /* built-in defaults */
-static struct config *cfg_http;   /* allow_insecure_http = true */
-static struct config *cfg_hosts;  /* allowed_hosts = ["idp.example"] */
+static struct config *cfg;       /* built-in defaults */
+static struct config *cfg_http;  /* allow_insecure_http = true */
+static struct config *cfg_hosts; /* allowed_hosts = ["idp.example"] */
 
 /* Keys and certificates shared by the tests (made once in setup). */
 static EVP_PKEY *rsa2048, *rsa1024, *ec256, *ed25519;
@@ -108,9 +108,9 @@ static char *b64_of(const char *s)
 
 static struct config *load_cfg(const char *toml)
 {
-	char *envp[] = { NULL };
+	char *envp[] = {NULL};
 	struct config *c = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	if (config_load_buffer("test.toml", toml, strlen(toml), envp, &c, &e) != ST_OK)
 		fprintf(stderr, "config: %s\n", e.msg);
@@ -227,7 +227,7 @@ static json_t *with_certs(const char *const *texts, size_t n)
 static struct idp_conf *parse_ok(json_t *doc, const struct config *c)
 {
 	struct idp_conf *conf = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st = idp_conf_parse(doc, c, &conf, &e);
 
 	if (st != ST_OK)
@@ -242,7 +242,7 @@ static void parse_fails(json_t *doc, const struct config *c, status want, const 
 			const char *also)
 {
 	struct idp_conf sentinel, *conf = &sentinel; /* must be reset to NULL */
-	struct err e = { 0 };
+	struct err e = {0};
 	status st = idp_conf_parse(doc, c, &conf, &e);
 
 	json_decref(doc);
@@ -295,9 +295,8 @@ static json_t *jwk_of(EVP_PKEY *pk, const char *kid)
 		free(x);
 		return j;
 	}
-	assert_int_equal(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt,
-							 &n),
-			 1);
+	assert_int_equal(
+	    EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt, &n), 1);
 	assert_int_equal(n, 65); /* 04 || X || Y */
 	x = b64url_of(pt + 1, 32);
 	y = b64url_of(pt + 33, 32);
@@ -342,7 +341,7 @@ static void canonical_form(void **state)
 	(void)state;
 	struct idp_conf *c = parse_ok(load(BASE), cfg);
 	json_t *doc = NULL, *want;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	assert_int_equal(idp_conf_to_json(c, &doc, &e), ST_OK);
 	want = load("{\"name\":\"idp\",\"description\":\"\",\"isEnabled\":true,"
@@ -358,13 +357,12 @@ static void canonical_form(void **state)
 		fail_msg("canonical form differs: %s", got);
 	}
 	/* Member order is the documented one. */
-	const char *order[] = { "name", "description", "isEnabled", "idpIssuerName", "alias",
-				"certificate", "jwtGrant" };
+	const char *order[] = {"name",  "description", "isEnabled", "idpIssuerName",
+			       "alias", "certificate", "jwtGrant"};
 	size_t i = 0;
 	const char *key;
 	json_t *v;
-	json_object_foreach (doc, key, v)
-		assert_string_equal(key, order[i++]);
+	json_object_foreach(doc, key, v) assert_string_equal(key, order[i++]);
 	json_decref(want);
 	json_decref(doc);
 	idp_conf_free(c);
@@ -385,7 +383,7 @@ static void round_trip(void **state)
 			   "\"expiresAt\":\"2030-01-02T03:04:05Z\"}}");
 	json_t *cert = json_object(), *arr = json_array(), *one = NULL, *two = NULL;
 	struct idp_conf *c, *c2;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	json_array_append_new(arr, json_string(b64_pem_rsa));
 	json_array_append_new(arr, json_string(pem_ec));
@@ -415,9 +413,9 @@ static void round_trip(void **state)
 	assert_memory_equal(c->keys->keys[0]->cert.sha256, der_rsa_sha256, SHA256_LEN);
 
 	assert_int_equal(idp_conf_to_json(c, &one, &e), ST_OK);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(one, "jwtGrant"),
-							      "expiresAt")),
-			    "2030-01-02T03:04:05Z");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(one, "jwtGrant"), "expiresAt")),
+	    "2030-01-02T03:04:05Z");
 	/* allowedAlgorithms: a set, in RFC order, duplicates gone */
 	json_t *algs = json_object_get(json_object_get(one, "jwtGrant"), "allowedAlgorithms");
 	assert_int_equal(json_array_size(algs), 2);
@@ -513,8 +511,8 @@ static void description_rules(void **state)
 	idp_conf_free(c);
 	parse_fails(with_json("description", "\"bell\\u0007\""), cfg, ST_INVALID,
 		    "description: contains a control character", NULL);
-	parse_fails(with_json("description", "[]"), cfg, ST_INVALID, "description: must be a string",
-		    NULL);
+	parse_fails(with_json("description", "[]"), cfg, ST_INVALID,
+		    "description: must be a string", NULL);
 	char *s = repeat("d", 1024);
 	idp_conf_free(parse_ok(with(NULL, "description", json_string(s)), cfg));
 	free(s);
@@ -532,8 +530,8 @@ static void enabled_issuer_alias(void **state)
 	idp_conf_free(c);
 	parse_fails(with_json("isEnabled", "\"false\""), cfg, ST_INVALID,
 		    "isEnabled: must be true or false", NULL);
-	parse_fails(with_json("isEnabled", "0"), cfg, ST_INVALID, "isEnabled: must be true or false",
-		    NULL);
+	parse_fails(with_json("isEnabled", "0"), cfg, ST_INVALID,
+		    "isEnabled: must be true or false", NULL);
 
 	/* "" means unset, like null and absent. */
 	c = parse_ok(with_json("alias", "\"\""), cfg);
@@ -571,7 +569,7 @@ static void certificate_shape(void **state)
 	parse_fails(with_json("certificate.jwks", "{\"keys\":[]}"), cfg, ST_INVALID,
 		    "certificate: exactly one of", NULL);
 	/* A null member counts as absent. */
-	json_t *d = with_certs((const char *const[]){ pem_rsa }, 1);
+	json_t *d = with_certs((const char *const[]){pem_rsa}, 1);
 	json_object_set_new(json_object_get(d, "certificate"), "jwksUri", json_null());
 	json_object_set_new(json_object_get(d, "certificate"), "jwks", json_null());
 	struct idp_conf *c = parse_ok(d, cfg);
@@ -584,8 +582,8 @@ static void jwks_uri_rules(void **state)
 	(void)state;
 	parse_fails(with_json("certificate.jwksUri", "\"http://idp.example/jwks\""), cfg,
 		    ST_INVALID, "certificate.jwksUri: ", NULL);
-	idp_conf_free(parse_ok(with_json("certificate.jwksUri", "\"http://idp.example/jwks\""),
-			       cfg_http));
+	idp_conf_free(
+	    parse_ok(with_json("certificate.jwksUri", "\"http://idp.example/jwks\""), cfg_http));
 	/* allowed_hosts */
 	idp_conf_free(parse_ok(load(BASE), cfg_hosts));
 	parse_fails(with_json("certificate.jwksUri", "\"https://evil.example/jwks\""), cfg_hosts,
@@ -606,19 +604,19 @@ static void certificates_accepted(void **state)
 	struct idp_conf *c;
 
 	/* PEM, base64 of PEM, base64 of DER, EC and Ed25519 certificates */
-	c = parse_ok(with_certs((const char *const[]){ pem_rsa }, 1), cfg);
+	c = parse_ok(with_certs((const char *const[]){pem_rsa}, 1), cfg);
 	assert_int_equal(c->keys->n, 1);
 	assert_true(c->keys->keys[0]->has_cert);
 	assert_int_equal(c->keys->keys[0]->kty, JOSE_KTY_RSA);
 	assert_string_equal(c->certificates.v[0], pem_rsa);
 	idp_conf_free(c);
 
-	c = parse_ok(with_certs((const char *const[]){ b64_pem_rsa }, 1), cfg);
+	c = parse_ok(with_certs((const char *const[]){b64_pem_rsa}, 1), cfg);
 	assert_string_equal(c->certificates.v[0], pem_rsa);
 	assert_memory_equal(c->keys->keys[0]->cert.sha256, der_rsa_sha256, SHA256_LEN);
 	idp_conf_free(c);
 
-	c = parse_ok(with_certs((const char *const[]){ b64_der_rsa }, 1), cfg);
+	c = parse_ok(with_certs((const char *const[]){b64_der_rsa}, 1), cfg);
 	assert_string_equal(c->certificates.v[0], b64_der_rsa); /* kept as uploaded */
 	assert_memory_equal(c->keys->keys[0]->cert.sha256, der_rsa_sha256, SHA256_LEN);
 	idp_conf_free(c);
@@ -626,12 +624,11 @@ static void certificates_accepted(void **state)
 	/* surrounding whitespace is dropped, a PEM ends with one line break */
 	char padded[8192];
 	snprintf(padded, sizeof padded, "\n\n  %s  \n", pem_rsa);
-	c = parse_ok(with_certs((const char *const[]){ padded }, 1), cfg);
+	c = parse_ok(with_certs((const char *const[]){padded}, 1), cfg);
 	assert_string_equal(c->certificates.v[0], pem_rsa);
 	idp_conf_free(c);
 
-	c = parse_ok(with_certs((const char *const[]){ pem_rsa, pem_ec, pem_ed, pem_rsa_b }, 4),
-		     cfg);
+	c = parse_ok(with_certs((const char *const[]){pem_rsa, pem_ec, pem_ed, pem_rsa_b}, 4), cfg);
 	assert_int_equal(c->keys->n, 4);
 	assert_int_equal(c->keys->keys[1]->kty, JOSE_KTY_EC_P256);
 	assert_int_equal(c->keys->keys[2]->kty, JOSE_KTY_ED25519);
@@ -642,19 +639,18 @@ static void certificates_accepted(void **state)
 static void certificates_rejected(void **state)
 {
 	(void)state;
-	parse_fails(with_certs((const char *const[]){ pem_rsa, pem_priv }, 2), cfg, ST_INVALID,
+	parse_fails(with_certs((const char *const[]){pem_rsa, pem_priv}, 2), cfg, ST_INVALID,
 		    "certificate.certificates[1]: a private key, not a certificate", NULL);
-	parse_fails(with_certs((const char *const[]){ "garbage" }, 1), cfg, ST_INVALID,
+	parse_fails(with_certs((const char *const[]){"garbage"}, 1), cfg, ST_INVALID,
 		    "certificate.certificates[0]: not a PEM certificate", NULL);
-	parse_fails(with_certs((const char *const[]){ "-----BEGIN CERTIFICATE-----\nAAAA\n"
-						      "-----END CERTIFICATE-----\n" },
+	parse_fails(with_certs((const char *const[]){"-----BEGIN CERTIFICATE-----\nAAAA\n"
+						     "-----END CERTIFICATE-----\n"},
 			       1),
 		    cfg, ST_INVALID, "certificate.certificates[0]: ", NULL);
-	parse_fails(with_certs((const char *const[]){ pem_ec, pem_rsa1024 }, 2), cfg, ST_INVALID,
+	parse_fails(with_certs((const char *const[]){pem_ec, pem_rsa1024}, 2), cfg, ST_INVALID,
 		    "certificate.certificates[1]: ", "1024");
-	parse_fails(with_certs((const char *const[]){ pem_rsa, pem_ec, pem_rsa }, 3), cfg,
-		    ST_INVALID, "certificate.certificates[2]: the same certificate as certificates[0]",
-		    NULL);
+	parse_fails(with_certs((const char *const[]){pem_rsa, pem_ec, pem_rsa}, 3), cfg, ST_INVALID,
+		    "certificate.certificates[2]: the same certificate as certificates[0]", NULL);
 	parse_fails(with_json("certificate", "{\"certificates\":[]}"), cfg, ST_INVALID,
 		    "certificate.certificates: must hold 1 to 16 certificates", NULL);
 	parse_fails(with_json("certificate", "{\"certificates\":\"x\"}"), cfg, ST_INVALID,
@@ -669,7 +665,7 @@ static void certificates_rejected(void **state)
 		    "certificate.certificates: must hold 1 to 16", NULL);
 	/* a huge entry */
 	char *big = repeat("A", JOSE_PEM_MAX + 1);
-	parse_fails(with_certs((const char *const[]){ big }, 1), cfg, ST_INVALID,
+	parse_fails(with_certs((const char *const[]){big}, 1), cfg, ST_INVALID,
 		    "certificate.certificates[0]: longer than", NULL);
 	free(big);
 }
@@ -678,7 +674,7 @@ static void public_key_pem(void **state)
 {
 	(void)state;
 	/* A bare SubjectPublicKeyInfo is accepted (no certificate data). */
-	struct idp_conf *c = parse_ok(with_certs((const char *const[]){ pem_pub }, 1), cfg);
+	struct idp_conf *c = parse_ok(with_certs((const char *const[]){pem_pub}, 1), cfg);
 	assert_false(c->keys->keys[0]->has_cert);
 	assert_string_equal(c->certificates.v[0], pem_pub);
 	idp_conf_free(c);
@@ -689,7 +685,7 @@ static void inline_jwks(void **state)
 	(void)state;
 	json_t *keys = json_array(), *jwks, *out = NULL;
 	struct idp_conf *c;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	json_array_append_new(keys, jwk_of(ec256, "ec-1"));
 	json_array_append_new(keys, jwk_of(ed25519, "ed-1"));
@@ -715,12 +711,12 @@ static void inline_jwks(void **state)
 	/* private key material */
 	json_t *priv = jwk_of(ec256, "p");
 	json_object_set_new(priv, "d", json_string("AAAA"));
-	parse_fails(with(NULL, "certificate",
-			 json_pack("{s:{s:[o]}}", "jwks", "keys", priv)),
-		    cfg, ST_INVALID, "certificate.jwks: ", NULL);
+	parse_fails(with(NULL, "certificate", json_pack("{s:{s:[o]}}", "jwks", "keys", priv)), cfg,
+		    ST_INVALID, "certificate.jwks: ", NULL);
 	/* symmetric key */
-	parse_fails(with_json("certificate", "{\"jwks\":{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}}"),
-		    cfg, ST_INVALID, "certificate.jwks: ", NULL);
+	parse_fails(
+	    with_json("certificate", "{\"jwks\":{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}}"),
+	    cfg, ST_INVALID, "certificate.jwks: ", NULL);
 	/* unsupported curve: strict, not skipped */
 	parse_fails(with_json("certificate",
 			      "{\"jwks\":{\"keys\":[{\"kty\":\"EC\",\"crv\":\"secp256k1\","
@@ -762,12 +758,13 @@ static void algorithms(void **state)
 		    "jwtGrant.allowedAlgorithms: must be an array", NULL);
 
 	/* an uploaded key must fit one of them */
-	json_t *d = with_certs((const char *const[]){ pem_rsa, pem_ec }, 2);
+	json_t *d = with_certs((const char *const[]){pem_rsa, pem_ec}, 2);
 	json_object_set_new(d, "jwtGrant", load("{\"allowedAlgorithms\":[\"RS256\"]}"));
-	parse_fails(d, cfg, ST_INVALID, "certificate.certificates[1]: its EC P-256 key fits none of "
-					"jwtGrant.allowedAlgorithms (RS256)",
+	parse_fails(d, cfg, ST_INVALID,
+		    "certificate.certificates[1]: its EC P-256 key fits none of "
+		    "jwtGrant.allowedAlgorithms (RS256)",
 		    NULL);
-	d = with_certs((const char *const[]){ pem_rsa }, 1);
+	d = with_certs((const char *const[]){pem_rsa}, 1);
 	json_object_set_new(d, "jwtGrant", load("{\"allowedAlgorithms\":[\"PS256\"]}"));
 	idp_conf_free(parse_ok(d, cfg));
 }
@@ -775,8 +772,8 @@ static void algorithms(void **state)
 static void lists(void **state)
 {
 	(void)state;
-	static const char *const names[] = { "additionalAudiences", "allowedSubjects",
-					     "allowedScopes" };
+	static const char *const names[] = {"additionalAudiences", "allowedSubjects",
+					    "allowedScopes"};
 	char path[64], want[96];
 
 	for (size_t k = 0; k < 3; k++) {
@@ -865,13 +862,27 @@ static void expires_at(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"2030-02-30T00:00:00Z", "2030-01-02T03:04:05+00:00", "2030-01-02T03:04:05z",
-		"2030-01-02t03:04:05Z", "2030-01-02T03:04:05.5Z",    "2030-01-02 03:04:05Z",
-		"2030-13-01T00:00:00Z", "2030-00-10T00:00:00Z",      "2030-01-00T00:00:00Z",
-		"2030-01-01T24:00:00Z", "2030-01-01T00:60:00Z",      "2030-01-01T00:00:60Z",
-		"2023-02-29T00:00:00Z", "1969-12-31T23:59:59Z",      "1970-01-01T00:00:00Z",
-		"30-01-01T00:00:00Z",   "2030-1-01T00:00:00Z",       "+030-01-01T00:00:00Z",
-		"",                     "2030-01-01",                "2030-01-01T00:00:00Z ",
+	    "2030-02-30T00:00:00Z",
+	    "2030-01-02T03:04:05+00:00",
+	    "2030-01-02T03:04:05z",
+	    "2030-01-02t03:04:05Z",
+	    "2030-01-02T03:04:05.5Z",
+	    "2030-01-02 03:04:05Z",
+	    "2030-13-01T00:00:00Z",
+	    "2030-00-10T00:00:00Z",
+	    "2030-01-00T00:00:00Z",
+	    "2030-01-01T24:00:00Z",
+	    "2030-01-01T00:60:00Z",
+	    "2030-01-01T00:00:60Z",
+	    "2023-02-29T00:00:00Z",
+	    "1969-12-31T23:59:59Z",
+	    "1970-01-01T00:00:00Z",
+	    "30-01-01T00:00:00Z",
+	    "2030-1-01T00:00:00Z",
+	    "+030-01-01T00:00:00Z",
+	    "",
+	    "2030-01-01",
+	    "2030-01-01T00:00:00Z ",
 	};
 	int64_t t = 0;
 	char buf[IDP_TIME_LEN];
@@ -920,26 +931,26 @@ static void key_source_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(minimal_defaults),
-		cmocka_unit_test(canonical_form),
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(refcount),
-		cmocka_unit_test(not_an_object),
-		cmocka_unit_test(unknown_fields),
-		cmocka_unit_test(name_rules),
-		cmocka_unit_test(description_rules),
-		cmocka_unit_test(enabled_issuer_alias),
-		cmocka_unit_test(certificate_shape),
-		cmocka_unit_test(jwks_uri_rules),
-		cmocka_unit_test(certificates_accepted),
-		cmocka_unit_test(certificates_rejected),
-		cmocka_unit_test(public_key_pem),
-		cmocka_unit_test(inline_jwks),
-		cmocka_unit_test(algorithms),
-		cmocka_unit_test(lists),
-		cmocka_unit_test(flags_and_numbers),
-		cmocka_unit_test(expires_at),
-		cmocka_unit_test(key_source_names),
+	    cmocka_unit_test(minimal_defaults),
+	    cmocka_unit_test(canonical_form),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(refcount),
+	    cmocka_unit_test(not_an_object),
+	    cmocka_unit_test(unknown_fields),
+	    cmocka_unit_test(name_rules),
+	    cmocka_unit_test(description_rules),
+	    cmocka_unit_test(enabled_issuer_alias),
+	    cmocka_unit_test(certificate_shape),
+	    cmocka_unit_test(jwks_uri_rules),
+	    cmocka_unit_test(certificates_accepted),
+	    cmocka_unit_test(certificates_rejected),
+	    cmocka_unit_test(public_key_pem),
+	    cmocka_unit_test(inline_jwks),
+	    cmocka_unit_test(algorithms),
+	    cmocka_unit_test(lists),
+	    cmocka_unit_test(flags_and_numbers),
+	    cmocka_unit_test(expires_at),
+	    cmocka_unit_test(key_source_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "lib/arena.h"
 #include "lib/crypto.h"
+#include "lib/log.h"
 #include "store/store.h"
 
 #define NOW 1700000000
@@ -484,6 +485,32 @@ static void tenants(void **state)
 			 ST_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(total, 4);
+}
+
+static void list_page_clamp(void **state)
+{
+	struct fx *f = *state;
+	struct store_tenant *items;
+	struct err e = { 0 };
+	int64_t total;
+	size_t n;
+
+	/* More rows than one page may hold, written in one raw transaction. */
+	raw_exec(f->path, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+			  "WHERE i < 1005) INSERT INTO tenants (id, domain, active, created_at) "
+			  "SELECT printf('id-%04d', i), printf('d%04d.example', i), 1, i FROM n");
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 5000, 0 }, &items,
+						&n, &total, &e),
+			 ST_OK);
+	assert_int_equal(total, 1005);
+	assert_int_equal(n, STORE_PAGE_MAX);
+	assert_string_equal(items[0].domain, "d0001.example");
+	assert_string_equal(items[STORE_PAGE_MAX - 1].domain, "d1000.example");
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 1000, 1000 },
+						&items, &n, &total, &e),
+			 ST_OK);
+	assert_int_equal(n, 5);
+	assert_string_equal(items[4].domain, "d1005.example");
 }
 
 static void admins(void **state)
@@ -1201,6 +1228,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_open_migrates_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(tenants, setup, teardown),
+		cmocka_unit_test_setup_teardown(list_page_clamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(admins, setup, teardown),
 		cmocka_unit_test_setup_teardown(idps, setup, teardown),
 		cmocka_unit_test_setup_teardown(idp_disable_and_delete_revoke_tokens, setup,
@@ -1216,5 +1244,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(concurrent_idp_create, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_refresh_use, setup, teardown),
 	};
+	log_set_level(LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,600 @@
+/* test_token.c - POST /oauth2/token through its handler, without a socket:
+ * request checks, client authentication, the three grants, token storage
+ * and the error mapping at the edge. */
+#include "oauth_fixture.h"
+
+#include <openssl/evp.h>
+
+#include "http/http.h"
+#include "oauth/client_auth.h"
+#include "oauth/oauth.h"
+
+#define FORM "application/x-www-form-urlencoded"
+#define JWT_GT "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+
+struct call {
+	int status;
+	json_t *json;
+	const char *www, *cache, *pragma; /* header values (in the fixture arena) */
+	const char *note;
+};
+
+static const char *basic(struct fx *f, const char *id, const char *secret)
+{
+	char raw[256], b64[400];
+	int n = snprintf(raw, sizeof raw, "%s:%s", id, secret);
+
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)raw, n);
+	return arena_printf(&f->a, "Basic %s", b64);
+}
+
+static const char *resp_header(struct fx *f, const struct http_resp *r, const char *name)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return arena_strdup(&f->a, r->headers[i].value);
+	return NULL;
+}
+
+/* Posts `body` to the token endpoint of a tenant with the given request
+ * headers ({name, value, ..., NULL}). */
+static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
+		    const char *const *headers, const char *query, const char *body,
+		    struct call *out)
+{
+	struct arena a;
+	struct http_req req = { 0 };
+	struct http_resp resp = { 0 };
+	json_error_t je;
+
+	arena_init(&a, 0);
+	req.method = HTTP_POST;
+	req.method_name = "POST";
+	req.path = SV("/oauth2/token");
+	req.full_path = req.path;
+	req.query = sv_from(query);
+	req.tenant = tenant;
+	req.tenant_id = tenant_id;
+	req.body = sv_from(body);
+	req.arena = &a;
+	req.fake_headers = headers;
+	req.remote_addr = "127.0.0.1";
+	memcpy(req.trace_id, "0123456789abcdef0123456789abcdef", 33);
+	resp.status = 200;
+	assert_int_equal(oauth_nroutes, 1);
+	assert_int_equal(oauth_routes[0].methods, HTTP_POST);
+	oauth_routes[0].handler(&f->c, &req, &resp);
+
+	memset(out, 0, sizeof *out);
+	out->status = resp.status;
+	out->json = json_loadb(resp.body.p ? resp.body.p : "", resp.body.n, 0, &je);
+	if (out->json == NULL)
+		fail_msg("response is not JSON: %.*s", (int)resp.body.n, resp.body.p);
+	out->www = resp_header(f, &resp, "WWW-Authenticate");
+	out->cache = resp_header(f, &resp, "Cache-Control");
+	out->pragma = resp_header(f, &resp, "Pragma");
+	out->note = resp.log_note ? arena_strdup(&f->a, resp.log_note) : NULL;
+	buf_free(&resp.body);
+	arena_free(&a);
+}
+
+static void post(struct fx *f, const char *const *headers, const char *body, struct call *out)
+{
+	post_in(f, "carbon.super", f->super_id, headers, "", body, out);
+}
+
+static const char *str(const struct call *c, const char *key)
+{
+	return json_string_value(json_object_get(c->json, key));
+}
+
+/* An OAuth error with HTTP status `code`, `error` and a description containing
+ * `needle`; the call is released. */
+static void expect_error(struct call *c, int code, const char *error, const char *needle)
+{
+	if (c->status != code || str(c, "error") == NULL || strcmp(str(c, "error"), error) != 0)
+		fail_msg("got %d %s (%s), expected %d %s", c->status,
+			 str(c, "error") ? str(c, "error") : "-",
+			 str(c, "error_description") ? str(c, "error_description") : "-", code,
+			 error);
+	assert_true(fx_has(str(c, "error_description"), needle));
+	assert_string_equal(c->cache, "no-store");
+	assert_string_equal(c->pragma, "no-cache");
+	if (code == 401)
+		assert_string_equal(c->www, "Basic realm=\"grantd\"");
+	else
+		assert_null(c->www);
+	json_decref(c->json);
+}
+
+/* A 200 token response; returns nothing but checks the shape. */
+static void expect_tokens(struct call *c, bool refresh)
+{
+	if (c->status != 200)
+		fail_msg("got %d %s: %s", c->status, str(c, "error") ? str(c, "error") : "-",
+			 str(c, "error_description") ? str(c, "error_description") : "-");
+	assert_int_equal(strlen(str(c, "access_token")), 43);
+	assert_string_equal(str(c, "token_type"), "Bearer");
+	assert_true(json_is_integer(json_object_get(c->json, "expires_in")));
+	if (refresh)
+		assert_int_equal(strlen(str(c, "refresh_token")), 43);
+	else
+		assert_null(json_object_get(c->json, "refresh_token"));
+	assert_string_equal(c->cache, "no-store");
+	assert_string_equal(c->pragma, "no-cache");
+}
+
+/* The stored record of a token the server handed out. */
+static void stored(struct fx *f, const char *token, struct store_token *out)
+{
+	unsigned char h[SHA256_LEN];
+	struct err e = { 0 };
+
+	assert_int_equal(oauth_keyed_hash(&f->c, sv_from(token), h), ST_OK);
+	assert_int_equal(f->real->ops->token_get(f->real, &f->a, h, out, &e), ST_OK);
+}
+
+static const char *jwt_body(struct fx *f, const char *extra)
+{
+	const char *a = fx_sign(f, f->idp_key, JOSE_ALG_RS256, NULL, fx_claims(f, time(NULL)));
+	return arena_printf(&f->a, "grant_type=%s&assertion=%s%s", JWT_GT, a, extra ? extra : "");
+}
+
+static const char *const *hdrs(struct fx *f, const char *authz)
+{
+	const char **h = arena_alloc(&f->a, 5 * sizeof *h);
+	h[0] = "Content-Type";
+	h[1] = FORM;
+	h[2] = authz ? "Authorization" : NULL;
+	h[3] = authz;
+	h[4] = NULL;
+	return h;
+}
+
+static char *setup_seed(struct fx *f)
+{
+	fx_idp(f, f->super_id, fx_idp_doc(f, "jwtIDP"));
+	return fx_app(f, f->super_id, FX_CLIENT,
+		      json_pack("[s,s]", GRANT_TYPE_JWT_BEARER, GRANT_TYPE_REFRESH_TOKEN), NULL,
+		      FX_SECRET);
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_seed_flow(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	struct store_token t;
+	char *app_id = setup_seed(f);
+
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), jwt_body(f, NULL), &c);
+	expect_tokens(&c, true);
+	assert_int_equal(json_integer_value(json_object_get(c.json, "expires_in")), 3600);
+	assert_null(json_object_get(c.json, "scope"));
+	assert_true(fx_has(c.note, "client=" FX_CLIENT " grant=jwt-bearer"));
+	stored(f, str(&c, "access_token"), &t);
+	assert_int_equal(t.kind, STORE_TOKEN_ACCESS);
+	assert_string_equal(t.subject, "alice");
+	assert_string_equal(t.client_id, FX_CLIENT);
+	assert_string_equal(t.app_id, app_id);
+	assert_string_equal(t.tenant_id, f->super_id);
+	assert_string_equal(t.grant_type, GRANT_TYPE_JWT_BEARER);
+	assert_non_null(t.idp_id);
+	assert_int_equal(t.expires_at - t.issued_at, 3600);
+	stored(f, str(&c, "refresh_token"), &t);
+	assert_int_equal(t.kind, STORE_TOKEN_REFRESH);
+	assert_int_equal(t.expires_at - t.issued_at, 86400);
+	json_decref(c.json);
+	/* client_secret_post and a charset parameter work too. */
+	{
+		const char *h[] = { "Content-Type", FORM "; charset=UTF-8", NULL };
+		post(f, h,
+		     arena_printf(&f->a, "%s&client_id=%s&client_secret=%s", jwt_body(f, NULL),
+				  FX_CLIENT, FX_SECRET),
+		     &c);
+		expect_tokens(&c, true);
+		json_decref(c.json);
+	}
+}
+
+static void test_request_checks(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	const char *auth = basic(f, FX_CLIENT, FX_SECRET);
+
+	setup_seed(f);
+	{
+		const char *h[] = { "Authorization", auth, NULL };
+		post(f, h, jwt_body(f, NULL), &c);
+		expect_error(&c, 400, "invalid_request",
+			     "Content-Type must be application/x-www-form-urlencoded");
+	}
+	{
+		const char *h[] = { "Content-Type", "application/json", "Authorization", auth, NULL };
+		post(f, h, "{}", &c);
+		expect_error(&c, 400, "invalid_request", "Content-Type");
+	}
+	post(f, hdrs(f, auth), jwt_body(f, "&grant_type=client_credentials"), &c);
+	expect_error(&c, 400, "invalid_request", "repeated parameter 'grant_type'");
+	post(f, hdrs(f, auth), jwt_body(f, "&scope=a&scope=b"), &c);
+	expect_error(&c, 400, "invalid_request", "repeated parameter 'scope'");
+	post_in(f, "carbon.super", f->super_id, hdrs(f, NULL), "client_secret=" FX_SECRET,
+		arena_printf(&f->a, "%s&client_id=" FX_CLIENT, jwt_body(f, NULL)), &c);
+	expect_error(&c, 400, "invalid_request",
+		     "parameter 'client_secret' must not be sent in the query string");
+	post_in(f, "carbon.super", f->super_id, hdrs(f, auth), "tenantDomain=carbon.super",
+		jwt_body(f, NULL), &c);
+	expect_tokens(&c, true);
+	json_decref(c.json);
+	post(f, hdrs(f, auth), "assertion=x", &c);
+	expect_error(&c, 400, "invalid_request", "missing parameter 'grant_type'");
+	post(f, hdrs(f, auth), "grant_type=" JWT_GT "&assertion=%zz", &c);
+	expect_error(&c, 400, "invalid_request", "malformed form body");
+	post(f, hdrs(f, auth), "grant_type=" JWT_GT, &c);
+	expect_error(&c, 400, "invalid_request", "missing parameter 'assertion'");
+	post(f, hdrs(f, auth), "grant_type=password&username=a&password=b", &c);
+	expect_error(&c, 400, "unsupported_grant_type", "unsupported grant type 'password'");
+	post(f, hdrs(f, auth), "grant_type=client_credentials", &c);
+	expect_error(&c, 400, "unauthorized_client",
+		     "grant type 'client_credentials' is not allowed for application");
+	assert_int_equal(f->calls[FX_REPLAY], 1);
+}
+
+static void test_client_auth(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	char wrong[sizeof FX_SECRET];
+
+	setup_seed(f);
+	/* A secret off by one character. */
+	memcpy(wrong, FX_SECRET, sizeof wrong);
+	wrong[sizeof wrong - 2] ^= 1;
+	post(f, hdrs(f, basic(f, FX_CLIENT, wrong)), jwt_body(f, NULL), &c);
+	assert_null(strstr(str(&c, "error_description"), wrong));
+	expect_error(&c, 401, "invalid_client", "wrong client secret for client '" FX_CLIENT "'");
+	post(f, hdrs(f, basic(f, "nobody_0123456789abcdefghijk", FX_SECRET)), jwt_body(f, NULL), &c);
+	expect_error(&c, 401, "invalid_client", "unknown client 'nobody_0123456789abcdefghijk'");
+	post(f, hdrs(f, NULL),
+	     arena_printf(&f->a, "%s&client_id=%s&client_secret=x", jwt_body(f, NULL), FX_CLIENT),
+	     &c);
+	expect_error(&c, 401, "invalid_client", "wrong client secret");
+	/* Two methods at once. */
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)),
+	     arena_printf(&f->a, "%s&client_secret=%s", jwt_body(f, NULL), FX_SECRET), &c);
+	expect_error(&c, 400, "invalid_request", "more than one client authentication method");
+	/* A client_id that contradicts the Basic user. */
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)),
+	     arena_printf(&f->a, "%s&client_id=someone_else", jwt_body(f, NULL)), &c);
+	expect_error(&c, 400, "invalid_request", "differs");
+	/* Nothing at all; a confidential client with only its id. */
+	post(f, hdrs(f, NULL), jwt_body(f, NULL), &c);
+	expect_error(&c, 401, "invalid_client", "client authentication required");
+	post(f, hdrs(f, NULL), arena_printf(&f->a, "%s&client_id=%s", jwt_body(f, NULL), FX_CLIENT),
+	     &c);
+	expect_error(&c, 401, "invalid_client", "confidential client");
+	/* Malformed Basic, and another scheme. */
+	post(f, hdrs(f, "Basic !!!"), jwt_body(f, NULL), &c);
+	expect_error(&c, 401, "invalid_client", "malformed HTTP Basic credentials");
+	post(f, hdrs(f, "Bearer abc"), jwt_body(f, NULL), &c);
+	expect_error(&c, 401, "invalid_client", "unsupported Authorization scheme");
+	/* The client of another tenant is unknown here. */
+	fx_app(f, f->acme_id, FX_CLIENT2, json_pack("[s]", GRANT_TYPE_JWT_BEARER), NULL, FX_SECRET);
+	post(f, hdrs(f, basic(f, FX_CLIENT2, FX_SECRET)), jwt_body(f, NULL), &c);
+	expect_error(&c, 401, "invalid_client", "unknown client");
+	/* Form-urlencoded credentials inside Basic (RFC 6749 §2.3.1). */
+	post(f, hdrs(f, basic(f, "client%5Fid_0123456789abcdefgh", FX_SECRET)), jwt_body(f, NULL),
+	     &c);
+	expect_tokens(&c, true);
+	json_decref(c.json);
+	/* Nothing was recorded for the rejected requests: the grant never ran. */
+	assert_int_equal(f->calls[FX_REPLAY], 1);
+}
+
+static void test_public_client(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+
+	fx_idp(f, f->super_id, fx_idp_doc(f, "jwtIDP"));
+	fx_app(f, f->super_id, FX_CLIENT, json_pack("[s]", GRANT_TYPE_JWT_BEARER),
+	       json_pack("{s:b}", "publicClient", 1), NULL);
+	post(f, hdrs(f, NULL), arena_printf(&f->a, "%s&client_id=%s", jwt_body(f, NULL), FX_CLIENT),
+	     &c);
+	expect_tokens(&c, false);
+	json_decref(c.json);
+	post(f, hdrs(f, basic(f, FX_CLIENT, "anything")), jwt_body(f, NULL), &c);
+	expect_error(&c, 401, "invalid_client", "public client");
+}
+
+static void test_jwt_errors_at_the_edge(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	const char *auth = basic(f, FX_CLIENT, FX_SECRET);
+	json_t *cl;
+	const char *a;
+
+	setup_seed(f);
+	cl = fx_claims(f, time(NULL));
+	json_object_set_new(cl, "aud", json_string("https://elsewhere"));
+	a = fx_sign(f, f->idp_key, JOSE_ALG_RS256, NULL, cl);
+	post(f, hdrs(f, auth), arena_printf(&f->a, "grant_type=%s&assertion=%s", JWT_GT, a), &c);
+	assert_true(fx_has(c.note, "error=invalid_grant"));
+	assert_null(strstr(str(&c, "error_description"), a));
+	expect_error(&c, 400, "invalid_grant",
+		     "expected 'https://localhost:9443/oauth2/token' (the identity provider's "
+		     "alias), received 'https://elsewhere'");
+	post(f, hdrs(f, auth), jwt_body(f, "&scope=bad\\scope"), &c);
+	expect_error(&c, 400, "invalid_scope", "scope");
+}
+
+static void test_refresh_rotation_and_reuse(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	const char *auth = basic(f, FX_CLIENT, FX_SECRET);
+	char *rt1, *rt2, *at2;
+	struct store_token t;
+
+	fx_idp(f, f->super_id, fx_idp_doc(f, "jwtIDP"));
+	fx_app(f, f->super_id, FX_CLIENT,
+	       json_pack("[s,s]", GRANT_TYPE_JWT_BEARER, GRANT_TYPE_REFRESH_TOKEN),
+	       json_pack("{s:[s,s]}", "allowedScopes", "read", "write"), FX_SECRET);
+	post(f, hdrs(f, auth), jwt_body(f, "&scope=read+write"), &c);
+	expect_tokens(&c, true);
+	assert_string_equal(str(&c, "scope"), "read write");
+	rt1 = arena_strdup(&f->a, str(&c, "refresh_token"));
+	json_decref(c.json);
+
+	/* Widening is refused and burns nothing. */
+	post(f, hdrs(f, auth),
+	     arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s&scope=admin", rt1), &c);
+	expect_error(&c, 400, "invalid_scope", "scope 'admin' was not granted");
+	/* Narrowing is fine; the token rotates. */
+	post(f, hdrs(f, auth),
+	     arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s&scope=read", rt1), &c);
+	expect_tokens(&c, true);
+	assert_string_equal(str(&c, "scope"), "read");
+	rt2 = arena_strdup(&f->a, str(&c, "refresh_token"));
+	at2 = arena_strdup(&f->a, str(&c, "access_token"));
+	assert_string_not_equal(rt1, rt2);
+	json_decref(c.json);
+	stored(f, rt1, &t);
+	assert_true(t.used);
+	stored(f, rt2, &t);
+	assert_false(t.used);
+	assert_string_equal(t.subject, "alice");
+
+	/* Presenting the rotated one again revokes the whole chain. */
+	post(f, hdrs(f, auth),
+	     arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s", rt1), &c);
+	expect_error(&c, 400, "invalid_grant", "already used");
+	stored(f, at2, &t);
+	assert_true(t.revoked);
+	stored(f, rt2, &t);
+	assert_true(t.revoked);
+	post(f, hdrs(f, auth),
+	     arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s", rt2), &c);
+	expect_error(&c, 400, "invalid_grant", "revoked");
+	post(f, hdrs(f, auth), "grant_type=refresh_token&refresh_token=nonsense", &c);
+	expect_error(&c, 400, "invalid_grant", "unknown");
+	post(f, hdrs(f, auth), "grant_type=refresh_token", &c);
+	expect_error(&c, 400, "invalid_request", "missing parameter 'refresh_token'");
+}
+
+static void test_refresh_other_client_and_no_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	const char *auth = basic(f, FX_CLIENT, FX_SECRET);
+	const char *auth2 = basic(f, FX_CLIENT2, FX_SECRET);
+	char *rt;
+	struct store_token t;
+
+	fx_idp(f, f->super_id, fx_idp_doc(f, "jwtIDP"));
+	fx_app(f, f->super_id, FX_CLIENT,
+	       json_pack("[s,s]", GRANT_TYPE_JWT_BEARER, GRANT_TYPE_REFRESH_TOKEN),
+	       json_pack("{s:{s:b}}", "refreshToken", "renewRefreshToken", 0), FX_SECRET);
+	fx_app(f, f->super_id, FX_CLIENT2, json_pack("[s]", GRANT_TYPE_REFRESH_TOKEN), NULL,
+	       FX_SECRET);
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	expect_tokens(&c, true);
+	rt = arena_strdup(&f->a, str(&c, "refresh_token"));
+	json_decref(c.json);
+	/* Another client cannot use it, and its attempt does not burn it. */
+	post(f, hdrs(f, auth2), arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s", rt),
+	     &c);
+	expect_error(&c, 400, "invalid_grant", "issued to another client");
+	/* Without rotation the same refresh token keeps working. */
+	for (int i = 0; i < 2; i++) {
+		post(f, hdrs(f, auth),
+		     arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s", rt), &c);
+		expect_tokens(&c, true);
+		assert_string_equal(str(&c, "refresh_token"), rt);
+		json_decref(c.json);
+	}
+	stored(f, rt, &t);
+	assert_false(t.used);
+	assert_int_equal(f->calls[FX_REFRESH_USE], 0);
+}
+
+static void test_client_credentials(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	struct store_token t;
+
+	fx_app(f, f->super_id, FX_CLIENT, json_pack("[s]", GRANT_TYPE_CLIENT_CREDENTIALS),
+	       json_pack("{s:{s:i}, s:[s]}", "accessToken",
+			 "applicationAccessTokenExpiryInSeconds", 120, "allowedScopes", "svc"),
+	       FX_SECRET);
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), "grant_type=client_credentials&scope=svc",
+	     &c);
+	expect_tokens(&c, false);
+	assert_int_equal(json_integer_value(json_object_get(c.json, "expires_in")), 120);
+	assert_string_equal(str(&c, "scope"), "svc");
+	stored(f, str(&c, "access_token"), &t);
+	assert_string_equal(t.subject, FX_CLIENT);
+	assert_null(t.idp_id);
+	assert_string_equal(t.grant_type, "client_credentials");
+	json_decref(c.json);
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), "grant_type=client_credentials&scope=other",
+	     &c);
+	expect_error(&c, 400, "invalid_scope", "scope 'other' is not allowed by application");
+}
+
+static void test_tenant(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *cl, *doc;
+	const char *a;
+
+	doc = fx_idp_doc(f, "jwtIDP");
+	json_object_del(doc, "alias");
+	fx_idp(f, f->acme_id, doc);
+	fx_app(f, f->acme_id, FX_CLIENT2, json_pack("[s]", GRANT_TYPE_JWT_BEARER), NULL, FX_SECRET);
+	cl = fx_claims(f, time(NULL));
+	json_object_set_new(cl, "aud", json_string(FX_BASE "/t/acme.com/oauth2/token"));
+	a = fx_sign(f, f->idp_key, JOSE_ALG_RS256, NULL, cl);
+	post_in(f, "acme.com", f->acme_id, hdrs(f, basic(f, FX_CLIENT2, FX_SECRET)), "",
+		arena_printf(&f->a, "grant_type=%s&assertion=%s", JWT_GT, a), &c);
+	expect_tokens(&c, false);
+	json_decref(c.json);
+}
+
+static void test_private_key_jwt(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	int64_t now = (int64_t)time(NULL);
+	json_t *ca;
+	const char *cas, *body;
+
+	fx_idp(f, f->super_id, fx_idp_doc(f, "jwtIDP"));
+	fx_app(f, f->super_id, FX_CLIENT, json_pack("[s]", GRANT_TYPE_JWT_BEARER),
+	       json_pack("{s:{s:s, s:o}}", "clientAuthentication", "tokenEndpointAuthMethod",
+			 "private_key_jwt", "jwks", fx_jwks(f->ec_key)),
+	       NULL);
+	ca = json_pack("{s:s, s:s, s:s, s:I, s:s}", "iss", FX_CLIENT, "sub", FX_CLIENT, "aud",
+		       FX_ALIAS, "exp", (json_int_t)(now + 60), "jti", "client-jti-1");
+	cas = fx_sign(f, f->ec_key, JOSE_ALG_ES256, NULL, json_deep_copy(ca));
+	body = arena_printf(&f->a,
+			    "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
+			    "assertion-type%%3Ajwt-bearer&client_assertion=%s",
+			    jwt_body(f, NULL), cas);
+	post(f, hdrs(f, NULL), body, &c);
+	expect_tokens(&c, false);
+	json_decref(c.json);
+	/* The same client assertion twice: replay. */
+	body = arena_printf(&f->a,
+			    "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
+			    "assertion-type%%3Ajwt-bearer&client_assertion=%s",
+			    jwt_body(f, NULL), cas);
+	post(f, hdrs(f, NULL), body, &c);
+	expect_error(&c, 401, "invalid_client", "client assertion replayed");
+	/* Wrong audience; signed by another key. */
+	json_object_set_new(ca, "aud", json_string("https://elsewhere"));
+	json_object_set_new(ca, "jti", json_string("client-jti-2"));
+	cas = fx_sign(f, f->ec_key, JOSE_ALG_ES256, NULL, json_deep_copy(ca));
+	post(f, hdrs(f, NULL),
+	     arena_printf(&f->a,
+			  "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
+			  "assertion-type%%3Ajwt-bearer&client_assertion=%s",
+			  jwt_body(f, NULL), cas),
+	     &c);
+	expect_error(&c, 401, "invalid_client", "audience mismatch");
+	json_object_set_new(ca, "aud", json_string(FX_ALIAS));
+	cas = fx_sign(f, f->idp_key, JOSE_ALG_RS256, NULL, json_deep_copy(ca));
+	post(f, hdrs(f, NULL),
+	     arena_printf(&f->a,
+			  "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
+			  "assertion-type%%3Ajwt-bearer&client_assertion=%s",
+			  jwt_body(f, NULL), cas),
+	     &c);
+	expect_error(&c, 401, "invalid_client", "client assertion rejected");
+	/* A secret is not accepted for this client. */
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), jwt_body(f, NULL), &c);
+	expect_error(&c, 401, "invalid_client", "registered for private_key_jwt");
+	post(f, hdrs(f, NULL),
+	     arena_printf(&f->a, "%s&client_assertion_type=other&client_assertion=x.y.z",
+			  jwt_body(f, NULL)),
+	     &c);
+	expect_error(&c, 401, "invalid_client", "unsupported client_assertion_type");
+	json_decref(ca);
+}
+
+/* Server faults: 500 server_error, nothing leaked, no token returned. */
+static void test_server_faults(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	const char *auth = basic(f, FX_CLIENT, FX_SECRET);
+
+	setup_seed(f);
+	f->force[FX_TOKENS_PUT] = ST_IO;
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	assert_int_equal(c.status, 500);
+	assert_string_equal(str(&c, "error"), "server_error");
+	assert_null(json_object_get(c.json, "access_token"));
+	assert_true(fx_has(str(&c, "error_description"), "trace id"));
+	assert_null(strstr(str(&c, "error_description"), "injected"));
+	json_decref(c.json);
+	f->force[FX_TOKENS_PUT] = ST_OK;
+	f->force[FX_REPLAY] = ST_BUSY;
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	assert_int_equal(c.status, 500);
+	assert_int_equal(f->calls[FX_TOKENS_PUT], 1); /* only the first, failed, attempt */
+	json_decref(c.json);
+	f->force[FX_REPLAY] = ST_OK;
+	directory_app_changed(&f->c, f->super_id, NULL);
+	f->force[FX_APP_GET] = ST_IO;
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	assert_int_equal(c.status, 500);
+	json_decref(c.json);
+}
+
+/* With client and IdP cached, a jwt-bearer request writes the jti and the
+ * tokens and reads nothing. */
+static void test_hot_path(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	const char *auth = basic(f, FX_CLIENT, FX_SECRET);
+
+	setup_seed(f);
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	expect_tokens(&c, true);
+	json_decref(c.json);
+	fx_reset_calls(f);
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	expect_tokens(&c, true);
+	json_decref(c.json);
+	assert_int_equal(f->calls[FX_REPLAY], 1);
+	assert_int_equal(f->calls[FX_TOKENS_PUT], 1);
+	assert_int_equal(fx_total_calls(f), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_seed_flow, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_request_checks, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_client_auth, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_public_client, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_jwt_errors_at_the_edge, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_refresh_other_client_and_no_rotation, fx_setup,
+						fx_teardown),
+		cmocka_unit_test_setup_teardown(test_client_credentials, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tenant, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_private_key_jwt, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_server_faults, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hot_path, fx_setup, fx_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
