@@ -125,23 +125,6 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 	return true;
 }
 
-static const char *reason_phrase(int code)
-{
-	switch (code) {
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	}
-	return "Error";
-}
-
 void admin_error(struct admin_call *call, int http_status, const char *code, const char *fmt, ...)
 {
 	char desc[ERR_MSG_MAX];
@@ -152,7 +135,7 @@ void admin_error(struct admin_call *call, int http_status, const char *code, con
 	vsnprintf(desc, sizeof desc, fmt, ap);
 	va_end(ap);
 	str_utf8_trim(desc);
-	o = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "message", reason_phrase(http_status),
+	o = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "message", http_status_text(http_status),
 		      "description", desc, "traceId", call->req->trace_id);
 	admin_json(call, http_status, o, NULL);
 }
@@ -281,8 +264,10 @@ void admin_json(struct admin_call *call, int http_status, json_t *body, const ch
 		if (text == NULL || buf_append_cstr(&r->body, text) != ST_OK) {
 			r->status = 500;
 			buf_reset(&r->body);
-			buf_append_cstr(&r->body, "{\"code\":\"SE-50000\",\"message\":\"Internal Server "
-						  "Error\",\"description\":\"out of memory\"}");
+			buf_printf(&r->body,
+				   "{\"code\":\"SE-50000\",\"message\":\"Internal Server Error\","
+				   "\"description\":\"out of memory\",\"traceId\":\"%s\"}",
+				   call->req->trace_id);
 		}
 		free(text);
 	}

@@ -34,6 +34,9 @@ ADMIN_HANDLER(admin_app_oidc_get);
 ADMIN_HANDLER(admin_app_oidc_put);
 ADMIN_HANDLER(admin_app_regenerate_secret);
 
+/* /jwt-grant/validate (validate.c): the dry run */
+ADMIN_HANDLER(admin_jwt_validate);
+
 /* /audit-events */
 ADMIN_HANDLER(admin_audit_list);
 

@@ -26,6 +26,7 @@ const struct http_route admin_routes[] = {
 	{ HTTP_PUT, V1 "/applications/{id}/inbound-protocols/oidc", admin_app_oidc_put, 0, BODY },
 	{ HTTP_POST, V1 "/applications/{id}/inbound-protocols/oidc/regenerate-secret",
 	  admin_app_regenerate_secret, 0, BODY },
+	{ HTTP_POST, V1 "/jwt-grant/validate", admin_jwt_validate, 0, BODY },
 	{ HTTP_GET, V1 "/audit-events", admin_audit_list, 0, 0 },
 };
 const size_t admin_nroutes = sizeof admin_routes / sizeof admin_routes[0];

@@ -58,12 +58,13 @@ static json_t *report(struct admin_call *call, const struct jwt_grant_result *r,
 	if (o == NULL)
 		return NULL;
 	json_object_set_new(o, "identityProvider",
-			    r->idp ? json_pack("{s:s?, s:s?}", "id", r->idp->id, "name", r->idp->name)
-				   : json_null());
-	json_object_set_new(o, "client",
-			    app ? json_pack("{s:s?, s:s?}", "clientId", app->client_id, "name",
-					    app->name)
+			    r->idp
+				? json_pack("{s:s?, s:s?}", "id", r->idp->id, "name", r->idp->name)
 				: json_null());
+	json_object_set_new(
+	    o, "client",
+	    app ? json_pack("{s:s?, s:s?}", "clientId", app->client_id, "name", app->name)
+		: json_null());
 	/* The skew is known once the IdP passed step 4. */
 	json_object_set_new(o, "clockSkewSeconds",
 			    r->failed == -1 || r->failed > JWT_CHECK_ISSUER ? json_integer(r->skew)
@@ -73,15 +74,15 @@ static json_t *report(struct admin_call *call, const struct jwt_grant_result *r,
 
 ADMIN_HANDLER(admin_jwt_validate)
 {
-	static const char *const fields[] = { "assertion", "clientId", "scope", NULL };
+	static const char *const fields[] = {"assertion", "clientId", "scope", NULL};
 	struct admin_call call;
 	struct app_conf *app = NULL;
-	struct jwt_grant_in in = { 0 };
-	struct jwt_grant_result r = { 0 };
-	struct oauth_fault f = { 0 };
+	struct jwt_grant_in in = {0};
+	struct jwt_grant_result r = {0};
+	struct oauth_fault f = {0};
 	const json_t *assertion, *client_id, *scope;
 	json_t *body = NULL, *out;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (!admin_begin(ctx, req, resp, 0, &call))
@@ -96,7 +97,8 @@ ADMIN_HANDLER(admin_jwt_validate)
 	client_id = json_object_get(body, "clientId");
 	scope = json_object_get(body, "scope");
 	if (!json_is_string(assertion)) {
-		admin_error(&call, 400, "JWT-60400", "'assertion' is required and must be a string");
+		admin_error(&call, 400, "JWT-60400",
+			    "'assertion' is required and must be a string");
 		goto out;
 	}
 	if ((client_id != NULL && !json_is_string(client_id) && !json_is_null(client_id)) ||
@@ -105,14 +107,14 @@ ADMIN_HANDLER(admin_jwt_validate)
 		goto out;
 	}
 	if (json_is_string(client_id)) {
-		st = directory_app_by_client_id(call.c, call.tenant_id, json_string_value(client_id),
-						&app, &e);
+		st = directory_app_by_client_id(call.c, call.tenant_id,
+						json_string_value(client_id), &app, &e);
 		if (st == ST_NOT_FOUND) {
-			admin_error(&call, 400, "JWT-60400",
-				    "clientId: no application with client id '%s' in tenant '%s'",
-				    oauth_show(req->arena, json_string_value(client_id),
-					       OAUTH_SHOW_MAX),
-				    call.tenant);
+			admin_error(
+			    &call, 400, "JWT-60400",
+			    "clientId: no application with client id '%s' in tenant '%s'",
+			    oauth_show(req->arena, json_string_value(client_id), OAUTH_SHOW_MAX),
+			    call.tenant);
 			goto out;
 		}
 		if (st != ST_OK) {
@@ -124,13 +126,14 @@ ADMIN_HANDLER(admin_jwt_validate)
 	in.tenant = call.tenant;
 	in.app = app;
 	in.has_assertion = true;
-	in.assertion = (struct sv){ json_string_value(assertion), json_string_length(assertion) };
+	in.assertion = (struct sv){json_string_value(assertion), json_string_length(assertion)};
 	in.scope = json_is_string(scope) ? json_string_value(scope) : NULL;
 	in.now = (int64_t)time(NULL);
 	in.dry_run = true;
 	st = jwt_grant_check(call.c, req->arena, &in, &r, &f);
 	if (st != ST_OK && (status_is_server_fault(st) || f.error == OAUTH_SERVER_ERROR)) {
-		admin_error_status(&call, status_is_server_fault(st) ? st : ST_INTERNAL, &f.e, "JWT");
+		admin_error_status(&call, status_is_server_fault(st) ? st : ST_INTERNAL, &f.e,
+				   "JWT");
 		goto out;
 	}
 	out = report(&call, &r, app, &f, st);

@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "http/tls.h"
 #include "admin/admin.h"
+#include "keys/keys.h"
 #include "lib/log.h"
 
 #define PURGE_INTERVAL 60 /* seconds between purges of expired rows */
@@ -55,6 +56,8 @@ status app_open(const struct config *cfg, struct app **out, struct err *e)
 	}
 	if ((st = store_open(cfg, &c->store, e)) != ST_OK)
 		goto fail;
+	if ((st = keys_new(cfg, &c->keys, e)) != ST_OK)
+		goto fail;
 	if ((st = boot_tenants_and_admin(c, e)) != ST_OK)
 		goto fail;
 	if ((st = admin_auth_new(cfg, &c->admin_auth)) != ST_OK) {
@@ -72,6 +75,7 @@ void app_close(struct app *app)
 {
 	if (app == NULL)
 		return;
+	keys_free(app->ctx.keys);
 	if (app->ctx.store != NULL)
 		store_close(app->ctx.store);
 	directory_free(app->ctx.dir);

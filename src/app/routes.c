@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "oauth/oauth.h"
 
 struct route_group {
 	const struct http_route *routes;
@@ -17,6 +18,7 @@ struct route_group {
 struct http_route *app_routes_build(size_t *n)
 {
 	const struct route_group groups[] = {
+		{ oauth_routes, &oauth_nroutes },
 		{ admin_routes, &admin_nroutes },
 	};
 	size_t total = 0, at = 0;

@@ -523,7 +523,10 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 			    : SIZE_MAX;
 
 	if (rc->declared > rc->max_body)
-		return fail(rc, c, 413, NULL, "request body too large", NULL);
+		return fail(rc, c, 413, NULL,
+			    rc->max_body == 0 ? "this endpoint takes no request body"
+					      : "request body too large",
+			    NULL);
 	if (rc->declared > 0) {
 		rc->body = arena_alloc(&rc->arena, (size_t)rc->declared + 1);
 		if (rc->body == NULL)
@@ -620,7 +623,10 @@ static enum MHD_Result finish(struct http_server *s, struct reqctx *rc, struct M
 	enum MHD_Result q;
 
 	if (rc->body_too_large)
-		return fail(rc, c, 413, NULL, "request body too large", NULL);
+		return fail(rc, c, 413, NULL,
+			    rc->max_body == 0 ? "this endpoint takes no request body"
+					      : "request body too large",
+			    NULL);
 	if (rc->body != NULL)
 		rc->body[rc->body_len] = '\0';
 	req->body = rc->body ? (struct sv){rc->body, rc->body_len} : SV("");

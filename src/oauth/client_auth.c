@@ -24,7 +24,7 @@ static const char *method_name(enum app_auth_method m)
 static status find_app(struct oauth_ctx *c, struct http_req *req, const char *client_id,
 		       struct app_conf **app, struct oauth_fault *fault)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	*app = NULL;
@@ -36,18 +36,19 @@ static status find_app(struct oauth_ctx *c, struct http_req *req, const char *cl
 	else
 		st = directory_app_by_client_id(c, req->tenant_id, client_id, app, &e);
 	if (st == ST_NOT_FOUND)
-		return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				  "client authentication failed: unknown client '%s' in tenant '%s'",
-				  oauth_show(req->arena, client_id, OAUTH_SHOW_MAX),
-				  oauth_show(req->arena, req->tenant, OAUTH_SHOW_MAX));
+		return oauth_fail(
+		    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+		    "client authentication failed: unknown client '%s' in tenant '%s'",
+		    oauth_show(req->arena, client_id, OAUTH_SHOW_MAX),
+		    oauth_show(req->arena, req->tenant, OAUTH_SHOW_MAX));
 	if (st != ST_OK)
 		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "looking up the client: ");
 	return ST_OK;
 }
 
 /* The method the application is registered with does not admit `m`. */
-static status wrong_method(struct http_req *req, const struct app_conf *app,
-			   enum app_auth_method m, struct oauth_fault *fault)
+static status wrong_method(struct http_req *req, const struct app_conf *app, enum app_auth_method m,
+			   struct oauth_fault *fault)
 {
 	const char *id = oauth_show(req->arena, app->client_id, OAUTH_SHOW_MAX);
 
@@ -73,7 +74,7 @@ static status check_secret(struct oauth_ctx *c, struct http_req *req, const char
 	unsigned char h[SHA256_LEN];
 	status st;
 
-	st = oauth_keyed_hash(c, (struct sv){ secret, secret_len }, h);
+	st = oauth_keyed_hash(c, (struct sv){secret, secret_len}, h);
 	mem_wipe(secret, secret_len); /* the arena copy is not needed any more */
 	if (st != ST_OK)
 		return oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot hash the client secret");
@@ -83,9 +84,10 @@ static status check_secret(struct oauth_ctx *c, struct http_req *req, const char
 		return wrong_method(req, out->app, m, fault);
 	if (!out->app->has_secret ||
 	    !ct_eq(h, sizeof h, out->app->secret_hash, sizeof out->app->secret_hash))
-		return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				  "client authentication failed: wrong client secret for client '%s'",
-				  oauth_show(req->arena, client_id, OAUTH_SHOW_MAX));
+		return oauth_fail(
+		    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+		    "client authentication failed: wrong client secret for client '%s'",
+		    oauth_show(req->arena, client_id, OAUTH_SHOW_MAX));
 	out->method = m;
 	return ST_OK;
 }
@@ -104,14 +106,14 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 	const struct config *cfg = c->cfg;
 	struct arena *a = req->arena;
 	struct sv type = SV_NULL, assertion = SV_NULL, cid = SV_NULL;
-	struct jws jws = { 0 };
+	struct jws jws = {0};
 	struct jose_keyset *fetched = NULL;
 	const struct jose_keyset *ks;
 	const char *iss = NULL, *sub, *jti, *endpoint, *const *aud = NULL;
 	int64_t exp, nbf, iat, skew = cfg->oauth.timestamp_skew;
 	size_t naud = 0;
 	bool aud_ok = false;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (form_get(f, "client_assertion_type", &type) != ST_OK)
@@ -138,8 +140,9 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 	    (st = jwt_claim_audiences(a, jws.payload, "aud", &aud, &naud, &e)) != ST_OK ||
 	    (st = jwt_claim_numericdate(jws.payload, "exp", &exp, &e)) != ST_OK ||
 	    (st = jwt_claim_string(jws.payload, "jti", &jti, &e)) != ST_OK) {
-		st = status_is_server_fault(st) ? oauth_fail(fault, OAUTH_SERVER_ERROR, st, "%s", e.msg)
-						: jwt_fail(fault, e.msg);
+		st = status_is_server_fault(st)
+			 ? oauth_fail(fault, OAUTH_SERVER_ERROR, st, "%s", e.msg)
+			 : jwt_fail(fault, e.msg);
 		goto out;
 	}
 	out->client_id = arena_strdup(a, iss); /* iss dies with the payload */
@@ -173,9 +176,9 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 			goto out;
 		}
 		if (st != ST_OK) {
-			st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-					"client assertion rejected: cannot get the client's keys: %s",
-					e.msg);
+			st = oauth_fail(
+			    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+			    "client assertion rejected: cannot get the client's keys: %s", e.msg);
 			goto out;
 		}
 		ks = fetched;
@@ -186,12 +189,13 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 	}
 	st = jws_verify_keyset(&jws, ks,
 			       cfg->oauth.jwks_endpoint.enforce_certificate_expiry_time_validity
-				       ? JOSE_VERIFY_CERT_TIME
-				       : 0,
+				   ? JOSE_VERIFY_CERT_TIME
+				   : 0,
 			       now, NULL, &e);
 	if (st != ST_OK) {
-		st = status_is_server_fault(st) ? oauth_fail(fault, OAUTH_SERVER_ERROR, st, "%s", e.msg)
-						: jwt_fail(fault, e.msg);
+		st = status_is_server_fault(st)
+			 ? oauth_fail(fault, OAUTH_SERVER_ERROR, st, "%s", e.msg)
+			 : jwt_fail(fault, e.msg);
 		goto out;
 	}
 	if ((endpoint = oauth_token_endpoint_url(c, a, req->tenant)) == NULL) {
@@ -264,10 +268,11 @@ status client_authenticate(struct oauth_ctx *c, struct http_req *req, const stru
 	if (has_cid)
 		out->client_id = cid.p;
 	if (methods > 1)
-		return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
-				  "more than one client authentication method in the request (%s%s%s)",
-				  authz ? "Authorization header " : "",
-				  has_secret ? "client_secret " : "", has_jwt ? "client_assertion" : "");
+		return oauth_fail(
+		    fault, OAUTH_INVALID_REQUEST, ST_INVALID,
+		    "more than one client authentication method in the request (%s%s%s)",
+		    authz ? "Authorization header " : "", has_secret ? "client_secret " : "",
+		    has_jwt ? "client_assertion" : "");
 	if (authz != NULL) {
 		st = http_basic_parse_oauth(authz, req->arena, &user, &pass);
 		if (st == ST_UNSUPPORTED)
@@ -280,7 +285,8 @@ status client_authenticate(struct oauth_ctx *c, struct http_req *req, const stru
 		if (st != ST_OK)
 			return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
 					  "malformed HTTP Basic credentials (%s)",
-					  st == ST_TOO_LARGE ? "too long" : "expected base64 of id:secret");
+					  st == ST_TOO_LARGE ? "too long"
+							     : "expected base64 of id:secret");
 		out->client_id = user;
 		if (has_cid && !sv_eq_cstr(cid, user))
 			return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
@@ -298,9 +304,10 @@ status client_authenticate(struct oauth_ctx *c, struct http_req *req, const stru
 	if (has_jwt)
 		return client_jwt(c, req, f, now, out, fault);
 	if (!has_cid)
-		return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				  "client authentication required: use HTTP Basic, client_secret_post, "
-				  "private_key_jwt, or client_id alone for a public client");
+		return oauth_fail(
+		    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+		    "client authentication required: use HTTP Basic, client_secret_post, "
+		    "private_key_jwt, or client_id alone for a public client");
 	if ((st = find_app(c, req, cid.p, &out->app, fault)) != ST_OK)
 		return st;
 	if (!app_conf_accepts_auth(out->app, APP_AUTH_NONE))

@@ -26,12 +26,12 @@
 #include "lib/log.h"
 #include "oauth/directory.h"
 
-#define TENANT_TTL DIRECTORY_TTL
+#define TENANT_TTL         DIRECTORY_TTL
 #define TENANT_CACHE_SLOTS 256 /* power of two */
 
-#define CONF_TTL DIRECTORY_TTL
+#define CONF_TTL     DIRECTORY_TTL
 #define CONF_BUCKETS 256 /* power of two */
-#define CONF_WAYS 4
+#define CONF_WAYS    4
 /* Keys longer than this (an absurd `iss`) are looked up but never cached,
  * so untrusted input cannot make the cache hold large strings. */
 #define CONF_KEY_MAX 1024
@@ -207,9 +207,9 @@ static bool entry_is(const struct conf_entry *en, enum conf_kind kind, const cha
 
 /* What a lookup found in the cache. */
 struct probe {
-	bool fresh;       /* a live entry answered: *conf is the answer */
-	bool stale;       /* an expired entry: `conf` and `fp` may be reused */
-	void *conf;       /* a reference (or NULL) */
+	bool fresh; /* a live entry answered: *conf is the answer */
+	bool stale; /* an expired entry: `conf` and `fp` may be reused */
+	void *conf; /* a reference (or NULL) */
 	unsigned char fp[SHA256_LEN];
 };
 
@@ -397,7 +397,7 @@ static status set_str(char **dst, const char *src, struct err *e)
 static status app_fingerprint(const struct store_app *r, unsigned char fp[SHA256_LEN],
 			      struct err *e)
 {
-	struct fpb b = { 0 };
+	struct fpb b = {0};
 	char num[32];
 
 	snprintf(num, sizeof num, "%d/%lld", r->has_secret ? 1 : 0, (long long)r->updated_at);
@@ -421,7 +421,7 @@ static status app_build(struct oauth_ctx *c, const struct store_app *r, struct a
 static status idp_fingerprint(const struct store_idp *r, unsigned char fp[SHA256_LEN],
 			      struct err *e)
 {
-	struct fpb b = { 0 };
+	struct fpb b = {0};
 	char num[32];
 
 	snprintf(num, sizeof num, "%d/%lld", r->enabled ? 1 : 0, (long long)r->updated_at);
@@ -506,8 +506,8 @@ static status load_row(struct oauth_ctx *c, struct arena *a, enum conf_kind kind
 		 * before a disabled one within each kind of match. */
 		for (int pass = 0; pass < 4 && pick == NULL; pass++) {
 			for (size_t i = 0; i < n && pick == NULL; i++) {
-				bool by_issuer = items[i].issuer != NULL &&
-						 strcmp(items[i].issuer, key) == 0;
+				bool by_issuer =
+				    items[i].issuer != NULL && strcmp(items[i].issuer, key) == 0;
 				bool want_issuer = pass == 0 || pass == 2;
 				bool want_enabled = pass < 2;
 				if (by_issuer == want_issuer && items[i].enabled == want_enabled)
@@ -553,7 +553,7 @@ static status lookup(struct oauth_ctx *c, enum conf_kind kind, const char *tenan
 		conf = p.conf; /* unchanged: no parsing */
 		p.conf = NULL;
 	} else {
-		struct err be = { 0 };
+		struct err be = {0};
 		if (kind == CK_APP) {
 			struct app_conf *ac;
 			st = app_build(c, row, &ac, &be);
@@ -592,8 +592,8 @@ out:
 	return st;
 }
 
-status directory_app_by_client_id(struct oauth_ctx *c, const char *tenant_id,
-				  const char *client_id, struct app_conf **out, struct err *e)
+status directory_app_by_client_id(struct oauth_ctx *c, const char *tenant_id, const char *client_id,
+				  struct app_conf **out, struct err *e)
 {
 	void *conf;
 	status st = lookup(c, CK_APP, tenant_id, client_id, &conf, e);

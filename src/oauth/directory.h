@@ -38,8 +38,8 @@ void directory_tenant_invalidate(struct oauth_ctx *c, const char *domain);
  * stored document no longer parses (logged: the admin API validated
  * what it stored). `out->id`, `tenant_id`, `client_id` and the
  * secret hash are filled from the store row. */
-status directory_app_by_client_id(struct oauth_ctx *c, const char *tenant_id,
-				  const char *client_id, struct app_conf **out, struct err *e);
+status directory_app_by_client_id(struct oauth_ctx *c, const char *tenant_id, const char *client_id,
+				  struct app_conf **out, struct err *e);
 
 /* The identity provider an assertion's `iss` names in the tenant (CONTRACT
  * §5.1 step 4): the oldest whose idpIssuerName equals `iss`, else the one

@@ -19,7 +19,7 @@ static status issue(const struct grant_req *g, const struct token_grant *tg,
 		    const char *refresh_echo, struct http_resp *resp, struct oauth_fault *fault)
 {
 	struct token_issued t;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st = tokens_issue(g->c, tg, &t, &e);
 
 	if (st != ST_OK)
@@ -34,9 +34,9 @@ static status issue(const struct grant_req *g, const struct token_grant *tg,
 status grant_jwt_bearer(const struct grant_req *g, struct http_resp *resp,
 			struct oauth_fault *fault)
 {
-	struct jwt_grant_in in = { 0 };
+	struct jwt_grant_in in = {0};
 	struct jwt_grant_result r;
-	struct token_grant tg = { 0 };
+	struct token_grant tg = {0};
 	struct sv assertion;
 	status st;
 
@@ -69,11 +69,12 @@ out:
 static status revoke_chain(const struct grant_req *g, const char *chain_id,
 			   struct oauth_fault *fault)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	status st = g->c->store->ops->tokens_revoke_chain(g->c->store, chain_id, &e);
 
 	if (st != ST_OK)
-		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "revoking a token chain: ");
+		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e,
+				      "revoking a token chain: ");
 	return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_CONFLICT,
 			  "refresh token was already used (it has been rotated): every token of "
 			  "its chain is now revoked");
@@ -87,10 +88,10 @@ status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
 	struct arena *a = g->req->arena;
 	const char *rt = param(g, "refresh_token"), *scope = NULL, *extra = NULL;
 	struct store_token tok;
-	struct token_grant tg = { 0 };
+	struct token_grant tg = {0};
 	unsigned char h[SHA256_LEN];
 	bool rotate = tokens_rotate_refresh(c, g->app);
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (rt == NULL)
@@ -98,8 +99,8 @@ status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
 				  "missing parameter 'refresh_token'");
 	if ((st = scope_normalise(a, param(g, "scope"), &scope, &e)) != ST_OK)
 		return status_is_server_fault(st)
-			       ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
-			       : oauth_fail(fault, OAUTH_INVALID_SCOPE, st, "%s", e.msg);
+			   ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
+			   : oauth_fail(fault, OAUTH_INVALID_SCOPE, st, "%s", e.msg);
 	if ((st = oauth_keyed_hash(c, sv_from(rt), h)) != ST_OK)
 		return oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot hash a token");
 
@@ -125,10 +126,11 @@ status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
 	if (tok.used)
 		return revoke_chain(g, tok.chain_id, fault);
 	if (scope != NULL && !scope_subset(a, scope, tok.scope[0] ? tok.scope : NULL, &extra))
-		return oauth_fail(fault, OAUTH_INVALID_SCOPE, ST_INVALID,
-				  "scope '%s' was not granted to this refresh token (granted: '%s')",
-				  oauth_show(a, extra ? extra : "?", OAUTH_SHOW_MAX),
-				  oauth_show(a, tok.scope, OAUTH_SHOW_MAX));
+		return oauth_fail(
+		    fault, OAUTH_INVALID_SCOPE, ST_INVALID,
+		    "scope '%s' was not granted to this refresh token (granted: '%s')",
+		    oauth_show(a, extra ? extra : "?", OAUTH_SHOW_MAX),
+		    oauth_show(a, tok.scope, OAUTH_SHOW_MAX));
 	if (scope == NULL && tok.scope[0] != '\0')
 		scope = tok.scope;
 
@@ -163,8 +165,8 @@ status grant_client_credentials(const struct grant_req *g, struct http_resp *res
 {
 	struct arena *a = g->req->arena;
 	const char *scope = NULL, *who;
-	struct token_grant tg = { 0 };
-	struct err e = { 0 };
+	struct token_grant tg = {0};
+	struct err e = {0};
 	status st;
 
 	if (g->app->public_client || g->auth == APP_AUTH_NONE)
@@ -172,7 +174,8 @@ status grant_client_credentials(const struct grant_req *g, struct http_resp *res
 				  "client_credentials is only for confidential clients");
 	st = scope_normalise(a, param(g, "scope"), &scope, &e);
 	if (st == ST_OK) {
-		who = arena_printf(a, "application '%s'", oauth_show(a, g->app->name, OAUTH_SHOW_MAX));
+		who = arena_printf(a, "application '%s'",
+				   oauth_show(a, g->app->name, OAUTH_SHOW_MAX));
 		st = scope_within(a, scope, &g->app->allowed_scopes, who ? who : "the application",
 				  &e);
 	}

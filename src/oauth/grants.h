@@ -19,7 +19,7 @@
 
 struct grant_req {
 	struct oauth_ctx *c;
-	struct http_req *req;   /* tenant, tenant_id, arena */
+	struct http_req *req; /* tenant, tenant_id, arena */
 	const struct form *form;
 	const struct app_conf *app; /* the authenticated client */
 	enum app_auth_method auth;  /* how it authenticated */

@@ -31,8 +31,8 @@ struct run {
 };
 
 static const char *const check_names[JWT_NCHECKS] = {
-	"assertion", "header",   "claims", "issuer",           "signature",
-	"audience",  "times",    "subject_and_scope", "replay",
+    "assertion",         "header", "claims", "issuer", "signature", "audience", "times",
+    "subject_and_scope", "replay",
 };
 
 const char *jwt_check_name(enum jwt_check_id id)
@@ -66,9 +66,8 @@ __attribute__((format(printf, 3, 4))) static status pass(struct run *x, enum jwt
 
 /* A client fault: the check fails with `error` and the detail becomes the
  * error description. */
-__attribute__((format(printf, 5, 6))) static status fail(struct run *x, enum jwt_check_id id,
-							 enum oauth_error error, status st,
-							 const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static status
+fail(struct run *x, enum jwt_check_id id, enum oauth_error error, status st, const char *fmt, ...)
 {
 	va_list ap;
 	const char *d;
@@ -145,7 +144,7 @@ static status step_assertion(struct run *x)
 {
 	const struct jwt_grant_in *in = x->in;
 	int64_t max = x->c->cfg->oauth.jwt.max_assertion_size;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (!in->has_assertion)
@@ -159,8 +158,8 @@ static status step_assertion(struct run *x)
 			    "assertion is %zu bytes, more than the limit of %lld bytes "
 			    "([oauth.grant_type.jwt] max_assertion_size)",
 			    in->assertion.n, (long long)max);
-	st = jws_parse(x->a, in->assertion, max > 0 ? (size_t)max : in->assertion.n, &x->r->jws,
-		       &e);
+	st =
+	    jws_parse(x->a, in->assertion, max > 0 ? (size_t)max : in->assertion.n, &x->r->jws, &e);
 	if (st == ST_NOMEM)
 		return fault(x, JWT_CHECK_ASSERTION, st, &e);
 	if (st != ST_OK) {
@@ -193,16 +192,16 @@ static status step_header(struct run *x)
 	const json_t *iss = json_object_get(r->jws.payload, "iss");
 	const char *alg = jose_alg_name(r->jws.alg);
 	char allowed[128];
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
-	x->kid_shown = r->jws.kid ? nz(arena_printf(x->a, "kid '%s'", show(x, r->jws.kid)))
-				  : "no kid";
+	x->kid_shown =
+	    r->jws.kid ? nz(arena_printf(x->a, "kid '%s'", show(x, r->jws.kid))) : "no kid";
 	/* The IdP's allow-list needs the IdP: look it up as soon as `iss` is
 	 * a usable string. Step 4 judges its policy. */
 	if (json_is_string(iss) && json_string_length(iss) > 0) {
-		st = directory_idp_by_issuer(x->c, x->in->tenant_id, json_string_value(iss), &r->idp,
-					     &e);
+		st = directory_idp_by_issuer(x->c, x->in->tenant_id, json_string_value(iss),
+					     &r->idp, &e);
 		if (st != ST_OK && st != ST_NOT_FOUND)
 			return fault(x, JWT_CHECK_HEADER, st, &e);
 		if (r->idp != NULL)
@@ -219,8 +218,8 @@ static status step_header(struct run *x)
 		return fail(x, JWT_CHECK_HEADER, OAUTH_INVALID_GRANT, ST_INVALID,
 			    "alg %s is not allowed by identity provider '%s' (allowed: %s)", alg,
 			    show(x, r->idp->name), allowed);
-	return pass(x, JWT_CHECK_HEADER, "alg %s is allowed by identity provider '%s' (%s), %s", alg,
-		    show(x, r->idp->name), allowed, x->kid_shown);
+	return pass(x, JWT_CHECK_HEADER, "alg %s is allowed by identity provider '%s' (%s), %s",
+		    alg, show(x, r->idp->name), allowed, x->kid_shown);
 }
 
 /* ---------------------------------------------------------- step 3 */
@@ -241,7 +240,7 @@ static status step_claims(struct run *x)
 	const struct config *cfg = x->c->cfg;
 	bool need_jti = cfg->oauth.jwt.require_jti || (r->idp && r->idp->require_jti);
 	bool need_iat = cfg->oauth.jwt.require_iat || (r->idp && r->idp->require_iat);
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if ((st = jwt_claim_string(claims, "iss", &r->iss, &e)) != ST_OK ||
@@ -344,7 +343,7 @@ static status step_signature(struct run *x)
 	const struct jose_key *used = NULL;
 	unsigned flags = 0;
 	const char *source = idp_key_source_name(idp->key_source);
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (cfg->oauth.jwks_endpoint.enforce_certificate_expiry_time_validity)
@@ -355,8 +354,7 @@ static status step_signature(struct run *x)
 		 * "try each", as WSO2 does. */
 		flags |= JOSE_SELECT_TRY_ALL;
 		break;
-	case IDP_KEYS_JWKS:
-		break;
+	case IDP_KEYS_JWKS: break;
 	case IDP_KEYS_JWKS_URI:
 		if (x->c->keys == NULL) {
 			err_set(&e, ST_INTERNAL, "the JWKS cache is not running");
@@ -399,20 +397,20 @@ static status step_audience(struct run *x)
 {
 	const struct idp_conf *idp = x->r->idp;
 	const char *primary = idp->alias;
-	struct buf want = { 0 }, got = { 0 };
+	struct buf want = {0}, got = {0};
 	status st;
 
-	if (primary == NULL && (primary = oauth_token_endpoint_url(x->c, x->a, x->in->tenant)) ==
-				       NULL)
+	if (primary == NULL &&
+	    (primary = oauth_token_endpoint_url(x->c, x->a, x->in->tenant)) == NULL)
 		return fault(x, JWT_CHECK_AUDIENCE, ST_NOMEM, NULL);
 	for (size_t i = 0; i < x->naud; i++) {
 		const char *aud = x->aud[i];
 		if (strcmp(aud, primary) == 0 || strlist_has(&idp->additional_audiences, aud))
 			return pass(x, JWT_CHECK_AUDIENCE, "aud contains '%s' (%s)", show(x, aud),
 				    strcmp(aud, primary) == 0
-					    ? (idp->alias ? "the identity provider's alias"
-							  : "the tenant's token endpoint URL")
-					    : "an additional audience");
+					? (idp->alias ? "the identity provider's alias"
+						      : "the tenant's token endpoint URL")
+					: "an additional audience");
 	}
 	buf_printf(&want, "'%s'", show(x, primary));
 	for (size_t i = 0; i < idp->additional_audiences.n && i < AUD_SHOW; i++)
@@ -476,8 +474,8 @@ static status step_times(struct run *x)
 				    x->has_iat ? "iat" : "now", (long long)(r->exp - from),
 				    (long long)maxlife,
 				    idp->max_assertion_lifetime > 0
-					    ? "identity provider's maxAssertionLifetimeSeconds"
-					    : "max_assertion_lifetime");
+					? "identity provider's maxAssertionLifetimeSeconds"
+					: "max_assertion_lifetime");
 	}
 	return pass(x, JWT_CHECK_TIMES, "exp in %lld s%s%s, clock skew %lld s",
 		    (long long)(r->exp - now), x->has_iat ? ", iat age within limits" : "",
@@ -492,7 +490,7 @@ static status step_subject_scope(struct run *x)
 	const struct idp_conf *idp = r->idp;
 	const struct app_conf *app = x->in->app;
 	const char *who;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (idp->allowed_subjects.n > 0 && !strlist_has(&idp->allowed_subjects, r->sub))
@@ -511,7 +509,8 @@ static status step_subject_scope(struct run *x)
 	if (status_is_server_fault(st))
 		return fault(x, JWT_CHECK_SUBJECT_SCOPE, st, &e);
 	if (st != ST_OK)
-		return fail(x, JWT_CHECK_SUBJECT_SCOPE, OAUTH_INVALID_SCOPE, ST_INVALID, "%s", e.msg);
+		return fail(x, JWT_CHECK_SUBJECT_SCOPE, OAUTH_INVALID_SCOPE, ST_INVALID, "%s",
+			    e.msg);
 	return pass(x, JWT_CHECK_SUBJECT_SCOPE, "subject '%s' allowed; scope %s%s%s",
 		    show(x, r->sub), r->scope ? "'" : "", r->scope ? show(x, r->scope) : "none",
 		    r->scope ? "' allowed" : " requested");
@@ -524,7 +523,7 @@ static status step_replay(struct run *x)
 	struct jwt_grant_result *r = x->r;
 	struct store *s = x->c->store;
 	int64_t until = r->exp + r->skew;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (!x->c->cfg->oauth.jwt.enable_jwt_cache)
@@ -555,7 +554,7 @@ static status step_replay(struct run *x)
 status jwt_grant_check(struct oauth_ctx *c, struct arena *a, const struct jwt_grant_in *in,
 		       struct jwt_grant_result *r, struct oauth_fault *f)
 {
-	struct run x = { .c = c, .a = a, .in = in, .r = r, .f = f };
+	struct run x = {.c = c, .a = a, .in = in, .r = r, .f = f};
 	status st;
 
 	memset(r, 0, sizeof *r);

@@ -63,27 +63,27 @@ struct jwt_check {
 };
 
 struct jwt_grant_in {
-	const char *tenant_id;        /* the request's tenant */
-	const char *tenant;           /* its domain: the token endpoint URL */
-	const struct app_conf *app;   /* the client; NULL in a dry run without clientId */
-	struct sv assertion;          /* the `assertion` parameter */
-	bool has_assertion;           /* false when the parameter was absent */
-	const char *scope;            /* requested scope; NULL when absent */
-	int64_t now;                  /* unix seconds */
-	bool dry_run;                 /* record nothing */
+	const char *tenant_id;      /* the request's tenant */
+	const char *tenant;         /* its domain: the token endpoint URL */
+	const struct app_conf *app; /* the client; NULL in a dry run without clientId */
+	struct sv assertion;        /* the `assertion` parameter */
+	bool has_assertion;         /* false when the parameter was absent */
+	const char *scope;          /* requested scope; NULL when absent */
+	int64_t now;                /* unix seconds */
+	bool dry_run;               /* record nothing */
 };
 
 struct jwt_grant_result {
 	struct jwt_check checks[JWT_NCHECKS];
-	int failed;                   /* enum jwt_check_id that failed, -1 when all passed */
-	bool parsed;                  /* `jws` holds the header and the payload */
-	struct jws jws;               /* release with jwt_grant_result_free() */
-	struct idp_conf *idp;         /* a reference when an IdP matched `iss` */
-	const char *iss, *sub, *jti;  /* borrowed from jws.payload; NULL when absent */
+	int failed;                  /* enum jwt_check_id that failed, -1 when all passed */
+	bool parsed;                 /* `jws` holds the header and the payload */
+	struct jws jws;              /* release with jwt_grant_result_free() */
+	struct idp_conf *idp;        /* a reference when an IdP matched `iss` */
+	const char *iss, *sub, *jti; /* borrowed from jws.payload; NULL when absent */
 	int64_t exp;
-	const char *scope;            /* granted scope (normalised), NULL for none */
-	int64_t skew;                 /* seconds applied */
-	bool jti_recorded;            /* step 9 wrote the replay record */
+	const char *scope; /* granted scope (normalised), NULL for none */
+	int64_t skew;      /* seconds applied */
+	bool jti_recorded; /* step 9 wrote the replay record */
 };
 
 /* Runs the checks. Returns ST_OK when all passed; otherwise the failed

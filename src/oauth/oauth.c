@@ -51,17 +51,15 @@ status oauth_fail(struct oauth_fault *f, enum oauth_error error, status st, cons
 	return st;
 }
 
-status oauth_fail_err(struct oauth_fault *f, enum oauth_error error, status st,
-		      const struct err *e, const char *prefix)
+status oauth_fail_err(struct oauth_fault *f, enum oauth_error error, status st, const struct err *e,
+		      const char *prefix)
 {
 	if (st == ST_OK)
 		st = e != NULL && e->st != ST_OK ? e->st : ST_INTERNAL;
-	return oauth_fail(f, error, st, "%s%s", prefix ? prefix : "",
-			  e != NULL ? e->msg : "");
+	return oauth_fail(f, error, st, "%s%s", prefix ? prefix : "", e != NULL ? e->msg : "");
 }
 
-const char *oauth_token_endpoint_url(const struct oauth_ctx *c, struct arena *a,
-				     const char *tenant)
+const char *oauth_token_endpoint_url(const struct oauth_ctx *c, struct arena *a, const char *tenant)
 {
 	const char *super = c->cfg->tenant.default_domain;
 
@@ -80,7 +78,7 @@ const char *oauth_show(struct arena *a, const char *s, size_t max)
 	for (size_t i = 0; i < take; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		out[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\'' || ch == '\\' ? '?'
-										      : (char)ch;
+											 : (char)ch;
 	}
 	if (take < n)
 		memcpy(out + take, "...", 4);

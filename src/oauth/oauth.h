@@ -44,12 +44,12 @@ int oauth_error_http_status(enum oauth_error error);
  * (so `return oauth_fail(f, OAUTH_INVALID_GRANT, ST_INVALID, "...")`).
  * `f` may be NULL. */
 status oauth_fail(struct oauth_fault *f, enum oauth_error error, status st, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* The same from a lower layer's slot: the reason is `prefix` (may be NULL)
  * followed by e->msg; the status is `st` (e->st when `st` is ST_OK). Server
  * faults keep their status so the edge answers 500. */
-status oauth_fail_err(struct oauth_fault *f, enum oauth_error error, status st,
-		      const struct err *e, const char *prefix);
+status oauth_fail_err(struct oauth_fault *f, enum oauth_error error, status st, const struct err *e,
+		      const char *prefix);
 
 /* The token endpoint URL of a tenant: base_url + "/oauth2/token" for the
  * super tenant (cfg->tenant.default_domain), else base_url +

@@ -46,7 +46,8 @@ status scope_normalise(struct arena *a, const char *scope, const char **out, str
 			if (!scope_char((unsigned char)scope[i]))
 				return err_set(e, ST_INVALID,
 					       "scope contains a character that is not allowed "
-					       "(RFC 6749 §3.3) at byte %zu", i);
+					       "(RFC 6749 section 3.3) at byte %zu",
+					       i);
 			i++;
 		}
 		norm[at] = '\0';
@@ -76,7 +77,7 @@ status scope_within(struct arena *a, const char *scope, const struct strlist *al
 		for (size_t i = 0; i < allowed->n && !ok; i++)
 			ok = strlen(allowed->v[i]) == len && memcmp(allowed->v[i], s, len) == 0;
 		if (!ok) {
-			struct buf list = { 0 };
+			struct buf list = {0};
 			char *tok = arena_strndup(a, s, len);
 			for (size_t i = 0; i < allowed->n; i++) {
 				if (list.n + strlen(allowed->v[i]) > 200) {

@@ -16,8 +16,8 @@
 /* Parameters that carry credentials and so must never travel in a URL
  * (it ends up in logs, proxies and browser history). */
 static const char *const query_forbidden[] = {
-	"client_secret", "client_assertion", "assertion", "refresh_token", "password", "code",
-	"code_verifier", NULL,
+    "client_secret", "client_assertion", "assertion", "refresh_token", "password",
+    "code",          "code_verifier",    NULL,
 };
 
 static bool form_content_type(const char *ct)
@@ -53,9 +53,9 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 {
 	struct arena *a = req->arena;
 	struct form body, query;
-	struct grant_req g = { 0 };
+	struct grant_req g = {0};
 	struct sv gt;
-	struct err e = { 0 };
+	struct err e = {0};
 	status st;
 
 	if (!form_content_type(http_req_header(req, "Content-Type")))
@@ -64,9 +64,9 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 	if (req->query.n > 0) {
 		if ((st = form_parse(a, req->query, &query, &e)) != ST_OK)
 			return status_is_server_fault(st)
-				       ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
-				       : oauth_fail(fault, OAUTH_INVALID_REQUEST, st,
-						    "malformed query string: %s", e.msg);
+				   ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
+				   : oauth_fail(fault, OAUTH_INVALID_REQUEST, st,
+						"malformed query string: %s", e.msg);
 		for (size_t i = 0; i < query.n; i++)
 			for (const char *const *k = query_forbidden; *k; k++)
 				if (sv_eq_cstr(query.pairs[i].key, *k))
@@ -77,16 +77,17 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 	}
 	if ((st = form_parse(a, req->body, &body, &e)) != ST_OK)
 		return status_is_server_fault(st)
-			       ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
-			       : oauth_fail(fault, OAUTH_INVALID_REQUEST, st, "malformed form body: %s",
-					    e.msg);
+			   ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
+			   : oauth_fail(fault, OAUTH_INVALID_REQUEST, st, "malformed form body: %s",
+					e.msg);
 	/* RFC 6749 §3.2: no parameter may be sent twice. */
 	for (size_t i = 0; i < body.n; i++)
 		for (size_t j = i + 1; j < body.n; j++)
 			if (sv_eq(body.pairs[i].key, body.pairs[j].key))
-				return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
-						  "repeated parameter '%s'",
-						  oauth_show(a, body.pairs[i].key.p, OAUTH_SHOW_MAX));
+				return oauth_fail(
+				    fault, OAUTH_INVALID_REQUEST, ST_INVALID,
+				    "repeated parameter '%s'",
+				    oauth_show(a, body.pairs[i].key.p, OAUTH_SHOW_MAX));
 	if (form_get(&body, "grant_type", &gt) != ST_OK || gt.n == 0)
 		return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
 				  "missing parameter 'grant_type'");
@@ -116,7 +117,23 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 	case APP_GRANT_REFRESH_TOKEN: return grant_refresh_token(&g, resp, fault);
 	case APP_GRANT_CLIENT_CREDENTIALS: return grant_client_credentials(&g, resp, fault);
 	}
-	return oauth_fail(fault, OAUTH_SERVER_ERROR, ST_INTERNAL, "grant %u has no handler", *grant);
+	return oauth_fail(fault, OAUTH_SERVER_ERROR, ST_INTERNAL, "grant %u has no handler",
+			  *grant);
+}
+
+/* RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E. The
+ * messages are built that way; this guarantees it for text that came from
+ * lower layers (a library's reason, a sanitised claim value). */
+static const char *description(struct arena *a, const char *msg)
+{
+	char *d = arena_strdup(a, msg);
+
+	if (d == NULL)
+		return "(out of memory)";
+	for (char *p = d; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e || *p == '"' || *p == '\\')
+			*p = '?';
+	return d;
 }
 
 void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
@@ -128,13 +145,13 @@ void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 		/* The reason stays in the log; the client gets the trace id. */
 		log_error("token endpoint: %s: %s (trace %s)", status_name(st), fault->e.msg,
 			  req->trace_id);
-		http_resp_oauth_error(resp, 500, "server_error",
-				      arena_printf(req->arena, "internal error (trace id %s)",
-						   req->trace_id));
+		http_resp_oauth_error(
+		    resp, 500, "server_error",
+		    arena_printf(req->arena, "internal error (trace id %s)", req->trace_id));
 		return;
 	}
 	http_resp_oauth_error(resp, oauth_error_http_status(error), oauth_error_name(error),
-			      fault->e.msg);
+			      description(req->arena, fault->e.msg));
 	/* RFC 7235 §3.1: a 401 carries a challenge; RFC 6749 §5.2 asks for the
 	 * scheme the client used, and Basic is the only one grantd offers. */
 	if (oauth_error_http_status(error) == 401)
@@ -144,8 +161,8 @@ void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 static void token_endpoint(void *ctx, struct http_req *req, struct http_resp *resp)
 {
 	struct oauth_ctx *c = ctx;
-	struct client_auth ca = { 0 };
-	struct oauth_fault fault = { 0 };
+	struct client_auth ca = {0};
+	struct oauth_fault fault = {0};
 	unsigned grant = 0;
 	status st;
 
@@ -162,7 +179,7 @@ static void token_endpoint(void *ctx, struct http_req *req, struct http_resp *re
 }
 
 const struct http_route oauth_routes[] = {
-	{ HTTP_POST, "/oauth2/token", token_endpoint,
-	  HTTP_ROUTE_OAUTH_ERRORS | HTTP_ROUTE_TENANT_QUERY, LIMIT_TOKEN_BODY },
+    {HTTP_POST, "/oauth2/token", token_endpoint, HTTP_ROUTE_OAUTH_ERRORS | HTTP_ROUTE_TENANT_QUERY,
+     LIMIT_TOKEN_BODY},
 };
 const size_t oauth_nroutes = sizeof oauth_routes / sizeof oauth_routes[0];

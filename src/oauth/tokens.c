@@ -12,7 +12,7 @@ static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char
 
 	if (st != ST_OK)
 		return err_set(e, st, "the CSPRNG failed");
-	st = oauth_keyed_hash(c, (struct sv){ out, TOKEN_CHARS }, h);
+	st = oauth_keyed_hash(c, (struct sv){out, TOKEN_CHARS}, h);
 	if (st != ST_OK)
 		return err_set(e, st, "cannot hash a token");
 	return ST_OK;
@@ -21,7 +21,7 @@ static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char
 status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct token_issued *out,
 		    struct err *e)
 {
-	struct store_token at = { 0 }, rt = { 0 };
+	struct store_token at = {0}, rt = {0};
 	char chain[UUID_STR_LEN + 1];
 	status st;
 
@@ -110,11 +110,11 @@ int64_t tokens_access_ttl(const struct oauth_ctx *c, const struct app_conf *app,
 
 	if (grant == APP_GRANT_CLIENT_CREDENTIALS)
 		return app->app_access_token_ttl > 0
-			       ? app->app_access_token_ttl
-			       : cfg->oauth.token_validation.app_access_token_validity;
+			   ? app->app_access_token_ttl
+			   : cfg->oauth.token_validation.app_access_token_validity;
 	return app->user_access_token_ttl > 0
-		       ? app->user_access_token_ttl
-		       : cfg->oauth.token_validation.user_access_token_validity;
+		   ? app->user_access_token_ttl
+		   : cfg->oauth.token_validation.user_access_token_validity;
 }
 
 int64_t tokens_refresh_ttl(const struct oauth_ctx *c, const struct app_conf *app)

@@ -24,7 +24,7 @@
 struct token_grant {
 	const char *tenant_id;
 	const struct app_conf *app;
-	const char *idp_id;     /* NULL for client_credentials */
+	const char *idp_id; /* NULL for client_credentials */
 	const char *subject;
 	const char *scope;      /* normalised; NULL = none */
 	const char *grant_type; /* the grant_type parameter, recorded as is */

@@ -18,8 +18,8 @@ status store_open(const struct config *cfg, struct store **out, struct err *e)
 		return err_set(e, ST_UNSUPPORTED,
 			       "database.type \"postgres\" is not supported by this version of "
 			       "grantd yet; use \"sqlite\"");
-	return err_set(e, ST_INVALID, "database.type \"%s\" is unknown (use \"sqlite\" or \"postgres\")",
-		       type);
+	return err_set(e, ST_INVALID,
+		       "database.type \"%s\" is unknown (use \"sqlite\" or \"postgres\")", type);
 }
 
 void store_close(struct store *s)

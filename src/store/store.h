@@ -17,9 +17,10 @@
  * in the same transaction, so a change and its audit event land together;
  * when the change fails, no audit row is written.
  *
- * Lists are ordered by created_at, then id (audit events: by `at`, then
- * insertion order), report the total number of matching rows in `*total`,
- * and clamp the page: limit to 1..STORE_PAGE_MAX, a negative offset to 0.
+ * Lists are ordered by created_at, then id (audit events: newest first, by
+ * `at` then insertion order, both descending), report the total number of
+ * matching rows in `*total`, and clamp the page: limit to 1..STORE_PAGE_MAX,
+ * a negative offset to 0.
  *
  * Timestamps are unix seconds; a created_at/updated_at of 0 in a record
  * being written means "now". Ids of new records are chosen by the caller. */
@@ -36,9 +37,9 @@
 
 struct config;
 
-#define STORE_ID_LEN UUID_STR_LEN /* ids are UUID v4 strings */
-#define STORE_PAGE_MAX 1000       /* largest page a list returns */
-#define STORE_IDP_FIND_MAX 16     /* most rows idp_find_by_issuer returns */
+#define STORE_ID_LEN       UUID_STR_LEN /* ids are UUID v4 strings */
+#define STORE_PAGE_MAX     1000         /* largest page a list returns */
+#define STORE_IDP_FIND_MAX 16           /* most rows idp_find_by_issuer returns */
 
 struct store_tenant {
 	char *id;
@@ -89,25 +90,25 @@ struct store_token {
 	char *tenant_id;
 	char *app_id;
 	char *client_id;
-	char *idp_id;   /* NULL for client_credentials */
+	char *idp_id; /* NULL for client_credentials */
 	char *subject;
-	char *scope;    /* space-separated, "" when none */
+	char *scope; /* space-separated, "" when none */
 	char *grant_type;
 	char *chain_id; /* refresh-token family; access tokens carry their family too */
 	int64_t issued_at, expires_at;
 	bool revoked;
-	bool used;      /* refresh token already rotated */
+	bool used; /* refresh token already rotated */
 };
 
 struct store_audit {
-	char *id;        /* filled by the store when NULL */
-	char *tenant_id; /* NULL for server-wide events */
-	char *actor;     /* "admin" or "user@tenant" */
-	char *action;    /* "create" | "update" | "delete" | "regenerate-secret" | ... */
+	char *id;          /* filled by the store when NULL */
+	char *tenant_id;   /* NULL for server-wide events */
+	char *actor;       /* "admin" or "user@tenant" */
+	char *action;      /* "create" | "update" | "delete" | "regenerate-secret" | ... */
 	char *object_type; /* "identity-provider" | "application" | "tenant" */
 	char *object_id;
-	char *summary;   /* JSON text, never with secrets */
-	int64_t at;      /* filled by the store when 0 */
+	char *summary; /* JSON text, never with secrets */
+	int64_t at;    /* filled by the store when 0 */
 };
 
 struct store_page {
@@ -125,13 +126,14 @@ struct store_ops {
 	status (*tenant_create)(struct store *s, const struct store_tenant *t,
 				const struct store_admin *owner, const struct store_audit *audit,
 				struct err *e);
-	status (*tenant_get)(struct store *s, struct arena *a, const char *id, struct store_tenant *out,
-			     struct err *e);
+	status (*tenant_get)(struct store *s, struct arena *a, const char *id,
+			     struct store_tenant *out, struct err *e);
 	/* `domain` is matched case-insensitively (ASCII). */
 	status (*tenant_get_by_domain)(struct store *s, struct arena *a, const char *domain,
 				       struct store_tenant *out, struct err *e);
 	status (*tenant_list)(struct store *s, struct arena *a, struct store_page pg,
-			      struct store_tenant **items, size_t *n, int64_t *total, struct err *e);
+			      struct store_tenant **items, size_t *n, int64_t *total,
+			      struct err *e);
 	status (*tenant_set_active)(struct store *s, const char *id, bool active,
 				    const struct store_audit *audit, struct err *e);
 
@@ -167,8 +169,8 @@ struct store_ops {
 				     const char *iss, struct store_idp **items, size_t *n,
 				     struct err *e);
 	status (*idp_list)(struct store *s, struct arena *a, const char *tenant_id,
-			   struct store_page pg, struct store_idp **items, size_t *n, int64_t *total,
-			   struct err *e);
+			   struct store_page pg, struct store_idp **items, size_t *n,
+			   int64_t *total, struct err *e);
 
 	status (*app_create)(struct store *s, const struct store_app *app,
 			     const struct store_audit *audit, struct err *e);
@@ -186,8 +188,8 @@ struct store_ops {
 	status (*app_get_by_client_id)(struct store *s, struct arena *a, const char *tenant_id,
 				       const char *client_id, struct store_app *out, struct err *e);
 	status (*app_list)(struct store *s, struct arena *a, const char *tenant_id,
-			   struct store_page pg, struct store_app **items, size_t *n, int64_t *total,
-			   struct err *e);
+			   struct store_page pg, struct store_app **items, size_t *n,
+			   int64_t *total, struct err *e);
 
 	/* Stores an access token and optionally a refresh token atomically and
 	 * durably; returns only after commit. */
@@ -200,10 +202,12 @@ struct store_ops {
 	 * already used; ST_NOT_FOUND when unknown or not a refresh token.
 	 * Revocation and expiry are reported in `out`, not checked: the caller
 	 * decides. */
-	status (*refresh_use)(struct store *s, struct arena *a, const unsigned char hash[SHA256_LEN],
-			      struct store_token *out, struct err *e);
+	status (*refresh_use)(struct store *s, struct arena *a,
+			      const unsigned char hash[SHA256_LEN], struct store_token *out,
+			      struct err *e);
 	/* ST_NOT_FOUND when no such token. */
-	status (*token_revoke)(struct store *s, const unsigned char hash[SHA256_LEN], struct err *e);
+	status (*token_revoke)(struct store *s, const unsigned char hash[SHA256_LEN],
+			       struct err *e);
 	/* The bulk revocations succeed when nothing matches. */
 	status (*tokens_revoke_chain)(struct store *s, const char *chain_id, struct err *e);
 	/* field: "app_id" or "idp_id" (anything else: ST_INVALID). */
@@ -215,7 +219,7 @@ struct store_ops {
 	status (*replay_record)(struct store *s, const char *tenant_id, const char *iss,
 				const char *jti, int64_t expires_at, int64_t now, struct err *e);
 
-	/* tenant_id NULL = the events of every tenant. */
+	/* Newest first. tenant_id NULL = the events of every tenant. */
 	status (*audit_list)(struct store *s, struct arena *a, const char *tenant_id,
 			     struct store_page pg, struct store_audit **items, size_t *n,
 			     int64_t *total, struct err *e);

@@ -56,6 +56,7 @@
  * a released entry: append a new one and bump STORE_SCHEMA_VERSION. The
  * statements are deliberately not IF NOT EXISTS, so applying one twice
  * fails loudly instead of hiding a version bookkeeping bug. */
+/* clang-format off */
 static const char *const migrations[] = {
 	/* 1: initial schema */
 	"CREATE TABLE tenants ("
@@ -139,12 +140,14 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX audit_events_tenant_at ON audit_events (tenant_id, at);",
 };
+/* clang-format on */
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
 
 /* ---- statements --------------------------------------------------------- */
 
+/* clang-format off */
 #define TENANT_COLS "id, domain, active, created_at"
 #define ADMIN_COLS "id, tenant_id, username, pw_hash, created_at"
 #define IDP_COLS "id, tenant_id, name, issuer, enabled, doc, created_at, updated_at"
@@ -216,21 +219,24 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 			 "WHERE replay.expires_at <= ?5")                                         \
 	X(AUDIT_INSERT, "INSERT INTO audit_events (" AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)") \
 	X(AUDIT_COUNT_ALL, "SELECT count(*) FROM audit_events")                                   \
-	X(AUDIT_PAGE_ALL, "SELECT " AUDIT_COLS " FROM audit_events ORDER BY at, seq" PAGE)        \
+	X(AUDIT_PAGE_ALL, "SELECT " AUDIT_COLS " FROM audit_events "                              \
+			  "ORDER BY at DESC, seq DESC" PAGE)                                      \
 	X(AUDIT_COUNT, "SELECT count(*) FROM audit_events WHERE tenant_id = ?")                   \
 	X(AUDIT_PAGE, "SELECT " AUDIT_COLS " FROM audit_events WHERE tenant_id = ? "              \
-		      "ORDER BY at, seq" PAGE)                                                      \
+		      "ORDER BY at DESC, seq DESC" PAGE)                                          \
 	X(PURGE_REPLAY, "DELETE FROM replay WHERE (tenant_id, iss, jti) IN "                      \
 			"(SELECT tenant_id, iss, jti FROM replay WHERE expires_at <= ? LIMIT ?)") \
 	X(PURGE_TOKENS, "DELETE FROM tokens WHERE hash IN "                                       \
 			"(SELECT hash FROM tokens WHERE expires_at <= ? LIMIT ?)")
 
+/* clang-format on */
+
 #define X_ENUM(name, text) SQL_##name,
 #define X_TEXT(name, text) text,
 #define X_NAME(name, text) #name,
 enum sql { SQL_STATEMENTS(X_ENUM) SQL__COUNT };
-static const char *const sql_text[] = { SQL_STATEMENTS(X_TEXT) };
-static const char *const sql_name[] = { SQL_STATEMENTS(X_NAME) };
+static const char *const sql_text[] = {SQL_STATEMENTS(X_TEXT)};
+static const char *const sql_name[] = {SQL_STATEMENTS(X_NAME)};
 #undef X_ENUM
 #undef X_TEXT
 #undef X_NAME
@@ -243,7 +249,7 @@ struct sq_store {
 	struct store base; /* first: a struct store * is a struct sq_store * */
 	char *path;
 	int busy_ms;
-	pthread_key_t key; /* this thread's struct conn */
+	pthread_key_t key;  /* this thread's struct conn */
 	pthread_mutex_t mu; /* guards conns */
 	struct conn *conns;
 };
@@ -274,7 +280,8 @@ static status db_fail(struct conn *c, int rc, const char *what, struct err *e)
 		log_error("store: out of memory while %s", what);
 		return err_set(e, ST_NOMEM, "out of memory while %s", what);
 	default:
-		log_error("store: %s failed: %s (sqlite error %d)", what, sqlite3_errmsg(c->db), rc);
+		log_error("store: %s failed: %s (sqlite error %d)", what, sqlite3_errmsg(c->db),
+			  rc);
 		return err_set(e, ST_IO, "database failure while %s", what);
 	}
 }
@@ -337,7 +344,8 @@ static status conn_pragma(struct conn *c, const char *sql, const char *want, str
 		goto out;
 	}
 	if (want != NULL) {
-		const char *got = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		const char *got =
+		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 		if (got == NULL || strcasecmp(got, want) != 0) {
 			log_error("store: \"%s\" answered \"%s\", expected \"%s\"", sql,
 				  got ? got : "(nothing)", want);
@@ -364,7 +372,8 @@ static status conn_open(struct sq_store *s, struct conn **out, struct err *e)
 	/* No SQLITE_OPEN_CREATE: store_sqlite_open created the file with the
 	 * right mode; if it vanished since, failing is right. */
 	rc = sqlite3_open_v2(s->path, &c->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL);
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		const char *why = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc);
 		log_error("store: opening database '%s': %s", s->path, why);
@@ -476,7 +485,8 @@ static void q_text(struct q *q, const char *s)
 	if (s == NULL)
 		q_note(q, sqlite3_bind_null(q->st, q->i));
 	else
-		q_note(q, sqlite3_bind_text64(q->st, q->i, s, strlen(s), SQLITE_STATIC, SQLITE_UTF8));
+		q_note(q,
+		       sqlite3_bind_text64(q->st, q->i, s, strlen(s), SQLITE_STATIC, SQLITE_UTF8));
 }
 
 static void q_int(struct q *q, int64_t v)
@@ -586,7 +596,7 @@ typedef bool (*row_fn)(sqlite3_stmt *st, struct arena *a, void *out);
 static bool row_tenant(sqlite3_stmt *st, struct arena *a, void *out)
 {
 	struct store_tenant *t = out;
-	struct rd r = { st, a, false };
+	struct rd r = {st, a, false};
 
 	t->id = rd_str(&r, 0);
 	t->domain = rd_str(&r, 1);
@@ -598,7 +608,7 @@ static bool row_tenant(sqlite3_stmt *st, struct arena *a, void *out)
 static bool row_admin(sqlite3_stmt *st, struct arena *a, void *out)
 {
 	struct store_admin *u = out;
-	struct rd r = { st, a, false };
+	struct rd r = {st, a, false};
 
 	u->id = rd_str(&r, 0);
 	u->tenant_id = rd_str(&r, 1);
@@ -611,7 +621,7 @@ static bool row_admin(sqlite3_stmt *st, struct arena *a, void *out)
 static bool row_idp(sqlite3_stmt *st, struct arena *a, void *out)
 {
 	struct store_idp *p = out;
-	struct rd r = { st, a, false };
+	struct rd r = {st, a, false};
 
 	p->id = rd_str(&r, 0);
 	p->tenant_id = rd_str(&r, 1);
@@ -627,7 +637,7 @@ static bool row_idp(sqlite3_stmt *st, struct arena *a, void *out)
 static bool row_app(sqlite3_stmt *st, struct arena *a, void *out)
 {
 	struct store_app *p = out;
-	struct rd r = { st, a, false };
+	struct rd r = {st, a, false};
 
 	p->id = rd_str(&r, 0);
 	p->tenant_id = rd_str(&r, 1);
@@ -643,7 +653,7 @@ static bool row_app(sqlite3_stmt *st, struct arena *a, void *out)
 static bool row_token(sqlite3_stmt *st, struct arena *a, void *out)
 {
 	struct store_token *t = out;
-	struct rd r = { st, a, false };
+	struct rd r = {st, a, false};
 
 	if (!rd_hash(&r, 0, t->hash))
 		r.bad = true;
@@ -666,7 +676,7 @@ static bool row_token(sqlite3_stmt *st, struct arena *a, void *out)
 static bool row_audit(sqlite3_stmt *st, struct arena *a, void *out)
 {
 	struct store_audit *v = out;
-	struct rd r = { st, a, false };
+	struct rd r = {st, a, false};
 
 	v->id = rd_str(&r, 0);
 	v->tenant_id = rd_str(&r, 1);
@@ -737,7 +747,7 @@ static int64_t now_or(int64_t t)
 static status audit_insert(struct conn *c, const struct store_audit *v, struct err *e)
 {
 	char id[UUID_STR_LEN + 1];
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -773,7 +783,7 @@ out:
 static status exec_key(struct conn *c, enum sql id, const char *text, const void *blob,
 		       size_t blob_n, int64_t *changes, const char *what, struct err *e)
 {
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -817,15 +827,15 @@ struct tenant_create_arg {
 	const struct store_audit *audit;
 };
 
-static status admin_insert(struct conn *c, enum sql id, const struct store_admin *u,
-			   struct err *e)
+static status admin_insert(struct conn *c, enum sql id, const struct store_admin *u, struct err *e)
 {
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
 	if (u->id == NULL || u->tenant_id == NULL || u->username == NULL || u->pw_hash == NULL)
-		return err_set(e, ST_INVALID, "admin user without id, tenant, username or password");
+		return err_set(e, ST_INVALID,
+			       "admin user without id, tenant, username or password");
 	if ((ret = q_open(c, id, &q, e)) != ST_OK)
 		goto out;
 	q_text(&q, u->id);
@@ -855,7 +865,7 @@ static status tenant_create_body(struct conn *c, void *arg, struct err *e)
 	const struct tenant_create_arg *x = arg;
 	const struct store_tenant *t = x->t;
 	char domain[LIMIT_TENANT_DOMAIN + 1];
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -893,16 +903,16 @@ static status sq_tenant_create(struct store *s, const struct store_tenant *t,
 			       const struct store_admin *owner, const struct store_audit *audit,
 			       struct err *e)
 {
-	struct tenant_create_arg x = { t, owner, audit };
+	struct tenant_create_arg x = {t, owner, audit};
 	return write_tx(s, tenant_create_body, &x, e);
 }
 
 /* Looks up one row by up to two text keys. */
-static status get_by(struct store *s, enum sql id, const char *k1, const char *k2,
-		     struct arena *a, row_fn fn, void *out, const char *what, struct err *e)
+static status get_by(struct store *s, enum sql id, const char *k1, const char *k2, struct arena *a,
+		     row_fn fn, void *out, const char *what, struct err *e)
 {
 	struct conn *c;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 
 	if ((ret = conn_get(s, &c, e)) != ST_OK)
@@ -961,7 +971,7 @@ static status list_rows(struct store *s, struct arena *a, const struct list_spec
 			struct err *e)
 {
 	struct conn *c;
-	struct q q = { 0 };
+	struct q q = {0};
 	unsigned char *arr = NULL;
 	int64_t count = 0, want = 0;
 	size_t got = 0;
@@ -1034,8 +1044,14 @@ out:
 static status sq_tenant_list(struct store *s, struct arena *a, struct store_page pg,
 			     struct store_tenant **items, size_t *n, int64_t *total, struct err *e)
 {
-	const struct list_spec ls = { SQL_TENANT_COUNT, SQL_TENANT_PAGE, NULL, sizeof **items,
-				      row_tenant, "tenants" };
+	const struct list_spec ls = {
+	    .count = SQL_TENANT_COUNT,
+	    .page = SQL_TENANT_PAGE,
+	    .key = NULL,
+	    .elem = sizeof **items,
+	    .row = row_tenant,
+	    .what = "tenants",
+	};
 	void *p;
 	status ret = list_rows(s, a, &ls, pg, &p, n, total, e);
 	*items = p;
@@ -1051,7 +1067,7 @@ struct set_active_arg {
 static status tenant_set_active_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct set_active_arg *x = arg;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1075,7 +1091,7 @@ out:
 static status sq_tenant_set_active(struct store *s, const char *id, bool active,
 				   const struct store_audit *audit, struct err *e)
 {
-	struct set_active_arg x = { id, active, audit };
+	struct set_active_arg x = {id, active, audit};
 	return write_tx(s, tenant_set_active_body, &x, e);
 }
 
@@ -1104,9 +1120,15 @@ static status sq_admin_get(struct store *s, struct arena *a, const char *tenant_
 static status sq_admin_list(struct store *s, struct arena *a, const char *tenant_id,
 			    struct store_admin **items, size_t *n, struct err *e)
 {
-	const struct list_spec ls = { SQL_ADMIN_COUNT, SQL_ADMIN_PAGE, tenant_id, sizeof **items,
-				      row_admin, "admin users" };
-	const struct store_page pg = { STORE_PAGE_MAX, 0 };
+	const struct list_spec ls = {
+	    .count = SQL_ADMIN_COUNT,
+	    .page = SQL_ADMIN_PAGE,
+	    .key = tenant_id,
+	    .elem = sizeof **items,
+	    .row = row_admin,
+	    .what = "admin users",
+	};
+	const struct store_page pg = {STORE_PAGE_MAX, 0};
 	void *p;
 	status ret = list_rows(s, a, &ls, pg, &p, n, NULL, e);
 	*items = p;
@@ -1129,8 +1151,8 @@ static status idp_check(const struct store_idp *p, struct err *e)
 }
 
 /* Maps the result of an IdP INSERT/UPDATE step. */
-static status idp_write_result(struct conn *c, int rc, const struct store_idp *p,
-			       const char *what, struct err *e)
+static status idp_write_result(struct conn *c, int rc, const struct store_idp *p, const char *what,
+			       struct err *e)
 {
 	if (rc == SQLITE_DONE)
 		return ST_OK;
@@ -1138,7 +1160,8 @@ static status idp_write_result(struct conn *c, int rc, const struct store_idp *p
 		return err_set(e, ST_NOT_FOUND, "tenant '%s' not found", p->tenant_id);
 	if (is_unique_violation(rc) && violated(c, "identity_providers.name"))
 		return err_set(e, ST_CONFLICT,
-			       "identity provider name '%s' already exists in this tenant", p->name);
+			       "identity provider name '%s' already exists in this tenant",
+			       p->name);
 	if (is_unique_violation(rc))
 		return err_set(e, ST_CONFLICT, "identity provider id '%s' already exists", p->id);
 	return db_fail(c, rc, what, e);
@@ -1148,7 +1171,7 @@ static status idp_create_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct idp_arg *x = arg;
 	const struct store_idp *p = x->idp;
-	struct q q = { 0 };
+	struct q q = {0};
 	int64_t created = now_or(p->created_at);
 	status ret;
 
@@ -1177,7 +1200,7 @@ static status idp_update_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct idp_arg *x = arg;
 	const struct store_idp *p = x->idp;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 
 	if ((ret = idp_check(p, e)) != ST_OK)
@@ -1209,7 +1232,7 @@ out:
 static status idp_delete_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct idp_arg *x = arg;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1236,21 +1259,21 @@ out:
 static status sq_idp_create(struct store *s, const struct store_idp *idp,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct idp_arg x = { .idp = idp, .audit = audit };
+	struct idp_arg x = {.idp = idp, .audit = audit};
 	return write_tx(s, idp_create_body, &x, e);
 }
 
 static status sq_idp_update(struct store *s, const struct store_idp *idp,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct idp_arg x = { .idp = idp, .audit = audit };
+	struct idp_arg x = {.idp = idp, .audit = audit};
 	return write_tx(s, idp_update_body, &x, e);
 }
 
 static status sq_idp_delete(struct store *s, const char *tenant_id, const char *id,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct idp_arg x = { .tenant_id = tenant_id, .id = id, .audit = audit };
+	struct idp_arg x = {.tenant_id = tenant_id, .id = id, .audit = audit};
 	return write_tx(s, idp_delete_body, &x, e);
 }
 
@@ -1284,7 +1307,7 @@ static status sq_idp_find_by_issuer(struct store *s, struct arena *a, const char
 				    struct err *e)
 {
 	struct conn *c;
-	struct q q = { 0 };
+	struct q q = {0};
 	struct store_idp *arr;
 	size_t got = 0;
 	status ret;
@@ -1324,8 +1347,14 @@ static status sq_idp_list(struct store *s, struct arena *a, const char *tenant_i
 			  struct store_page pg, struct store_idp **items, size_t *n, int64_t *total,
 			  struct err *e)
 {
-	const struct list_spec ls = { SQL_IDP_COUNT, SQL_IDP_PAGE, tenant_id, sizeof **items,
-				      row_idp, "identity providers" };
+	const struct list_spec ls = {
+	    .count = SQL_IDP_COUNT,
+	    .page = SQL_IDP_PAGE,
+	    .key = tenant_id,
+	    .elem = sizeof **items,
+	    .row = row_idp,
+	    .what = "identity providers",
+	};
 	void *p;
 	status ret = list_rows(s, a, &ls, pg, &p, n, total, e);
 	*items = p;
@@ -1347,8 +1376,8 @@ static status app_check(const struct store_app *p, struct err *e)
 	return ST_OK;
 }
 
-static status app_write_result(struct conn *c, int rc, const struct store_app *p,
-			       const char *what, struct err *e)
+static status app_write_result(struct conn *c, int rc, const struct store_app *p, const char *what,
+			       struct err *e)
 {
 	if (rc == SQLITE_DONE)
 		return ST_OK;
@@ -1358,8 +1387,8 @@ static status app_write_result(struct conn *c, int rc, const struct store_app *p
 		return err_set(e, ST_CONFLICT, "client id '%s' is already registered",
 			       p->client_id);
 	if (is_unique_violation(rc) && violated(c, "applications.name"))
-		return err_set(e, ST_CONFLICT, "application name '%s' already exists in this tenant",
-			       p->name);
+		return err_set(e, ST_CONFLICT,
+			       "application name '%s' already exists in this tenant", p->name);
 	if (is_unique_violation(rc))
 		return err_set(e, ST_CONFLICT, "application id '%s' already exists", p->id);
 	return db_fail(c, rc, what, e);
@@ -1369,7 +1398,7 @@ static status app_create_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct app_arg *x = arg;
 	const struct store_app *p = x->app;
-	struct q q = { 0 };
+	struct q q = {0};
 	int64_t created = now_or(p->created_at);
 	status ret;
 
@@ -1398,9 +1427,9 @@ static status app_update_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct app_arg *x = arg;
 	const struct store_app *p = x->app;
-	unsigned char old[SHA256_LEN] = { 0 };
+	unsigned char old[SHA256_LEN] = {0};
 	bool had_secret = false;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1469,7 +1498,7 @@ out:
 static status app_delete_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct app_arg *x = arg;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1497,21 +1526,21 @@ out:
 static status sq_app_create(struct store *s, const struct store_app *app,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct app_arg x = { .app = app, .audit = audit };
+	struct app_arg x = {.app = app, .audit = audit};
 	return write_tx(s, app_create_body, &x, e);
 }
 
 static status sq_app_update(struct store *s, const struct store_app *app,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct app_arg x = { .app = app, .audit = audit };
+	struct app_arg x = {.app = app, .audit = audit};
 	return write_tx(s, app_update_body, &x, e);
 }
 
 static status sq_app_delete(struct store *s, const char *tenant_id, const char *id,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct app_arg x = { .tenant_id = tenant_id, .id = id, .audit = audit };
+	struct app_arg x = {.tenant_id = tenant_id, .id = id, .audit = audit};
 	return write_tx(s, app_delete_body, &x, e);
 }
 
@@ -1531,7 +1560,7 @@ static status sq_app_get_by_client_id(struct store *s, struct arena *a, const ch
 				      const char *client_id, struct store_app *out, struct err *e)
 {
 	struct conn *c;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 
 	memset(out, 0, sizeof *out);
@@ -1553,8 +1582,14 @@ static status sq_app_list(struct store *s, struct arena *a, const char *tenant_i
 			  struct store_page pg, struct store_app **items, size_t *n, int64_t *total,
 			  struct err *e)
 {
-	const struct list_spec ls = { SQL_APP_COUNT, SQL_APP_PAGE, tenant_id, sizeof **items,
-				      row_app, "applications" };
+	const struct list_spec ls = {
+	    .count = SQL_APP_COUNT,
+	    .page = SQL_APP_PAGE,
+	    .key = tenant_id,
+	    .elem = sizeof **items,
+	    .row = row_app,
+	    .what = "applications",
+	};
 	void *p;
 	status ret = list_rows(s, a, &ls, pg, &p, n, total, e);
 	*items = p;
@@ -1565,7 +1600,7 @@ static status sq_app_list(struct store *s, struct arena *a, const char *tenant_i
 
 static status token_insert(struct conn *c, const struct store_token *t, struct err *e)
 {
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1573,8 +1608,9 @@ static status token_insert(struct conn *c, const struct store_token *t, struct e
 		return err_set(e, ST_INVALID, "unknown token kind %d", (int)t->kind);
 	if (t->tenant_id == NULL || t->app_id == NULL || t->client_id == NULL ||
 	    t->subject == NULL || t->grant_type == NULL)
-		return err_set(e, ST_INVALID,
-			       "token without tenant, application, client id, subject or grant type");
+		return err_set(
+		    e, ST_INVALID,
+		    "token without tenant, application, client id, subject or grant type");
 	if ((ret = q_open(c, SQL_TOKEN_INSERT, &q, e)) != ST_OK)
 		goto out;
 	q_blob(&q, t->hash, SHA256_LEN);
@@ -1620,7 +1656,7 @@ static status tokens_put_body(struct conn *c, void *arg, struct err *e)
 static status sq_tokens_put(struct store *s, const struct store_token *access,
 			    const struct store_token *refresh, struct err *e)
 {
-	struct tokens_put_arg x = { access, refresh };
+	struct tokens_put_arg x = {access, refresh};
 
 	assert(access != NULL);
 	return write_tx(s, tokens_put_body, &x, e);
@@ -1630,7 +1666,7 @@ static status sq_token_get(struct store *s, struct arena *a, const unsigned char
 			   struct store_token *out, struct err *e)
 {
 	struct conn *c;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 
 	memset(out, 0, sizeof *out);
@@ -1656,7 +1692,7 @@ struct refresh_use_arg {
 static status refresh_use_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct refresh_use_arg *x = arg;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1686,11 +1722,10 @@ out:
 	return ret;
 }
 
-static status sq_refresh_use(struct store *s, struct arena *a,
-			     const unsigned char hash[SHA256_LEN], struct store_token *out,
-			     struct err *e)
+static status sq_refresh_use(struct store *s, struct arena *a, const unsigned char hash[SHA256_LEN],
+			     struct store_token *out, struct err *e)
 {
-	struct refresh_use_arg x = { hash, a, out };
+	struct refresh_use_arg x = {hash, a, out};
 
 	memset(out, 0, sizeof *out);
 	return write_tx(s, refresh_use_body, &x, e);
@@ -1715,23 +1750,22 @@ static status revoke_body(struct conn *c, void *arg, struct err *e)
 	return ret;
 }
 
-static status sq_token_revoke(struct store *s, const unsigned char hash[SHA256_LEN],
-			      struct err *e)
+static status sq_token_revoke(struct store *s, const unsigned char hash[SHA256_LEN], struct err *e)
 {
-	struct revoke_arg x = { SQL_TOKEN_REVOKE, NULL, hash, true };
+	struct revoke_arg x = {SQL_TOKEN_REVOKE, NULL, hash, true};
 	return write_tx(s, revoke_body, &x, e);
 }
 
 static status sq_tokens_revoke_chain(struct store *s, const char *chain_id, struct err *e)
 {
-	struct revoke_arg x = { SQL_TOKENS_REVOKE_CHAIN, chain_id, NULL, false };
+	struct revoke_arg x = {SQL_TOKENS_REVOKE_CHAIN, chain_id, NULL, false};
 	return write_tx(s, revoke_body, &x, e);
 }
 
 static status sq_tokens_revoke_by(struct store *s, const char *field, const char *value,
 				  struct err *e)
 {
-	struct revoke_arg x = { SQL_TOKENS_REVOKE_APP, value, NULL, false };
+	struct revoke_arg x = {SQL_TOKENS_REVOKE_APP, value, NULL, false};
 
 	/* The column is chosen from a fixed pair, never spliced into SQL. */
 	if (strcmp(field, "idp_id") == 0)
@@ -1749,7 +1783,7 @@ struct replay_arg {
 static status replay_body(struct conn *c, void *arg, struct err *e)
 {
 	const struct replay_arg *x = arg;
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1775,7 +1809,7 @@ out:
 static status sq_replay_record(struct store *s, const char *tenant_id, const char *iss,
 			       const char *jti, int64_t expires_at, int64_t now, struct err *e)
 {
-	struct replay_arg x = { tenant_id, iss, jti, expires_at, now };
+	struct replay_arg x = {tenant_id, iss, jti, expires_at, now};
 
 	if (tenant_id == NULL || iss == NULL || jti == NULL)
 		return err_set(e, ST_INVALID, "replay record without tenant, issuer or jti");
@@ -1788,8 +1822,14 @@ static status sq_audit_list(struct store *s, struct arena *a, const char *tenant
 			    struct store_page pg, struct store_audit **items, size_t *n,
 			    int64_t *total, struct err *e)
 {
-	struct list_spec ls = { SQL_AUDIT_COUNT, SQL_AUDIT_PAGE, tenant_id, sizeof **items,
-				row_audit, "audit events" };
+	struct list_spec ls = {
+	    .count = SQL_AUDIT_COUNT,
+	    .page = SQL_AUDIT_PAGE,
+	    .key = tenant_id,
+	    .elem = sizeof **items,
+	    .row = row_audit,
+	    .what = "audit events",
+	};
 	void *p;
 	status ret;
 
@@ -1806,7 +1846,7 @@ static status sq_audit_list(struct store *s, struct arena *a, const char *tenant
  * back short, so the write lock is only ever held for one small batch. */
 static status purge(struct conn *c, enum sql id, int64_t now, const char *what, struct err *e)
 {
-	struct q q = { 0 };
+	struct q q = {0};
 	int64_t changes = 0;
 	status ret = ST_OK;
 	int rc;
@@ -1866,7 +1906,7 @@ static void sq_close(struct store *base)
 
 static status user_version(struct conn *c, int *out, struct err *e)
 {
-	struct q q = { 0 };
+	struct q q = {0};
 	status ret;
 	int rc;
 
@@ -1946,7 +1986,7 @@ out:
 static char *db_path(const struct config *cfg)
 {
 	const char *dir = cfg->server.data_dir != NULL ? cfg->server.data_dir : "var";
-	struct buf b = { 0 };
+	struct buf b = {0};
 
 	if (cfg->database.path != NULL && cfg->database.path[0] != '\0')
 		return str_dup_sv(sv_from(cfg->database.path));
@@ -1970,7 +2010,7 @@ static status db_file_prepare(const char *path, struct err *e)
 	int fd;
 
 	if (slash != NULL) {
-		dir = str_dup_sv((struct sv){ path, slash == path ? 1 : (size_t)(slash - path) });
+		dir = str_dup_sv((struct sv){path, slash == path ? 1 : (size_t)(slash - path)});
 		if (dir == NULL)
 			return err_set(e, ST_NOMEM, "out of memory");
 		if (stat(dir, &sb) != 0) {
@@ -1985,7 +2025,8 @@ static status db_file_prepare(const char *path, struct err *e)
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
-		ret = err_set(e, ST_IO, "cannot open database file '%s': %s", path, strerror(errno));
+		ret =
+		    err_set(e, ST_IO, "cannot open database file '%s': %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
@@ -1997,37 +2038,37 @@ out:
 }
 
 static const struct store_ops sqlite_ops = {
-	.close = sq_close,
-	.tenant_create = sq_tenant_create,
-	.tenant_get = sq_tenant_get,
-	.tenant_get_by_domain = sq_tenant_get_by_domain,
-	.tenant_list = sq_tenant_list,
-	.tenant_set_active = sq_tenant_set_active,
-	.admin_put = sq_admin_put,
-	.admin_get = sq_admin_get,
-	.admin_list = sq_admin_list,
-	.idp_create = sq_idp_create,
-	.idp_update = sq_idp_update,
-	.idp_delete = sq_idp_delete,
-	.idp_get = sq_idp_get,
-	.idp_get_by_name = sq_idp_get_by_name,
-	.idp_find_by_issuer = sq_idp_find_by_issuer,
-	.idp_list = sq_idp_list,
-	.app_create = sq_app_create,
-	.app_update = sq_app_update,
-	.app_delete = sq_app_delete,
-	.app_get = sq_app_get,
-	.app_get_by_client_id = sq_app_get_by_client_id,
-	.app_list = sq_app_list,
-	.tokens_put = sq_tokens_put,
-	.token_get = sq_token_get,
-	.refresh_use = sq_refresh_use,
-	.token_revoke = sq_token_revoke,
-	.tokens_revoke_chain = sq_tokens_revoke_chain,
-	.tokens_revoke_by = sq_tokens_revoke_by,
-	.replay_record = sq_replay_record,
-	.audit_list = sq_audit_list,
-	.purge_expired = sq_purge_expired,
+    .close = sq_close,
+    .tenant_create = sq_tenant_create,
+    .tenant_get = sq_tenant_get,
+    .tenant_get_by_domain = sq_tenant_get_by_domain,
+    .tenant_list = sq_tenant_list,
+    .tenant_set_active = sq_tenant_set_active,
+    .admin_put = sq_admin_put,
+    .admin_get = sq_admin_get,
+    .admin_list = sq_admin_list,
+    .idp_create = sq_idp_create,
+    .idp_update = sq_idp_update,
+    .idp_delete = sq_idp_delete,
+    .idp_get = sq_idp_get,
+    .idp_get_by_name = sq_idp_get_by_name,
+    .idp_find_by_issuer = sq_idp_find_by_issuer,
+    .idp_list = sq_idp_list,
+    .app_create = sq_app_create,
+    .app_update = sq_app_update,
+    .app_delete = sq_app_delete,
+    .app_get = sq_app_get,
+    .app_get_by_client_id = sq_app_get_by_client_id,
+    .app_list = sq_app_list,
+    .tokens_put = sq_tokens_put,
+    .token_get = sq_token_get,
+    .refresh_use = sq_refresh_use,
+    .token_revoke = sq_token_revoke,
+    .tokens_revoke_chain = sq_tokens_revoke_chain,
+    .tokens_revoke_by = sq_tokens_revoke_by,
+    .replay_record = sq_replay_record,
+    .audit_list = sq_audit_list,
+    .purge_expired = sq_purge_expired,
 };
 
 status store_sqlite_open(const struct config *cfg, struct store **out, struct err *e)

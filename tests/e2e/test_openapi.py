@@ -243,7 +243,8 @@ class Api:
             assert not errs, f"{where}: body does not match the document: {show_errors(errs)}"
 
 
-def _follow(api, r, auth=_ADMIN):
+def follow_location(api, r, auth=_ADMIN):
+    """GETs a 201's Location (checked against the GET of its template)."""
     loc = r.headers["Location"]
     template = api.doc.match(loc)
     m = re.match(r"^(/t/[^/]+)?(.*)/([^/]+)$", loc)
@@ -320,6 +321,8 @@ def test_document_is_openapi_3_1(doc):
                                            + op.get("parameters", [])) if p["in"] == "path"}
         assert declared == set(re.findall(r"\{([^}]+)\}", template)), where
         responses = {c: doc.deref(r) for c, r in op["responses"].items()}
+        for code, resp in responses.items():
+            assert resp.get("description"), f"{where} {code}: a response needs a description"
         for code, resp in responses.items():
             headers = {n: doc.deref(h) for n, h in (resp.get("headers") or {}).items()}
             if code == "201":
@@ -437,6 +440,16 @@ def test_response_schemas_are_closed(doc):
     assert checked > 20
 
 
+def test_examples_match_their_schemas(doc):
+    n = 0
+    for name, s in doc.spec["components"]["schemas"].items():
+        for ex in s.get("examples", []):
+            errs = doc.errors({"$ref": f"#/components/schemas/{name}"}, ex)
+            assert not errs, f"{name}: example: {show_errors(errs)}"
+            n += 1
+    assert n >= 2
+
+
 def test_schemas_catch_drift(doc):
     """The validator really enforces the document (no reference silently
     ignored): a missing member, an extra member and a wrong type all fail."""
@@ -521,7 +534,7 @@ def test_tenants(api, request):
         expect=201)
     assert r.json()["domain"] == "acme.com"
     tid = r.json()["id"]
-    _follow(api, r)
+    follow_location(api, r)
     api.call("post", TENANTS, json_body={
         "domain": "acme.com", "owners": [{"username": "bob", "password": TENANT_PASSWORD}]},
         expect=409)
@@ -592,7 +605,7 @@ def test_identity_providers(api, request):
     certs_id = r.json()["id"]
     assert r.json()["certificate"]["certificateInfo"][0]["sha256Thumbprint"] == \
         uc.sha256_hex(Keys.rsa_cert)
-    _follow(api, r)
+    follow_location(api, r)
     r = api.call("post", IDPS, json_body={
         "name": "b64-idp", "description": None, "idpIssuerName": "", "alias": None,
         "certificate": {"certificates": [uc.cert_b64_pem(Keys.rsa2_cert)], "jwksUri": None},
@@ -609,7 +622,7 @@ def test_identity_providers(api, request):
     r = api.call("post", IDPS, prefix=ACME, auth=ALICE, json_body=idp_body("certs-idp"),
                  expect=201)
     assert r.headers["Location"].startswith(ACME + IDPS)
-    _follow(api, r, auth=ALICE)
+    follow_location(api, r, auth=ALICE)
 
     api.call("post", IDPS, json_body=idp_body("certs-idp"), expect=409)
     for bad in (idp_body("x", extra=1),
@@ -630,6 +643,9 @@ def test_identity_providers(api, request):
                                               "certificates": [uc.cert_pem(Keys.rsa_cert)]}},
                 {"name": "x", "certificate": {"certificates": []}},
                 {"name": "x", "certificate": {"jwks": [1]}},
+                {"name": "x", "certificate": {"jwks": {"keys": []}}},
+                {"name": "x", "certificate": {"jwks": {"keys": [
+                    {**uc.public_jwk(Keys.ec, "p", "ES256"), "d": "AAAA"}]}}},
                 {"name": "x", "certificate": {"pem": "x"}},
                 {"certificate": {"jwksUri": "https://a.example/jwks"}}):
         api.call("post", IDPS, json_body=bad, expect=400, request_valid=False)
@@ -648,6 +664,9 @@ def test_identity_providers(api, request):
     lst = api.call("get", IDPS, expect=200).json()
     assert lst["totalResults"] == 4
     assert api.call("get", IDPS, prefix=ACME, auth=ALICE, expect=200).json()["count"] == 1
+    # The super tenant by name is the super tenant.
+    assert api.call("get", IDPS, prefix="/t/carbon.super", expect=200).json()[
+        "totalResults"] == 4
     api.call("get", IDPS, params={"limit": 2, "offset": 1}, expect=200)
     for q in ({"limit": 0}, {"limit": 1001}, {"offset": -5}, "offset=1&offset=2"):
         api.call("get", IDPS, params=q, expect=400)
@@ -727,7 +746,7 @@ def test_applications(api, request):
     r = api.call("post", APPS, json_body=full, expect=201)
     conf_id = r.json()["id"]
     assert r.json()["inboundProtocolConfiguration"]["oidc"]["clientSecret"]
-    _follow(api, r)
+    follow_location(api, r)
     r = api.call("post", APPS, json_body=app_body("pub-app", publicClient=True,
                                                   grantTypes=[JWT_BEARER]), expect=201)
     pub_id = r.json()["id"]
@@ -741,7 +760,7 @@ def test_applications(api, request):
     r = api.call("post", APPS, prefix=ACME, auth=ALICE, json_body=app_body("conf-app"),
                  expect=201)
     assert r.headers["Location"].startswith(ACME + APPS)
-    _follow(api, r, auth=ALICE)
+    follow_location(api, r, auth=ALICE)
 
     api.call("post", APPS, json_body=app_body("conf-app"), expect=409)
     for bad in (app_body("x", clientSecret="chosen-secret-0123456789012345678901234567"),
@@ -835,7 +854,7 @@ def test_audit_events(api, request):
     events = api.call("get", AUDIT, expect=200).json()
     assert events["totalResults"] >= 2
     times = [e["time"] for e in events["events"]]
-    assert times == sorted(times), "documented as oldest first"
+    assert times == sorted(times, reverse=True), "documented as newest first"
     assert api.call("get", AUDIT, prefix=ACME, auth=ALICE,
                     expect=200).json()["events"][0]["actor"] == "alice@acme.com"
     api.call("get", AUDIT, params={"limit": 1, "offset": 0}, expect=200)

@@ -157,6 +157,9 @@ def assert_oauth_error(r, status, error, desc=None, secrets=()):
     assert body["error"] == error, body
     if desc is not None:
         assert desc in body["error_description"], body["error_description"]
+    # RFC 6749 section 5.2: %x20-21 / %x23-5B / %x5D-7E only.
+    assert all(0x20 <= ord(ch) <= 0x7e and ch not in '"\\'
+               for ch in body.get("error_description", "")), body
     for s in secrets:
         assert s not in r.text
     assert r.headers["Cache-Control"] == "no-store"

@@ -9,14 +9,14 @@ static status fx_fail_forced(status st, struct err *e)
 	return err_set(e, st, "injected failure");
 }
 
-#define FX_WRAP(field, idx, params, args)                                                         \
-	static status fx_##field params                                                           \
-	{                                                                                         \
-		(void)s;                                                                          \
-		fx_current->calls[idx]++;                                                         \
-		if (fx_current->force[idx] != ST_OK)                                              \
-			return fx_fail_forced(fx_current->force[idx], e);                         \
-		return fx_current->real->ops->field args;                                         \
+#define FX_WRAP(field, idx, params, args)                                                          \
+	static status fx_##field params                                                            \
+	{                                                                                          \
+		(void)s;                                                                           \
+		fx_current->calls[idx]++;                                                          \
+		if (fx_current->force[idx] != ST_OK)                                               \
+			return fx_fail_forced(fx_current->force[idx], e);                          \
+		return fx_current->real->ops->field args;                                          \
 	}
 
 FX_WRAP(app_get_by_client_id, FX_APP_GET,
@@ -73,20 +73,45 @@ char *fx_new_id(struct fx *f)
 
 void fx_tenant(struct fx *f, const char *domain, char out[UUID_STR_LEN + 1])
 {
-	struct store_tenant t = { .domain = (char *)domain, .active = true };
-	struct err e = { 0 };
+	struct store_tenant t = {.domain = (char *)domain, .active = true};
+	struct err e = {0};
 
 	assert_int_equal(uuid_v4(out), ST_OK);
 	t.id = out;
 	assert_int_equal(f->real->ops->tenant_create(f->real, &t, NULL, NULL, &e), ST_OK);
 }
 
+/* RSA key generation is slow (seconds under valgrind): the test keys are
+ * made once per test program and shared by every test's fixture. */
+static struct jose_key *shared_rsa, *shared_rsa_other, *shared_ec;
+
+int fx_group_setup(void **state)
+{
+	struct err e = {0};
+
+	(void)state;
+	if (jose_key_generate(JOSE_ALG_RS256, &shared_rsa, &e) != ST_OK ||
+	    jose_key_generate(JOSE_ALG_RS256, &shared_rsa_other, &e) != ST_OK ||
+	    jose_key_generate(JOSE_ALG_ES256, &shared_ec, &e) != ST_OK)
+		return -1;
+	return 0;
+}
+
+int fx_group_teardown(void **state)
+{
+	(void)state;
+	jose_key_free(shared_rsa);
+	jose_key_free(shared_rsa_other);
+	jose_key_free(shared_ec);
+	return 0;
+}
+
 int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	char text[512];
-	char *const noenv[] = { NULL };
-	struct err e = { 0 };
+	char *const noenv[] = {NULL};
+	struct err e = {0};
 
 	assert_non_null(f);
 	snprintf(f->dir, sizeof f->dir, "/tmp/grantd-oauth-XXXXXX");
@@ -119,9 +144,13 @@ int fx_setup(void **state)
 
 	fx_tenant(f, "carbon.super", f->super_id);
 	fx_tenant(f, "acme.com", f->acme_id);
-	assert_int_equal(jose_key_generate(JOSE_ALG_RS256, &f->idp_key, &e), ST_OK);
-	assert_int_equal(jose_key_generate(JOSE_ALG_RS256, &f->other_key, &e), ST_OK);
-	assert_int_equal(jose_key_generate(JOSE_ALG_ES256, &f->ec_key, &e), ST_OK);
+	assert_non_null(shared_rsa); /* fx_group_setup ran */
+	jose_key_ref(shared_rsa);
+	jose_key_ref(shared_rsa_other);
+	jose_key_ref(shared_ec);
+	f->idp_key = shared_rsa;
+	f->other_key = shared_rsa_other;
+	f->ec_key = shared_ec;
 	*state = f;
 	return 0;
 }
@@ -160,7 +189,7 @@ struct config *fx_cfg(struct fx *f)
 json_t *fx_jwks(struct jose_key *key)
 {
 	json_t *jwk = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	assert_int_equal(jose_key_public_jwk(key, &jwk, &e), ST_OK);
 	return json_pack("{s:[o]}", "keys", jwk);
@@ -200,8 +229,8 @@ char *fx_cert_pem(struct jose_key *key, long nb, long na)
  * tells the directory. Returns its id (in the fixture arena). */
 char *fx_idp(struct fx *f, const char *tenant_id, json_t *doc)
 {
-	struct store_idp r = { 0 };
-	struct err e = { 0 };
+	struct store_idp r = {0};
+	struct err e = {0};
 	const json_t *iss = json_object_get(doc, "idpIssuerName");
 	const json_t *en = json_object_get(doc, "isEnabled");
 	char *text = json_dumps(doc, JSON_COMPACT);
@@ -224,8 +253,8 @@ char *fx_idp(struct fx *f, const char *tenant_id, json_t *doc)
 /* Replaces the stored document of IdP `id` (doc stolen). */
 void fx_idp_update(struct fx *f, const char *tenant_id, const char *id, json_t *doc)
 {
-	struct store_idp r = { 0 };
-	struct err e = { 0 };
+	struct store_idp r = {0};
+	struct err e = {0};
 	const json_t *iss = json_object_get(doc, "idpIssuerName");
 	const json_t *en = json_object_get(doc, "isEnabled");
 	char *text = json_dumps(doc, JSON_COMPACT);
@@ -253,10 +282,10 @@ json_t *fx_idp_doc(struct fx *f, const char *name)
 /* Registers an application; `oidc_extra` (stolen, may be NULL) is merged
  * into its oidc object. `secret` NULL = public client. */
 char *fx_app(struct fx *f, const char *tenant_id, const char *client_id, json_t *grants,
-		    json_t *oidc_extra, const char *secret)
+	     json_t *oidc_extra, const char *secret)
 {
-	struct store_app r = { 0 };
-	struct err e = { 0 };
+	struct store_app r = {0};
+	struct err e = {0};
 	json_t *oidc = json_pack("{s:s, s:o}", "clientId", client_id, "grantTypes", grants);
 	json_t *doc;
 	char *text;
@@ -297,10 +326,10 @@ json_t *fx_claims(struct fx *f, int64_t now)
 
 /* Signs `claims` (stolen); the result is in the fixture arena. */
 const char *fx_sign(struct fx *f, struct jose_key *key, enum jose_alg alg, const char *kid,
-			   json_t *claims)
+		    json_t *claims)
 {
-	struct buf b = { 0 };
-	struct err e = { 0 };
+	struct buf b = {0};
+	struct err e = {0};
 	char *out;
 
 	if (jws_sign(&b, alg, key, kid, NULL, claims, &e) != ST_OK)
@@ -315,7 +344,7 @@ const char *fx_sign(struct fx *f, struct jose_key *key, enum jose_alg alg, const
  * signature, for inputs jws_sign() would never produce. */
 const char *fx_raw(struct fx *f, const char *header, const char *payload, const char *sig)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char *out;
 
 	assert_int_equal(b64url_encode_buf(&b, (const unsigned char *)header, strlen(header)),
@@ -338,4 +367,3 @@ bool fx_has(const char *hay, const char *needle)
 	}
 	return true;
 }
-

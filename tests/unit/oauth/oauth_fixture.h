@@ -35,12 +35,12 @@
 #include "oauth/directory.h"
 #include "store/store.h"
 
-#define FX_SECRET "s3cret-client-secret_0123456789-abcdefghijk"
-#define FX_CLIENT "client_id_0123456789abcdefgh"    /* 28 characters */
+#define FX_SECRET  "s3cret-client-secret_0123456789-abcdefghijk"
+#define FX_CLIENT  "client_id_0123456789abcdefgh"  /* 28 characters */
 #define FX_CLIENT2 "client_id_other_0123456789abc" /* 29 characters */
-#define FX_ISS "https://idp.example"
-#define FX_BASE "https://localhost:9443"
-#define FX_ALIAS FX_BASE "/oauth2/token"
+#define FX_ISS     "https://idp.example"
+#define FX_BASE    "https://localhost:9443"
+#define FX_ALIAS   FX_BASE "/oauth2/token"
 
 /* Store calls counted by the proxy. */
 enum fx_call {
@@ -79,6 +79,9 @@ void fx_reset_calls(struct fx *f);
 int fx_total_calls(const struct fx *f);
 char *fx_new_id(struct fx *f);
 void fx_tenant(struct fx *f, const char *domain, char out[UUID_STR_LEN + 1]);
+/* Group setup/teardown: the shared test keys (pass to cmocka_run_group_tests). */
+int fx_group_setup(void **state);
+int fx_group_teardown(void **state);
 int fx_setup(void **state);
 int fx_teardown(void **state);
 struct config *fx_cfg(struct fx *f);
@@ -88,10 +91,10 @@ char *fx_idp(struct fx *f, const char *tenant_id, json_t *doc);
 void fx_idp_update(struct fx *f, const char *tenant_id, const char *id, json_t *doc);
 json_t *fx_idp_doc(struct fx *f, const char *name);
 char *fx_app(struct fx *f, const char *tenant_id, const char *client_id, json_t *grants,
-		    json_t *oidc_extra, const char *secret);
+	     json_t *oidc_extra, const char *secret);
 json_t *fx_claims(struct fx *f, int64_t now);
 const char *fx_sign(struct fx *f, struct jose_key *key, enum jose_alg alg, const char *kid,
-			   json_t *claims);
+		    json_t *claims);
 const char *fx_raw(struct fx *f, const char *header, const char *payload, const char *sig);
 bool fx_has(const char *hay, const char *needle);
 

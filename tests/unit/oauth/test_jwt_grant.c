@@ -17,7 +17,7 @@ struct outcome {
 static const struct app_conf *get_app(struct fx *f, const char *tenant_id, const char *client)
 {
 	struct app_conf *app = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	if (directory_app_by_client_id(&f->c, tenant_id, client, &app, &e) != ST_OK)
 		fail_msg("app lookup: %s", e.msg);
@@ -29,7 +29,7 @@ static void check_in(struct fx *f, const char *tenant, const char *tenant_id,
 		     const struct app_conf *app, const char *assertion, const char *scope,
 		     int64_t now, bool dry, struct outcome *o)
 {
-	struct jwt_grant_in in = { 0 };
+	struct jwt_grant_in in = {0};
 
 	memset(o, 0, sizeof *o);
 	in.tenant_id = tenant_id;
@@ -122,7 +122,8 @@ static void test_step1_assertion(void **state)
 
 	std_idp(f);
 	check(f, NULL, &o);
-	expect_fail(&o, JWT_CHECK_ASSERTION, OAUTH_INVALID_REQUEST, "missing parameter 'assertion'");
+	expect_fail(&o, JWT_CHECK_ASSERTION, OAUTH_INVALID_REQUEST,
+		    "missing parameter 'assertion'");
 	check(f, "", &o);
 	expect_fail(&o, JWT_CHECK_ASSERTION, OAUTH_INVALID_REQUEST, "empty");
 	big = arena_alloc(&f->a, max + 2);
@@ -159,7 +160,7 @@ static void test_step2_header(void **state)
 	json_t *doc;
 	char payload[256];
 	struct jose_key *ps = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	doc = fx_idp_doc(f, "jwtIDP");
 	json_object_set_new(doc, "jwtGrant", json_pack("{s:[s]}", "allowedAlgorithms", "RS256"));
@@ -172,7 +173,8 @@ static void test_step2_header(void **state)
 	expect_fail(&o, JWT_CHECK_HEADER, OAUTH_INVALID_GRANT, "none");
 	check(f, fx_raw(f, "{\"alg\":\"HS256\"}", payload, "c2ln"), &o);
 	expect_fail(&o, JWT_CHECK_HEADER, OAUTH_INVALID_GRANT, "HS256");
-	check(f, fx_raw(f, "{\"alg\":\"RS256\",\"crit\":[\"exp\"],\"exp\":1}", payload, "c2ln"), &o);
+	check(f, fx_raw(f, "{\"alg\":\"RS256\",\"crit\":[\"exp\"],\"exp\":1}", payload, "c2ln"),
+	      &o);
 	expect_fail(&o, JWT_CHECK_HEADER, OAUTH_INVALID_GRANT, "crit");
 	check(f, fx_raw(f, "{\"alg\":\"RS256\",\"jku\":\"https://evil/jwks\"}", payload, "c2ln"),
 	      &o);
@@ -199,7 +201,7 @@ static void test_step3_claims(void **state)
 {
 	struct fx *f = *state;
 	struct outcome o;
-	static const char *const required[] = { "iss", "sub", "aud", "exp" };
+	static const char *const required[] = {"iss", "sub", "aud", "exp"};
 
 	std_idp(f);
 	for (size_t i = 0; i < 4; i++) {
@@ -241,13 +243,15 @@ static void test_step3_claims(void **state)
 		json_t *cl = fx_claims(f, NOW);
 		json_object_set_new(cl, "nbf", json_string("soon"));
 		check(f, good(f, cl), &o);
-		expect_fail(&o, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, "claim 'nbf' must be a number");
+		expect_fail(&o, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT,
+			    "claim 'nbf' must be a number");
 	}
 	{
 		json_t *cl = fx_claims(f, NOW);
 		json_object_set_new(cl, "jti", json_integer(7));
 		check(f, good(f, cl), &o);
-		expect_fail(&o, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, "claim 'jti' must be a string");
+		expect_fail(&o, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT,
+			    "claim 'jti' must be a string");
 	}
 	/* require_jti / require_iat from the server config. */
 	fx_cfg(f)->oauth.jwt.require_jti = true;
@@ -331,7 +335,8 @@ static void test_step4_issuer(void **state)
 		    "identity provider 'jwtIDP' is disabled");
 	/* Trust expired. */
 	doc = fx_idp_doc(f, "jwtIDP");
-	json_object_set_new(doc, "jwtGrant", json_pack("{s:s}", "expiresAt", "2023-11-01T00:00:00Z"));
+	json_object_set_new(doc, "jwtGrant",
+			    json_pack("{s:s}", "expiresAt", "2023-11-01T00:00:00Z"));
 	fx_idp_update(f, f->super_id, id, doc);
 	check(f, good(f, fx_claims(f, NOW)), &o);
 	expect_fail(&o, JWT_CHECK_ISSUER, OAUTH_INVALID_GRANT,
@@ -552,8 +557,9 @@ static void test_step7_idp_skew_and_lifetime(void **state)
 	struct outcome o;
 	json_t *doc = fx_idp_doc(f, "jwtIDP");
 
-	json_object_set_new(doc, "jwtGrant", json_pack("{s:i, s:i}", "clockSkewSeconds", 5,
-						       "maxAssertionLifetimeSeconds", 120));
+	json_object_set_new(
+	    doc, "jwtGrant",
+	    json_pack("{s:i, s:i}", "clockSkewSeconds", 5, "maxAssertionLifetimeSeconds", 120));
 	fx_idp(f, f->super_id, doc);
 	times(f, NOW - 5, NOW - 10, INT64_MIN, &o);
 	expect_fail(&o, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT, "clock skew allowed: 5 s");
@@ -582,14 +588,15 @@ static void test_step8_subject_scope(void **state)
 	cl = fx_claims(f, NOW);
 	json_object_set_new(cl, "sub", json_string("mallory"));
 	check(f, good(f, cl), &o);
-	expect_fail(&o, JWT_CHECK_SUBJECT_SCOPE, OAUTH_INVALID_GRANT,
-		    "subject 'mallory' is not in the allowedSubjects of identity provider 'jwtIDP'");
-	check_in(f, "carbon.super", f->super_id, app, good(f, fx_claims(f, NOW)), "read  read write",
-		 NOW, false, &o);
+	expect_fail(
+	    &o, JWT_CHECK_SUBJECT_SCOPE, OAUTH_INVALID_GRANT,
+	    "subject 'mallory' is not in the allowedSubjects of identity provider 'jwtIDP'");
+	check_in(f, "carbon.super", f->super_id, app, good(f, fx_claims(f, NOW)),
+		 "read  read write", NOW, false, &o);
 	assert_string_equal(o.r.scope, "read write");
 	expect_pass(&o);
-	check_in(f, "carbon.super", f->super_id, app, good(f, fx_claims(f, NOW)), "read delete", NOW,
-		 false, &o);
+	check_in(f, "carbon.super", f->super_id, app, good(f, fx_claims(f, NOW)), "read delete",
+		 NOW, false, &o);
 	expect_fail(&o, JWT_CHECK_SUBJECT_SCOPE, OAUTH_INVALID_SCOPE,
 		    "scope 'delete' is not allowed by identity provider 'jwtIDP'");
 	check_in(f, "carbon.super", f->super_id, app, good(f, fx_claims(f, NOW)), "admin", NOW,
@@ -709,7 +716,7 @@ static void test_directory_invalidation(void **state)
 	/* Lookups by name. */
 	{
 		struct idp_conf *idp = NULL;
-		struct err e = { 0 };
+		struct err e = {0};
 		assert_int_equal(directory_idp_by_name(&f->c, f->super_id, "jwtIDP", &idp, &e),
 				 ST_OK);
 		assert_string_equal(idp->id, id);
@@ -727,7 +734,7 @@ static void test_directory_many(void **state)
 	struct fx *f = *state;
 	char name[32], iss[64];
 	struct idp_conf *idp;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	for (int i = 0; i < 40; i++) {
 		json_t *doc = fx_idp_doc(f, "x");
@@ -753,9 +760,8 @@ static void test_directory_many(void **state)
 		assert_int_equal(directory_idp_by_issuer(&f->c, f->super_id, iss, &idp, &e),
 				 ST_NOT_FOUND);
 	}
-	assert_int_equal(directory_idp_by_issuer(&f->c, f->super_id, "https://idp-7.example", &idp,
-						 &e),
-			 ST_OK);
+	assert_int_equal(
+	    directory_idp_by_issuer(&f->c, f->super_id, "https://idp-7.example", &idp, &e), ST_OK);
 	idp_conf_free(idp);
 }
 
@@ -796,27 +802,26 @@ static void test_descriptions_never_echo_secrets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_happy_path, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step1_assertion, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step2_header, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step3_claims, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step3_require_from_idp, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step4_issuer, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step5_signature, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step5_certificates, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step6_audience, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step7_times, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step7_idp_skew_and_lifetime, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step8_subject_scope, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_step9_replay, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_hot_path_store_calls, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_directory_invalidation, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_directory_many, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_directory_prefers_enabled, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_descriptions_never_echo_secrets, fx_setup,
-						fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_happy_path, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step1_assertion, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step2_header, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step3_claims, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step3_require_from_idp, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step4_issuer, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step5_signature, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step5_certificates, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step6_audience, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step7_times, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step7_idp_skew_and_lifetime, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step8_subject_scope, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_step9_replay, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_hot_path_store_calls, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_directory_invalidation, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_directory_many, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_directory_prefers_enabled, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_descriptions_never_echo_secrets, fx_setup,
+					    fx_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }

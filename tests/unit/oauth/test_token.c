@@ -9,7 +9,7 @@
 #include "oauth/client_auth.h"
 #include "oauth/oauth.h"
 
-#define FORM "application/x-www-form-urlencoded"
+#define FORM   "application/x-www-form-urlencoded"
 #define JWT_GT "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
 
 struct call {
@@ -43,8 +43,8 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 		    struct call *out)
 {
 	struct arena a;
-	struct http_req req = { 0 };
-	struct http_resp resp = { 0 };
+	struct http_req req = {0};
+	struct http_resp resp = {0};
 	json_error_t je;
 
 	arena_init(&a, 0);
@@ -98,6 +98,9 @@ static void expect_error(struct call *c, int code, const char *error, const char
 			 str(c, "error_description") ? str(c, "error_description") : "-", code,
 			 error);
 	assert_true(fx_has(str(c, "error_description"), needle));
+	/* RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E only. */
+	for (const char *p = str(c, "error_description"); *p != '\0'; p++)
+		assert_true(*p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\');
 	assert_string_equal(c->cache, "no-store");
 	assert_string_equal(c->pragma, "no-cache");
 	if (code == 401)
@@ -128,7 +131,7 @@ static void expect_tokens(struct call *c, bool refresh)
 static void stored(struct fx *f, const char *token, struct store_token *out)
 {
 	unsigned char h[SHA256_LEN];
-	struct err e = { 0 };
+	struct err e = {0};
 
 	assert_int_equal(oauth_keyed_hash(&f->c, sv_from(token), h), ST_OK);
 	assert_int_equal(f->real->ops->token_get(f->real, &f->a, h, out, &e), ST_OK);
@@ -188,7 +191,7 @@ static void test_seed_flow(void **state)
 	json_decref(c.json);
 	/* client_secret_post and a charset parameter work too. */
 	{
-		const char *h[] = { "Content-Type", FORM "; charset=UTF-8", NULL };
+		const char *h[] = {"Content-Type", FORM "; charset=UTF-8", NULL};
 		post(f, h,
 		     arena_printf(&f->a, "%s&client_id=%s&client_secret=%s", jwt_body(f, NULL),
 				  FX_CLIENT, FX_SECRET),
@@ -206,13 +209,13 @@ static void test_request_checks(void **state)
 
 	setup_seed(f);
 	{
-		const char *h[] = { "Authorization", auth, NULL };
+		const char *h[] = {"Authorization", auth, NULL};
 		post(f, h, jwt_body(f, NULL), &c);
 		expect_error(&c, 400, "invalid_request",
 			     "Content-Type must be application/x-www-form-urlencoded");
 	}
 	{
-		const char *h[] = { "Content-Type", "application/json", "Authorization", auth, NULL };
+		const char *h[] = {"Content-Type", "application/json", "Authorization", auth, NULL};
 		post(f, h, "{}", &c);
 		expect_error(&c, 400, "invalid_request", "Content-Type");
 	}
@@ -255,7 +258,8 @@ static void test_client_auth(void **state)
 	post(f, hdrs(f, basic(f, FX_CLIENT, wrong)), jwt_body(f, NULL), &c);
 	assert_null(strstr(str(&c, "error_description"), wrong));
 	expect_error(&c, 401, "invalid_client", "wrong client secret for client '" FX_CLIENT "'");
-	post(f, hdrs(f, basic(f, "nobody_0123456789abcdefghijk", FX_SECRET)), jwt_body(f, NULL), &c);
+	post(f, hdrs(f, basic(f, "nobody_0123456789abcdefghijk", FX_SECRET)), jwt_body(f, NULL),
+	     &c);
 	expect_error(&c, 401, "invalid_client", "unknown client 'nobody_0123456789abcdefghijk'");
 	post(f, hdrs(f, NULL),
 	     arena_printf(&f->a, "%s&client_id=%s&client_secret=x", jwt_body(f, NULL), FX_CLIENT),
@@ -405,8 +409,8 @@ static void test_refresh_other_client_and_no_rotation(void **state)
 	rt = arena_strdup(&f->a, str(&c, "refresh_token"));
 	json_decref(c.json);
 	/* Another client cannot use it, and its attempt does not burn it. */
-	post(f, hdrs(f, auth2), arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s", rt),
-	     &c);
+	post(f, hdrs(f, auth2),
+	     arena_printf(&f->a, "grant_type=refresh_token&refresh_token=%s", rt), &c);
 	expect_error(&c, 400, "invalid_grant", "issued to another client");
 	/* Without rotation the same refresh token keeps working. */
 	for (int i = 0; i < 2; i++) {
@@ -428,8 +432,8 @@ static void test_client_credentials(void **state)
 	struct store_token t;
 
 	fx_app(f, f->super_id, FX_CLIENT, json_pack("[s]", GRANT_TYPE_CLIENT_CREDENTIALS),
-	       json_pack("{s:{s:i}, s:[s]}", "accessToken",
-			 "applicationAccessTokenExpiryInSeconds", 120, "allowedScopes", "svc"),
+	       json_pack("{s:{s:i}, s:[s]}", "accessToken", "applicationAccessTokenExpiryInSeconds",
+			 120, "allowedScopes", "svc"),
 	       FX_SECRET);
 	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), "grant_type=client_credentials&scope=svc",
 	     &c);
@@ -441,8 +445,8 @@ static void test_client_credentials(void **state)
 	assert_null(t.idp_id);
 	assert_string_equal(t.grant_type, "client_credentials");
 	json_decref(c.json);
-	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), "grant_type=client_credentials&scope=other",
-	     &c);
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)),
+	     "grant_type=client_credentials&scope=other", &c);
 	expect_error(&c, 400, "invalid_scope", "scope 'other' is not allowed by application");
 }
 
@@ -581,20 +585,19 @@ static void test_hot_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_seed_flow, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_request_checks, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_client_auth, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_public_client, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_jwt_errors_at_the_edge, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_refresh_other_client_and_no_rotation, fx_setup,
-						fx_teardown),
-		cmocka_unit_test_setup_teardown(test_client_credentials, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_tenant, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_private_key_jwt, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_server_faults, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_hot_path, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_seed_flow, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_request_checks, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_client_auth, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_public_client, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_jwt_errors_at_the_edge, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_refresh_rotation_and_reuse, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_refresh_other_client_and_no_rotation, fx_setup,
+					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_client_credentials, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_tenant, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_private_key_jwt, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_server_faults, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_hot_path, fx_setup, fx_teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }

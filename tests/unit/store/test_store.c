@@ -22,7 +22,7 @@
 #include "lib/log.h"
 #include "store/store.h"
 
-#define NOW 1700000000
+#define NOW      1700000000
 #define NTHREADS 8
 
 struct fx {
@@ -44,22 +44,6 @@ static void cfg_init(struct fx *f)
 	f->cfg.database.busy_timeout = 5;
 }
 
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	struct err e = { 0 };
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof f->dir, "/tmp/grantd-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof f->path, "%s/grantd.db", f->dir);
-	cfg_init(f);
-	assert_int_equal(store_open(&f->cfg, &f->s, &e), ST_OK);
-	arena_init(&f->a, 0);
-	*state = f;
-	return 0;
-}
-
 static void rm_db(const char *path)
 {
 	char p[256];
@@ -70,21 +54,61 @@ static void rm_db(const char *path)
 		unlink(p);
 }
 
+/* Removes everything a test may have created under the temp dir, so even a
+ * failed test leaves nothing behind. */
+static void rm_all(struct fx *f)
+{
+	char p[256];
+
+	rm_db(f->path);
+	if (snprintf(p, sizeof p, "%s/race.db", f->dir) < (int)sizeof p)
+		rm_db(p);
+	if (snprintf(p, sizeof p, "%s/sub/grantd.db", f->dir) < (int)sizeof p)
+		rm_db(p);
+	if (snprintf(p, sizeof p, "%s/sub", f->dir) < (int)sizeof p)
+		rmdir(p);
+	rmdir(f->dir);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct err e = {0};
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof f->dir, "/tmp/grantd-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->path, sizeof f->path, "%s/grantd.db", f->dir);
+	cfg_init(f);
+	if (store_open(&f->cfg, &f->s, &e) != ST_OK) {
+		print_error("store_open: %s: %s\n", status_name(e.st), e.msg);
+		rm_all(f);
+		free(f);
+		return -1;
+	}
+	arena_init(&f->a, 0);
+	*state = f;
+	return 0;
+}
+
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
 	store_close(f->s);
 	arena_free(&f->a);
-	rm_db(f->path);
-	rmdir(f->dir);
+	rm_all(f);
 	free(f);
 	return 0;
 }
 
 static void reopen(struct fx *f)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	store_close(f->s);
 	f->s = NULL;
 	assert_int_equal(store_open(&f->cfg, &f->s, &e), ST_OK);
@@ -133,9 +157,9 @@ static char *new_id(struct fx *f)
 
 static char *mk_tenant(struct fx *f, const char *domain, int64_t created)
 {
-	struct store_tenant t = { .id = new_id(f), .domain = (char *)domain, .active = true,
-				  .created_at = created };
-	struct err e = { 0 };
+	struct store_tenant t = {
+	    .id = new_id(f), .domain = (char *)domain, .active = true, .created_at = created};
+	struct err e = {0};
 	assert_int_equal(f->s->ops->tenant_create(f->s, &t, NULL, NULL, &e), ST_OK);
 	return t.id;
 }
@@ -145,8 +169,8 @@ static int64_t audit_total(struct fx *f, const char *tenant_id)
 	struct store_audit *items;
 	size_t n;
 	int64_t total = -1;
-	struct err e = { 0 };
-	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, tenant_id, (struct store_page){ 10, 0 },
+	struct err e = {0};
+	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, tenant_id, (struct store_page){10, 0},
 					       &items, &n, &total, &e),
 			 ST_OK);
 	return total;
@@ -154,25 +178,32 @@ static int64_t audit_total(struct fx *f, const char *tenant_id)
 
 static struct store_audit mk_audit(const char *tenant_id, const char *action, const char *type)
 {
-	return (struct store_audit){ .tenant_id = (char *)tenant_id, .actor = "admin",
-				     .action = (char *)action, .object_type = (char *)type,
-				     .summary = "{\"k\":1}" };
+	return (struct store_audit){.tenant_id = (char *)tenant_id,
+				    .actor = "admin",
+				    .action = (char *)action,
+				    .object_type = (char *)type,
+				    .summary = "{\"k\":1}"};
 }
 
 static struct store_idp mk_idp(struct fx *f, const char *tenant_id, const char *name,
 			       const char *issuer)
 {
-	return (struct store_idp){ .id = new_id(f), .tenant_id = (char *)tenant_id,
-				   .name = (char *)name, .issuer = (char *)issuer, .enabled = true,
-				   .doc = "{\"name\":\"x\"}" };
+	return (struct store_idp){.id = new_id(f),
+				  .tenant_id = (char *)tenant_id,
+				  .name = (char *)name,
+				  .issuer = (char *)issuer,
+				  .enabled = true,
+				  .doc = "{\"name\":\"x\"}"};
 }
 
 static struct store_app mk_app(struct fx *f, const char *tenant_id, const char *name,
 			       const char *client_id, unsigned char secret_byte)
 {
-	struct store_app a = { .id = new_id(f), .tenant_id = (char *)tenant_id,
-			       .name = (char *)name, .client_id = (char *)client_id,
-			       .doc = "{\"grantTypes\":[]}" };
+	struct store_app a = {.id = new_id(f),
+			      .tenant_id = (char *)tenant_id,
+			      .name = (char *)name,
+			      .client_id = (char *)client_id,
+			      .doc = "{\"grantTypes\":[]}"};
 	if (secret_byte) {
 		memset(a.secret_hash, secret_byte, SHA256_LEN);
 		a.has_secret = true;
@@ -184,11 +215,17 @@ static struct store_token mk_token(unsigned char hb, enum store_token_kind kind,
 				   const char *tenant_id, const char *app_id, const char *idp_id,
 				   const char *chain_id, int64_t expires)
 {
-	struct store_token t = { .kind = kind, .tenant_id = (char *)tenant_id,
-				 .app_id = (char *)app_id, .client_id = "client-1",
-				 .idp_id = (char *)idp_id, .subject = "alice", .scope = "read write",
-				 .grant_type = "urn:ietf:params:oauth:grant-type:jwt-bearer",
-				 .chain_id = (char *)chain_id, .issued_at = NOW, .expires_at = expires };
+	struct store_token t = {.kind = kind,
+				.tenant_id = (char *)tenant_id,
+				.app_id = (char *)app_id,
+				.client_id = "client-1",
+				.idp_id = (char *)idp_id,
+				.subject = "alice",
+				.scope = "read write",
+				.grant_type = "urn:ietf:params:oauth:grant-type:jwt-bearer",
+				.chain_id = (char *)chain_id,
+				.issued_at = NOW,
+				.expires_at = expires};
 	memset(t.hash, hb, SHA256_LEN);
 	return t;
 }
@@ -197,7 +234,7 @@ static bool token_revoked(struct fx *f, unsigned char hb)
 {
 	unsigned char h[SHA256_LEN];
 	struct store_token t;
-	struct err e = { 0 };
+	struct err e = {0};
 	memset(h, hb, sizeof h);
 	assert_int_equal(f->s->ops->token_get(f->s, &f->a, h, &t, &e), ST_OK);
 	return t.revoked;
@@ -210,10 +247,20 @@ static void open_creates_schema(void **state)
 	struct fx *f = *state;
 	struct stat sb;
 	static const char *objects[] = {
-		"tenants", "admin_users", "identity_providers", "identity_providers_issuer",
-		"applications", "tokens", "tokens_chain", "tokens_app", "tokens_idp",
-		"tokens_expires", "replay", "replay_expires", "audit_events",
-		"audit_events_tenant_at",
+	    "tenants",
+	    "admin_users",
+	    "identity_providers",
+	    "identity_providers_issuer",
+	    "applications",
+	    "tokens",
+	    "tokens_chain",
+	    "tokens_app",
+	    "tokens_idp",
+	    "tokens_expires",
+	    "replay",
+	    "replay_expires",
+	    "audit_events",
+	    "audit_events_tenant_at",
 	};
 	char sql[160];
 
@@ -247,7 +294,7 @@ static void open_default_path_in_data_dir(void **state)
 {
 	struct fx *f = *state;
 	struct store *s2 = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	struct config cfg = f->cfg;
 	char other[128];
 	struct stat sb;
@@ -270,7 +317,7 @@ static void open_missing_dir_fails(void **state)
 {
 	struct fx *f = *state;
 	struct store *s2 = (struct store *)1;
-	struct err e = { 0 };
+	struct err e = {0};
 	struct config cfg = f->cfg;
 	char path[160];
 	struct stat sb;
@@ -288,7 +335,7 @@ static void open_other_types(void **state)
 {
 	struct fx *f = *state;
 	struct store *s2 = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	struct config cfg = f->cfg;
 
 	cfg.database.type = "postgres";
@@ -306,7 +353,7 @@ static void reopen_keeps_data_and_applies_nothing(void **state)
 	struct fx *f = *state;
 	struct store_tenant t;
 	struct store_idp idp;
-	struct err e = { 0 };
+	struct err e = {0};
 	char *tid = mk_tenant(f, "persist.example", 0);
 	struct store_idp in = mk_idp(f, tid, "kept", "https://kept");
 
@@ -328,7 +375,7 @@ static void newer_schema_refused(void **state)
 {
 	struct fx *f = *state;
 	struct store *s2 = (struct store *)1;
-	struct err e = { 0 };
+	struct err e = {0};
 	char sql[64];
 
 	store_close(f->s);
@@ -378,16 +425,18 @@ static void concurrent_open_migrates_once(void **state)
 	cfg.database.path = path;
 	pthread_barrier_init(&bar, NULL, NTHREADS);
 	for (int i = 0; i < NTHREADS; i++) {
-		r[i] = (struct race){ &cfg, &bar, ST_INTERNAL, 0, { 0 } };
+		r[i] = (struct race){&cfg, &bar, ST_INTERNAL, 0, {0}};
 		assert_int_equal(pthread_create(&th[i], NULL, race_open, &r[i]), 0);
 	}
-	for (int i = 0; i < NTHREADS; i++) {
+	/* Join every thread before any assertion can leave the test. */
+	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (int i = 0; i < NTHREADS; i++) {
 		if (r[i].st != ST_OK)
 			fail_msg("open %d: %s: %s", i, status_name(r[i].st), r[i].e.msg);
 		applied += r[i].applied;
 	}
-	pthread_barrier_destroy(&bar);
 	assert_int_equal(applied, store_schema_version());
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), store_schema_version());
 	rm_db(path);
@@ -399,15 +448,15 @@ static void tenants(void **state)
 {
 	struct fx *f = *state;
 	struct store_tenant t, *items;
-	struct store_admin owner = { .id = new_id(f), .username = "boss", .pw_hash = "$argon2id$x" };
+	struct store_admin owner = {.id = new_id(f), .username = "boss", .pw_hash = "$argon2id$x"};
 	struct store_audit au;
 	struct store_admin u;
-	struct err e = { 0 };
+	struct err e = {0};
 	size_t n;
 	int64_t total;
 	char *tid = new_id(f);
-	struct store_tenant in = { .id = tid, .domain = "Example.COM", .active = true,
-				   .created_at = 100 };
+	struct store_tenant in = {
+	    .id = tid, .domain = "Example.COM", .active = true, .created_at = 100};
 
 	owner.tenant_id = tid;
 	au = mk_audit(tid, "create", "tenant");
@@ -417,7 +466,8 @@ static void tenants(void **state)
 	assert_string_equal(t.domain, "example.com");
 	assert_true(t.active);
 	assert_int_equal(t.created_at, 100);
-	assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "EXAMPLE.com", &t, &e), ST_OK);
+	assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "EXAMPLE.com", &t, &e),
+			 ST_OK);
 	assert_string_equal(t.id, tid);
 	assert_int_equal(f->s->ops->admin_get(f->s, &f->a, tid, "boss", &u, &e), ST_OK);
 	assert_string_equal(u.pw_hash, "$argon2id$x");
@@ -425,7 +475,8 @@ static void tenants(void **state)
 
 	/* Same domain, other case, other id: taken, and nothing else lands. */
 	{
-		struct store_tenant dup = { .id = new_id(f), .domain = "example.COM", .active = true };
+		struct store_tenant dup = {
+		    .id = new_id(f), .domain = "example.COM", .active = true};
 		struct store_audit au2 = mk_audit(dup.id, "create", "tenant");
 		assert_int_equal(f->s->ops->tenant_create(f->s, &dup, NULL, &au2, &e), ST_CONFLICT);
 		assert_true(has(&e, "tenant domain 'example.com' already exists"));
@@ -434,12 +485,13 @@ static void tenants(void **state)
 	}
 	/* An owner that fails rolls back the tenant too. */
 	{
-		struct store_tenant t2 = { .id = new_id(f), .domain = "two.example", .active = true };
-		struct store_admin bad = { .id = owner.id, .tenant_id = t2.id, .username = "x",
-					   .pw_hash = "h" };
+		struct store_tenant t2 = {.id = new_id(f), .domain = "two.example", .active = true};
+		struct store_admin bad = {
+		    .id = owner.id, .tenant_id = t2.id, .username = "x", .pw_hash = "h"};
 		assert_int_equal(f->s->ops->tenant_create(f->s, &t2, &bad, NULL, &e), ST_CONFLICT);
-		assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "two.example", &t, &e),
-				 ST_NOT_FOUND);
+		assert_int_equal(
+		    f->s->ops->tenant_get_by_domain(f->s, &f->a, "two.example", &t, &e),
+		    ST_NOT_FOUND);
 	}
 
 	assert_int_equal(f->s->ops->tenant_get(f->s, &f->a, "missing", &t, &e), ST_NOT_FOUND);
@@ -452,37 +504,38 @@ static void tenants(void **state)
 	assert_int_equal(f->s->ops->tenant_get(f->s, &f->a, tid, &t, &e), ST_OK);
 	assert_false(t.active);
 	assert_int_equal(audit_total(f, tid), 2);
-	assert_int_equal(f->s->ops->tenant_set_active(f->s, "missing", true, &au, &e), ST_NOT_FOUND);
+	assert_int_equal(f->s->ops->tenant_set_active(f->s, "missing", true, &au, &e),
+			 ST_NOT_FOUND);
 	assert_int_equal(audit_total(f, tid), 2);
 
 	/* Lists: created_at order, totals, clamping. */
 	mk_tenant(f, "c.example", 300);
 	mk_tenant(f, "b.example", 200);
 	mk_tenant(f, "d.example", 400);
-	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 2, 0 }, &items,
-						&n, &total, &e),
-			 ST_OK);
+	assert_int_equal(
+	    f->s->ops->tenant_list(f->s, &f->a, (struct store_page){2, 0}, &items, &n, &total, &e),
+	    ST_OK);
 	assert_int_equal(total, 4);
 	assert_int_equal(n, 2);
 	assert_string_equal(items[0].domain, "example.com");
 	assert_string_equal(items[1].domain, "b.example");
-	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 2, 3 }, &items,
-						&n, &total, &e),
-			 ST_OK);
+	assert_int_equal(
+	    f->s->ops->tenant_list(f->s, &f->a, (struct store_page){2, 3}, &items, &n, &total, &e),
+	    ST_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(items[0].domain, "d.example");
-	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 0, -5 }, &items,
-						&n, &total, &e),
-			 ST_OK);
+	assert_int_equal(
+	    f->s->ops->tenant_list(f->s, &f->a, (struct store_page){0, -5}, &items, &n, &total, &e),
+	    ST_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(items[0].domain, "example.com");
-	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 5000, 0 }, &items,
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){5000, 0}, &items,
 						&n, &total, &e),
 			 ST_OK);
 	assert_int_equal(n, 4);
-	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 10, 9 }, &items,
-						&n, &total, &e),
-			 ST_OK);
+	assert_int_equal(
+	    f->s->ops->tenant_list(f->s, &f->a, (struct store_page){10, 9}, &items, &n, &total, &e),
+	    ST_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(total, 4);
 }
@@ -491,7 +544,7 @@ static void list_page_clamp(void **state)
 {
 	struct fx *f = *state;
 	struct store_tenant *items;
-	struct err e = { 0 };
+	struct err e = {0};
 	int64_t total;
 	size_t n;
 
@@ -499,14 +552,14 @@ static void list_page_clamp(void **state)
 	raw_exec(f->path, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
 			  "WHERE i < 1005) INSERT INTO tenants (id, domain, active, created_at) "
 			  "SELECT printf('id-%04d', i), printf('d%04d.example', i), 1, i FROM n");
-	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 5000, 0 }, &items,
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){5000, 0}, &items,
 						&n, &total, &e),
 			 ST_OK);
 	assert_int_equal(total, 1005);
 	assert_int_equal(n, STORE_PAGE_MAX);
 	assert_string_equal(items[0].domain, "d0001.example");
 	assert_string_equal(items[STORE_PAGE_MAX - 1].domain, "d1000.example");
-	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){ 1000, 1000 },
+	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){1000, 1000},
 						&items, &n, &total, &e),
 			 ST_OK);
 	assert_int_equal(n, 5);
@@ -517,16 +570,25 @@ static void admins(void **state)
 {
 	struct fx *f = *state;
 	char *tid = mk_tenant(f, "admins.example", 0);
-	struct store_admin a = { .id = new_id(f), .tenant_id = tid, .username = "ann",
-				 .pw_hash = "h1", .created_at = 10 };
-	struct store_admin b = { .id = new_id(f), .tenant_id = tid, .username = "bob",
-				 .pw_hash = "h2", .created_at = 20 };
-	struct store_admin again = { .id = new_id(f), .tenant_id = tid, .username = "ann",
-				     .pw_hash = "h3", .created_at = 30 };
-	struct store_admin orphan = { .id = new_id(f), .tenant_id = "no-such-tenant",
-				      .username = "x", .pw_hash = "h" };
+	struct store_admin a = {.id = new_id(f),
+				.tenant_id = tid,
+				.username = "ann",
+				.pw_hash = "h1",
+				.created_at = 10};
+	struct store_admin b = {.id = new_id(f),
+				.tenant_id = tid,
+				.username = "bob",
+				.pw_hash = "h2",
+				.created_at = 20};
+	struct store_admin again = {.id = new_id(f),
+				    .tenant_id = tid,
+				    .username = "ann",
+				    .pw_hash = "h3",
+				    .created_at = 30};
+	struct store_admin orphan = {
+	    .id = new_id(f), .tenant_id = "no-such-tenant", .username = "x", .pw_hash = "h"};
 	struct store_admin out, *items;
-	struct err e = { 0 };
+	struct err e = {0};
 	size_t n;
 
 	assert_int_equal(f->s->ops->admin_put(f->s, &a, &e), ST_OK);
@@ -559,7 +621,7 @@ static void idps(void **state)
 	struct store_idp a = mk_idp(f, t1, "jwtIDP", "https://idp.example");
 	struct store_idp out, *items;
 	struct store_audit au = mk_audit(t1, "create", "identity-provider");
-	struct err e = { 0 };
+	struct err e = {0};
 	size_t n;
 	int64_t total;
 
@@ -584,7 +646,8 @@ static void idps(void **state)
 	{
 		struct store_idp dup = mk_idp(f, t1, "jwtIDP", "");
 		assert_int_equal(f->s->ops->idp_create(f->s, &dup, &au, &e), ST_CONFLICT);
-		assert_true(has(&e, "identity provider name 'jwtIDP' already exists in this tenant"));
+		assert_true(
+		    has(&e, "identity provider name 'jwtIDP' already exists in this tenant"));
 		assert_int_equal(audit_total(f, t1), 1);
 		/* same name in another tenant is fine */
 		dup.tenant_id = t2;
@@ -622,17 +685,17 @@ static void idps(void **state)
 							       &items, &n, &e),
 				 ST_OK);
 		assert_int_equal(n, 0);
-		assert_int_equal(f->s->ops->idp_find_by_issuer(f->s, &f->a, t1, "https://idp.example",
-							       &items, &n, &e),
+		assert_int_equal(f->s->ops->idp_find_by_issuer(
+				     f->s, &f->a, t1, "https://idp.example", &items, &n, &e),
 				 ST_OK);
 		assert_int_equal(n, 1);
 		assert_string_equal(items[0].id, a.id);
 	}
 
 	/* list: created_at order (10, 20, 50, 60) */
-	assert_int_equal(f->s->ops->idp_list(f->s, &f->a, t1, (struct store_page){ 3, 0 }, &items,
-					     &n, &total, &e),
-			 ST_OK);
+	assert_int_equal(
+	    f->s->ops->idp_list(f->s, &f->a, t1, (struct store_page){3, 0}, &items, &n, &total, &e),
+	    ST_OK);
 	assert_int_equal(total, 4);
 	assert_int_equal(n, 3);
 	assert_string_equal(items[0].name, "https://shared");
@@ -686,9 +749,11 @@ static void idp_disable_and_delete_revoke_tokens(void **state)
 	char *tid = mk_tenant(f, "rev.example", 0);
 	struct store_idp a = mk_idp(f, tid, "a", "https://a");
 	struct store_idp b = mk_idp(f, tid, "b", "https://b");
-	struct store_token ta = mk_token(0xa1, STORE_TOKEN_ACCESS, tid, "app", a.id, "c1", NOW + 60);
-	struct store_token tb = mk_token(0xb1, STORE_TOKEN_ACCESS, tid, "app", b.id, "c2", NOW + 60);
-	struct err e = { 0 };
+	struct store_token ta =
+	    mk_token(0xa1, STORE_TOKEN_ACCESS, tid, "app", a.id, "c1", NOW + 60);
+	struct store_token tb =
+	    mk_token(0xb1, STORE_TOKEN_ACCESS, tid, "app", b.id, "c2", NOW + 60);
+	struct err e = {0};
 
 	assert_int_equal(f->s->ops->idp_create(f->s, &a, NULL, &e), ST_OK);
 	assert_int_equal(f->s->ops->idp_create(f->s, &b, NULL, &e), ST_OK);
@@ -718,7 +783,7 @@ static void apps(void **state)
 	struct store_audit au = mk_audit(t1, "create", "application");
 	struct store_token tok = mk_token(0x51, STORE_TOKEN_ACCESS, t1, a.id, NULL, "ch", NOW + 60);
 	unsigned char h11[SHA256_LEN];
-	struct err e = { 0 };
+	struct err e = {0};
 	size_t n;
 	int64_t total;
 
@@ -738,8 +803,8 @@ static void apps(void **state)
 	assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, pub.id, &out, &e), ST_OK);
 	assert_false(out.has_secret);
 
-	assert_int_equal(f->s->ops->app_get_by_client_id(f->s, &f->a, NULL, "client_AAAA", &out, &e),
-			 ST_OK);
+	assert_int_equal(
+	    f->s->ops->app_get_by_client_id(f->s, &f->a, NULL, "client_AAAA", &out, &e), ST_OK);
 	assert_string_equal(out.id, a.id);
 	assert_int_equal(f->s->ops->app_get_by_client_id(f->s, &f->a, t1, "client_AAAA", &out, &e),
 			 ST_OK);
@@ -761,7 +826,7 @@ static void apps(void **state)
 		assert_int_equal(f->s->ops->app_create(f->s, &ok, NULL, &e), ST_OK);
 	}
 
-	assert_int_equal(f->s->ops->app_list(f->s, &f->a, t1, (struct store_page){ 10, 0 }, &items,
+	assert_int_equal(f->s->ops->app_list(f->s, &f->a, t1, (struct store_page){10, 0}, &items,
 					     &n, &total, &e),
 			 ST_OK);
 	assert_int_equal(total, 2);
@@ -808,7 +873,7 @@ static void apps(void **state)
 	/* delete revokes the app's tokens */
 	{
 		struct store_token t2tok =
-			mk_token(0x52, STORE_TOKEN_REFRESH, t1, pub.id, NULL, "pc", NOW + 60);
+		    mk_token(0x52, STORE_TOKEN_REFRESH, t1, pub.id, NULL, "pc", NOW + 60);
 		struct store_audit del = mk_audit(t1, "delete", "application");
 		assert_int_equal(f->s->ops->tokens_put(f->s, &t2tok, NULL, &e), ST_OK);
 		assert_int_equal(f->s->ops->app_delete(f->s, t2, pub.id, &del, &e), ST_NOT_FOUND);
@@ -816,7 +881,8 @@ static void apps(void **state)
 		assert_int_equal(f->s->ops->app_delete(f->s, t1, pub.id, &del, &e), ST_OK);
 		assert_true(token_revoked(f, 0x52));
 		assert_int_equal(audit_total(f, t1), 3);
-		assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, pub.id, &out, &e), ST_NOT_FOUND);
+		assert_int_equal(f->s->ops->app_get(f->s, &f->a, t1, pub.id, &out, &e),
+				 ST_NOT_FOUND);
 		assert_int_equal(f->s->ops->app_delete(f->s, t1, pub.id, &del, &e), ST_NOT_FOUND);
 		assert_int_equal(audit_total(f, t1), 3);
 	}
@@ -827,14 +893,15 @@ static void apps(void **state)
 static void tokens(void **state)
 {
 	struct fx *f = *state;
-	struct store_token acc = mk_token(0x01, STORE_TOKEN_ACCESS, "t", "app1", "idp1", "chain1",
-					  NOW + 3600);
-	struct store_token ref = mk_token(0x02, STORE_TOKEN_REFRESH, "t", "app1", "idp1", "chain1",
-					  NOW + 86400);
-	struct store_token cc = mk_token(0x03, STORE_TOKEN_ACCESS, "t", "app2", NULL, NULL, NOW + 60);
+	struct store_token acc =
+	    mk_token(0x01, STORE_TOKEN_ACCESS, "t", "app1", "idp1", "chain1", NOW + 3600);
+	struct store_token ref =
+	    mk_token(0x02, STORE_TOKEN_REFRESH, "t", "app1", "idp1", "chain1", NOW + 86400);
+	struct store_token cc =
+	    mk_token(0x03, STORE_TOKEN_ACCESS, "t", "app2", NULL, NULL, NOW + 60);
 	struct store_token out;
 	unsigned char h[SHA256_LEN];
-	struct err e = { 0 };
+	struct err e = {0};
 
 	cc.grant_type = "client_credentials";
 	cc.scope = NULL;
@@ -867,8 +934,8 @@ static void tokens(void **state)
 
 	/* atomic pair: a refresh that collides keeps the access token out too */
 	{
-		struct store_token acc2 = mk_token(0x04, STORE_TOKEN_ACCESS, "t", "app1", NULL, "c",
-						   NOW + 60);
+		struct store_token acc2 =
+		    mk_token(0x04, STORE_TOKEN_ACCESS, "t", "app1", NULL, "c", NOW + 60);
 		assert_int_equal(f->s->ops->tokens_put(f->s, &acc2, &ref, &e), ST_CONFLICT);
 		assert_int_equal(f->s->ops->token_get(f->s, &f->a, acc2.hash, &out, &e),
 				 ST_NOT_FOUND);
@@ -893,8 +960,8 @@ static void tokens(void **state)
 
 	/* revoked and expired refresh tokens are reported, not refused */
 	{
-		struct store_token r2 = mk_token(0x05, STORE_TOKEN_REFRESH, "t", "app1", NULL, "c5",
-						 NOW - 10);
+		struct store_token r2 =
+		    mk_token(0x05, STORE_TOKEN_REFRESH, "t", "app1", NULL, "c5", NOW - 10);
 		r2.revoked = true;
 		assert_int_equal(f->s->ops->tokens_put(f->s, &r2, NULL, &e), ST_OK);
 		assert_int_equal(f->s->ops->refresh_use(f->s, &f->a, r2.hash, &out, &e), ST_OK);
@@ -913,13 +980,13 @@ static void token_bulk_revocation(void **state)
 {
 	struct fx *f = *state;
 	struct store_token t[] = {
-		mk_token(0x10, STORE_TOKEN_ACCESS, "t", "appA", "idpA", "chainA", NOW + 60),
-		mk_token(0x11, STORE_TOKEN_REFRESH, "t", "appA", "idpA", "chainA", NOW + 60),
-		mk_token(0x12, STORE_TOKEN_ACCESS, "t", "appA", "idpB", "chainB", NOW + 60),
-		mk_token(0x13, STORE_TOKEN_ACCESS, "t", "appB", "idpB", "chainC", NOW + 60),
-		mk_token(0x14, STORE_TOKEN_ACCESS, "t", "appC", "idpC", "chainD", NOW + 60),
+	    mk_token(0x10, STORE_TOKEN_ACCESS, "t", "appA", "idpA", "chainA", NOW + 60),
+	    mk_token(0x11, STORE_TOKEN_REFRESH, "t", "appA", "idpA", "chainA", NOW + 60),
+	    mk_token(0x12, STORE_TOKEN_ACCESS, "t", "appA", "idpB", "chainB", NOW + 60),
+	    mk_token(0x13, STORE_TOKEN_ACCESS, "t", "appB", "idpB", "chainC", NOW + 60),
+	    mk_token(0x14, STORE_TOKEN_ACCESS, "t", "appC", "idpC", "chainD", NOW + 60),
 	};
-	struct err e = { 0 };
+	struct err e = {0};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		assert_int_equal(f->s->ops->tokens_put(f->s, &t[i], NULL, &e), ST_OK);
@@ -948,7 +1015,7 @@ static void token_bulk_revocation(void **state)
 static void replay(void **state)
 {
 	struct fx *f = *state;
-	struct err e = { 0 };
+	struct err e = {0};
 	const struct store_ops *o = f->s->ops;
 
 	assert_int_equal(o->replay_record(f->s, "t1", "iss", "jti-1", NOW + 100, NOW, &e), ST_OK);
@@ -984,7 +1051,7 @@ static void audit_fields(void **state)
 	struct store_audit au = mk_audit(t1, "create", "identity-provider");
 	struct store_audit bu = mk_audit(t2, "create", "identity-provider");
 	struct store_audit *items;
-	struct err e = { 0 };
+	struct err e = {0};
 	int64_t before = time(NULL), total;
 	size_t n;
 
@@ -994,7 +1061,7 @@ static void audit_fields(void **state)
 	bu.at = 12345;
 	assert_int_equal(f->s->ops->idp_create(f->s, &a, &au, &e), ST_OK);
 	assert_int_equal(f->s->ops->idp_create(f->s, &b, &bu, &e), ST_OK);
-	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, t1, (struct store_page){ 10, 0 }, &items,
+	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, t1, (struct store_page){10, 0}, &items,
 					       &n, &total, &e),
 			 ST_OK);
 	assert_int_equal(n, 1);
@@ -1007,14 +1074,14 @@ static void audit_fields(void **state)
 	assert_string_equal(items[0].object_type, "identity-provider");
 	assert_string_equal(items[0].object_id, a.id);
 	assert_string_equal(items[0].summary, "{\"k\":1}");
-	/* every tenant, ordered by time */
-	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, NULL, (struct store_page){ 10, 0 },
+	/* every tenant, newest first */
+	assert_int_equal(f->s->ops->audit_list(f->s, &f->a, NULL, (struct store_page){10, 0},
 					       &items, &n, &total, &e),
 			 ST_OK);
 	assert_int_equal(n, 2);
-	assert_string_equal(items[0].id, "fixed-audit-id");
-	assert_int_equal(items[0].at, 12345);
-	assert_string_equal(items[1].object_id, a.id);
+	assert_string_equal(items[1].id, "fixed-audit-id");
+	assert_int_equal(items[1].at, 12345);
+	assert_string_equal(items[0].object_id, a.id);
 	/* an audit event that cannot be written fails the change with it */
 	{
 		struct store_idp c = mk_idp(f, t2, "c", "");
@@ -1029,25 +1096,27 @@ static void audit_fields(void **state)
 static void purge_expired(void **state)
 {
 	struct fx *f = *state;
-	struct err e = { 0 };
+	struct err e = {0};
 	char jti[32];
 
 	/* more than one batch of each */
 	for (int i = 0; i < 1203; i++) {
 		snprintf(jti, sizeof jti, "old-%d", i);
-		assert_int_equal(f->s->ops->replay_record(f->s, "t", "iss", jti, NOW - i, NOW - 5000,
-							  &e),
-				 ST_OK);
+		assert_int_equal(
+		    f->s->ops->replay_record(f->s, "t", "iss", jti, NOW - i, NOW - 5000, &e),
+		    ST_OK);
 	}
-	assert_int_equal(f->s->ops->replay_record(f->s, "t", "iss", "live", NOW + 1, NOW, &e), ST_OK);
+	assert_int_equal(f->s->ops->replay_record(f->s, "t", "iss", "live", NOW + 1, NOW, &e),
+			 ST_OK);
 	for (int i = 0; i < 1101; i++) {
-		struct store_token t = mk_token(0, STORE_TOKEN_ACCESS, "t", "app", NULL, NULL, NOW - i);
+		struct store_token t =
+		    mk_token(0, STORE_TOKEN_ACCESS, "t", "app", NULL, NULL, NOW - i);
 		memcpy(t.hash, &i, sizeof i);
 		assert_int_equal(f->s->ops->tokens_put(f->s, &t, NULL, &e), ST_OK);
 	}
 	{
-		struct store_token live = mk_token(0xee, STORE_TOKEN_REFRESH, "t", "app", NULL, NULL,
-						   NOW + 1);
+		struct store_token live =
+		    mk_token(0xee, STORE_TOKEN_REFRESH, "t", "app", NULL, NULL, NOW + 1);
 		assert_int_equal(f->s->ops->tokens_put(f->s, &live, NULL, &e), ST_OK);
 	}
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM replay"), 1204);
@@ -1069,23 +1138,29 @@ static void purge_expired(void **state)
 static void busy_after_timeout(void **state)
 {
 	struct fx *f = *state;
-	struct err e = { 0 };
+	struct err e = {0};
 	struct timespec t0, t1;
 	sqlite3 *db;
 	double waited;
+	status st;
+	int locked, released;
 
 	f->cfg.database.busy_timeout = 1;
 	reopen(f);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	/* Another writer holds the lock while the store tries to write. */
+	locked = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	assert_int_equal(f->s->ops->replay_record(f->s, "t", "i", "j", NOW + 9, NOW, &e), ST_BUSY);
+	st = f->s->ops->replay_record(f->s, "t", "i", "j", NOW + 9, NOW, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	released = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(locked, SQLITE_OK);
+	assert_int_equal(released, SQLITE_OK);
+	assert_int_equal(st, ST_BUSY);
 	waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	assert_true(waited >= 0.9);
 	assert_true(has(&e, "busy"));
-	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 	/* the failed attempt left nothing behind and the store still works */
 	assert_int_equal(f->s->ops->replay_record(f->s, "t", "i", "j", NOW + 9, NOW, &e), ST_OK);
 }
@@ -1103,7 +1178,7 @@ static void *w_replay(void *p)
 {
 	struct worker *w = p;
 	char jti[32];
-	struct err e = { 0 };
+	struct err e = {0};
 
 	snprintf(jti, sizeof jti, "jti-%d", w->round);
 	pthread_barrier_wait(w->bar);
@@ -1115,9 +1190,13 @@ static void *w_idp(void *p)
 {
 	struct worker *w = p;
 	char id[UUID_STR_LEN + 1];
-	struct store_idp idp = { .id = id, .tenant_id = (char *)w->tenant_id, .name = "race",
-				 .issuer = "", .enabled = true, .doc = "{}" };
-	struct err e = { 0 };
+	struct store_idp idp = {.id = id,
+				.tenant_id = (char *)w->tenant_id,
+				.name = "race",
+				.issuer = "",
+				.enabled = true,
+				.doc = "{}"};
+	struct err e = {0};
 
 	/* No cmocka asserts off the main thread: report through w->st. */
 	bool have_id = uuid_v4(id) == ST_OK;
@@ -1131,7 +1210,7 @@ static void *w_refresh(void *p)
 	struct worker *w = p;
 	struct arena a;
 	struct store_token out;
-	struct err e = { 0 };
+	struct err e = {0};
 
 	arena_init(&a, 0);
 	pthread_barrier_wait(w->bar);
@@ -1151,14 +1230,17 @@ static void race(struct fx *f, void *(*fn)(void *), int round, const char *tenan
 	*ok = *conflict = 0;
 	pthread_barrier_init(&bar, NULL, NTHREADS);
 	for (int i = 0; i < NTHREADS; i++) {
-		w[i] = (struct worker){ .f = f, .bar = &bar, .round = round, .tenant_id = tenant_id,
-					.st = ST_INTERNAL };
+		w[i] = (struct worker){
+		    .f = f, .bar = &bar, .round = round, .tenant_id = tenant_id, .st = ST_INTERNAL};
 		if (hash != NULL)
 			memcpy(w[i].hash, hash, SHA256_LEN);
 		assert_int_equal(pthread_create(&th[i], NULL, fn, &w[i]), 0);
 	}
-	for (int i = 0; i < NTHREADS; i++) {
+	/* Join every thread before any assertion can leave the test. */
+	for (int i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (int i = 0; i < NTHREADS; i++) {
 		if (w[i].st == ST_OK)
 			(*ok)++;
 		else if (w[i].st == ST_CONFLICT)
@@ -1166,7 +1248,6 @@ static void race(struct fx *f, void *(*fn)(void *), int round, const char *tenan
 		else
 			fail_msg("thread %d: unexpected status %s", i, status_name(w[i].st));
 	}
-	pthread_barrier_destroy(&bar);
 }
 
 static void concurrent_replay(void **state)
@@ -1186,7 +1267,7 @@ static void concurrent_idp_create(void **state)
 	struct fx *f = *state;
 	char *tid = mk_tenant(f, "race.example", 0);
 	struct store_idp *items;
-	struct err e = { 0 };
+	struct err e = {0};
 	int64_t total;
 	size_t n;
 	int ok, conflict;
@@ -1194,7 +1275,7 @@ static void concurrent_idp_create(void **state)
 	race(f, w_idp, 0, tid, NULL, &ok, &conflict);
 	assert_int_equal(ok, 1);
 	assert_int_equal(conflict, NTHREADS - 1);
-	assert_int_equal(f->s->ops->idp_list(f->s, &f->a, tid, (struct store_page){ 10, 0 }, &items,
+	assert_int_equal(f->s->ops->idp_list(f->s, &f->a, tid, (struct store_page){10, 0}, &items,
 					     &n, &total, &e),
 			 ST_OK);
 	assert_int_equal(total, 1);
@@ -1203,12 +1284,12 @@ static void concurrent_idp_create(void **state)
 static void concurrent_refresh_use(void **state)
 {
 	struct fx *f = *state;
-	struct err e = { 0 };
+	struct err e = {0};
 	int ok, conflict;
 
 	for (int round = 0; round < 5; round++) {
-		struct store_token r = mk_token((unsigned char)(0x80 + round), STORE_TOKEN_REFRESH, "t",
-						"app", NULL, "c", NOW + 60);
+		struct store_token r = mk_token((unsigned char)(0x80 + round), STORE_TOKEN_REFRESH,
+						"t", "app", NULL, "c", NOW + 60);
 		assert_int_equal(f->s->ops->tokens_put(f->s, &r, NULL, &e), ST_OK);
 		race(f, w_refresh, round, NULL, r.hash, &ok, &conflict);
 		assert_int_equal(ok, 1);
@@ -1219,30 +1300,28 @@ static void concurrent_refresh_use(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(open_creates_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(open_default_path_in_data_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(open_missing_dir_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(open_other_types, setup, teardown),
-		cmocka_unit_test_setup_teardown(reopen_keeps_data_and_applies_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(concurrent_open_migrates_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(tenants, setup, teardown),
-		cmocka_unit_test_setup_teardown(list_page_clamp, setup, teardown),
-		cmocka_unit_test_setup_teardown(admins, setup, teardown),
-		cmocka_unit_test_setup_teardown(idps, setup, teardown),
-		cmocka_unit_test_setup_teardown(idp_disable_and_delete_revoke_tokens, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(apps, setup, teardown),
-		cmocka_unit_test_setup_teardown(tokens, setup, teardown),
-		cmocka_unit_test_setup_teardown(token_bulk_revocation, setup, teardown),
-		cmocka_unit_test_setup_teardown(replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(audit_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(purge_expired, setup, teardown),
-		cmocka_unit_test_setup_teardown(busy_after_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(concurrent_replay, setup, teardown),
-		cmocka_unit_test_setup_teardown(concurrent_idp_create, setup, teardown),
-		cmocka_unit_test_setup_teardown(concurrent_refresh_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(open_creates_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(open_default_path_in_data_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(open_missing_dir_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(open_other_types, setup, teardown),
+	    cmocka_unit_test_setup_teardown(reopen_keeps_data_and_applies_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(concurrent_open_migrates_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tenants, setup, teardown),
+	    cmocka_unit_test_setup_teardown(list_page_clamp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(admins, setup, teardown),
+	    cmocka_unit_test_setup_teardown(idps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(idp_disable_and_delete_revoke_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(apps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(token_bulk_revocation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(audit_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(purge_expired, setup, teardown),
+	    cmocka_unit_test_setup_teardown(busy_after_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(concurrent_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(concurrent_idp_create, setup, teardown),
+	    cmocka_unit_test_setup_teardown(concurrent_refresh_use, setup, teardown),
 	};
 	log_set_level(LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
