@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "http/http.h"
+#include "lib/crypto.h"
 #include "oauth/context.h"
 
 struct admin_auth;
@@ -51,6 +52,10 @@ void admin_error_status(struct admin_call *call, status st, const struct err *e,
 
 /* Checks Content-Type: application/json (415 otherwise). false = answered. */
 bool admin_json_content_type(struct admin_call *call);
+/* Parses the request body as any JSON value (415 for another Content-Type;
+ * 400 with error code `code` for invalid JSON or duplicate keys). A new
+ * reference; NULL = answered. */
+json_t *admin_body_json(struct admin_call *call, const char *code);
 /* Parses the request body as a JSON object (415 for another Content-Type,
  * 400 for invalid JSON, duplicate keys or a non-object). NULL = answered. */
 json_t *admin_body(struct admin_call *call);
@@ -60,6 +65,25 @@ status admin_check_members(json_t *obj, const char *const *allowed, const char *
 
 /* Reads ?limit=&offset= (defaults 30 and 0; limit 1..1000). false = answered. */
 bool admin_page(struct admin_call *call, struct store_page *pg);
+/* Answers 200 with one page of a collection: {"totalResults": total,
+ * "startIndex": pg.offset + 1, "count": <entries of items>, name: items}.
+ * `items` (an array) is stolen; NULL or a failed allocation answers 500. */
+void admin_list_envelope(struct admin_call *call, struct store_page pg, int64_t total,
+			 const char *name, json_t *items);
+
+/* Copies the path's {id} (its first parameter) into `out` when it is a
+ * UUID. false otherwise: the caller answers 404 in its own words, so only a
+ * well-formed id ever reaches the store. */
+bool admin_path_uuid(const struct admin_call *call, char out[UUID_STR_LEN + 1]);
+/* "<base>/<id>" in the caller's tenant as Location and `self` show it:
+ * prefixed with "/t/<tenant>" except in the super tenant. In the request's
+ * arena; NULL on OOM. */
+char *admin_object_path(struct admin_call *call, const char *base, const char *id);
+/* The stored document `text` of the `kind` object `id` as a JSON object (a
+ * new reference). NULL = answered: a row whose document is not a JSON
+ * object is a server fault (logged; 500 "<code_prefix>-50000"). */
+json_t *admin_stored_doc(struct admin_call *call, const char *text, const char *kind,
+			 const char *id, const char *code_prefix);
 
 /* Sends `body` (stolen) with `http_status`; adds Location when `location` set. */
 void admin_json(struct admin_call *call, int http_status, json_t *body, const char *location);

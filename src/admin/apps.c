@@ -32,25 +32,11 @@
 
 #include "admin/admin.h"
 #include "admin/handlers.h"
-#include "lib/log.h"
 #include "oauth/app_conf.h"
 #include "oauth/directory.h"
 
 #define OIDC_PATH "inboundProtocolConfiguration.oidc"
-
-/* "/t/<tenant>" in links to a tenant's objects; nothing for the super tenant. */
-static const char *link_prefix(struct admin_call *call)
-{
-	if (strcmp(call->tenant, call->c->cfg->tenant.default_domain) == 0)
-		return "";
-	return arena_printf(call->req->arena, "/t/%s", call->tenant);
-}
-
-static char *app_link(struct admin_call *call, const char *id)
-{
-	return arena_printf(call->req->arena, "%s/api/server/v1/applications/%s", link_prefix(call),
-			    id);
-}
+#define APPS_BASE "/api/server/v1/applications"
 
 /* Answers a document app_conf_parse() refused: 400 with its reason (paths
  * made relative to the oidc object when `in_oidc`), or the server fault. */
@@ -98,18 +84,18 @@ static bool check_idps(struct admin_call *call, const struct app_conf *conf, boo
 static bool load_app(struct admin_call *call, struct store_app *a)
 {
 	struct err e = {0};
-	struct sv id = call->req->params[0];
+	char id[UUID_STR_LEN + 1];
 	status st;
 
-	if (call->req->nparams < 1 || !uuid_valid(id)) {
+	if (!admin_path_uuid(call, id)) {
 		admin_error(call, 404, "APP-60404", "no application with that id (ids are UUIDs)");
 		return false;
 	}
-	st = call->c->store->ops->app_get(call->c->store, call->req->arena, call->tenant_id,
-					  arena_sv(call->req->arena, id), a, &e);
+	st = call->c->store->ops->app_get(call->c->store, call->req->arena, call->tenant_id, id, a,
+					  &e);
 	if (st == ST_NOT_FOUND) {
-		admin_error(call, 404, "APP-60404", "no application with id '%.36s' in this tenant",
-			    id.p);
+		admin_error(call, 404, "APP-60404", "no application with id '%s' in this tenant",
+			    id);
 		return false;
 	}
 	if (st != ST_OK) {
@@ -123,16 +109,7 @@ static bool load_app(struct admin_call *call, struct store_app *a)
  * a server fault). */
 static json_t *stored_doc(struct admin_call *call, const struct store_app *a)
 {
-	json_t *doc = json_loads(a->doc ? a->doc : "", JSON_REJECT_DUPLICATES, NULL);
-
-	if (!json_is_object(doc)) {
-		json_decref(doc);
-		log_error("application %s: stored document is not a JSON object", a->id);
-		admin_error(call, 500, "APP-50000", "internal error; see the server log (trace %s)",
-			    call->req->trace_id);
-		return NULL;
-	}
-	return doc;
+	return admin_stored_doc(call, a->doc, "application", a->id, "APP");
 }
 
 static json_t *oidc_of(json_t *doc)
@@ -356,7 +333,7 @@ ADMIN_HANDLER(admin_app_create)
 		admin_error(&call, 500, "APP-50000", "out of memory");
 		goto out;
 	}
-	admin_json(&call, 201, out, app_link(&call, id));
+	admin_json(&call, 201, out, admin_object_path(&call, APPS_BASE, id));
 out:
 	mem_wipe(secret, sizeof secret);
 	mem_wipe(app.secret_hash, sizeof app.secret_hash);
@@ -389,16 +366,13 @@ ADMIN_HANDLER(admin_app_list)
 		json_t *doc = json_loads(items[i].doc ? items[i].doc : "", 0, NULL);
 		const char *desc = json_string_value(json_object_get(doc, "description"));
 		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", items[i].id, "name",
-				   items[i].name, "description", desc ? desc : "", "clientId",
-				   items[i].client_id, "self", app_link(&call, items[i].id)));
+		    arr,
+		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", items[i].id, "name", items[i].name,
+			      "description", desc ? desc : "", "clientId", items[i].client_id,
+			      "self", admin_object_path(&call, APPS_BASE, items[i].id)));
 		json_decref(doc);
 	}
-	admin_json(&call, 200,
-		   json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total,
-			     "startIndex", (json_int_t)pg.offset + 1, "count", (json_int_t)n,
-			     "applications", arr),
-		   NULL);
+	admin_list_envelope(&call, pg, total, "applications", arr);
 }
 
 ADMIN_HANDLER(admin_app_get)

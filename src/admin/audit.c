@@ -39,8 +39,5 @@ void admin_audit_list(void *ctx, struct http_req *req, struct http_resp *resp)
 				       "objectId", a->object_id ? a->object_id : "", "summary",
 				       summary ? summary : json_object(), "time", when));
 	}
-	admin_json(&call, 200,
-		   json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total, "startIndex",
-			     (json_int_t)pg.offset + 1, "count", (json_int_t)n, "events", arr),
-		   NULL);
+	admin_list_envelope(&call, pg, total, "events", arr);
 }

@@ -10,6 +10,7 @@
 #include "admin/auth.h"
 #include "http/form.h"
 #include "lib/log.h"
+#include "oauth/conf_util.h"
 
 static void unauthorized(struct admin_call *call, const char *why)
 {
@@ -182,7 +183,7 @@ bool admin_json_content_type(struct admin_call *call)
 	return true;
 }
 
-json_t *admin_body(struct admin_call *call)
+json_t *admin_body_json(struct admin_call *call, const char *code)
 {
 	json_error_t je;
 	json_t *o;
@@ -190,12 +191,17 @@ json_t *admin_body(struct admin_call *call)
 	if (!admin_json_content_type(call))
 		return NULL;
 	o = json_loadb(call->req->body.p, call->req->body.n, JSON_REJECT_DUPLICATES, &je);
-	if (o == NULL) {
-		admin_error(call, 400, "API-60400", "invalid JSON at line %d column %d: %s", je.line,
+	if (o == NULL)
+		admin_error(call, 400, code, "invalid JSON at line %d column %d: %s", je.line,
 			    je.column, je.text);
-		return NULL;
-	}
-	if (!json_is_object(o)) {
+	return o;
+}
+
+json_t *admin_body(struct admin_call *call)
+{
+	json_t *o = admin_body_json(call, "API-60400");
+
+	if (o != NULL && !json_is_object(o)) {
 		json_decref(o);
 		admin_error(call, 400, "API-60400", "the body must be a JSON object");
 		return NULL;
@@ -206,18 +212,12 @@ json_t *admin_body(struct admin_call *call)
 status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
 			   struct err *e)
 {
-	const char *key;
-	json_t *v;
+	const char *key = conf_unknown_member(obj, allowed);
 
-	json_object_foreach(obj, key, v) {
-		bool ok = false;
-		for (size_t i = 0; allowed[i] != NULL && !ok; i++)
-			ok = strcmp(key, allowed[i]) == 0;
-		if (!ok)
-			return err_set(e, ST_INVALID, "unknown field '%s%s%.64s'", where,
-				       where[0] ? "." : "", key);
-	}
-	return ST_OK;
+	if (key == NULL)
+		return ST_OK;
+	return err_set(e, ST_INVALID, "unknown field '%s%s%.64s'", where, where[0] ? "." : "",
+		       key);
 }
 
 bool admin_page(struct admin_call *call, struct store_page *pg)
@@ -248,6 +248,54 @@ bool admin_page(struct admin_call *call, struct store_page *pg)
 		}
 	}
 	return true;
+}
+
+void admin_list_envelope(struct admin_call *call, struct store_page pg, int64_t total,
+			 const char *name, json_t *items)
+{
+	json_t *o = json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total,
+			      "startIndex", (json_int_t)pg.offset + 1, "count",
+			      (json_int_t)json_array_size(items), name, items);
+
+	if (o == NULL) {
+		admin_error(call, 500, "SE-50000", "out of memory");
+		return;
+	}
+	admin_json(call, 200, o, NULL);
+}
+
+bool admin_path_uuid(const struct admin_call *call, char out[UUID_STR_LEN + 1])
+{
+	struct sv id = call->req->nparams > 0 ? call->req->params[0] : SV_NULL;
+
+	if (!uuid_valid(id))
+		return false;
+	memcpy(out, id.p, UUID_STR_LEN);
+	out[UUID_STR_LEN] = '\0';
+	return true;
+}
+
+char *admin_object_path(struct admin_call *call, const char *base, const char *id)
+{
+	struct arena *a = call->req->arena;
+
+	if (call->tenant == NULL || strcmp(call->tenant, call->c->cfg->tenant.default_domain) == 0)
+		return arena_printf(a, "%s/%s", base, id);
+	return arena_printf(a, "/t/%s%s/%s", call->tenant, base, id);
+}
+
+json_t *admin_stored_doc(struct admin_call *call, const char *text, const char *kind,
+			 const char *id, const char *code_prefix)
+{
+	json_t *doc = json_loads(text != NULL ? text : "", JSON_REJECT_DUPLICATES, NULL);
+
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		log_error("%s %s: stored document is not a JSON object", kind, id);
+		admin_error_status(call, ST_INTERNAL, NULL, code_prefix);
+		return NULL;
+	}
+	return doc;
 }
 
 void admin_json(struct admin_call *call, int http_status, json_t *body, const char *location)

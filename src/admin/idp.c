@@ -32,6 +32,7 @@
 #include "admin/handlers.h"
 #include "jose/jwk.h"
 #include "lib/log.h"
+#include "oauth/conf_util.h"
 #include "oauth/directory.h"
 #include "oauth/idp_conf.h"
 
@@ -42,29 +43,6 @@
 #define PATCH_DEPTH    4   /* segments of a path */
 
 /* ---- representation -------------------------------------------------------- */
-
-/* Sets o[k] = v (stolen); a failed allocation clears *ok. */
-static void put(json_t *o, const char *k, json_t *v, bool *ok)
-{
-	if (json_object_set_new(o, k, v) != 0)
-		*ok = false;
-}
-
-static json_t *str_or_null(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
-}
-
-/* The API path of an IdP of the caller's tenant, as Location and `self`
- * show it: the super tenant's without the /t/{tenant} prefix. */
-static const char *idp_path(struct admin_call *call, const char *id)
-{
-	struct arena *a = call->req->arena;
-
-	if (call->tenant == NULL || strcmp(call->tenant, call->c->cfg->tenant.default_domain) == 0)
-		return arena_printf(a, IDP_BASE "/%s", id);
-	return arena_printf(a, "/t/%s" IDP_BASE "/%s", call->tenant, id);
-}
 
 /* What an operator needs to recognise an uploaded certificate. */
 static json_t *certificate_info(const char *text)
@@ -83,24 +61,24 @@ static json_t *certificate_info(const char *text)
 	if (k->has_cert) {
 		idp_conf_time_format(k->cert.not_before, nb);
 		idp_conf_time_format(k->cert.not_after, na);
-		put(o, "subject", json_string(k->cert.subject), &ok);
-		put(o, "issuer", json_string(k->cert.issuer), &ok);
-		put(o, "notBefore", json_string(nb), &ok);
-		put(o, "notAfter", json_string(na), &ok);
-		put(o, "sha256Thumbprint", json_string(k->cert.sha256_hex), &ok);
-		put(o, "x5tS256", json_string(k->cert.x5t_s256), &ok);
+		conf_put(o, "subject", json_string(k->cert.subject), &ok);
+		conf_put(o, "issuer", json_string(k->cert.issuer), &ok);
+		conf_put(o, "notBefore", json_string(nb), &ok);
+		conf_put(o, "notAfter", json_string(na), &ok);
+		conf_put(o, "sha256Thumbprint", json_string(k->cert.sha256_hex), &ok);
+		conf_put(o, "x5tS256", json_string(k->cert.x5t_s256), &ok);
 	} else { /* a bare public key */
-		put(o, "subject", json_null(), &ok);
-		put(o, "issuer", json_null(), &ok);
-		put(o, "notBefore", json_null(), &ok);
-		put(o, "notAfter", json_null(), &ok);
-		put(o, "sha256Thumbprint", json_null(), &ok);
-		put(o, "x5tS256", json_null(), &ok);
+		conf_put(o, "subject", json_null(), &ok);
+		conf_put(o, "issuer", json_null(), &ok);
+		conf_put(o, "notBefore", json_null(), &ok);
+		conf_put(o, "notAfter", json_null(), &ok);
+		conf_put(o, "sha256Thumbprint", json_null(), &ok);
+		conf_put(o, "x5tS256", json_null(), &ok);
 	}
-	put(o, "keyType", json_string(jose_kty_name(k->kty)), &ok);
-	put(o, "keySize", json_integer(k->bits), &ok);
-	put(o, "jwkThumbprint",
-	    jose_key_thumbprint(k, tp, NULL) == ST_OK ? json_string(tp) : json_null(), &ok);
+	conf_put(o, "keyType", json_string(jose_kty_name(k->kty)), &ok);
+	conf_put(o, "keySize", json_integer(k->bits), &ok);
+	conf_put(o, "jwkThumbprint",
+		 jose_key_thumbprint(k, tp, NULL) == ST_OK ? json_string(tp) : json_null(), &ok);
 	jose_key_free(k);
 	if (!ok) {
 		json_decref(o);
@@ -126,11 +104,11 @@ static json_t *key_info(const json_t *jwks)
 		json_t *o = json_object();
 		bool ok = o != NULL;
 
-		put(o, "kid", jwk_member(k, "kid"), &ok);
-		put(o, "kty", jwk_member(k, "kty"), &ok);
-		put(o, "crv", jwk_member(k, "crv"), &ok);
-		put(o, "alg", jwk_member(k, "alg"), &ok);
-		put(o, "use", jwk_member(k, "use"), &ok);
+		conf_put(o, "kid", jwk_member(k, "kid"), &ok);
+		conf_put(o, "kty", jwk_member(k, "kty"), &ok);
+		conf_put(o, "crv", jwk_member(k, "crv"), &ok);
+		conf_put(o, "alg", jwk_member(k, "alg"), &ok);
+		conf_put(o, "use", jwk_member(k, "use"), &ok);
 		if (!ok || json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			return NULL;
@@ -146,7 +124,7 @@ static json_t *idp_view(const char *id, json_t *doc)
 	json_t *o = json_object(), *cert, *certs, *jwks, *info = NULL;
 	bool ok = o != NULL;
 
-	put(o, "id", json_string(id), &ok);
+	conf_put(o, "id", json_string(id), &ok);
 	if (!ok || json_object_update(o, doc) != 0) {
 		json_decref(o);
 		return NULL;
@@ -162,11 +140,11 @@ static json_t *idp_view(const char *id, json_t *doc)
 				json_decref(info);
 				info = NULL;
 			}
-		put(cert, "certificateInfo", info, &ok);
+		conf_put(cert, "certificateInfo", info, &ok);
 	} else if (json_is_object(jwks)) {
-		put(cert, "keyInfo", key_info(jwks), &ok);
+		conf_put(cert, "keyInfo", key_info(jwks), &ok);
 	}
-	put(o, "certificate", cert, &ok);
+	conf_put(o, "certificate", cert, &ok);
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -184,14 +162,14 @@ static json_t *summary_of(const json_t *doc)
 	json_t *s = json_object(), *arr;
 	bool ok = s != NULL;
 
-	put(s, "name", json_deep_copy(json_object_get(doc, "name")), &ok);
-	put(s, "isEnabled", json_deep_copy(json_object_get(doc, "isEnabled")), &ok);
-	put(s, "idpIssuerName", json_deep_copy(json_object_get(doc, "idpIssuerName")), &ok);
+	conf_put(s, "name", json_deep_copy(json_object_get(doc, "name")), &ok);
+	conf_put(s, "isEnabled", json_deep_copy(json_object_get(doc, "isEnabled")), &ok);
+	conf_put(s, "idpIssuerName", json_deep_copy(json_object_get(doc, "idpIssuerName")), &ok);
 	if (json_is_string(json_object_get(cert, "jwksUri"))) {
-		put(s, "keySource", json_string("jwksUri"), &ok);
-		put(s, "jwksUri", json_deep_copy(json_object_get(cert, "jwksUri")), &ok);
+		conf_put(s, "keySource", json_string("jwksUri"), &ok);
+		conf_put(s, "jwksUri", json_deep_copy(json_object_get(cert, "jwksUri")), &ok);
 	} else if (json_is_array(certs)) {
-		put(s, "keySource", json_string("certificates"), &ok);
+		conf_put(s, "keySource", json_string("certificates"), &ok);
 		arr = json_array();
 		for (size_t i = 0; arr != NULL && i < json_array_size(certs); i++) {
 			struct jose_key *k = NULL;
@@ -204,14 +182,14 @@ static json_t *summary_of(const json_t *doc)
 			}
 			json_array_append_new(arr, tp);
 		}
-		put(s, "certificateThumbprints", arr, &ok);
+		conf_put(s, "certificateThumbprints", arr, &ok);
 	} else if (json_is_object(jwks)) {
 		const json_t *keys = json_object_get(jwks, "keys");
-		put(s, "keySource", json_string("jwks"), &ok);
+		conf_put(s, "keySource", json_string("jwks"), &ok);
 		arr = json_array();
 		for (size_t i = 0; arr != NULL && i < json_array_size(keys); i++)
 			json_array_append_new(arr, jwk_member(json_array_get(keys, i), "kid"));
-		put(s, "kids", arr, &ok);
+		conf_put(s, "kids", arr, &ok);
 	}
 	if (!ok) {
 		json_decref(s);
@@ -299,36 +277,23 @@ static void write_failed(struct admin_call *call, status st, const struct err *e
 static bool load_idp(struct admin_call *call, struct store_idp *rec, json_t **doc)
 {
 	struct err e = {0};
-	struct sv id = call->req->nparams > 0 ? call->req->params[0] : SV_NULL;
-	char *ids;
+	char id[UUID_STR_LEN + 1];
 	status st;
 
 	*doc = NULL;
-	/* Only a well-formed UUID ever reaches the store. */
-	if (!uuid_valid(id)) {
+	if (!admin_path_uuid(call, id)) {
 		admin_error(call, 404, "IDP-60404",
 			    "no identity provider with that id in this tenant");
 		return false;
 	}
-	if ((ids = arena_sv(call->req->arena, id)) == NULL) {
-		admin_error_status(call, ST_NOMEM, NULL, "IDP");
-		return false;
-	}
-	st = call->c->store->ops->idp_get(call->c->store, call->req->arena, call->tenant_id, ids,
+	st = call->c->store->ops->idp_get(call->c->store, call->req->arena, call->tenant_id, id,
 					  rec, &e);
 	if (st != ST_OK) {
 		write_failed(call, st, &e);
 		return false;
 	}
-	*doc = json_loads(rec->doc != NULL ? rec->doc : "", JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(*doc)) {
-		json_decref(*doc);
-		*doc = NULL;
-		log_error("identity provider %s: stored document is not a JSON object", rec->id);
-		admin_error_status(call, ST_INTERNAL, NULL, "IDP");
-		return false;
-	}
-	return true;
+	*doc = admin_stored_doc(call, rec->doc, "identity provider", rec->id, "IDP");
+	return *doc != NULL;
 }
 
 /* After a committed change: the directory forgets its copy and, when the
@@ -395,7 +360,7 @@ ADMIN_HANDLER(admin_idp_list)
 	size_t n = 0;
 	int64_t total = 0;
 	struct err e = {0};
-	json_t *arr, *body;
+	json_t *arr;
 	status st;
 
 	if (!admin_begin(ctx, req, resp, 0, &call) || !admin_page(&call, &pg))
@@ -412,27 +377,23 @@ ADMIN_HANDLER(admin_idp_list)
 		json_t *o = json_object();
 		bool ok = o != NULL;
 
-		put(o, "id", json_string(items[i].id), &ok);
-		put(o, "name", json_string(items[i].name), &ok);
-		put(o, "description", json_deep_copy(json_object_get(doc, "description")), &ok);
-		put(o, "isEnabled", json_boolean(items[i].enabled), &ok);
-		put(o, "idpIssuerName", json_deep_copy(json_object_get(doc, "idpIssuerName")), &ok);
-		put(o, "alias", json_deep_copy(json_object_get(doc, "alias")), &ok);
-		put(o, "self", str_or_null(idp_path(&call, items[i].id)), &ok);
+		conf_put(o, "id", json_string(items[i].id), &ok);
+		conf_put(o, "name", json_string(items[i].name), &ok);
+		conf_put(o, "description", json_deep_copy(json_object_get(doc, "description")),
+			 &ok);
+		conf_put(o, "isEnabled", json_boolean(items[i].enabled), &ok);
+		conf_put(o, "idpIssuerName", json_deep_copy(json_object_get(doc, "idpIssuerName")),
+			 &ok);
+		conf_put(o, "alias", json_deep_copy(json_object_get(doc, "alias")), &ok);
+		conf_put(o, "self",
+			 conf_string_or_null(admin_object_path(&call, IDP_BASE, items[i].id)), &ok);
 		json_decref(doc);
 		if (!ok || json_array_append_new(arr, o) != 0) {
 			json_decref(arr);
 			arr = NULL;
 		}
 	}
-	body =
-	    json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total, "startIndex",
-		      (json_int_t)pg.offset + 1, "count", (json_int_t)n, "identityProviders", arr);
-	if (body == NULL) {
-		admin_error_status(&call, ST_NOMEM, NULL, "IDP");
-		return;
-	}
-	admin_json(&call, 200, body, NULL);
+	admin_list_envelope(&call, pg, total, "identityProviders", arr);
 }
 
 ADMIN_HANDLER(admin_idp_create)
@@ -479,7 +440,7 @@ ADMIN_HANDLER(admin_idp_create)
 		admin_error_status(&call, ST_NOMEM, NULL, "IDP");
 		goto out;
 	}
-	admin_json(&call, 201, view, idp_path(&call, id));
+	admin_json(&call, 201, view, admin_object_path(&call, IDP_BASE, id));
 out:
 	validated_free(&v);
 	json_decref(body);
@@ -726,19 +687,12 @@ ADMIN_HANDLER(admin_idp_patch)
 	struct validated v = {0};
 	struct err e = {0};
 	json_t *olddoc = NULL, *ops = NULL, *doc = NULL;
-	json_error_t je;
 	status st;
 
 	if (!admin_begin(ctx, req, resp, 0, &call) || !load_idp(&call, &old, &olddoc))
 		return;
-	if (!admin_json_content_type(&call))
+	if ((ops = admin_body_json(&call, "IDP-60400")) == NULL)
 		goto out;
-	ops = json_loadb(req->body.p, req->body.n, JSON_REJECT_DUPLICATES, &je);
-	if (ops == NULL) {
-		admin_error(&call, 400, "IDP-60400", "invalid JSON at line %d column %d: %s",
-			    je.line, je.column, je.text);
-		goto out;
-	}
 	if (!json_is_array(ops) || json_array_size(ops) == 0 ||
 	    json_array_size(ops) > PATCH_OPS_MAX) {
 		admin_error(&call, 400, "IDP-60400",

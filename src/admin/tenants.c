@@ -180,25 +180,20 @@ ADMIN_HANDLER(admin_tenant_list)
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, tenant_json(&call, &items[i]));
-	admin_json(&call, 200,
-		   json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total, "startIndex",
-			     (json_int_t)pg.offset + 1, "count", (json_int_t)n, "tenants", arr),
-		   NULL);
+	admin_list_envelope(&call, pg, total, "tenants", arr);
 }
 
 static bool load_tenant(struct admin_call *call, struct store_tenant *t)
 {
 	struct err e = { 0 };
-	struct sv id = call->req->params[0];
-	char *ids;
+	char id[UUID_STR_LEN + 1];
 	status st;
 
-	if (!uuid_valid(id)) {
+	if (!admin_path_uuid(call, id)) {
 		admin_error(call, 404, "TNT-60404", "no tenant with that id (ids are UUIDs)");
 		return false;
 	}
-	ids = arena_sv(call->req->arena, id);
-	st = call->c->store->ops->tenant_get(call->c->store, call->req->arena, ids, t, &e);
+	st = call->c->store->ops->tenant_get(call->c->store, call->req->arena, id, t, &e);
 	if (st != ST_OK) {
 		admin_error_status(call, st, &e, "TNT");
 		return false;
@@ -226,19 +221,12 @@ ADMIN_HANDLER(admin_tenant_patch)
 	struct store_audit audit;
 	struct err e = { 0 };
 	json_t *body = NULL, *active = NULL;
-	json_error_t je;
 	status st;
 
 	if (!admin_begin(ctx, req, resp, ADMIN_SUPER_ONLY, &call) || !load_tenant(&call, &t))
 		return;
-	if (!admin_json_content_type(&call))
+	if ((body = admin_body_json(&call, "TNT-60400")) == NULL)
 		return;
-	body = json_loadb(req->body.p, req->body.n, JSON_REJECT_DUPLICATES, &je);
-	if (body == NULL) {
-		admin_error(&call, 400, "TNT-60400", "invalid JSON at line %d column %d: %s",
-			    je.line, je.column, je.text);
-		return;
-	}
 	if (json_is_object(body)) {
 		if (admin_check_members(body, fields, "", &e) != ST_OK) {
 			admin_error(&call, 400, "TNT-60400", "%s", e.msg);

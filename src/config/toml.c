@@ -247,17 +247,6 @@ static status end_of_line(struct parser *p, const char *after)
 
 /* ---- values ----------------------------------------------------------- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static size_t utf8_put(uint32_t cp, char *out)
 {
 	if (cp < 0x80) {
@@ -299,7 +288,7 @@ static status parse_ucn(struct parser *p, int digits, char *out, size_t *olen)
 	uint32_t cp = 0;
 
 	for (int k = 0; k < digits; k++) {
-		int h = hexval(peek(p));
+		int h = hex_digit_value(peek(p));
 		if (h < 0)
 			return fail(p, p->line, ST_INVALID,
 				    "invalid \\%c escape: expected %d hexadecimal digits",

@@ -12,17 +12,6 @@
  * each byte form-encoded as %XX (3 bytes), a colon, base64 with padding. */
 #define BASIC_TOKEN_MAX (4 * ((3 * LIMIT_USERNAME + 1 + 3 * LIMIT_PASSWORD + 2) / 3))
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_ctl(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f;
@@ -40,8 +29,9 @@ status form_decode(struct arena *a, struct sv in, bool plus_is_space, struct sv 
 		unsigned char c = (unsigned char)in.p[i];
 		if (c == '%') {
 			int hi, lo;
-			if (in.n - i < 3 || (hi = hexval((unsigned char)in.p[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)in.p[i + 2])) < 0)
+			if (in.n - i < 3 ||
+			    (hi = hex_digit_value((unsigned char)in.p[i + 1])) < 0 ||
+			    (lo = hex_digit_value((unsigned char)in.p[i + 2])) < 0)
 				return err_set(e, ST_INVALID, "bad percent-encoding");
 			c = (unsigned char)(hi << 4 | lo);
 			if (c == 0)

@@ -154,6 +154,16 @@ static status bio_text(BIO *b, char **out, struct err *e)
 	return *out ? ST_OK : err_set(e, ST_NOMEM, "out of memory");
 }
 
+/* Frees a certificate and key pair, wiping the key, and clears both. */
+static void pem_pair_discard(char **cert_pem, char **key_pem)
+{
+	free(*cert_pem);
+	if (*key_pem != NULL)
+		mem_wipe(*key_pem, strlen(*key_pem));
+	free(*key_pem);
+	*cert_pem = *key_pem = NULL;
+}
+
 /* A fresh key and self-signed certificate as PEM texts. */
 static status generate(char **cert_pem, char **key_pem, struct err *e)
 {
@@ -216,13 +226,8 @@ static status generate(char **cert_pem, char **key_pem, struct err *e)
 		goto out;
 	st = ST_OK;
 out:
-	if (st != ST_OK) {
-		free(*cert_pem);
-		if (*key_pem != NULL)
-			mem_wipe(*key_pem, strlen(*key_pem));
-		free(*key_pem);
-		*cert_pem = *key_pem = NULL;
-	}
+	if (st != ST_OK)
+		pem_pair_discard(cert_pem, key_pem);
 	BIO_free(bc);
 	BIO_free(bk);
 	BN_free(bn);
@@ -334,12 +339,7 @@ load:
 		goto out;
 	st = check_pair(*cert_pem, cp, *key_pem, kp, e);
 out:
-	if (st != ST_OK) {
-		free(*cert_pem);
-		if (*key_pem != NULL)
-			mem_wipe(*key_pem, strlen(*key_pem));
-		free(*key_pem);
-		*cert_pem = *key_pem = NULL;
-	}
+	if (st != ST_OK)
+		pem_pair_discard(cert_pem, key_pem);
 	return st;
 }

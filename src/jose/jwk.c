@@ -17,6 +17,7 @@
 #include "jose/jws.h"
 #include "lib/b64.h"
 #include "lib/crypto.h"
+#include "lib/ref.h"
 
 /* Key objects */
 
@@ -93,12 +94,12 @@ out:
 void jose_key_ref(struct jose_key *key)
 {
 	if (key != NULL)
-		__atomic_add_fetch(&key->refs, 1, __ATOMIC_RELAXED);
+		ref_acquire(&key->refs);
 }
 
 void jose_key_free(struct jose_key *key)
 {
-	if (key == NULL || __atomic_sub_fetch(&key->refs, 1, __ATOMIC_ACQ_REL) != 0)
+	if (key == NULL || !ref_release(&key->refs))
 		return;
 	EVP_PKEY_free(key->pkey);
 	free(key->kid);
@@ -464,12 +465,12 @@ status jose_keyset_add(struct jose_keyset *ks, struct jose_key *key)
 void jose_keyset_ref(struct jose_keyset *ks)
 {
 	if (ks != NULL)
-		__atomic_add_fetch(&ks->refs, 1, __ATOMIC_RELAXED);
+		ref_acquire(&ks->refs);
 }
 
 void jose_keyset_free(struct jose_keyset *ks)
 {
-	if (ks == NULL || __atomic_sub_fetch(&ks->refs, 1, __ATOMIC_ACQ_REL) != 0)
+	if (ks == NULL || !ref_release(&ks->refs))
 		return;
 	for (size_t i = 0; i < ks->n; i++)
 		jose_key_free(ks->keys[i]);

@@ -62,31 +62,55 @@ static bool utf8_valid(const unsigned char *p, size_t n)
 	return true;
 }
 
+/* A byte-at-a-time lexer of JSON text that only tells strings from the
+ * rest: enough to measure nesting and to find a key, before (or after)
+ * jansson parses the text. */
+struct jscan {
+	bool in_str, esc;
+};
+
+enum jscan_class {
+	JSCAN_OUTSIDE, /* outside any string (and not a quote) */
+	JSCAN_OPEN,    /* the quote that opens a string */
+	JSCAN_INSIDE,  /* inside a string, escapes included */
+	JSCAN_CLOSE,   /* the quote that closes a string */
+};
+
+static enum jscan_class jscan_step(struct jscan *s, unsigned char c)
+{
+	if (s->in_str) {
+		if (s->esc)
+			s->esc = false;
+		else if (c == '\\')
+			s->esc = true;
+		else if (c == '"') {
+			s->in_str = false;
+			return JSCAN_CLOSE;
+		}
+		return JSCAN_INSIDE;
+	}
+	if (c == '"') {
+		s->in_str = true;
+		return JSCAN_OPEN;
+	}
+	return JSCAN_OUTSIDE;
+}
+
 /* True when arrays/objects nest deeper than `limit`. Checked before jansson
  * builds anything, so a deep input costs one linear scan. Exact for valid
  * JSON; for invalid JSON the parser reports the real problem. */
 static bool nests_deeper(const unsigned char *p, size_t n, int limit)
 {
+	struct jscan s = {0};
 	int depth = 0;
-	bool in_str = false, esc = false;
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = p[i];
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"')
-				in_str = false;
+		if (jscan_step(&s, p[i]) != JSCAN_OUTSIDE)
 			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
+		if (p[i] == '[' || p[i] == '{') {
 			if (++depth > limit)
 				return true;
-		} else if (c == ']' || c == '}') {
+		} else if (p[i] == ']' || p[i] == '}') {
 			depth--;
 		}
 	}
@@ -97,27 +121,16 @@ static bool nests_deeper(const unsigned char *p, size_t n, int limit)
  * string token ending there so the message can name the key. */
 static struct sv key_before(const unsigned char *p, size_t n, size_t pos)
 {
+	struct jscan s = {0};
 	struct sv last = SV_NULL;
-	bool esc = false;
 	size_t start = 0;
-	bool in_str = false;
 
 	for (size_t i = 0; i < n && i < pos; i++) {
-		unsigned char c = p[i];
-		if (in_str) {
-			if (esc)
-				esc = false;
-			else if (c == '\\')
-				esc = true;
-			else if (c == '"') {
-				in_str = false;
-				last = (struct sv){(const char *)p + start, i - start};
-			}
-			continue;
-		}
-		if (c == '"') {
-			in_str = true;
-			start = i + 1;
+		switch (jscan_step(&s, p[i])) {
+		case JSCAN_OPEN: start = i + 1; break;
+		case JSCAN_CLOSE: last = (struct sv){(const char *)p + start, i - start}; break;
+		case JSCAN_OUTSIDE:
+		case JSCAN_INSIDE: break;
 		}
 	}
 	return last;

@@ -231,6 +231,17 @@ char *str_dup_sv(struct sv s)
 	return p;
 }
 
+int hex_digit_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void str_utf8_trim(char *s)
 {
 	size_t n = strlen(s), i = n, lead;
@@ -249,6 +260,23 @@ void str_utf8_trim(char *s)
 	need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
 	if (need == 0 || n - lead < need)
 		s[lead] = '\0';
+}
+
+bool strlist_has(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+void strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
 }
 
 void mem_wipe(void *p, size_t n)

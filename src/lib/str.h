@@ -63,9 +63,25 @@ bool str_copy(char *dst, size_t dstsz, const char *src);
 /* strndup that never fails silently: NULL only on OOM. */
 char *str_dup_sv(struct sv s);
 
+/* The value 0..15 of the hexadecimal digit `c` (either case); -1 for any
+ * other value, EOF included. */
+int hex_digit_value(int c);
+
 /* Cuts a NUL-terminated string back so that it does not end inside a UTF-8
  * sequence (after a bounded snprintf truncated it). */
 void str_utf8_trim(char *s);
+
+/* A list of malloc'd strings: `n` entries in `v` (malloc'd too, or NULL
+ * when empty). */
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+/* Whether `s` is one of the entries (exact bytes). */
+bool strlist_has(const struct strlist *l, const char *s);
+/* Frees every entry and the array; leaves an empty list. */
+void strlist_free(struct strlist *l);
 
 /* Overwrites memory in a way the compiler will not elide. */
 void mem_wipe(void *p, size_t n);

@@ -13,6 +13,9 @@
 #include <strings.h>
 
 #include "keys/keys.h"
+#include "lib/ref.h"
+#include "oauth/conf_util.h"
+#include "oauth/scope.h"
 
 #define PATH_MAX_LEN 128
 #define OIDC         "inboundProtocolConfiguration.oidc"
@@ -41,29 +44,14 @@ static const struct {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-/* The member `key` of `obj`; NULL when absent or JSON null. */
-static json_t *member(const json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-	return json_is_null(v) ? NULL : v;
-}
-
 static status check_members(const json_t *obj, const char *const *allowed, const char *path,
 			    struct err *e)
 {
-	const char *key;
-	json_t *v;
+	const char *key = conf_unknown_member(obj, allowed);
 
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		bool ok = false;
-		for (size_t i = 0; allowed[i] != NULL && !ok; i++)
-			ok = strcmp(key, allowed[i]) == 0;
-		if (!ok)
-			return err_set(e, ST_INVALID, "%s%s%.64s: unknown field", path,
-				       path[0] ? "." : "", key);
-	}
-	return ST_OK;
+	if (key == NULL)
+		return ST_OK;
+	return err_set(e, ST_INVALID, "%s%s%.64s: unknown field", path, path[0] ? "." : "", key);
 }
 
 /* Characters (code points) of a UTF-8 string jansson has validated. */
@@ -81,20 +69,6 @@ static bool has_control(const char *s, size_t n)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return true;
 	return false;
-}
-
-static char *dup_json_str(const json_t *v)
-{
-	return str_dup_sv((struct sv){json_string_value(v), json_string_length(v)});
-}
-
-static void strlist_clear(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
 }
 
 /* ---- item checks (one string of a list) ------------------------------------ */
@@ -254,7 +228,7 @@ static status check_scope(const char *s, size_t n, const char *path, const struc
 			       APP_SCOPE_MAX);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (ch < 0x21 || ch > 0x7e || ch == '"' || ch == '\\')
+		if (!scope_token_char(ch))
 			return err_set(
 			    e, ST_INVALID,
 			    "%s: a scope token may not contain spaces, quotes, "
@@ -276,47 +250,48 @@ static status check_idp_name(const char *s, size_t n, const char *path, const st
 	return ST_OK;
 }
 
+struct list_rule {
+	item_check chk;
+	const struct config *cfg;
+};
+
+/* A string passing the list's item check, not already in the list. */
+static status check_list_entry(const json_t *v, const char *path, const struct strlist *l,
+			       void *ctx, struct err *e)
+{
+	const struct list_rule *r = ctx;
+	const char *s = json_string_value(v);
+	status st;
+
+	if (s == NULL)
+		return err_set(e, ST_INVALID, "%s: must be a string", path);
+	if ((st = r->chk(s, json_string_length(v), path, r->cfg, e)) != ST_OK)
+		return st;
+	if (strlist_has(l, s))
+		return err_set(e, ST_INVALID, "%s: duplicate value '%.64s'", path, s);
+	return ST_OK;
+}
+
 /* A list of strings; `v` NULL (absent or null) gives an empty list. */
 static status parse_list(const json_t *v, const char *path, item_check chk,
 			 const struct config *cfg, struct strlist *out, struct err *e)
 {
-	char p[PATH_MAX_LEN];
-	size_t n;
-	status st;
+	struct list_rule r = {chk, cfg};
 
 	if (v == NULL)
 		return ST_OK;
 	if (!json_is_array(v))
 		return err_set(e, ST_INVALID, "%s: must be an array of strings", path);
-	n = json_array_size(v);
-	if (n > APP_LIST_MAX)
+	if (json_array_size(v) > APP_LIST_MAX)
 		return err_set(e, ST_INVALID, "%s: at most %d entries", path, APP_LIST_MAX);
-	out->v = calloc(n ? n : 1, sizeof *out->v);
-	if (out->v == NULL)
-		return err_set(e, ST_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		json_t *it = json_array_get(v, i);
-		const char *s = json_string_value(it);
-		snprintf(p, sizeof p, "%s[%zu]", path, i);
-		if (s == NULL)
-			return err_set(e, ST_INVALID, "%s: must be a string", p);
-		if ((st = chk(s, json_string_length(it), p, cfg, e)) != ST_OK)
-			return st;
-		for (size_t j = 0; j < out->n; j++)
-			if (strcmp(out->v[j], s) == 0)
-				return err_set(e, ST_INVALID, "%s: duplicate value '%.64s'", p, s);
-		if ((out->v[out->n] = dup_json_str(it)) == NULL)
-			return err_set(e, ST_NOMEM, "out of memory");
-		out->n++;
-	}
-	return ST_OK;
+	return conf_strlist_parse(v, path, check_list_entry, &r, out, e);
 }
 
 /* An optional integer of 1..APP_TTL_MAX seconds; *out stays 0 when absent. */
 static status parse_ttl(const json_t *obj, const char *key, const char *path, int64_t *out,
 			struct err *e)
 {
-	json_t *v = member(obj, key);
+	json_t *v = conf_member(obj, key);
 	json_int_t x;
 
 	if (v == NULL)
@@ -332,7 +307,7 @@ static status parse_ttl(const json_t *obj, const char *key, const char *path, in
 static status parse_bool(const json_t *obj, const char *key, const char *path, bool *out,
 			 bool *present, struct err *e)
 {
-	json_t *v = member(obj, key);
+	json_t *v = conf_member(obj, key);
 
 	if (present != NULL)
 		*present = v != NULL;
@@ -350,7 +325,7 @@ static status parse_object(const json_t *obj, const char *key, const char *path,
 			   const char *const *allowed, json_t **out, struct err *e)
 {
 	char p[PATH_MAX_LEN];
-	json_t *v = member(obj, key);
+	json_t *v = conf_member(obj, key);
 
 	*out = NULL;
 	if (v == NULL)
@@ -366,7 +341,7 @@ static status parse_object(const json_t *obj, const char *key, const char *path,
 
 static status parse_client_id(const json_t *oidc, struct app_conf *c, struct err *e)
 {
-	json_t *v = member(oidc, "clientId");
+	json_t *v = conf_member(oidc, "clientId");
 
 	if (v == NULL)
 		return err_set(e, ST_INVALID, OIDC ".clientId: required");
@@ -375,7 +350,7 @@ static status parse_client_id(const json_t *oidc, struct app_conf *c, struct err
 		return err_set(e, ST_INVALID,
 			       OIDC ".clientId: must be %d to %d characters of A-Z a-z 0-9 _ -",
 			       APP_CLIENT_ID_MIN, LIMIT_CLIENT_ID);
-	c->client_id = dup_json_str(v);
+	c->client_id = conf_string_dup(v);
 	return c->client_id ? ST_OK : err_set(e, ST_NOMEM, "out of memory");
 }
 
@@ -383,7 +358,7 @@ static status parse_grants(const json_t *oidc, const struct config *cfg, struct 
 			   struct err *e)
 {
 	struct strlist l = {0};
-	json_t *v = member(oidc, "grantTypes");
+	json_t *v = conf_member(oidc, "grantTypes");
 	status st;
 
 	if (v == NULL)
@@ -393,7 +368,7 @@ static status parse_grants(const json_t *oidc, const struct config *cfg, struct 
 		st = err_set(e, ST_INVALID, OIDC ".grantTypes: must list at least one grant type");
 	for (size_t i = 0; st == ST_OK && i < l.n; i++)
 		c->grants |= app_grant_parse(l.v[i]);
-	strlist_clear(&l);
+	strlist_free(&l);
 	return st;
 }
 
@@ -409,7 +384,7 @@ static status parse_tokens(const json_t *oidc, struct app_conf *c, struct err *e
 	if ((st = parse_object(oidc, "accessToken", OIDC, at_fields, &at, e)) != ST_OK)
 		return st;
 	if (at != NULL) {
-		type = member(at, "type");
+		type = conf_member(at, "type");
 		if (type != NULL) {
 			const char *t = json_string_value(type);
 			if (t == NULL || (strcmp(t, "Default") != 0 && strcmp(t, "JWT") != 0))
@@ -450,7 +425,7 @@ static status parse_client_auth(const json_t *oidc, const struct config *cfg, st
 	c->auth_method = c->public_client ? APP_AUTH_NONE : APP_AUTH_SECRET_BASIC;
 	if ((st = parse_object(oidc, "clientAuthentication", OIDC, fields, &ca, e)) != ST_OK)
 		return st;
-	m = member(ca, "tokenEndpointAuthMethod");
+	m = conf_member(ca, "tokenEndpointAuthMethod");
 	if (m != NULL) {
 		const char *s = json_string_value(m);
 		size_t i = 0;
@@ -475,8 +450,8 @@ static status parse_client_auth(const json_t *oidc, const struct config *cfg, st
 			       "%s.tokenEndpointAuthMethod: \"none\" requires publicClient: true",
 			       P);
 
-	uri = member(ca, "jwksUri");
-	jwks = member(ca, "jwks");
+	uri = conf_member(ca, "jwksUri");
+	jwks = conf_member(ca, "jwks");
 	if (c->auth_method != APP_AUTH_PRIVATE_KEY_JWT) {
 		if (uri != NULL || jwks != NULL)
 			return err_set(e, ST_INVALID,
@@ -496,7 +471,7 @@ static status parse_client_auth(const json_t *oidc, const struct config *cfg, st
 		if ((st = keys_check_uri(cfg, s, &ke)) != ST_OK)
 			return err_set(e, st == ST_NOMEM ? ST_NOMEM : ST_INVALID, "%s.jwksUri: %s",
 				       P, ke.msg);
-		c->client_jwks_uri = dup_json_str(uri);
+		c->client_jwks_uri = conf_string_dup(uri);
 		return c->client_jwks_uri ? ST_OK : err_set(e, ST_NOMEM, "out of memory");
 	}
 	if (!json_is_object(jwks))
@@ -536,16 +511,16 @@ static status parse_oidc(const json_t *oidc, const struct config *cfg, struct ap
 	if ((st = check_members(oidc, fields, OIDC, e)) != ST_OK ||
 	    (st = parse_client_id(oidc, c, e)) != ST_OK ||
 	    (st = parse_grants(oidc, cfg, c, e)) != ST_OK ||
-	    (st = parse_list(member(oidc, "callbackURLs"), OIDC ".callbackURLs", check_callback,
-			     cfg, &c->callbacks, e)) != ST_OK ||
+	    (st = parse_list(conf_member(oidc, "callbackURLs"), OIDC ".callbackURLs",
+			     check_callback, cfg, &c->callbacks, e)) != ST_OK ||
 	    (st = parse_bool(oidc, "publicClient", OIDC, &c->public_client, NULL, e)) != ST_OK ||
 	    (st = parse_tokens(oidc, c, e)) != ST_OK ||
 	    (st = parse_object(oidc, "idToken", OIDC, id_token_fields, &idt, e)) != ST_OK ||
-	    (st = parse_list(member(idt, "audience"), OIDC ".idToken.audience", check_audience, cfg,
-			     &c->audiences, e)) != ST_OK ||
-	    (st = parse_list(member(oidc, "allowedScopes"), OIDC ".allowedScopes", check_scope, cfg,
-			     &c->allowed_scopes, e)) != ST_OK ||
-	    (st = parse_list(member(oidc, "allowedIdentityProviders"),
+	    (st = parse_list(conf_member(idt, "audience"), OIDC ".idToken.audience", check_audience,
+			     cfg, &c->audiences, e)) != ST_OK ||
+	    (st = parse_list(conf_member(oidc, "allowedScopes"), OIDC ".allowedScopes", check_scope,
+			     cfg, &c->allowed_scopes, e)) != ST_OK ||
+	    (st = parse_list(conf_member(oidc, "allowedIdentityProviders"),
 			     OIDC ".allowedIdentityProviders", check_idp_name, cfg,
 			     &c->allowed_idps, e)) != ST_OK)
 		return st;
@@ -569,7 +544,7 @@ static status parse_doc(const json_t *doc, const struct config *cfg, struct app_
 
 	if ((st = check_members(doc, fields, "", e)) != ST_OK)
 		return st;
-	name = member(doc, "name");
+	name = conf_member(doc, "name");
 	s = json_string_value(name);
 	n = json_string_length(name);
 	if (s == NULL || n == 0 || utf8_chars(s, n) > LIMIT_NAME || has_control(s, n))
@@ -579,26 +554,26 @@ static status parse_doc(const json_t *doc, const struct config *cfg, struct app_
 			       LIMIT_NAME);
 	if (s[0] == ' ' || s[n - 1] == ' ')
 		return err_set(e, ST_INVALID, "name: must not begin or end with a space");
-	desc = member(doc, "description");
+	desc = conf_member(doc, "description");
 	if (desc != NULL &&
 	    (!json_is_string(desc) ||
 	     utf8_chars(json_string_value(desc), json_string_length(desc)) > APP_DESCRIPTION_MAX))
 		return err_set(e, ST_INVALID,
 			       "description: must be a string of at most %d characters",
 			       APP_DESCRIPTION_MAX);
-	c->name = dup_json_str(name);
-	c->description = desc ? dup_json_str(desc) : str_dup_sv(SV(""));
+	c->name = conf_string_dup(name);
+	c->description = desc ? conf_string_dup(desc) : str_dup_sv(SV(""));
 	if (c->name == NULL || c->description == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");
 
-	ipc = member(doc, "inboundProtocolConfiguration");
+	ipc = conf_member(doc, "inboundProtocolConfiguration");
 	if (ipc == NULL)
 		return err_set(e, ST_INVALID, "inboundProtocolConfiguration: required, with oidc");
 	if (!json_is_object(ipc))
 		return err_set(e, ST_INVALID, "inboundProtocolConfiguration: must be an object");
 	if ((st = check_members(ipc, ipc_fields, "inboundProtocolConfiguration", e)) != ST_OK)
 		return st;
-	oidc = member(ipc, "oidc");
+	oidc = conf_member(ipc, "oidc");
 	if (oidc == NULL)
 		return err_set(e, ST_INVALID, OIDC ": required");
 	if (!json_is_object(oidc))
@@ -672,44 +647,27 @@ status app_conf_load(const struct store_app *a, const struct config *cfg, struct
 
 void app_conf_ref(struct app_conf *c)
 {
-	__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+	ref_acquire(&c->refs);
 }
 
 void app_conf_free(struct app_conf *c)
 {
-	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
+	if (c == NULL || !ref_release(&c->refs))
 		return;
 	free(c->id);
 	free(c->tenant_id);
 	free(c->name);
 	free(c->description);
 	free(c->client_id);
-	strlist_clear(&c->callbacks);
-	strlist_clear(&c->audiences);
-	strlist_clear(&c->allowed_scopes);
-	strlist_clear(&c->allowed_idps);
+	strlist_free(&c->callbacks);
+	strlist_free(&c->audiences);
+	strlist_free(&c->allowed_scopes);
+	strlist_free(&c->allowed_idps);
 	free(c->client_jwks_uri);
 	jose_keyset_free(c->client_keys);
 	json_decref(c->client_jwks);
 	mem_wipe(c->secret_hash, sizeof c->secret_hash);
 	free(c);
-}
-
-/* Sets o[k] = v (stolen); false when v is NULL or on OOM. */
-static bool put(json_t *o, const char *k, json_t *v)
-{
-	return v != NULL && json_object_set_new(o, k, v) == 0;
-}
-
-static json_t *list_json(const struct strlist *l)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a != NULL && i < l->n; i++)
-		if (json_array_append_new(a, json_string(l->v[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
 }
 
 json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
@@ -740,48 +698,33 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 			grant_list = NULL;
 		}
 
-	ok = doc && ipc && oidc && at && rt && idt && ca;
-	ok = ok && put(at, "type", json_string(c->jwt_access_token ? "JWT" : "Default"));
-	ok = ok && put(at, "userAccessTokenExpiryInSeconds", json_integer(uat));
-	ok = ok && put(at, "applicationAccessTokenExpiryInSeconds", json_integer(aat));
-	ok = ok && put(rt, "expiryInSeconds", json_integer(rtt));
-	ok = ok && put(rt, "renewRefreshToken", json_boolean(renew));
-	ok = ok && put(idt, "audience", list_json(&c->audiences));
-	ok = ok && put(ca, "tokenEndpointAuthMethod", json_string(method));
-	ok = ok &&
-	     put(ca, "jwksUri", c->client_jwks_uri ? json_string(c->client_jwks_uri) : json_null());
-	ok = ok && put(ca, "jwks", c->client_jwks ? json_deep_copy(c->client_jwks) : json_null());
+	ok = doc && ipc && oidc && at && rt && idt && ca && grant_list;
+	conf_put(at, "type", json_string(c->jwt_access_token ? "JWT" : "Default"), &ok);
+	conf_put(at, "userAccessTokenExpiryInSeconds", json_integer(uat), &ok);
+	conf_put(at, "applicationAccessTokenExpiryInSeconds", json_integer(aat), &ok);
+	conf_put(rt, "expiryInSeconds", json_integer(rtt), &ok);
+	conf_put(rt, "renewRefreshToken", json_boolean(renew), &ok);
+	conf_put(idt, "audience", conf_strlist_json(&c->audiences), &ok);
+	conf_put(ca, "tokenEndpointAuthMethod", json_string(method), &ok);
+	conf_put(ca, "jwksUri", c->client_jwks_uri ? json_string(c->client_jwks_uri) : json_null(),
+		 &ok);
+	conf_put(ca, "jwks", c->client_jwks ? json_deep_copy(c->client_jwks) : json_null(), &ok);
 
-	ok = ok && put(oidc, "clientId", json_string(c->client_id));
-	ok = ok && put(oidc, "grantTypes", grant_list);
-	grant_list = NULL;
-	ok = ok && put(oidc, "callbackURLs", list_json(&c->callbacks));
-	ok = ok && put(oidc, "publicClient", json_boolean(c->public_client));
-	ok = ok && put(oidc, "accessToken", at);
-	at = NULL;
-	ok = ok && put(oidc, "refreshToken", rt);
-	rt = NULL;
-	ok = ok && put(oidc, "idToken", idt);
-	idt = NULL;
-	ok = ok && put(oidc, "allowedScopes", list_json(&c->allowed_scopes));
-	ok = ok && put(oidc, "allowedIdentityProviders", list_json(&c->allowed_idps));
-	ok = ok && put(oidc, "clientAuthentication", ca);
-	ca = NULL;
-	ok = ok && put(ipc, "oidc", oidc);
-	oidc = NULL;
+	conf_put(oidc, "clientId", json_string(c->client_id), &ok);
+	conf_put(oidc, "grantTypes", grant_list, &ok);
+	conf_put(oidc, "callbackURLs", conf_strlist_json(&c->callbacks), &ok);
+	conf_put(oidc, "publicClient", json_boolean(c->public_client), &ok);
+	conf_put(oidc, "accessToken", at, &ok);
+	conf_put(oidc, "refreshToken", rt, &ok);
+	conf_put(oidc, "idToken", idt, &ok);
+	conf_put(oidc, "allowedScopes", conf_strlist_json(&c->allowed_scopes), &ok);
+	conf_put(oidc, "allowedIdentityProviders", conf_strlist_json(&c->allowed_idps), &ok);
+	conf_put(oidc, "clientAuthentication", ca, &ok);
+	conf_put(ipc, "oidc", oidc, &ok);
 
-	ok = ok && put(doc, "name", json_string(c->name));
-	ok = ok && put(doc, "description", json_string(c->description ? c->description : ""));
-	ok = ok && put(doc, "inboundProtocolConfiguration", ipc);
-	ipc = NULL;
-
-	json_decref(grant_list);
-	json_decref(at);
-	json_decref(rt);
-	json_decref(idt);
-	json_decref(ca);
-	json_decref(oidc);
-	json_decref(ipc);
+	conf_put(doc, "name", json_string(c->name), &ok);
+	conf_put(doc, "description", json_string(c->description ? c->description : ""), &ok);
+	conf_put(doc, "inboundProtocolConfiguration", ipc, &ok);
 	if (!ok) {
 		json_decref(doc);
 		return NULL;

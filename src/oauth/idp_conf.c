@@ -13,7 +13,10 @@
 #include "keys/keys.h"
 #include "lib/b64.h"
 #include "lib/limits.h"
+#include "lib/ref.h"
+#include "oauth/conf_util.h"
 #include "oauth/idp_conf.h"
+#include "oauth/scope.h"
 
 /* Untrusted text echoed in a message (member names): at most SHOW_MAX
  * bytes, cut at a character boundary. */
@@ -61,39 +64,18 @@ static void show(char out[SHOW_BUF], const char *s)
 	out[o] = '\0';
 }
 
-static bool in_list(const char *key, const char *const *list)
-{
-	for (size_t i = 0; list[i] != NULL; i++)
-		if (strcmp(key, list[i]) == 0)
-			return true;
-	return false;
-}
-
 /* ST_INVALID "<where>.<key>: unknown field" for the first member of `obj`
- * not in `allowed`. jansson's iteration API takes no const object. */
+ * not in `allowed`. */
 static status check_members(const json_t *obj, const char *const *allowed, const char *where,
 			    struct err *e)
 {
-	const char *key;
-	json_t *v;
+	const char *key = conf_unknown_member(obj, allowed);
 	char name[SHOW_BUF];
 
-	json_object_foreach((json_t *)obj, key, v)
-	{
-		if (in_list(key, allowed))
-			continue;
-		show(name, key);
-		return err_set(e, ST_INVALID, "%s%s%s: unknown field", where, where[0] ? "." : "",
-			       name);
-	}
-	return ST_OK;
-}
-
-/* A member, with JSON null treated as absent. */
-static const json_t *member(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-	return json_is_null(v) ? NULL : v;
+	if (key == NULL)
+		return ST_OK;
+	show(name, key);
+	return err_set(e, ST_INVALID, "%s%s%s: unknown field", where, where[0] ? "." : "", name);
 }
 
 enum text_rule {
@@ -121,7 +103,7 @@ static status check_text(const json_t *v, const char *what, size_t max, bool may
 		if ((ch & 0xC0) != 0x80)
 			chars++;
 		if (rule == TEXT_SCOPE)
-			ok = ch == 0x21 || (ch >= 0x23 && ch <= 0x5B) || (ch >= 0x5D && ch <= 0x7E);
+			ok = scope_token_char(ch);
 		else if (ch < 0x20)
 			ok = rule == TEXT_MULTILINE && (ch == '\t' || ch == '\n' || ch == '\r');
 		else if (ch == 0x7F)
@@ -144,28 +126,6 @@ static status check_text(const json_t *v, const char *what, size_t max, bool may
 	if (chars > max)
 		return err_set(e, ST_INVALID, "%s: longer than %zu characters", what, max);
 	return ST_OK;
-}
-
-static char *dup_json_string(const json_t *v)
-{
-	return str_dup_sv((struct sv){json_string_value(v), json_string_length(v)});
-}
-
-static void strlist_free(struct strlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-bool strlist_has(const struct strlist *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return true;
-	return false;
 }
 
 const char *idp_key_source_name(enum idp_key_source src)
@@ -239,7 +199,7 @@ void idp_conf_time_format(int64_t t, char out[IDP_TIME_LEN])
 static status opt_string(const json_t *doc, const char *key, size_t max, enum text_rule rule,
 			 bool empty_unset, char **out, struct err *e)
 {
-	const json_t *v = member(doc, key);
+	const json_t *v = conf_member(doc, key);
 	status st;
 
 	*out = NULL;
@@ -249,7 +209,7 @@ static status opt_string(const json_t *doc, const char *key, size_t max, enum te
 		return st;
 	if (empty_unset && json_string_length(v) == 0)
 		return ST_OK;
-	if ((*out = dup_json_string(v)) == NULL)
+	if ((*out = conf_string_dup(v)) == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");
 	return ST_OK;
 }
@@ -257,7 +217,7 @@ static status opt_string(const json_t *doc, const char *key, size_t max, enum te
 static status opt_bool(const json_t *obj, const char *key, const char *where, bool *out,
 		       struct err *e)
 {
-	const json_t *v = member(obj, key);
+	const json_t *v = conf_member(obj, key);
 
 	if (v == NULL)
 		return ST_OK;
@@ -271,7 +231,7 @@ static status opt_bool(const json_t *obj, const char *key, const char *where, bo
 static status opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi, int64_t *out,
 		      struct err *e)
 {
-	const json_t *v = member(obj, key);
+	const json_t *v = conf_member(obj, key);
 	json_int_t i;
 
 	if (v == NULL)
@@ -286,41 +246,33 @@ static status opt_int(const json_t *obj, const char *key, int64_t lo, int64_t hi
 	return ST_OK;
 }
 
+static status check_list_entry(const json_t *v, const char *path, const struct strlist *l,
+			       void *ctx, struct err *e)
+{
+	(void)l;
+	return check_text(v, path, IDP_STRING_MAX, false, *(const enum text_rule *)ctx, e);
+}
+
 static status parse_strlist(const json_t *obj, const char *key, enum text_rule rule,
 			    struct strlist *out, struct err *e)
 {
-	const json_t *arr = member(obj, key);
-	char what[64];
-	size_t n;
-	status st;
+	const json_t *arr = conf_member(obj, key);
+	char path[64];
 
 	if (arr == NULL)
 		return ST_OK;
 	if (!json_is_array(arr))
 		return err_set(e, ST_INVALID, "jwtGrant.%s: must be an array of strings", key);
-	n = json_array_size(arr);
-	if (n > IDP_LIST_MAX)
+	if (json_array_size(arr) > IDP_LIST_MAX)
 		return err_set(e, ST_INVALID, "jwtGrant.%s: more than %d entries", key,
 			       IDP_LIST_MAX);
-	if (n == 0)
-		return ST_OK;
-	if ((out->v = calloc(n, sizeof *out->v)) == NULL)
-		return err_set(e, ST_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const json_t *v = json_array_get(arr, i);
-		snprintf(what, sizeof what, "jwtGrant.%s[%zu]", key, i);
-		if ((st = check_text(v, what, IDP_STRING_MAX, false, rule, e)) != ST_OK)
-			return st;
-		if ((out->v[i] = dup_json_string(v)) == NULL)
-			return err_set(e, ST_NOMEM, "out of memory");
-		out->n = i + 1;
-	}
-	return ST_OK;
+	snprintf(path, sizeof path, "jwtGrant.%s", key);
+	return conf_strlist_parse(arr, path, check_list_entry, &rule, out, e);
 }
 
 static status parse_algs(struct idp_conf *c, const json_t *grant, struct err *e)
 {
-	const json_t *arr = member(grant, "allowedAlgorithms");
+	const json_t *arr = conf_member(grant, "allowedAlgorithms");
 	struct err ae = {0};
 	jose_alg_set set = 0;
 	size_t n;
@@ -356,7 +308,7 @@ static status parse_algs(struct idp_conf *c, const json_t *grant, struct err *e)
 
 static status parse_jwt_grant(struct idp_conf *c, const json_t *doc, struct err *e)
 {
-	const json_t *g = member(doc, "jwtGrant"), *exp;
+	const json_t *g = conf_member(doc, "jwtGrant"), *exp;
 	status st;
 
 	c->algs = JOSE_ALG_SET_ALL;
@@ -380,7 +332,7 @@ static status parse_jwt_grant(struct idp_conf *c, const json_t *doc, struct err 
 			  &c->max_assertion_lifetime, e)) != ST_OK ||
 	    (st = opt_int(g, "clockSkewSeconds", 0, IDP_SKEW_MAX, &c->clock_skew, e)) != ST_OK)
 		return st;
-	exp = member(g, "expiresAt");
+	exp = conf_member(g, "expiresAt");
 	if (exp != NULL) {
 		if (!json_is_string(exp) ||
 		    idp_conf_time_parse(json_string_value(exp), &c->expires_at) != ST_OK ||
@@ -515,7 +467,7 @@ static status parse_certificates(struct idp_conf *c, const json_t *arr, struct e
 static status parse_certificate(struct idp_conf *c, const json_t *doc, const struct config *cfg,
 				struct err *e)
 {
-	const json_t *cert = member(doc, "certificate"), *uri, *certs, *jwks;
+	const json_t *cert = conf_member(doc, "certificate"), *uri, *certs, *jwks;
 	struct err ke = {0};
 	status st;
 
@@ -528,9 +480,9 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 		return err_set(e, ST_INVALID, "certificate: must be an object");
 	if ((st = check_members(cert, cert_members, "certificate", e)) != ST_OK)
 		return st;
-	uri = member(cert, "jwksUri");
-	certs = member(cert, "certificates");
-	jwks = member(cert, "jwks");
+	uri = conf_member(cert, "jwksUri");
+	certs = conf_member(cert, "certificates");
+	jwks = conf_member(cert, "jwks");
 	if ((uri != NULL) + (certs != NULL) + (jwks != NULL) != 1)
 		return err_set(
 		    e, ST_INVALID,
@@ -556,7 +508,7 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 		return st;
 	if ((st = keys_check_uri(cfg, json_string_value(uri), &ke)) != ST_OK)
 		return err_set(e, ST_INVALID, "certificate.jwksUri: %s", ke.msg);
-	if ((c->jwks_uri = dup_json_string(uri)) == NULL)
+	if ((c->jwks_uri = conf_string_dup(uri)) == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");
 	return ST_OK;
 }
@@ -620,14 +572,14 @@ status idp_conf_parse(const json_t *doc, const struct config *cfg, struct idp_co
 
 	if ((st = check_members(doc, top_members, "", e)) != ST_OK)
 		goto out;
-	name = member(doc, "name");
+	name = conf_member(doc, "name");
 	if (name == NULL) {
 		st = err_set(e, ST_INVALID, "name: required");
 		goto out;
 	}
 	if ((st = check_text(name, "name", LIMIT_NAME, false, TEXT_LINE, e)) != ST_OK)
 		goto out;
-	if ((c->name = dup_json_string(name)) == NULL) {
+	if ((c->name = conf_string_dup(name)) == NULL) {
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
 	}
@@ -660,12 +612,12 @@ out:
 
 void idp_conf_ref(struct idp_conf *c)
 {
-	__atomic_fetch_add(&c->refs, 1, __ATOMIC_RELAXED);
+	ref_acquire(&c->refs);
 }
 
 void idp_conf_free(struct idp_conf *c)
 {
-	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+	if (c == NULL || !ref_release(&c->refs))
 		return;
 	free(c->id);
 	free(c->tenant_id);
@@ -685,31 +637,6 @@ void idp_conf_free(struct idp_conf *c)
 
 /* ---- canonical form -------------------------------------------------------- */
 
-static json_t *strlist_json(const struct strlist *l)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; a != NULL && i < l->n; i++)
-		if (json_array_append_new(a, json_string(l->v[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
-}
-
-static json_t *opt_json_string(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
-}
-
-/* Sets o[k] = v, stealing v (also on failure, as jansson does); a NULL v
- * (failed allocation) or a failed set clears *ok. */
-static void put(json_t *o, const char *k, json_t *v, bool *ok)
-{
-	if (json_object_set_new(o, k, v) != 0)
-		*ok = false;
-}
-
 status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 {
 	json_t *doc = json_object(), *cert = json_object(), *grant = json_object();
@@ -722,32 +649,34 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 		if (jose_alg_set_has(c->algs, (enum jose_alg)a) &&
 		    json_array_append_new(algs, json_string(jose_alg_name((enum jose_alg)a))) != 0)
 			ok = false;
-	put(grant, "allowedAlgorithms", algs, &ok);
-	put(grant, "additionalAudiences", strlist_json(&c->additional_audiences), &ok);
-	put(grant, "allowedSubjects", strlist_json(&c->allowed_subjects), &ok);
-	put(grant, "allowedScopes", strlist_json(&c->allowed_scopes), &ok);
-	put(grant, "requireJti", json_boolean(c->require_jti), &ok);
-	put(grant, "requireIat", json_boolean(c->require_iat), &ok);
-	put(grant, "maxAssertionLifetimeSeconds",
-	    json_integer((json_int_t)c->max_assertion_lifetime), &ok);
-	put(grant, "clockSkewSeconds",
-	    c->clock_skew >= 0 ? json_integer((json_int_t)c->clock_skew) : json_null(), &ok);
+	conf_put(grant, "allowedAlgorithms", algs, &ok);
+	conf_put(grant, "additionalAudiences", conf_strlist_json(&c->additional_audiences), &ok);
+	conf_put(grant, "allowedSubjects", conf_strlist_json(&c->allowed_subjects), &ok);
+	conf_put(grant, "allowedScopes", conf_strlist_json(&c->allowed_scopes), &ok);
+	conf_put(grant, "requireJti", json_boolean(c->require_jti), &ok);
+	conf_put(grant, "requireIat", json_boolean(c->require_iat), &ok);
+	conf_put(grant, "maxAssertionLifetimeSeconds",
+		 json_integer((json_int_t)c->max_assertion_lifetime), &ok);
+	conf_put(grant, "clockSkewSeconds",
+		 c->clock_skew >= 0 ? json_integer((json_int_t)c->clock_skew) : json_null(), &ok);
 	if (c->expires_at > 0)
 		idp_conf_time_format(c->expires_at, when);
-	put(grant, "expiresAt", c->expires_at > 0 ? json_string(when) : json_null(), &ok);
+	conf_put(grant, "expiresAt", c->expires_at > 0 ? json_string(when) : json_null(), &ok);
 
 	switch (c->key_source) {
-	case IDP_KEYS_JWKS_URI: put(cert, "jwksUri", json_string(c->jwks_uri), &ok); break;
-	case IDP_KEYS_CERTS: put(cert, "certificates", strlist_json(&c->certificates), &ok); break;
-	case IDP_KEYS_JWKS: put(cert, "jwks", json_deep_copy(c->jwks), &ok); break;
+	case IDP_KEYS_JWKS_URI: conf_put(cert, "jwksUri", json_string(c->jwks_uri), &ok); break;
+	case IDP_KEYS_CERTS:
+		conf_put(cert, "certificates", conf_strlist_json(&c->certificates), &ok);
+		break;
+	case IDP_KEYS_JWKS: conf_put(cert, "jwks", json_deep_copy(c->jwks), &ok); break;
 	}
-	put(doc, "name", json_string(c->name), &ok);
-	put(doc, "description", json_string(c->description), &ok);
-	put(doc, "isEnabled", json_boolean(c->enabled), &ok);
-	put(doc, "idpIssuerName", opt_json_string(c->issuer), &ok);
-	put(doc, "alias", opt_json_string(c->alias), &ok);
-	put(doc, "certificate", cert, &ok);
-	put(doc, "jwtGrant", grant, &ok);
+	conf_put(doc, "name", json_string(c->name), &ok);
+	conf_put(doc, "description", json_string(c->description), &ok);
+	conf_put(doc, "isEnabled", json_boolean(c->enabled), &ok);
+	conf_put(doc, "idpIssuerName", conf_string_or_null(c->issuer), &ok);
+	conf_put(doc, "alias", conf_string_or_null(c->alias), &ok);
+	conf_put(doc, "certificate", cert, &ok);
+	conf_put(doc, "jwtGrant", grant, &ok);
 	if (!ok) {
 		json_decref(doc);
 		return err_set(e, ST_NOMEM, "out of memory");

@@ -70,6 +70,7 @@
 #include "jose/jose.h"
 #include "jose/jwk.h"
 #include "lib/err.h"
+#include "lib/str.h"
 
 /* Bounds of the IdP document (see also LIMIT_NAME, LIMIT_IDP_CERTS). */
 #define IDP_DESCRIPTION_MAX 1024                 /* characters */
@@ -78,14 +79,6 @@
 #define IDP_LIFETIME_MAX    (10 * 365 * 86400LL) /* ten years, seconds */
 #define IDP_SKEW_MAX        3600                 /* seconds */
 #define IDP_TIME_LEN        21                   /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
-
-/* malloc'd strings; `n` entries. */
-struct strlist {
-	char **v;
-	size_t n;
-};
-
-bool strlist_has(const struct strlist *l, const char *s);
 
 enum idp_key_source {
 	IDP_KEYS_JWKS_URI = 1, /* fetched and cached by src/keys */

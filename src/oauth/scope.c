@@ -5,7 +5,7 @@
 
 #include "oauth/oauth.h"
 
-static bool scope_char(unsigned char ch)
+bool scope_token_char(unsigned char ch)
 {
 	return ch == 0x21 || (ch >= 0x23 && ch <= 0x5b) || (ch >= 0x5d && ch <= 0x7e);
 }
@@ -43,7 +43,7 @@ status scope_normalise(struct arena *a, const char *scope, const char **out, str
 		}
 		start = i;
 		while (i < n && scope[i] != ' ') {
-			if (!scope_char((unsigned char)scope[i]))
+			if (!scope_token_char((unsigned char)scope[i]))
 				return err_set(e, ST_INVALID,
 					       "scope contains a character that is not allowed "
 					       "(RFC 6749 section 3.3) at byte %zu",

@@ -10,10 +10,14 @@
 
 #include "lib/arena.h"
 #include "lib/err.h"
-#include "oauth/idp_conf.h"
+#include "lib/str.h"
 
 /* Longest scope parameter accepted (bytes). */
 #define SCOPE_MAX 4096
+
+/* Whether `ch` may stand in a scope-token (NQCHAR other than space:
+ * %x21 / %x23-5B / %x5D-7E). */
+bool scope_token_char(unsigned char ch);
 
 /* Normalises a requested scope. ST_INVALID naming the problem ("scope
  * contains a character that is not allowed", "scope is longer than ...");

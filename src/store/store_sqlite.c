@@ -1135,13 +1135,156 @@ static status sq_admin_list(struct store *s, struct arena *a, const char *tenant
 	return ret;
 }
 
-/* ---- identity providers ---------------------------------------------------- */
+/* ---- identity providers and applications: what their CRUD shares ----------- */
 
-struct idp_arg {
-	const struct store_idp *idp;
-	const char *tenant_id, *id; /* delete */
+/* An entity of a tenant kept as a row with a JSON document: its statements,
+ * the words its messages use, and the tokens that depend on it. */
+struct entity {
+	const char *noun;        /* "identity provider": "<noun> '<id>' not found" */
+	const char *one, *many;  /* "an identity provider", "identity providers" */
+	const char *name_column; /* "identity_providers.name": UNIQUE (tenant_id, name) */
+	const char *deleting;    /* what a failed DELETE was doing */
+	const char *revoking;    /* what a failed revocation was doing */
+	enum sql del, count, page;
+	enum sql revoke; /* revokes the tokens of one id */
+	size_t size;     /* of the row struct */
+	row_fn row;
+};
+
+static const struct entity ENT_IDP = {
+    .noun = "identity provider",
+    .one = "an identity provider",
+    .many = "identity providers",
+    .name_column = "identity_providers.name",
+    .deleting = "deleting an identity provider",
+    .revoking = "revoking an identity provider's tokens",
+    .del = SQL_IDP_DELETE,
+    .count = SQL_IDP_COUNT,
+    .page = SQL_IDP_PAGE,
+    .revoke = SQL_TOKENS_REVOKE_IDP,
+    .size = sizeof(struct store_idp),
+    .row = row_idp,
+};
+
+static const struct entity ENT_APP = {
+    .noun = "application",
+    .one = "an application",
+    .many = "applications",
+    .name_column = "applications.name",
+    .deleting = "deleting an application",
+    .revoking = "revoking an application's tokens",
+    .del = SQL_APP_DELETE,
+    .count = SQL_APP_COUNT,
+    .page = SQL_APP_PAGE,
+    .revoke = SQL_TOKENS_REVOKE_APP,
+    .size = sizeof(struct store_app),
+    .row = row_app,
+};
+
+/* A write of one entity: `row` (a struct store_idp or store_app) for create
+ * and update, `tenant_id` and `id` for delete. */
+struct entity_arg {
+	const struct entity *ent;
+	const void *row;
+	const char *tenant_id, *id;
 	const struct store_audit *audit;
 };
+
+/* Maps the result of an INSERT/UPDATE step of `ent`'s row. */
+static status entity_write_result(struct conn *c, int rc, const struct entity *ent,
+				  const char *tenant_id, const char *id, const char *name,
+				  const char *what, struct err *e)
+{
+	if (rc == SQLITE_DONE)
+		return ST_OK;
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return err_set(e, ST_NOT_FOUND, "tenant '%s' not found", tenant_id);
+	if (is_unique_violation(rc) && violated(c, ent->name_column))
+		return err_set(e, ST_CONFLICT, "%s name '%s' already exists in this tenant",
+			       ent->noun, name);
+	if (is_unique_violation(rc))
+		return err_set(e, ST_CONFLICT, "%s id '%s' already exists", ent->noun, id);
+	return db_fail(c, rc, what, e);
+}
+
+static status entity_revoke_tokens(struct conn *c, const struct entity *ent, const char *id,
+				   struct err *e)
+{
+	return exec_key(c, ent->revoke, id, NULL, 0, NULL, ent->revoking, e);
+}
+
+/* Deletes one entity of a tenant and revokes its tokens (contract §6). */
+static status entity_delete_body(struct conn *c, void *arg, struct err *e)
+{
+	const struct entity_arg *x = arg;
+	const struct entity *ent = x->ent;
+	struct q q = {0};
+	status ret;
+	int rc;
+
+	if ((ret = q_open(c, ent->del, &q, e)) != ST_OK)
+		goto out;
+	q_text(&q, x->tenant_id);
+	q_text(&q, x->id);
+	rc = q_step(&q);
+	if (rc != SQLITE_DONE)
+		ret = db_fail(c, rc, ent->deleting, e);
+	else if (q_changes(&q) == 0)
+		ret = err_set(e, ST_NOT_FOUND, "%s '%s' not found", ent->noun, x->id);
+	q_close(&q);
+	if (ret == ST_OK)
+		ret = entity_revoke_tokens(c, ent, x->id, e);
+	if (ret == ST_OK)
+		ret = audit_insert(c, x->audit, e);
+out:
+	q_close(&q);
+	return ret;
+}
+
+static status entity_write(struct store *s, const struct entity *ent, tx_body body, const void *row,
+			   const struct store_audit *audit, struct err *e)
+{
+	struct entity_arg x = {.ent = ent, .row = row, .audit = audit};
+	return write_tx(s, body, &x, e);
+}
+
+static status entity_delete(struct store *s, const struct entity *ent, const char *tenant_id,
+			    const char *id, const struct store_audit *audit, struct err *e)
+{
+	struct entity_arg x = {.ent = ent, .tenant_id = tenant_id, .id = id, .audit = audit};
+	return write_tx(s, entity_delete_body, &x, e);
+}
+
+/* Reads one entity of a tenant by `key` with the statement `id` (by id, by
+ * name); "<noun> '<key>' not found" when there is none. */
+static status entity_get(struct store *s, const struct entity *ent, enum sql id, struct arena *a,
+			 const char *tenant_id, const char *key, void *out, struct err *e)
+{
+	status ret;
+
+	memset(out, 0, ent->size);
+	ret = get_by(s, id, tenant_id, key, a, ent->row, out, ent->one, e);
+	if (ret == ST_NOT_FOUND)
+		err_set(e, ret, "%s '%s' not found", ent->noun, key);
+	return ret;
+}
+
+static status entity_list(struct store *s, const struct entity *ent, struct arena *a,
+			  const char *tenant_id, struct store_page pg, void **items, size_t *n,
+			  int64_t *total, struct err *e)
+{
+	const struct list_spec ls = {
+	    .count = ent->count,
+	    .page = ent->page,
+	    .key = tenant_id,
+	    .elem = ent->size,
+	    .row = ent->row,
+	    .what = ent->many,
+	};
+	return list_rows(s, a, &ls, pg, items, n, total, e);
+}
+
+/* ---- identity providers ---------------------------------------------------- */
 
 static status idp_check(const struct store_idp *p, struct err *e)
 {
@@ -1150,27 +1293,16 @@ static status idp_check(const struct store_idp *p, struct err *e)
 	return ST_OK;
 }
 
-/* Maps the result of an IdP INSERT/UPDATE step. */
 static status idp_write_result(struct conn *c, int rc, const struct store_idp *p, const char *what,
 			       struct err *e)
 {
-	if (rc == SQLITE_DONE)
-		return ST_OK;
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return err_set(e, ST_NOT_FOUND, "tenant '%s' not found", p->tenant_id);
-	if (is_unique_violation(rc) && violated(c, "identity_providers.name"))
-		return err_set(e, ST_CONFLICT,
-			       "identity provider name '%s' already exists in this tenant",
-			       p->name);
-	if (is_unique_violation(rc))
-		return err_set(e, ST_CONFLICT, "identity provider id '%s' already exists", p->id);
-	return db_fail(c, rc, what, e);
+	return entity_write_result(c, rc, &ENT_IDP, p->tenant_id, p->id, p->name, what, e);
 }
 
 static status idp_create_body(struct conn *c, void *arg, struct err *e)
 {
-	const struct idp_arg *x = arg;
-	const struct store_idp *p = x->idp;
+	const struct entity_arg *x = arg;
+	const struct store_idp *p = x->row;
 	struct q q = {0};
 	int64_t created = now_or(p->created_at);
 	status ret;
@@ -1198,8 +1330,8 @@ out:
 
 static status idp_update_body(struct conn *c, void *arg, struct err *e)
 {
-	const struct idp_arg *x = arg;
-	const struct store_idp *p = x->idp;
+	const struct entity_arg *x = arg;
+	const struct store_idp *p = x->row;
 	struct q q = {0};
 	status ret;
 
@@ -1220,35 +1352,7 @@ static status idp_update_body(struct conn *c, void *arg, struct err *e)
 	q_close(&q);
 	/* Contract §6: disabling an IdP revokes the tokens that depend on it. */
 	if (ret == ST_OK && !p->enabled)
-		ret = exec_key(c, SQL_TOKENS_REVOKE_IDP, p->id, NULL, 0, NULL,
-			       "revoking an identity provider's tokens", e);
-	if (ret == ST_OK)
-		ret = audit_insert(c, x->audit, e);
-out:
-	q_close(&q);
-	return ret;
-}
-
-static status idp_delete_body(struct conn *c, void *arg, struct err *e)
-{
-	const struct idp_arg *x = arg;
-	struct q q = {0};
-	status ret;
-	int rc;
-
-	if ((ret = q_open(c, SQL_IDP_DELETE, &q, e)) != ST_OK)
-		goto out;
-	q_text(&q, x->tenant_id);
-	q_text(&q, x->id);
-	rc = q_step(&q);
-	if (rc != SQLITE_DONE)
-		ret = db_fail(c, rc, "deleting an identity provider", e);
-	else if (q_changes(&q) == 0)
-		ret = err_set(e, ST_NOT_FOUND, "identity provider '%s' not found", x->id);
-	q_close(&q);
-	if (ret == ST_OK)
-		ret = exec_key(c, SQL_TOKENS_REVOKE_IDP, x->id, NULL, 0, NULL,
-			       "revoking an identity provider's tokens", e);
+		ret = entity_revoke_tokens(c, &ENT_IDP, p->id, e);
 	if (ret == ST_OK)
 		ret = audit_insert(c, x->audit, e);
 out:
@@ -1259,47 +1363,31 @@ out:
 static status sq_idp_create(struct store *s, const struct store_idp *idp,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct idp_arg x = {.idp = idp, .audit = audit};
-	return write_tx(s, idp_create_body, &x, e);
+	return entity_write(s, &ENT_IDP, idp_create_body, idp, audit, e);
 }
 
 static status sq_idp_update(struct store *s, const struct store_idp *idp,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct idp_arg x = {.idp = idp, .audit = audit};
-	return write_tx(s, idp_update_body, &x, e);
+	return entity_write(s, &ENT_IDP, idp_update_body, idp, audit, e);
 }
 
 static status sq_idp_delete(struct store *s, const char *tenant_id, const char *id,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct idp_arg x = {.tenant_id = tenant_id, .id = id, .audit = audit};
-	return write_tx(s, idp_delete_body, &x, e);
+	return entity_delete(s, &ENT_IDP, tenant_id, id, audit, e);
 }
 
 static status sq_idp_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
 			 struct store_idp *out, struct err *e)
 {
-	status ret;
-
-	memset(out, 0, sizeof *out);
-	ret = get_by(s, SQL_IDP_GET, tenant_id, id, a, row_idp, out, "an identity provider", e);
-	if (ret == ST_NOT_FOUND)
-		err_set(e, ret, "identity provider '%s' not found", id);
-	return ret;
+	return entity_get(s, &ENT_IDP, SQL_IDP_GET, a, tenant_id, id, out, e);
 }
 
 static status sq_idp_get_by_name(struct store *s, struct arena *a, const char *tenant_id,
 				 const char *name, struct store_idp *out, struct err *e)
 {
-	status ret;
-
-	memset(out, 0, sizeof *out);
-	ret = get_by(s, SQL_IDP_GET_BY_NAME, tenant_id, name, a, row_idp, out,
-		     "an identity provider", e);
-	if (ret == ST_NOT_FOUND)
-		err_set(e, ret, "identity provider '%s' not found", name);
-	return ret;
+	return entity_get(s, &ENT_IDP, SQL_IDP_GET_BY_NAME, a, tenant_id, name, out, e);
 }
 
 static status sq_idp_find_by_issuer(struct store *s, struct arena *a, const char *tenant_id,
@@ -1347,27 +1435,13 @@ static status sq_idp_list(struct store *s, struct arena *a, const char *tenant_i
 			  struct store_page pg, struct store_idp **items, size_t *n, int64_t *total,
 			  struct err *e)
 {
-	const struct list_spec ls = {
-	    .count = SQL_IDP_COUNT,
-	    .page = SQL_IDP_PAGE,
-	    .key = tenant_id,
-	    .elem = sizeof **items,
-	    .row = row_idp,
-	    .what = "identity providers",
-	};
 	void *p;
-	status ret = list_rows(s, a, &ls, pg, &p, n, total, e);
+	status ret = entity_list(s, &ENT_IDP, a, tenant_id, pg, &p, n, total, e);
 	*items = p;
 	return ret;
 }
 
 /* ---- applications --------------------------------------------------------- */
-
-struct app_arg {
-	const struct store_app *app;
-	const char *tenant_id, *id; /* delete */
-	const struct store_audit *audit;
-};
 
 static status app_check(const struct store_app *p, struct err *e)
 {
@@ -1379,25 +1453,17 @@ static status app_check(const struct store_app *p, struct err *e)
 static status app_write_result(struct conn *c, int rc, const struct store_app *p, const char *what,
 			       struct err *e)
 {
-	if (rc == SQLITE_DONE)
-		return ST_OK;
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		return err_set(e, ST_NOT_FOUND, "tenant '%s' not found", p->tenant_id);
+	/* The client id is unique across tenants: checked before the name. */
 	if (is_unique_violation(rc) && violated(c, "applications.client_id"))
 		return err_set(e, ST_CONFLICT, "client id '%s' is already registered",
 			       p->client_id);
-	if (is_unique_violation(rc) && violated(c, "applications.name"))
-		return err_set(e, ST_CONFLICT,
-			       "application name '%s' already exists in this tenant", p->name);
-	if (is_unique_violation(rc))
-		return err_set(e, ST_CONFLICT, "application id '%s' already exists", p->id);
-	return db_fail(c, rc, what, e);
+	return entity_write_result(c, rc, &ENT_APP, p->tenant_id, p->id, p->name, what, e);
 }
 
 static status app_create_body(struct conn *c, void *arg, struct err *e)
 {
-	const struct app_arg *x = arg;
-	const struct store_app *p = x->app;
+	const struct entity_arg *x = arg;
+	const struct store_app *p = x->row;
 	struct q q = {0};
 	int64_t created = now_or(p->created_at);
 	status ret;
@@ -1425,8 +1491,8 @@ out:
 
 static status app_update_body(struct conn *c, void *arg, struct err *e)
 {
-	const struct app_arg *x = arg;
-	const struct store_app *p = x->app;
+	const struct entity_arg *x = arg;
+	const struct store_app *p = x->row;
 	unsigned char old[SHA256_LEN] = {0};
 	bool had_secret = false;
 	struct q q = {0};
@@ -1484,8 +1550,7 @@ static status app_update_body(struct conn *c, void *arg, struct err *e)
 		}
 		/* Contract §6: a regenerated secret revokes the app's tokens. */
 		if (changed && had_secret &&
-		    (ret = exec_key(c, SQL_TOKENS_REVOKE_APP, p->id, NULL, 0, NULL,
-				    "revoking an application's tokens", e)) != ST_OK)
+		    (ret = entity_revoke_tokens(c, &ENT_APP, p->id, e)) != ST_OK)
 			goto out;
 	}
 	ret = audit_insert(c, x->audit, e);
@@ -1495,65 +1560,28 @@ out:
 	return ret;
 }
 
-static status app_delete_body(struct conn *c, void *arg, struct err *e)
-{
-	const struct app_arg *x = arg;
-	struct q q = {0};
-	status ret;
-	int rc;
-
-	if ((ret = q_open(c, SQL_APP_DELETE, &q, e)) != ST_OK)
-		goto out;
-	q_text(&q, x->tenant_id);
-	q_text(&q, x->id);
-	rc = q_step(&q);
-	if (rc != SQLITE_DONE)
-		ret = db_fail(c, rc, "deleting an application", e);
-	else if (q_changes(&q) == 0)
-		ret = err_set(e, ST_NOT_FOUND, "application '%s' not found", x->id);
-	q_close(&q);
-	/* Contract §6: deleting an application revokes its tokens. */
-	if (ret == ST_OK)
-		ret = exec_key(c, SQL_TOKENS_REVOKE_APP, x->id, NULL, 0, NULL,
-			       "revoking an application's tokens", e);
-	if (ret == ST_OK)
-		ret = audit_insert(c, x->audit, e);
-out:
-	q_close(&q);
-	return ret;
-}
-
 static status sq_app_create(struct store *s, const struct store_app *app,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct app_arg x = {.app = app, .audit = audit};
-	return write_tx(s, app_create_body, &x, e);
+	return entity_write(s, &ENT_APP, app_create_body, app, audit, e);
 }
 
 static status sq_app_update(struct store *s, const struct store_app *app,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct app_arg x = {.app = app, .audit = audit};
-	return write_tx(s, app_update_body, &x, e);
+	return entity_write(s, &ENT_APP, app_update_body, app, audit, e);
 }
 
 static status sq_app_delete(struct store *s, const char *tenant_id, const char *id,
 			    const struct store_audit *audit, struct err *e)
 {
-	struct app_arg x = {.tenant_id = tenant_id, .id = id, .audit = audit};
-	return write_tx(s, app_delete_body, &x, e);
+	return entity_delete(s, &ENT_APP, tenant_id, id, audit, e);
 }
 
 static status sq_app_get(struct store *s, struct arena *a, const char *tenant_id, const char *id,
 			 struct store_app *out, struct err *e)
 {
-	status ret;
-
-	memset(out, 0, sizeof *out);
-	ret = get_by(s, SQL_APP_GET, tenant_id, id, a, row_app, out, "an application", e);
-	if (ret == ST_NOT_FOUND)
-		err_set(e, ret, "application '%s' not found", id);
-	return ret;
+	return entity_get(s, &ENT_APP, SQL_APP_GET, a, tenant_id, id, out, e);
 }
 
 static status sq_app_get_by_client_id(struct store *s, struct arena *a, const char *tenant_id,
@@ -1582,16 +1610,8 @@ static status sq_app_list(struct store *s, struct arena *a, const char *tenant_i
 			  struct store_page pg, struct store_app **items, size_t *n, int64_t *total,
 			  struct err *e)
 {
-	const struct list_spec ls = {
-	    .count = SQL_APP_COUNT,
-	    .page = SQL_APP_PAGE,
-	    .key = tenant_id,
-	    .elem = sizeof **items,
-	    .row = row_app,
-	    .what = "applications",
-	};
 	void *p;
-	status ret = list_rows(s, a, &ls, pg, &p, n, total, e);
+	status ret = entity_list(s, &ENT_APP, a, tenant_id, pg, &p, n, total, e);
 	*items = p;
 	return ret;
 }

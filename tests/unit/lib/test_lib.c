@@ -2,12 +2,14 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "lib/arena.h"
 #include "lib/b64.h"
 #include "lib/crypto.h"
+#include "lib/ref.h"
 #include "lib/str.h"
 
 static void b64url_roundtrip(void **state)
@@ -104,6 +106,50 @@ static void utf8_trim(void **state)
 	assert_string_equal(d, "x\xf0\x9f\x98\x80");
 }
 
+static void hex_digits(void **state)
+{
+	(void)state;
+	const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+	for (int i = 0; i < 16; i++)
+		assert_int_equal(hex_digit_value(digits[i]), i);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(hex_digit_value(upper[i]), 10 + i);
+	const int bad[] = { -1, 0, '/', ':', '@', 'G', '`', 'g', ' ', 0x80, 0xff };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(hex_digit_value(bad[i]), -1);
+}
+
+static void strlist_ops(void **state)
+{
+	(void)state;
+	struct strlist l = { 0 };
+	assert_false(strlist_has(&l, "a"));
+	strlist_free(&l); /* an empty list is fine */
+	l.v = calloc(2, sizeof *l.v);
+	assert_non_null(l.v);
+	l.v[0] = str_dup_sv(SV("alice"));
+	l.v[1] = str_dup_sv(SV("bob"));
+	l.n = 2;
+	assert_true(strlist_has(&l, "alice"));
+	assert_true(strlist_has(&l, "bob"));
+	assert_false(strlist_has(&l, "ali"));
+	assert_false(strlist_has(&l, "Bob"));
+	strlist_free(&l);
+	assert_null(l.v);
+	assert_int_equal(l.n, 0);
+}
+
+static void ref_counts(void **state)
+{
+	(void)state;
+	int refs = 1;
+	ref_acquire(&refs);
+	assert_int_equal(refs, 2);
+	assert_false(ref_release(&refs));
+	assert_true(ref_release(&refs));
+	assert_int_equal(refs, 0);
+}
+
 static void arena_bounds(void **state)
 {
 	(void)state;
@@ -148,7 +194,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(b64url_roundtrip), cmocka_unit_test(b64url_rejects),
 		cmocka_unit_test(b64std_padding),   cmocka_unit_test(buf_caps),
-		cmocka_unit_test(sv_ints), cmocka_unit_test(utf8_trim),          cmocka_unit_test(arena_bounds),
+		cmocka_unit_test(sv_ints), cmocka_unit_test(utf8_trim), cmocka_unit_test(strlist_ops), cmocka_unit_test(hex_digits), cmocka_unit_test(ref_counts),          cmocka_unit_test(arena_bounds),
 		cmocka_unit_test(crypto_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
