@@ -3,6 +3,7 @@
 
 #include "admin/admin.h"
 #include "admin/handlers.h"
+#include "lib/timefmt.h"
 
 void admin_audit_list(void *ctx, struct http_req *req, struct http_resp *resp)
 {
@@ -26,13 +27,10 @@ void admin_audit_list(void *ctx, struct http_req *req, struct http_resp *resp)
 	arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		struct store_audit *a = &items[i];
-		time_t at = (time_t)a->at;
-		struct tm tm;
-		char when[32];
+		char when[TIME_RFC3339_LEN];
 		json_t *summary = json_loads(a->summary ? a->summary : "{}", 0, NULL);
 
-		gmtime_r(&at, &tm);
-		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		time_format_rfc3339(a->at, when);
 		json_array_append_new(
 			arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", a->id, "actor",
 				       a->actor, "action", a->action, "objectType", a->object_type,

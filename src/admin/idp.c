@@ -32,6 +32,7 @@
 #include "admin/handlers.h"
 #include "jose/jwk.h"
 #include "lib/log.h"
+#include "lib/timefmt.h"
 #include "oauth/conf_util.h"
 #include "oauth/directory.h"
 #include "oauth/idp_conf.h"
@@ -49,7 +50,7 @@ static json_t *certificate_info(const char *text)
 {
 	struct jose_key *k = NULL;
 	struct err ke = {0};
-	char tp[JOSE_THUMBPRINT_LEN], nb[IDP_TIME_LEN], na[IDP_TIME_LEN];
+	char tp[JOSE_THUMBPRINT_LEN], nb[TIME_RFC3339_LEN], na[TIME_RFC3339_LEN];
 	json_t *o;
 	bool ok = true;
 
@@ -59,8 +60,8 @@ static json_t *certificate_info(const char *text)
 		return json_pack("{s:s}", "error", ke.msg);
 	o = json_object();
 	if (k->has_cert) {
-		idp_conf_time_format(k->cert.not_before, nb);
-		idp_conf_time_format(k->cert.not_after, na);
+		time_format_rfc3339(k->cert.not_before, nb);
+		time_format_rfc3339(k->cert.not_after, na);
 		conf_put(o, "subject", json_string(k->cert.subject), &ok);
 		conf_put(o, "issuer", json_string(k->cert.issuer), &ok);
 		conf_put(o, "notBefore", json_string(nb), &ok);

@@ -11,6 +11,7 @@
 #include "admin/admin.h"
 #include "admin/auth.h"
 #include "admin/handlers.h"
+#include "lib/timefmt.h"
 #include "oauth/directory.h"
 
 #define OWNER_PASSWORD_MIN 8
@@ -54,16 +55,13 @@ static json_t *tenant_json(struct admin_call *call, const struct store_tenant *t
 	struct store_admin *owners = NULL;
 	size_t n = 0;
 	json_t *arr = json_array();
-	char when[32];
-	time_t at = (time_t)t->created_at;
-	struct tm tm;
+	char when[TIME_RFC3339_LEN];
 
 	if (call->c->store->ops->admin_list(call->c->store, call->req->arena, t->id, &owners, &n,
 					    NULL) == ST_OK)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, json_pack("{s:s}", "username", owners[i].username));
-	gmtime_r(&at, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	time_format_rfc3339(t->created_at, when);
 	return json_pack("{s:s, s:s, s:b, s:o, s:s}", "id", t->id, "domain", t->domain, "isActive",
 			 t->active, "owners", arr, "createdAt", when);
 }

@@ -13,6 +13,7 @@
 #include <openssl/rsa.h>
 
 #include "jose/jose_int.h"
+#include "lib/timefmt.h"
 #include "lib/b64.h"
 
 /* Sets the RSA padding for RS* (PKCS#1 v1.5) or PS* (PSS, MGF1 with the
@@ -117,31 +118,22 @@ static void describe(const struct jose_key *k, size_t i, char *out, size_t outsz
 	}
 }
 
-static void fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "%lld", (long long)t);
-}
-
 /* One candidate: time window (if asked), algorithm fit, signature. */
 static status try_key(const struct jws *jws, const struct jose_key *k, size_t i, unsigned flags,
 		      int64_t now, struct err *e)
 {
-	char who[256], when[32];
+	char who[256], when[TIME_RFC3339_LEN];
 	struct err sub;
 	status st;
 
 	describe(k, i, who, sizeof who);
 	if ((flags & JOSE_VERIFY_CERT_TIME) && k->has_cert) {
 		if (now > k->cert.not_after) {
-			fmt_time(k->cert.not_after, when);
+			time_format_rfc3339(k->cert.not_after, when);
 			return err_set(e, ST_INVALID, "%s expired at %s", who, when);
 		}
 		if (now < k->cert.not_before) {
-			fmt_time(k->cert.not_before, when);
+			time_format_rfc3339(k->cert.not_before, when);
 			return err_set(e, ST_INVALID, "%s is not valid before %s", who, when);
 		}
 	}

@@ -16,6 +16,8 @@
 #include "lib/ref.h"
 #include "oauth/conf_util.h"
 #include "oauth/idp_conf.h"
+
+#include "lib/timefmt.h"
 #include "oauth/scope.h"
 
 /* Untrusted text echoed in a message (member names): at most SHOW_MAX
@@ -140,57 +142,6 @@ const char *idp_key_source_name(enum idp_key_source src)
 
 /* ---- time ------------------------------------------------------------------ */
 
-static bool digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
-status idp_conf_time_parse(const char *s, int64_t *out)
-{
-	int y, mo, d, h, mi, se;
-	struct tm tm = {0}, chk;
-	time_t t;
-
-	/* "YYYY-MM-DDTHH:MM:SSZ": fixed positions, nothing else. */
-	if (strlen(s) != IDP_TIME_LEN - 1 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
-		return ST_INVALID;
-	if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-	    !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
-		return ST_INVALID;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 59)
-		return ST_INVALID;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	t = timegm(&tm);
-	/* timegm() normalises 02-30 into March: a round trip exposes it. */
-	if (t == (time_t)-1 || gmtime_r(&t, &chk) == NULL || chk.tm_mday != d ||
-	    chk.tm_mon != mo - 1 || chk.tm_year != y - 1900)
-		return ST_INVALID;
-	*out = (int64_t)t;
-	return ST_OK;
-}
-
-void idp_conf_time_format(int64_t t, char out[IDP_TIME_LEN])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(out, IDP_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) != IDP_TIME_LEN - 1)
-		str_copy(out, IDP_TIME_LEN, "9999-12-31T23:59:59Z");
-}
 
 /* ---- members --------------------------------------------------------------- */
 
@@ -335,7 +286,7 @@ static status parse_jwt_grant(struct idp_conf *c, const json_t *doc, struct err 
 	exp = conf_member(g, "expiresAt");
 	if (exp != NULL) {
 		if (!json_is_string(exp) ||
-		    idp_conf_time_parse(json_string_value(exp), &c->expires_at) != ST_OK ||
+		    time_parse_rfc3339(json_string_value(exp), &c->expires_at) != ST_OK ||
 		    c->expires_at <= 0)
 			return err_set(e, ST_INVALID,
 				       "jwtGrant.expiresAt: must be null or a UTC time "
@@ -641,7 +592,7 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 {
 	json_t *doc = json_object(), *cert = json_object(), *grant = json_object();
 	json_t *algs = json_array();
-	char when[IDP_TIME_LEN];
+	char when[TIME_RFC3339_LEN];
 	bool ok = doc != NULL && cert != NULL && grant != NULL && algs != NULL;
 
 	*out = NULL;
@@ -660,7 +611,7 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 	conf_put(grant, "clockSkewSeconds",
 		 c->clock_skew >= 0 ? json_integer((json_int_t)c->clock_skew) : json_null(), &ok);
 	if (c->expires_at > 0)
-		idp_conf_time_format(c->expires_at, when);
+		time_format_rfc3339(c->expires_at, when);
 	conf_put(grant, "expiresAt", c->expires_at > 0 ? json_string(when) : json_null(), &ok);
 
 	switch (c->key_source) {

@@ -78,7 +78,6 @@
 #define IDP_LIST_MAX        64                   /* entries of each jwtGrant list */
 #define IDP_LIFETIME_MAX    (10 * 365 * 86400LL) /* ten years, seconds */
 #define IDP_SKEW_MAX        3600                 /* seconds */
-#define IDP_TIME_LEN        21                   /* "YYYY-MM-DDTHH:MM:SSZ" + NUL */
 
 enum idp_key_source {
 	IDP_KEYS_JWKS_URI = 1, /* fetched and cached by src/keys */
@@ -123,10 +122,5 @@ void idp_conf_free(struct idp_conf *c);
  * ST_NOMEM only. */
 status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e);
 
-/* RFC 3339 UTC timestamps in exactly the form "YYYY-MM-DDTHH:MM:SSZ"
- * (years 1970..9999, no fractions, no offsets): ST_INVALID otherwise. */
-status idp_conf_time_parse(const char *s, int64_t *out);
-/* Formats unix seconds the same way into out (IDP_TIME_LEN bytes). */
-void idp_conf_time_format(int64_t t, char out[IDP_TIME_LEN]);
 
 #endif

@@ -10,6 +10,7 @@
 #include "keys/keys.h"
 #include "lib/b64.h"
 #include "lib/log.h"
+#include "lib/timefmt.h"
 #include "oauth/directory.h"
 #include "oauth/scope.h"
 
@@ -302,8 +303,8 @@ static status step_issuer(struct run *x)
 		return fail(x, JWT_CHECK_ISSUER, OAUTH_INVALID_GRANT, ST_INVALID,
 			    "identity provider '%s' is disabled", show(x, idp->name));
 	if (idp->expires_at > 0 && x->in->now >= idp->expires_at) {
-		char when[IDP_TIME_LEN];
-		idp_conf_time_format(idp->expires_at, when);
+		char when[TIME_RFC3339_LEN];
+		time_format_rfc3339(idp->expires_at, when);
 		return fail(x, JWT_CHECK_ISSUER, OAUTH_INVALID_GRANT, ST_INVALID,
 			    "trust in identity provider '%s' expired at %s", show(x, idp->name),
 			    when);

@@ -18,6 +18,7 @@
 
 #include "lib/b64.h"
 #include "lib/crypto.h"
+#include "lib/timefmt.h"
 #include "oauth/idp_conf.h"
 
 #define NOT_BEFORE 1700000000
@@ -885,26 +886,26 @@ static void expires_at(void **state)
 	    "2030-01-01T00:00:00Z ",
 	};
 	int64_t t = 0;
-	char buf[IDP_TIME_LEN];
+	char buf[TIME_RFC3339_LEN];
 	struct idp_conf *c;
 
-	assert_int_equal(idp_conf_time_parse("2030-01-02T03:04:05Z", &t), ST_OK);
+	assert_int_equal(time_parse_rfc3339("2030-01-02T03:04:05Z", &t), ST_OK);
 	assert_int_equal(t, 1893553445);
-	assert_int_equal(idp_conf_time_parse("2024-02-29T23:59:59Z", &t), ST_OK);
+	assert_int_equal(time_parse_rfc3339("2024-02-29T23:59:59Z", &t), ST_OK);
 	assert_int_equal(t, 1709251199);
-	assert_int_equal(idp_conf_time_parse("1970-01-01T00:00:00Z", &t), ST_OK);
+	assert_int_equal(time_parse_rfc3339("1970-01-01T00:00:00Z", &t), ST_OK);
 	assert_int_equal(t, 0);
-	assert_int_equal(idp_conf_time_parse("9999-12-31T23:59:59Z", &t), ST_OK);
+	assert_int_equal(time_parse_rfc3339("9999-12-31T23:59:59Z", &t), ST_OK);
 	assert_int_equal(t, INT64_C(253402300799));
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		if (i == 14)
 			continue; /* valid time, refused by the document (0 = never) */
-		if (idp_conf_time_parse(bad[i], &t) == ST_OK)
+		if (time_parse_rfc3339(bad[i], &t) == ST_OK)
 			fail_msg("'%s' should not parse", bad[i]);
 	}
-	idp_conf_time_format(1893553445, buf);
+	time_format_rfc3339(1893553445, buf);
 	assert_string_equal(buf, "2030-01-02T03:04:05Z");
-	idp_conf_time_format(0, buf);
+	time_format_rfc3339(0, buf);
 	assert_string_equal(buf, "1970-01-01T00:00:00Z");
 
 	c = parse_ok(with_json("jwtGrant.expiresAt", "\"2030-01-02T03:04:05Z\""), cfg);
