@@ -533,11 +533,21 @@ static status step_replay(struct run *x)
 			    "false)");
 	if (r->jti == NULL)
 		return pass(x, JWT_CHECK_REPLAY, "no jti: the assertion is not replay-protected");
-	if (x->in->dry_run)
+	if (x->in->dry_run) {
+		bool seen = false;
+		st = s->ops->replay_seen(s, x->in->tenant_id, r->iss, r->jti, x->in->now, &seen, &e);
+		if (st != ST_OK)
+			return fault(x, JWT_CHECK_REPLAY, st, &e);
+		if (seen)
+			return fail(x, JWT_CHECK_REPLAY, OAUTH_INVALID_GRANT, ST_CONFLICT,
+				    "assertion replayed (jti already used): jti '%s' of issuer '%s' "
+				    "(dry run: nothing was recorded)",
+				    show(x, r->jti), show(x, r->iss));
 		return pass(x, JWT_CHECK_REPLAY,
-			    "dry run: jti '%s' would be recorded until %lld (exp + skew); nothing "
-			    "was recorded",
+			    "dry run: jti '%s' is unused and would be recorded until %lld (exp + "
+			    "skew); nothing was recorded",
 			    show(x, r->jti), (long long)until);
+	}
 	st = s->ops->replay_record(s, x->in->tenant_id, r->iss, r->jti, until, x->in->now, &e);
 	if (st == ST_CONFLICT)
 		return fail(x, JWT_CHECK_REPLAY, OAUTH_INVALID_GRANT, ST_CONFLICT,

@@ -219,6 +219,11 @@ struct store_ops {
 	status (*replay_record)(struct store *s, const char *tenant_id, const char *iss,
 				const char *jti, int64_t expires_at, int64_t now, struct err *e);
 
+	/* Read-only: *seen = true when a live record (expires_at > now) exists
+	 * for (tenant, iss, jti). For the dry run, which must record nothing. */
+	status (*replay_seen)(struct store *s, const char *tenant_id, const char *iss,
+			      const char *jti, int64_t now, bool *seen, struct err *e);
+
 	/* Newest first. tenant_id NULL = the events of every tenant. */
 	status (*audit_list)(struct store *s, struct arena *a, const char *tenant_id,
 			     struct store_page pg, struct store_audit **items, size_t *n,

@@ -217,6 +217,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 			 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, iss, jti) "             \
 			 "DO UPDATE SET expires_at = excluded.expires_at "                        \
 			 "WHERE replay.expires_at <= ?5")                                         \
+	X(REPLAY_SEEN, "SELECT 1 FROM replay WHERE tenant_id = ?1 AND iss = ?2 AND jti = ?3 "    \
+		       "AND expires_at > ?4")                                                     \
 	X(AUDIT_INSERT, "INSERT INTO audit_events (" AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)") \
 	X(AUDIT_COUNT_ALL, "SELECT count(*) FROM audit_events")                                   \
 	X(AUDIT_PAGE_ALL, "SELECT " AUDIT_COLS " FROM audit_events "                              \
@@ -1836,6 +1838,33 @@ static status sq_replay_record(struct store *s, const char *tenant_id, const cha
 	return write_tx(s, replay_body, &x, e);
 }
 
+static status sq_replay_seen(struct store *s, const char *tenant_id, const char *iss,
+			     const char *jti, int64_t now, bool *seen, struct err *e)
+{
+	struct conn *c;
+	struct q q = {0};
+	status ret;
+	int rc;
+
+	*seen = false;
+	if ((ret = conn_get(s, &c, e)) != ST_OK)
+		return ret;
+	if ((ret = q_open(c, SQL_REPLAY_SEEN, &q, e)) != ST_OK)
+		goto out;
+	q_text(&q, tenant_id);
+	q_text(&q, iss);
+	q_text(&q, jti);
+	q_int(&q, now);
+	rc = q_step(&q);
+	if (rc == SQLITE_ROW)
+		*seen = true;
+	else if (rc != SQLITE_DONE)
+		ret = db_fail(c, rc, "looking up an assertion id", e);
+out:
+	q_close(&q);
+	return ret;
+}
+
 /* ---- audit and maintenance ---------------------------------------------- */
 
 static status sq_audit_list(struct store *s, struct arena *a, const char *tenant_id,
@@ -2087,6 +2116,7 @@ static const struct store_ops sqlite_ops = {
     .tokens_revoke_chain = sq_tokens_revoke_chain,
     .tokens_revoke_by = sq_tokens_revoke_by,
     .replay_record = sq_replay_record,
+    .replay_seen = sq_replay_seen,
     .audit_list = sq_audit_list,
     .purge_expired = sq_purge_expired,
 };

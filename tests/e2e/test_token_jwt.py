@@ -355,6 +355,13 @@ def test_dry_run(ctx):
     assert "would be recorded" in rep["checks"][8]["detail"]
     # Nothing was recorded: the assertion still works at the token endpoint.
     uj.assert_tokens(uj.jwt_grant(s, a, ctx.auth))
+    # Now its jti is used: the dry run says so (and still records nothing).
+    r = s.post(uj.API + "/jwt-grant/validate", auth=s.admin,
+               json={"assertion": a, "clientId": ctx.cid})
+    rep = r.json()
+    assert r.status_code == 200 and rep["valid"] is False
+    assert rep["checks"][8]["result"] == "fail"
+    assert "assertion replayed" in rep["checks"][8]["detail"]
     # A failing one: the failed check, and nothing after it ran.
     r = s.post(uj.API + "/jwt-grant/validate", auth=s.admin,
                json={"assertion": good(ctx, aud="https://wrong")})

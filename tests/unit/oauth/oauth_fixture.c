@@ -35,6 +35,10 @@ FX_WRAP(replay_record, FX_REPLAY,
 	(struct store * s, const char *t, const char *iss, const char *jti, int64_t x, int64_t now,
 	 struct err *e),
 	(fx_current->real, t, iss, jti, x, now, e))
+FX_WRAP(replay_seen, FX_REPLAY_SEEN,
+	(struct store * s, const char *t, const char *iss, const char *jti, int64_t now, bool *seen,
+	 struct err *e),
+	(fx_current->real, t, iss, jti, now, seen, e))
 FX_WRAP(tokens_put, FX_TOKENS_PUT,
 	(struct store * s, const struct store_token *at, const struct store_token *rt,
 	 struct err *e),
@@ -128,6 +132,7 @@ int fx_setup(void **state)
 	f->proxy_ops.idp_find_by_issuer = fx_idp_find_by_issuer;
 	f->proxy_ops.idp_get_by_name = fx_idp_get_by_name;
 	f->proxy_ops.replay_record = fx_replay_record;
+	f->proxy_ops.replay_seen = fx_replay_seen;
 	f->proxy_ops.tokens_put = fx_tokens_put;
 	f->proxy_ops.token_get = fx_token_get;
 	f->proxy_ops.refresh_use = fx_refresh_use;

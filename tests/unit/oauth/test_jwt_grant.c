@@ -643,6 +643,12 @@ static void test_step9_replay(void **state)
 	check_in(f, "carbon.super", f->super_id, app, tok, "read", NOW + 1, false, &o);
 	expect_fail(&o, JWT_CHECK_REPLAY, OAUTH_INVALID_GRANT,
 		    "assertion replayed (jti already used)");
+	/* The dry run now sees the used jti, and writes nothing. */
+	fx_reset_calls(f);
+	check_in(f, "carbon.super", f->super_id, app, tok, "read", NOW + 2, true, &o);
+	expect_fail(&o, JWT_CHECK_REPLAY, OAUTH_INVALID_GRANT, "dry run: nothing was recorded");
+	assert_int_equal(f->calls[FX_REPLAY], 0);
+	assert_int_equal(f->calls[FX_REPLAY_SEEN], 1);
 	/* Another token with the same jti, too. */
 	json_object_set_new(cl, "sub", json_string("bob"));
 	check(f, good(f, cl), &o);

@@ -1037,6 +1037,20 @@ static void replay(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT expires_at FROM replay WHERE tenant_id = 't1' "
 					  "AND iss = 'iss' AND jti = 'jti-1'"),
 			 NOW + 500);
+	/* replay_seen only reads: live, expired, unknown */
+	{
+		bool seen = false;
+		assert_int_equal(o->replay_seen(f->s, "t1", "iss", "jti-1", NOW + 499, &seen, &e),
+				 ST_OK);
+		assert_true(seen);
+		assert_int_equal(o->replay_seen(f->s, "t1", "iss", "jti-1", NOW + 500, &seen, &e),
+				 ST_OK);
+		assert_false(seen);
+		assert_int_equal(o->replay_seen(f->s, "t1", "iss", "jti-9", NOW, &seen, &e), ST_OK);
+		assert_false(seen);
+		assert_int_equal(raw_int(f->path, "SELECT count(*) FROM replay WHERE jti = 'jti-9'"),
+				 0);
+	}
 }
 
 /* ---- audit ------------------------------------------------------------------------- */
