@@ -52,6 +52,7 @@ class Server:
             f.write(config_text)
         self.env = dict(os.environ)
         self.env.pop("GRANTD_ADMIN_PASSWORD", None)
+        self.env.pop("GRANTD_BIN", None)  # the harness's, not a config key
         if admin_password is not None:
             self.env["GRANTD_ADMIN_PASSWORD"] = admin_password
         self.env.update(env or {})
