@@ -19,9 +19,8 @@
  * is still judged in step 4. When no IdP matches, steps 2 and 3 apply only
  * the server-wide rules and step 4 fails.
  *
- * Replay (step 9): with `dry_run` nothing is written; the trace says the jti
- * would be recorded (whether it is already recorded cannot be read through
- * the store interface yet, see docs/jwt-grant.md). Without `dry_run`, the
+ * Replay (step 9): with `dry_run` nothing is written; the jti is looked up
+ * read-only (replay_seen) and a used one fails the check. Without `dry_run`, the
  * (tenant, iss, jti) triple is recorded only after every other check
  * passed, so a rejected assertion records nothing. */
 #ifndef GRANTD_OAUTH_JWT_GRANT_H
