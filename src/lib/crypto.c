@@ -1,6 +1,7 @@
 #include "lib/crypto.h"
 
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -55,23 +56,47 @@ status rand_string(const char *alphabet, size_t len, char *out, size_t outsz)
 	return ST_OK;
 }
 
-status uuid_v4(char out[UUID_STR_LEN + 1])
+/* The 16 bytes as 8-4-4-4-12 lower-case hex, after setting the version
+ * nibble and the RFC 9562 variant bits. */
+static void uuid_format(unsigned char b[16], unsigned version, char out[UUID_STR_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char r[16];
 	size_t o = 0;
 
-	if (rand_bytes(r, sizeof r) != ST_OK)
-		return ST_INTERNAL;
-	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	b[6] = (unsigned char)((b[6] & 0x0f) | (version << 4));
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-		out[o++] = hex[r[i] >> 4];
-		out[o++] = hex[r[i] & 15];
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
 	}
 	out[o] = '\0';
+}
+
+status uuid_v4(char out[UUID_STR_LEN + 1])
+{
+	unsigned char r[16];
+
+	if (rand_bytes(r, sizeof r) != ST_OK)
+		return ST_INTERNAL;
+	uuid_format(r, 4, out);
+	return ST_OK;
+}
+
+status uuid_v7(char out[UUID_STR_LEN + 1])
+{
+	unsigned char b[16];
+	struct timespec ts;
+	uint64_t ms;
+
+	if (rand_bytes(b, sizeof b) != ST_OK)
+		return ST_INTERNAL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	uuid_format(b, 7, out);
 	return ST_OK;
 }
 

@@ -22,6 +22,10 @@ status rand_token(size_t nbytes, char *out, size_t outsz);
 status rand_string(const char *alphabet, size_t len, char *out, size_t outsz);
 /* A random RFC 4122 version-4 UUID, lower-case, NUL-terminated (37 bytes). */
 status uuid_v4(char out[UUID_STR_LEN + 1]);
+/* A UUID version 7 (RFC 9562): 48 bits of Unix time in milliseconds, then
+ * random bits, so ids made one after another sort (and land in a B-tree
+ * index) in time order. ST_INTERNAL if the CSPRNG fails. */
+status uuid_v7(char out[UUID_STR_LEN + 1]);
 bool uuid_valid(struct sv s);
 
 status sha256(const void *p, size_t n, unsigned char out[SHA256_LEN]);

@@ -112,7 +112,7 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 	const char *iss = NULL, *sub, *jti, *endpoint, *const *aud = NULL;
 	int64_t exp, nbf, iat, skew = cfg->oauth.timestamp_skew;
 	size_t naud = 0;
-	bool aud_ok = false;
+	bool aud_ok = false, seen = false;
 	struct err e = {0};
 	status st;
 
@@ -231,17 +231,30 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 				(long long)(iat - now));
 		goto out;
 	}
-	/* Last, after every other check: a rejected assertion records nothing. */
-	st = c->store->ops->replay_record(c->store, req->tenant_id, iss, jti, exp + skew, now, &e);
-	if (st == ST_CONFLICT) {
+	/* Last, after every other check. A used jti is refused here, before
+	 * the grant runs, so a replayed client assertion is an invalid_client
+	 * whatever the grant would say; the record itself is written with the
+	 * tokens (grant_req.client_replay), where a concurrent replay is
+	 * caught, and a request that fails records nothing. */
+	st = c->store->ops->replay_seen(c->store, req->tenant_id, iss, jti, now, &seen, &e);
+	if (st == ST_OK && seen) {
 		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
 				"client assertion replayed (jti already used)");
 		goto out;
 	}
 	if (st != ST_OK) {
-		st = oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "recording the jti: ");
+		st = oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "looking up the jti: ");
 		goto out;
 	}
+	out->replay.tenant_id = req->tenant_id;
+	out->replay.iss = arena_strdup(a, iss);
+	out->replay.jti = arena_strdup(a, jti);
+	out->replay.expires_at = exp + skew;
+	if (out->replay.iss == NULL || out->replay.jti == NULL) {
+		st = oauth_fail(fault, OAUTH_SERVER_ERROR, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	out->has_replay = true;
 	out->method = APP_AUTH_PRIVATE_KEY_JWT;
 out:
 	jose_keyset_free(fetched);

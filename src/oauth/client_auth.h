@@ -34,6 +34,10 @@ struct client_auth {
 	bool basic;                  /* the request carried Authorization: Basic */
 	const char *client_id;       /* the claimed id (in the request's arena), for the log;
 				      * NULL when none could be read */
+	/* private_key_jwt: the client assertion's jti, to be recorded with the
+	 * tokens (strings in the request's arena). */
+	bool has_replay;
+	struct store_replay replay;
 };
 
 /* Authenticates the client of a token request whose body is `f`. ST_OK

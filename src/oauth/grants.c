@@ -15,13 +15,37 @@ static const char *param(const struct grant_req *g, const char *key)
 	return form_get(g->form, key, &v) == ST_OK ? v.p : NULL;
 }
 
-static status issue(const struct grant_req *g, const struct token_grant *tg,
+static status revoke_chain(const struct grant_req *g, const char *chain_id,
+			   struct oauth_fault *fault);
+
+/* Mints and commits the tokens with the request's other writes (the
+ * client assertion's jti first, then the grant's own), and answers. A
+ * conflict at commit is the client's fault: a replayed client assertion
+ * (`jr` NULL or not), a replayed grant assertion (`jr`), or a refresh
+ * token that a concurrent request used first (`reuse_chain`, revoked). */
+static status issue(const struct grant_req *g, struct token_grant *tg,
+		    const struct jwt_grant_result *jr, const char *reuse_chain,
 		    const char *refresh_echo, struct http_resp *resp, struct oauth_fault *fault)
 {
 	struct token_issued t;
 	struct err e = {0};
-	status st = tokens_issue(g->c, tg, &t, &e);
+	size_t first_own = 0;
+	status st;
 
+	if (g->client_replay != NULL) {
+		tg->replays[tg->nreplays++] = *g->client_replay;
+		first_own = 1;
+	}
+	if (jr != NULL && jr->replay_pending)
+		tg->replays[tg->nreplays++] = jr->replay;
+	st = tokens_issue(g->c, tg, &t, &e);
+	if (st == ST_CONFLICT && t.conflict == STORE_TX_REPLAY && t.conflict_replay < first_own)
+		return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+				  "client assertion replayed (jti already used)");
+	if (st == ST_CONFLICT && t.conflict == STORE_TX_REPLAY && jr != NULL)
+		return jwt_grant_replayed(g->req->arena, jr, fault);
+	if (st == ST_CONFLICT && t.conflict == STORE_TX_REFRESH_USE && reuse_chain != NULL)
+		return revoke_chain(g, reuse_chain, fault);
 	if (st != ST_OK)
 		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "issuing tokens: ");
 	st = tokens_respond(resp, &t, refresh_echo);
@@ -60,7 +84,7 @@ status grant_jwt_bearer(const struct grant_req *g, struct http_resp *resp,
 	tg.with_refresh = (g->app->grants & APP_GRANT_REFRESH_TOKEN) != 0;
 	tg.refresh_ttl = tokens_refresh_ttl(g->c, g->app);
 	tg.now = g->now;
-	st = issue(g, &tg, NULL, resp, fault);
+	st = issue(g, &tg, &r, NULL, NULL, resp, fault);
 out:
 	jwt_grant_result_free(&r);
 	return st;
@@ -134,18 +158,10 @@ status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
 	if (scope == NULL && tok.scope[0] != '\0')
 		scope = tok.scope;
 
-	if (rotate) {
-		struct store_token used;
-		st = s->ops->refresh_use(s, a, h, &used, &e);
-		if (st == ST_CONFLICT) /* a concurrent use won the race */
-			return revoke_chain(g, tok.chain_id, fault);
-		if (st == ST_NOT_FOUND)
-			return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_INVALID,
-					  "refresh token is unknown in this tenant");
-		if (st != ST_OK)
-			return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e,
-					      "using a refresh token: ");
-	}
+	/* With rotation the old token is marked used in the transaction that
+	 * stores its successors: a request that fails burns nothing, and of
+	 * concurrent uses exactly one commits (the others revoke the chain). */
+	tg.refresh_use = rotate ? h : NULL;
 	tg.tenant_id = g->req->tenant_id;
 	tg.app = g->app;
 	tg.idp_id = tok.idp_id;
@@ -157,7 +173,7 @@ status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
 	tg.with_refresh = rotate;
 	tg.refresh_ttl = tokens_refresh_ttl(c, g->app);
 	tg.now = g->now;
-	return issue(g, &tg, rotate ? NULL : rt, resp, fault);
+	return issue(g, &tg, NULL, tok.chain_id, rotate ? NULL : rt, resp, fault);
 }
 
 status grant_client_credentials(const struct grant_req *g, struct http_resp *resp,
@@ -192,5 +208,5 @@ status grant_client_credentials(const struct grant_req *g, struct http_resp *res
 	tg.access_ttl = tokens_access_ttl(g->c, g->app, APP_GRANT_CLIENT_CREDENTIALS);
 	tg.with_refresh = false;
 	tg.now = g->now;
-	return issue(g, &tg, NULL, resp, fault);
+	return issue(g, &tg, NULL, NULL, NULL, resp, fault);
 }

@@ -23,6 +23,8 @@ struct grant_req {
 	const struct form *form;
 	const struct app_conf *app; /* the authenticated client */
 	enum app_auth_method auth;  /* how it authenticated */
+	/* A client assertion's jti to record with the tokens; NULL = none. */
+	const struct store_replay *client_replay;
 	int64_t now;
 };
 

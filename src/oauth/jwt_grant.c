@@ -535,28 +535,29 @@ static status step_replay(struct run *x)
 		return pass(x, JWT_CHECK_REPLAY, "no jti: the assertion is not replay-protected");
 	if (x->in->dry_run) {
 		bool seen = false;
-		st = s->ops->replay_seen(s, x->in->tenant_id, r->iss, r->jti, x->in->now, &seen, &e);
+		st =
+		    s->ops->replay_seen(s, x->in->tenant_id, r->iss, r->jti, x->in->now, &seen, &e);
 		if (st != ST_OK)
 			return fault(x, JWT_CHECK_REPLAY, st, &e);
 		if (seen)
-			return fail(x, JWT_CHECK_REPLAY, OAUTH_INVALID_GRANT, ST_CONFLICT,
-				    "assertion replayed (jti already used): jti '%s' of issuer '%s' "
-				    "(dry run: nothing was recorded)",
-				    show(x, r->jti), show(x, r->iss));
+			return fail(
+			    x, JWT_CHECK_REPLAY, OAUTH_INVALID_GRANT, ST_CONFLICT,
+			    "assertion replayed (jti already used): jti '%s' of issuer '%s' "
+			    "(dry run: nothing was recorded)",
+			    show(x, r->jti), show(x, r->iss));
 		return pass(x, JWT_CHECK_REPLAY,
 			    "dry run: jti '%s' is unused and would be recorded until %lld (exp + "
 			    "skew); nothing was recorded",
 			    show(x, r->jti), (long long)until);
 	}
-	st = s->ops->replay_record(s, x->in->tenant_id, r->iss, r->jti, until, x->in->now, &e);
-	if (st == ST_CONFLICT)
-		return fail(x, JWT_CHECK_REPLAY, OAUTH_INVALID_GRANT, ST_CONFLICT,
-			    "assertion replayed (jti already used): jti '%s' of issuer '%s'",
-			    show(x, r->jti), show(x, r->iss));
-	if (st != ST_OK)
-		return fault(x, JWT_CHECK_REPLAY, st, &e);
-	r->jti_recorded = true;
-	return pass(x, JWT_CHECK_REPLAY, "jti '%s' recorded until %lld (exp + skew)",
+	/* Not written here: the record joins the tokens' transaction, so a
+	 * request that fails later uses nothing up, and a replay (even of an
+	 * assertion whose first use is still being committed) is caught there
+	 * (jwt_grant_replay_error). */
+	r->replay = (struct store_replay){x->in->tenant_id, r->iss, r->jti, until};
+	r->replay_pending = true;
+	return pass(x, JWT_CHECK_REPLAY,
+		    "jti '%s' to be recorded with the tokens until %lld (exp + skew)",
 		    show(x, r->jti), (long long)until);
 }
 
@@ -581,6 +582,14 @@ status jwt_grant_check(struct oauth_ctx *c, struct arena *a, const struct jwt_gr
 	    (st = step_replay(&x)) != ST_OK)
 		return st;
 	return ST_OK;
+}
+
+status jwt_grant_replayed(struct arena *a, const struct jwt_grant_result *r, struct oauth_fault *f)
+{
+	return oauth_fail(f, OAUTH_INVALID_GRANT, ST_CONFLICT,
+			  "assertion replayed (jti already used): jti '%s' of issuer '%s'",
+			  oauth_show(a, r->jti, OAUTH_SHOW_MAX),
+			  oauth_show(a, r->iss, OAUTH_SHOW_MAX));
 }
 
 void jwt_grant_result_free(struct jwt_grant_result *r)

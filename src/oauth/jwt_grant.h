@@ -82,7 +82,11 @@ struct jwt_grant_result {
 	int64_t exp;
 	const char *scope; /* granted scope (normalised), NULL for none */
 	int64_t skew;      /* seconds applied */
-	bool jti_recorded; /* step 9 wrote the replay record */
+	/* Step 9 passed with a jti to record: the caller writes `replay` in the
+	 * same transaction as the tokens (store grant_commit), which is where a
+	 * replay is finally decided. Never set in a dry run. */
+	bool replay_pending;
+	struct store_replay replay;
 };
 
 /* Runs the checks. Returns ST_OK when all passed; otherwise the failed
@@ -95,6 +99,10 @@ struct jwt_grant_result {
 status jwt_grant_check(struct oauth_ctx *c, struct arena *a, const struct jwt_grant_in *in,
 		       struct jwt_grant_result *r, struct oauth_fault *f);
 void jwt_grant_result_free(struct jwt_grant_result *r);
+
+/* The failure for an assertion whose pending replay record conflicted at
+ * commit: invalid_grant, ST_CONFLICT, "assertion replayed ...". */
+status jwt_grant_replayed(struct arena *a, const struct jwt_grant_result *r, struct oauth_fault *f);
 
 /* "assertion", "header", "claims", "issuer", "signature", "audience",
  * "times", "subject_and_scope", "replay". */

@@ -112,6 +112,7 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 	g.form = &body;
 	g.app = ca->app;
 	g.auth = ca->method;
+	g.client_replay = ca->has_replay ? &ca->replay : NULL;
 	switch (*grant) {
 	case APP_GRANT_JWT_BEARER: return grant_jwt_bearer(&g, resp, fault);
 	case APP_GRANT_REFRESH_TOKEN: return grant_refresh_token(&g, resp, fault);

@@ -22,12 +22,13 @@ status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct tok
 		    struct err *e)
 {
 	struct store_token at = {0}, rt = {0};
+	struct store_grant_tx tx = {0};
 	char chain[UUID_STR_LEN + 1];
 	status st;
 
 	memset(out, 0, sizeof *out);
 	if (g->chain_id == NULL) {
-		if ((st = uuid_v4(chain)) != ST_OK)
+		if ((st = uuid_v7(chain)) != ST_OK)
 			return err_set(e, st, "the CSPRNG failed");
 	} else if (!str_copy(chain, sizeof chain, g->chain_id)) {
 		return err_set(e, ST_INTERNAL, "chain id too long");
@@ -52,18 +53,33 @@ status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct tok
 		if ((st = mint(c, out->refresh_token, rt.hash, e)) != ST_OK)
 			goto out;
 	}
-	st = c->store->ops->tokens_put(c->store, &at, g->with_refresh ? &rt : NULL, e);
-	if (st == ST_CONFLICT) /* two equal 256-bit random values: impossible */
+	tx.now = g->now;
+	memcpy(tx.replays, g->replays, sizeof tx.replays);
+	tx.nreplays = g->nreplays;
+	tx.refresh_use = g->refresh_use;
+	tx.access = &at;
+	tx.refresh = g->with_refresh ? &rt : NULL;
+	st = c->store->ops->grant_commit(c->store, &tx, e);
+	if (st == ST_CONFLICT && tx.conflict == STORE_TX_NONE)
+		/* two equal 256-bit random values: impossible */
 		st = err_set(e, ST_INTERNAL, "token hash collision");
-	if (st != ST_OK)
+	if (st != ST_OK) {
+		out->conflict = tx.conflict;
+		out->conflict_replay = tx.conflict_replay;
 		goto out;
+	}
 	out->expires_in = g->access_ttl;
 	out->scope = g->scope;
 out:
 	mem_wipe(at.hash, sizeof at.hash);
 	mem_wipe(rt.hash, sizeof rt.hash);
-	if (st != ST_OK)
+	if (st != ST_OK) {
+		enum store_tx_part part = out->conflict;
+		size_t which = out->conflict_replay;
 		mem_wipe(out, sizeof *out);
+		out->conflict = part;
+		out->conflict_replay = which;
+	}
 	return st;
 }
 

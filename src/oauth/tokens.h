@@ -5,7 +5,12 @@
  * stored, with the tenant, application, client, IdP, subject, scope, grant,
  * chain id and lifetimes. tokens_issue() returns only after the store has
  * committed, so a token the client receives is always known to the server.
- * Every grant mints new tokens (no reuse of an active one). */
+ * Every grant mints new tokens (no reuse of an active one).
+ *
+ * One transaction per grant (docs/performance.md, "The write path"): the
+ * request's other writes - the assertion's and the client assertion's jti
+ * records, the refresh token marked used - travel in `token_grant` and are
+ * committed with the new tokens, all or nothing. */
 #ifndef GRANTD_OAUTH_TOKENS_H
 #define GRANTD_OAUTH_TOKENS_H
 
@@ -33,6 +38,10 @@ struct token_grant {
 	bool with_refresh;      /* mint a refresh token too */
 	int64_t refresh_ttl;    /* seconds */
 	int64_t now;
+	/* Written in the same transaction as the tokens. */
+	struct store_replay replays[STORE_TX_REPLAYS];
+	size_t nreplays;
+	const unsigned char *refresh_use; /* refresh token hash to mark used, or NULL */
 };
 
 struct token_issued {
@@ -40,11 +49,16 @@ struct token_issued {
 	char refresh_token[TOKEN_CHARS + 1]; /* "" when none */
 	int64_t expires_in;
 	const char *scope; /* borrowed from the grant */
+	/* On ST_CONFLICT: which write conflicted (store.h grant_commit). */
+	enum store_tx_part conflict;
+	size_t conflict_replay;
 };
 
-/* Mints and stores an access token (and a refresh token when asked) in one
- * transaction. ST_OK; ST_IO/ST_BUSY/ST_NOMEM/ST_INTERNAL with `e` (server
- * faults). */
+/* Mints an access token (and a refresh token when asked) and commits them
+ * with the grant's other writes in one transaction. ST_OK; ST_CONFLICT
+ * with out->conflict saying which write conflicted (a replayed jti, a
+ * refresh token used concurrently), nothing written;
+ * ST_IO/ST_BUSY/ST_NOMEM/ST_INTERNAL with `e` (server faults). */
 status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct token_issued *out,
 		    struct err *e);
 

@@ -111,6 +111,47 @@ struct store_audit {
 	int64_t at;    /* filled by the store when 0 */
 };
 
+/* A used assertion id: (tenant, iss, jti) may not be used again until
+ * expires_at. */
+struct store_replay {
+	const char *tenant_id;
+	const char *iss;
+	const char *jti;
+	int64_t expires_at;
+};
+
+#define STORE_TX_REPLAYS 2 /* the grant's assertion and a client assertion */
+
+/* Which part of a grant transaction conflicted (see grant_commit). */
+enum store_tx_part {
+	STORE_TX_NONE = 0,
+	STORE_TX_REPLAY,      /* replays[conflict_replay] is a live record */
+	STORE_TX_REFRESH_USE, /* the refresh token was already used, or is gone */
+};
+
+/* Everything one token request writes. grant_commit applies it in this
+ * order, all or nothing: the replay records, marking the refresh token
+ * used, inserting the access token, inserting the refresh token. */
+struct store_grant_tx {
+	int64_t now; /* an expired replay record (expires_at <= now) is replaced */
+	struct store_replay replays[STORE_TX_REPLAYS];
+	size_t nreplays;
+	const unsigned char *refresh_use;  /* SHA256_LEN hash to mark used; NULL = none */
+	const struct store_token *access;  /* NULL = none */
+	const struct store_token *refresh; /* NULL = none */
+	/* Out, on ST_CONFLICT: what conflicted. */
+	enum store_tx_part conflict;
+	size_t conflict_replay;
+};
+
+/* Counters of the write path, for logs, metrics and tests. */
+struct store_stats {
+	uint64_t writes;    /* write transactions finished (committed or failed) */
+	uint64_t commits;   /* commits (fsyncs) that carried them */
+	uint64_t pending;   /* write transactions submitted and not yet finished */
+	int64_t wal_frames; /* SQLite: WAL size after the last commit, in pages */
+};
+
 struct store_page {
 	int64_t limit;  /* 1..1000 */
 	int64_t offset; /* >= 0 */
@@ -191,6 +232,17 @@ struct store_ops {
 			   struct store_page pg, struct store_app **items, size_t *n,
 			   int64_t *total, struct err *e);
 
+	/* The write of one token request, as one transaction: all of `tx` is
+	 * written or none of it. Returns only once the rows are durable.
+	 * Concurrent calls are batched into one commit (group commit): a call
+	 * that finds the writer idle is committed at once, the calls that
+	 * arrive meanwhile share the next commit. A replay record or refresh
+	 * token of a call that is still in an uncommitted batch conflicts like
+	 * a committed one. ST_OK; ST_CONFLICT with tx->conflict (and
+	 * tx->conflict_replay) saying what, nothing written; ST_INVALID for a
+	 * malformed tx; ST_IO/ST_BUSY/ST_NOMEM (nothing written). */
+	status (*grant_commit)(struct store *s, struct store_grant_tx *tx, struct err *e);
+
 	/* Stores an access token and optionally a refresh token atomically and
 	 * durably; returns only after commit. */
 	status (*tokens_put)(struct store *s, const struct store_token *access,
@@ -230,8 +282,12 @@ struct store_ops {
 			     int64_t *total, struct err *e);
 
 	/* Deletes replay records and tokens with expires_at <= now, in small
-	 * batches (each its own transaction) so writers are never held up long. */
+	 * batches (each its own transaction) so writers are never held up long.
+	 * Meant for a background thread, never a request. */
 	status (*purge_expired)(struct store *s, int64_t now, struct err *e);
+
+	/* A snapshot of the counters; never fails. */
+	void (*stats)(struct store *s, struct store_stats *out);
 };
 
 struct store {

@@ -139,6 +139,41 @@ static const char *const migrations[] = {
 	"  at INTEGER NOT NULL"
 	");"
 	"CREATE INDEX audit_events_tenant_at ON audit_events (tenant_id, at);",
+
+	/* 2: tokens as a rowid table. Rows are appended in rowid order, so an
+	 * insert dirties the table's last page rather than a random one; of
+	 * the indexes only the unique hash is random (the app, IdP and expiry
+	 * keys are followed by the ever-growing rowid, and new chain ids are
+	 * time-ordered, see tokens.c), which roughly halves the pages a grant
+	 * writes (docs/performance.md). */
+	"CREATE TABLE tokens_v2 ("
+	"  id INTEGER PRIMARY KEY,"
+	"  hash BLOB NOT NULL,"
+	"  kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+	"  tenant_id TEXT NOT NULL,"
+	"  app_id TEXT NOT NULL,"
+	"  client_id TEXT NOT NULL,"
+	"  idp_id TEXT,"
+	"  subject TEXT NOT NULL,"
+	"  scope TEXT NOT NULL DEFAULT '',"
+	"  grant_type TEXT NOT NULL,"
+	"  chain_id TEXT,"
+	"  issued_at INTEGER NOT NULL,"
+	"  expires_at INTEGER NOT NULL,"
+	"  revoked INTEGER NOT NULL DEFAULT 0,"
+	"  used INTEGER NOT NULL DEFAULT 0"
+	");"
+	"INSERT INTO tokens_v2 (hash, kind, tenant_id, app_id, client_id, idp_id, subject, scope,"
+	"  grant_type, chain_id, issued_at, expires_at, revoked, used)"
+	"  SELECT hash, kind, tenant_id, app_id, client_id, idp_id, subject, scope, grant_type,"
+	"  chain_id, issued_at, expires_at, revoked, used FROM tokens ORDER BY issued_at;"
+	"DROP TABLE tokens;"
+	"ALTER TABLE tokens_v2 RENAME TO tokens;"
+	"CREATE UNIQUE INDEX tokens_hash ON tokens (hash);"
+	"CREATE INDEX tokens_chain ON tokens (chain_id);"
+	"CREATE INDEX tokens_app ON tokens (app_id);"
+	"CREATE INDEX tokens_idp ON tokens (idp_id) WHERE idp_id IS NOT NULL;"
+	"CREATE INDEX tokens_expires ON tokens (expires_at);",
 };
 /* clang-format on */
 
@@ -163,6 +198,9 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	X(BEGIN_WRITE, "BEGIN IMMEDIATE")                                                         \
 	X(COMMIT, "COMMIT")                                                                       \
 	X(ROLLBACK, "ROLLBACK")                                                                   \
+	X(SAVEPOINT, "SAVEPOINT job")                                                             \
+	X(RELEASE, "RELEASE job")                                                                 \
+	X(ROLLBACK_TO, "ROLLBACK TO job")                                                         \
 	X(USER_VERSION, "PRAGMA user_version")                                                    \
 	X(TENANT_INSERT, "INSERT INTO tenants (" TENANT_COLS ") VALUES (?, ?, ?, ?)")              \
 	X(TENANT_GET, "SELECT " TENANT_COLS " FROM tenants WHERE id = ?")                         \
@@ -208,6 +246,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	X(TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?")                          \
 	X(REFRESH_USE, "UPDATE tokens SET used = 1 WHERE hash = ? AND kind = 2 AND used = 0 "     \
 		       "RETURNING " TOKEN_COLS)                                                    \
+	X(REFRESH_MARK_USED, "UPDATE tokens SET used = 1 "                                        \
+			     "WHERE hash = ? AND kind = 2 AND used = 0")                          \
 	X(REFRESH_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ? AND kind = 2")           \
 	X(TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE hash = ?")                           \
 	X(TOKENS_REVOKE_CHAIN, "UPDATE tokens SET revoked = 1 WHERE chain_id = ? AND revoked = 0") \
@@ -246,6 +286,7 @@ static const char *const sql_name[] = {SQL_STATEMENTS(X_NAME)};
 /* ---- store and connections ------------------------------------------------ */
 
 struct conn;
+struct job;
 
 struct sq_store {
 	struct store base; /* first: a struct store * is a struct sq_store * */
@@ -254,12 +295,27 @@ struct sq_store {
 	pthread_key_t key;  /* this thread's struct conn */
 	pthread_mutex_t mu; /* guards conns */
 	struct conn *conns;
-	/* Serialises this process's write transactions. SQLite admits one
-	 * writer at a time anyway; without this, threads of one process would
-	 * meet on SQLite's lock and wait in its busy handler, which sleeps
-	 * 1, 2, 5 ... 100 ms: a mutex hands the lock over at once instead.
-	 * (Other processes are still met by the busy handler.) */
+	/* Serialises write transactions run on the caller's thread, which
+	 * happens only before the writer thread starts (migrations). */
 	pthread_mutex_t write_mu;
+
+	/* Group commit (see "the writer" below). q_mu guards the queue, the
+	 * flags and every job's `done`. */
+	pthread_mutex_t q_mu;
+	pthread_cond_t q_cv; /* the writer waits here for work */
+	struct job *q_head, *q_tail;
+	bool q_stop;
+	bool writer_on;
+	pthread_t writer;
+	uint64_t n_commits, n_jobs; /* written by the writer only, read atomically */
+	uint64_t n_pending;         /* submitted, not finished; under q_mu */
+
+	/* The checkpointer: folds the WAL back into the database off the
+	 * writer's and the requests' threads. */
+	pthread_cond_t ck_cv;
+	bool ck_want, ck_stop, ck_on;
+	pthread_t ckpt;
+	int wal_frames; /* the WAL's size after the last commit, in frames */
 };
 
 struct conn {
@@ -390,6 +446,8 @@ static status conn_open(struct sq_store *s, struct conn **out, struct err *e)
 		goto out;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
+	/* Checkpoints run on the checkpointer thread, never on a commit. */
+	sqlite3_wal_autocheckpoint(c->db, 0);
 	/* Before anything that may need a lock (switching to WAL does). */
 	sqlite3_busy_timeout(c->db, s->busy_ms);
 	if ((ret = conn_pragma(c, "PRAGMA journal_mode = WAL", "wal", e)) != ST_OK ||
@@ -714,11 +772,35 @@ static status q_row(struct q *q, struct arena *a, row_fn fn, void *out, const ch
 	return ST_OK;
 }
 
-/* ---- transactions --------------------------------------------------------- */
+/* ---- transactions and the writer ------------------------------------------ */
 
 /* Write bodies run inside an open write transaction and neither begin nor
- * end one. On failure the whole transaction is rolled back. */
+ * end one; a body that fails leaves no trace (its savepoint, or the whole
+ * transaction, is rolled back). */
 typedef status (*tx_body)(struct conn *c, void *arg, struct err *e);
+
+/* Largest number of jobs committed together: bounds how long one batch
+ * holds the write lock and how long its first job waits for its fsync. */
+#define BATCH_MAX 256
+
+/* WAL frames after which the checkpointer is woken, and past which it
+ * waits for readers to move on (RESTART) rather than only copying what it
+ * can (PASSIVE). journal_size_limit truncates a WAL that grew. */
+#define CKPT_FRAMES       2000
+#define CKPT_FORCE_FRAMES 32000
+#define WAL_SIZE_LIMIT    "67108864"
+
+/* One write transaction waiting for the writer. Lives on the submitting
+ * thread's stack until `done`. */
+struct job {
+	tx_body body;
+	void *arg;
+	struct err *e;
+	status st;
+	bool done;
+	pthread_cond_t cv; /* the submitter waits here, under q_mu */
+	struct job *next;
+};
 
 static void rollback(struct conn *c)
 {
@@ -727,14 +809,15 @@ static void rollback(struct conn *c)
 		(void)exec_stmt(c, SQL_ROLLBACK, "rolling back", NULL);
 }
 
-static status write_tx(struct store *s, tx_body body, void *arg, struct err *e)
+/* One transaction on the caller's thread: only before the writer runs. */
+static status write_tx_inline(struct sq_store *s, tx_body body, void *arg, struct err *e)
 {
 	struct conn *c;
 	status ret;
 
-	if ((ret = conn_get(s, &c, e)) != ST_OK)
+	if ((ret = conn_get(&s->base, &c, e)) != ST_OK)
 		return ret;
-	pthread_mutex_lock(&c->owner->write_mu);
+	pthread_mutex_lock(&s->write_mu);
 	if ((ret = exec_stmt(c, SQL_BEGIN_WRITE, "starting a write transaction", e)) != ST_OK)
 		goto out;
 	if ((ret = body(c, arg, e)) != ST_OK)
@@ -743,8 +826,275 @@ static status write_tx(struct store *s, tx_body body, void *arg, struct err *e)
 out:
 	if (ret != ST_OK)
 		rollback(c);
-	pthread_mutex_unlock(&c->owner->write_mu);
+	pthread_mutex_unlock(&s->write_mu);
 	return ret;
+}
+
+/* Runs `body` in a write transaction and returns once it is durable (or
+ * failed, leaving nothing behind). The writer thread runs it, batched with
+ * whatever else was queued meanwhile. */
+static status write_tx(struct store *base, tx_body body, void *arg, struct err *e)
+{
+	struct sq_store *s = sq(base);
+	struct job j = {.body = body, .arg = arg, .e = e};
+	status ret;
+
+	pthread_mutex_lock(&s->q_mu);
+	if (!s->writer_on) {
+		pthread_mutex_unlock(&s->q_mu);
+		return write_tx_inline(s, body, arg, e);
+	}
+	/* A body that wrote through write_tx would wait for itself. */
+	assert(!pthread_equal(pthread_self(), s->writer));
+	if (pthread_cond_init(&j.cv, NULL) != 0) {
+		pthread_mutex_unlock(&s->q_mu);
+		return err_set(e, ST_NOMEM, "cannot create a condition variable");
+	}
+	if (s->q_tail != NULL)
+		s->q_tail->next = &j;
+	else
+		s->q_head = &j;
+	s->q_tail = &j;
+	s->n_pending++;
+	pthread_cond_signal(&s->q_cv);
+	while (!j.done)
+		pthread_cond_wait(&j.cv, &s->q_mu);
+	ret = j.st;
+	pthread_mutex_unlock(&s->q_mu);
+	pthread_cond_destroy(&j.cv);
+	return ret;
+}
+
+/* Sets every job of `jobs` that has not failed on its own to `st`, with
+ * the message of `why`. */
+static void batch_fail(struct job *jobs, status st, const struct err *why)
+{
+	for (struct job *j = jobs; j != NULL; j = j->next) {
+		if (j->st != ST_OK)
+			continue;
+		j->st = st;
+		if (j->e != NULL)
+			err_set(j->e, st, "%s", why->msg[0] ? why->msg : "database failure");
+	}
+}
+
+/* Runs a batch as one transaction: each job under its own savepoint, so a
+ * failed job is undone alone, then one COMMIT (one fsync) for all. A job
+ * sees the rows of the jobs before it: a jti or refresh token used earlier
+ * in the batch conflicts as if committed. A lone job needs no savepoint. */
+static void run_batch(struct sq_store *s, struct conn *c, struct job *jobs)
+{
+	bool single = jobs->next == NULL, any = false;
+	struct err e = {0};
+	status st;
+
+	for (struct job *j = jobs; j != NULL; j = j->next)
+		j->st = ST_OK;
+	if ((st = exec_stmt(c, SQL_BEGIN_WRITE, "starting a write transaction", &e)) != ST_OK) {
+		batch_fail(jobs, st, &e);
+		return;
+	}
+	for (struct job *j = jobs; j != NULL; j = j->next) {
+		if (!single &&
+		    (st = exec_stmt(c, SQL_SAVEPOINT, "opening a savepoint", j->e)) != ST_OK) {
+			j->st = st;
+			continue;
+		}
+		j->st = j->body(c, j->arg, j->e);
+		if (sqlite3_get_autocommit(c->db)) {
+			/* SQLite rolled the whole transaction back (I/O error, out
+			 * of memory): the jobs before this one are undone too. */
+			err_set(&e, ST_IO, "database failure while writing (transaction aborted)");
+			batch_fail(jobs, ST_IO, &e);
+			return;
+		}
+		if (single)
+			break;
+		if (j->st != ST_OK)
+			st = exec_stmt(c, SQL_ROLLBACK_TO, "rolling back a savepoint", &e);
+		if (st == ST_OK)
+			st = exec_stmt(c, SQL_RELEASE, "releasing a savepoint", &e);
+		if (st != ST_OK) {
+			if (j->st == ST_OK)
+				j->st = st; /* its rows are in, but it will not commit */
+			batch_fail(jobs, st, &e);
+			rollback(c);
+			return;
+		}
+	}
+	for (struct job *j = jobs; j != NULL; j = j->next)
+		any |= j->st == ST_OK;
+	if (!any) {
+		rollback(c);
+		return;
+	}
+	if ((st = exec_stmt(c, SQL_COMMIT, "committing", &e)) != ST_OK) {
+		batch_fail(jobs, st, &e);
+		rollback(c);
+		return;
+	}
+	__atomic_add_fetch(&s->n_commits, 1, __ATOMIC_RELAXED);
+}
+
+/* Called by SQLite on the writer's connection after each commit. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sq_store *s = arg;
+
+	(void)db;
+	(void)name;
+	__atomic_store_n(&s->wal_frames, frames, __ATOMIC_RELAXED);
+	if (frames >= CKPT_FRAMES) {
+		pthread_mutex_lock(&s->q_mu);
+		if (!s->ck_want) {
+			s->ck_want = true;
+			pthread_cond_signal(&s->ck_cv);
+		}
+		pthread_mutex_unlock(&s->q_mu);
+	}
+	return SQLITE_OK;
+}
+
+/* The writer: takes everything queued (up to BATCH_MAX jobs), commits it as
+ * one transaction, wakes the submitters, repeats. A request that finds it
+ * idle is committed at once; requests that arrive during a commit share the
+ * next one. No timer: batching comes only from concurrency. */
+static void *writer_main(void *arg)
+{
+	struct sq_store *s = arg;
+	struct conn *c = NULL;
+	struct err e = {0};
+	status cst = conn_get(&s->base, &c, &e);
+
+	if (cst == ST_OK) {
+		sqlite3_wal_hook(c->db, wal_hook, s);
+		cst = conn_pragma(c, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, NULL, &e);
+	}
+	if (cst != ST_OK)
+		log_error("store: the writer has no connection: %s", e.msg);
+	pthread_mutex_lock(&s->q_mu);
+	for (;;) {
+		struct job *batch, *last;
+		size_t n = 1;
+
+		while (s->q_head == NULL && !s->q_stop)
+			pthread_cond_wait(&s->q_cv, &s->q_mu);
+		if (s->q_head == NULL)
+			break; /* stopping, and nothing left to write */
+		batch = last = s->q_head;
+		while (last->next != NULL && n < BATCH_MAX) {
+			last = last->next;
+			n++;
+		}
+		s->q_head = last->next;
+		if (s->q_head == NULL)
+			s->q_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->q_mu);
+
+		if (cst != ST_OK) {
+			for (struct job *j = batch; j != NULL; j = j->next)
+				j->st = ST_OK;
+			batch_fail(batch, cst, &e);
+		} else {
+			run_batch(s, c, batch);
+		}
+		__atomic_add_fetch(&s->n_jobs, n, __ATOMIC_RELAXED);
+
+		pthread_mutex_lock(&s->q_mu);
+		for (struct job *j = batch, *next; j != NULL; j = next) {
+			next = j->next; /* j may be gone once signalled */
+			s->n_pending--;
+			j->done = true;
+			pthread_cond_signal(&j->cv);
+		}
+	}
+	pthread_mutex_unlock(&s->q_mu);
+	return NULL;
+}
+
+/* The checkpointer: copies committed WAL frames into the database file when
+ * the writer reports a large WAL. PASSIVE never blocks the writer; the WAL
+ * then restarts from its beginning at the next commit that finds it fully
+ * copied. When readers kept it from finishing and the WAL is past
+ * CKPT_FORCE_FRAMES, a RESTART waits (up to the busy timeout) for them. */
+static void *ckpt_main(void *arg)
+{
+	struct sq_store *s = arg;
+	struct conn *c = NULL;
+	struct err e = {0};
+	status cst = conn_get(&s->base, &c, &e);
+
+	if (cst != ST_OK)
+		log_error("store: the checkpointer has no connection: %s", e.msg);
+	pthread_mutex_lock(&s->q_mu);
+	for (;;) {
+		int log_frames = 0, done_frames = 0, rc, mode = SQLITE_CHECKPOINT_PASSIVE;
+
+		while (!s->ck_want && !s->ck_stop)
+			pthread_cond_wait(&s->ck_cv, &s->q_mu);
+		if (s->ck_stop)
+			break;
+		s->ck_want = false;
+		pthread_mutex_unlock(&s->q_mu);
+		if (cst == ST_OK) {
+			rc =
+			    sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log_frames, &done_frames);
+			if (rc == SQLITE_OK && done_frames < log_frames &&
+			    log_frames >= CKPT_FORCE_FRAMES) {
+				mode = SQLITE_CHECKPOINT_RESTART;
+				rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log_frames,
+							       &done_frames);
+			}
+			if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+				log_warn("store: checkpoint failed: %s", sqlite3_errmsg(c->db));
+		}
+		pthread_mutex_lock(&s->q_mu);
+	}
+	pthread_mutex_unlock(&s->q_mu);
+	return NULL;
+}
+
+/* Starts the writer and the checkpointer (after migrations). */
+static status threads_start(struct sq_store *s, struct err *e)
+{
+	pthread_mutex_lock(&s->q_mu);
+	if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+		pthread_mutex_unlock(&s->q_mu);
+		return err_set(e, ST_NOMEM, "cannot start the database writer thread");
+	}
+	s->writer_on = true;
+	if (pthread_create(&s->ckpt, NULL, ckpt_main, s) == 0)
+		s->ck_on = true;
+	else
+		log_warn("store: cannot start the checkpointer; the WAL is checkpointed at close");
+	pthread_mutex_unlock(&s->q_mu);
+	return ST_OK;
+}
+
+/* Drains the queue and stops both threads. */
+static void threads_stop(struct sq_store *s)
+{
+	bool writer, ckpt;
+
+	pthread_mutex_lock(&s->q_mu);
+	writer = s->writer_on;
+	ckpt = s->ck_on;
+	s->q_stop = s->ck_stop = true;
+	pthread_cond_signal(&s->q_cv);
+	pthread_cond_signal(&s->ck_cv);
+	pthread_mutex_unlock(&s->q_mu);
+	if (writer)
+		pthread_join(s->writer, NULL);
+	if (ckpt)
+		pthread_join(s->ckpt, NULL);
+	pthread_mutex_lock(&s->q_mu);
+	s->writer_on = s->ck_on = false;
+	pthread_mutex_unlock(&s->q_mu);
+	if (writer && s->n_commits > 0)
+		log_info("store: %llu write transactions in %llu commits (%.1f per commit)",
+			 (unsigned long long)s->n_jobs, (unsigned long long)s->n_commits,
+			 (double)s->n_jobs / (double)s->n_commits);
 }
 
 /* ---- shared write pieces ------------------------------------------------- */
@@ -1846,6 +2196,61 @@ static status sq_replay_record(struct store *s, const char *tenant_id, const cha
 	return write_tx(s, replay_body, &x, e);
 }
 
+static status refresh_mark_used(struct conn *c, const unsigned char *hash, struct err *e)
+{
+	int64_t changes = 0;
+	status ret = exec_key(c, SQL_REFRESH_MARK_USED, NULL, hash, SHA256_LEN, &changes,
+			      "using a refresh token", e);
+
+	if (ret == ST_OK && changes == 0)
+		ret = err_set(e, ST_CONFLICT, "refresh token already used (or unknown)");
+	return ret;
+}
+
+/* One token request's writes, in the order store.h gives. */
+static status grant_body(struct conn *c, void *arg, struct err *e)
+{
+	struct store_grant_tx *tx = arg;
+	status ret;
+
+	for (size_t i = 0; i < tx->nreplays; i++) {
+		const struct store_replay *r = &tx->replays[i];
+		struct replay_arg x = {r->tenant_id, r->iss, r->jti, r->expires_at, tx->now};
+
+		if ((ret = replay_body(c, &x, e)) != ST_OK) {
+			if (ret == ST_CONFLICT) {
+				tx->conflict = STORE_TX_REPLAY;
+				tx->conflict_replay = i;
+			}
+			return ret;
+		}
+	}
+	if (tx->refresh_use != NULL && (ret = refresh_mark_used(c, tx->refresh_use, e)) != ST_OK) {
+		if (ret == ST_CONFLICT)
+			tx->conflict = STORE_TX_REFRESH_USE;
+		return ret;
+	}
+	if (tx->access != NULL && (ret = token_insert(c, tx->access, e)) != ST_OK)
+		return ret;
+	if (tx->refresh != NULL && (ret = token_insert(c, tx->refresh, e)) != ST_OK)
+		return ret;
+	return ST_OK;
+}
+
+static status sq_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
+{
+	tx->conflict = STORE_TX_NONE;
+	tx->conflict_replay = 0;
+	if (tx->nreplays > STORE_TX_REPLAYS)
+		return err_set(e, ST_INVALID, "too many replay records in one grant");
+	for (size_t i = 0; i < tx->nreplays; i++)
+		if (tx->replays[i].tenant_id == NULL || tx->replays[i].iss == NULL ||
+		    tx->replays[i].jti == NULL)
+			return err_set(e, ST_INVALID,
+				       "replay record without tenant, issuer or jti");
+	return write_tx(s, grant_body, tx, e);
+}
+
 static status sq_replay_seen(struct store *s, const char *tenant_id, const char *iss,
 			     const char *jti, int64_t now, bool *seen, struct err *e)
 {
@@ -1899,42 +2304,69 @@ static status sq_audit_list(struct store *s, struct arena *a, const char *tenant
 	return ret;
 }
 
-/* Deletes in PURGE_BATCH-row autocommit transactions until a batch comes
- * back short, so the write lock is only ever held for one small batch. */
-static status purge(struct conn *c, enum sql id, int64_t now, const char *what, struct err *e)
+struct purge_arg {
+	enum sql id;
+	int64_t now;
+	const char *what;
+	int64_t changes;
+};
+
+static status purge_body(struct conn *c, void *arg, struct err *e)
 {
+	struct purge_arg *x = arg;
 	struct q q = {0};
-	int64_t changes = 0;
-	status ret = ST_OK;
+	status ret;
 	int rc;
 
-	do {
-		if ((ret = q_open(c, id, &q, e)) != ST_OK)
-			break;
-		q_int(&q, now);
-		q_int(&q, PURGE_BATCH);
-		rc = q_step(&q);
-		if (rc != SQLITE_DONE) {
-			ret = db_fail(c, rc, what, e);
-			break;
-		}
-		changes = q_changes(&q);
-		q_close(&q);
-	} while (changes == PURGE_BATCH);
+	if ((ret = q_open(c, x->id, &q, e)) != ST_OK)
+		return ret;
+	q_int(&q, x->now);
+	q_int(&q, PURGE_BATCH);
+	rc = q_step(&q);
+	if (rc != SQLITE_DONE)
+		ret = db_fail(c, rc, x->what, e);
+	else
+		x->changes = q_changes(&q);
 	q_close(&q);
 	return ret;
 }
 
-static status sq_purge_expired(struct store *s, int64_t now, struct err *e)
+/* Deletes PURGE_BATCH rows per write job until a batch comes back short:
+ * each job is small and shares its commit with the grants around it, so a
+ * purge never holds the writer for long. */
+static status purge(struct store *s, enum sql id, int64_t now, const char *what, struct err *e)
 {
-	struct conn *c;
+	struct purge_arg x = {id, now, what, 0};
 	status ret;
 
-	if ((ret = conn_get(s, &c, e)) != ST_OK)
+	do {
+		x.changes = 0;
+		if ((ret = write_tx(s, purge_body, &x, e)) != ST_OK)
+			return ret;
+	} while (x.changes == PURGE_BATCH);
+	return ST_OK;
+}
+
+static void sq_stats(struct store *base, struct store_stats *out)
+{
+	struct sq_store *s = sq(base);
+
+	memset(out, 0, sizeof *out);
+	out->writes = __atomic_load_n(&s->n_jobs, __ATOMIC_RELAXED);
+	out->commits = __atomic_load_n(&s->n_commits, __ATOMIC_RELAXED);
+	out->wal_frames = __atomic_load_n(&s->wal_frames, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&s->q_mu);
+	out->pending = s->n_pending;
+	pthread_mutex_unlock(&s->q_mu);
+}
+
+static status sq_purge_expired(struct store *s, int64_t now, struct err *e)
+{
+	status ret = purge(s, SQL_PURGE_REPLAY, now, "purging replay records", e);
+
+	if (ret != ST_OK)
 		return ret;
-	if ((ret = purge(c, SQL_PURGE_REPLAY, now, "purging replay records", e)) != ST_OK)
-		return ret;
-	return purge(c, SQL_PURGE_TOKENS, now, "purging expired tokens", e);
+	return purge(s, SQL_PURGE_TOKENS, now, "purging expired tokens", e);
 }
 
 /* ---- open, migrate, close -------------------------------------------------- */
@@ -1946,6 +2378,9 @@ static void sq_close(struct store *base)
 
 	if (s == NULL)
 		return;
+	/* First: the writer finishes what was queued; its and the
+	 * checkpointer's connections close as the threads exit. */
+	threads_stop(s);
 	pthread_mutex_lock(&s->mu);
 	/* After this no exiting thread calls conn_thread_exit for this store. */
 	pthread_key_delete(s->key);
@@ -1958,6 +2393,9 @@ static void sq_close(struct store *base)
 	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_mutex_destroy(&s->write_mu);
+	pthread_mutex_destroy(&s->q_mu);
+	pthread_cond_destroy(&s->q_cv);
+	pthread_cond_destroy(&s->ck_cv);
 	free(s->path);
 	free(s);
 }
@@ -2118,6 +2556,7 @@ static const struct store_ops sqlite_ops = {
     .app_get = sq_app_get,
     .app_get_by_client_id = sq_app_get_by_client_id,
     .app_list = sq_app_list,
+    .grant_commit = sq_grant_commit,
     .tokens_put = sq_tokens_put,
     .token_get = sq_token_get,
     .refresh_use = sq_refresh_use,
@@ -2128,6 +2567,7 @@ static const struct store_ops sqlite_ops = {
     .replay_seen = sq_replay_seen,
     .audit_list = sq_audit_list,
     .purge_expired = sq_purge_expired,
+    .stats = sq_stats,
 };
 
 status store_sqlite_open(const struct config *cfg, struct store **out, struct err *e)
@@ -2149,14 +2589,18 @@ status store_sqlite_open(const struct config *cfg, struct store **out, struct er
 		free(s);
 		return err_set(e, ST_NOMEM, "cannot create a mutex");
 	}
-	if (pthread_mutex_init(&s->write_mu, NULL) != 0) {
-		pthread_mutex_destroy(&s->mu);
-		free(s);
-		return err_set(e, ST_NOMEM, "cannot create a mutex");
+	if (pthread_mutex_init(&s->write_mu, NULL) != 0 ||
+	    pthread_mutex_init(&s->q_mu, NULL) != 0 || pthread_cond_init(&s->q_cv, NULL) != 0 ||
+	    pthread_cond_init(&s->ck_cv, NULL) != 0) {
+		/* glibc's init cannot fail for default attributes; be plain. */
+		abort();
 	}
 	if (pthread_key_create(&s->key, conn_thread_exit) != 0) {
 		pthread_mutex_destroy(&s->mu);
 		pthread_mutex_destroy(&s->write_mu);
+		pthread_mutex_destroy(&s->q_mu);
+		pthread_cond_destroy(&s->q_cv);
+		pthread_cond_destroy(&s->ck_cv);
 		free(s);
 		return err_set(e, ST_NOMEM, "cannot create a thread-specific key");
 	}
@@ -2169,6 +2613,8 @@ status store_sqlite_open(const struct config *cfg, struct store **out, struct er
 	if ((ret = conn_get(&s->base, &c, e)) != ST_OK)
 		goto out;
 	if ((ret = migrate(s, c, e)) != ST_OK)
+		goto out;
+	if ((ret = threads_start(s, e)) != ST_OK)
 		goto out;
 	*out = &s->base;
 	s = NULL;

@@ -110,6 +110,12 @@ class Server:
         self.proc = None
         return rc
 
+    def kill9(self, timeout=30):
+        """A crash: SIGKILL, no shutdown, no store close. Waits for the exit and
+        the end of its log; returns the exit code (-9). start() restarts the
+        server on the same data dir."""
+        return self.stop(sig=signal.SIGKILL, timeout=timeout)
+
     def log(self):
         with self._cond:
             return "\n".join(self.lines)

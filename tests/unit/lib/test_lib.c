@@ -174,6 +174,19 @@ static void crypto_helpers(void **state)
 	assert_int_equal(uuid_v4(u), ST_OK);
 	assert_true(uuid_valid(sv_from(u)));
 	assert_false(uuid_valid(SV("not-a-uuid")));
+	assert_int_equal(u[14], '4');
+	assert_non_null(strchr("89ab", u[19]));
+	{
+		/* Version 7: the version and variant, and ids made later sort
+		 * after (or, within one millisecond, level with) earlier ones. */
+		char v1[UUID_STR_LEN + 1], v2[UUID_STR_LEN + 1];
+		assert_int_equal(uuid_v7(v1), ST_OK);
+		assert_int_equal(uuid_v7(v2), ST_OK);
+		assert_true(uuid_valid(sv_from(v1)));
+		assert_int_equal(v1[14], '7');
+		assert_non_null(strchr("89ab", v1[19]));
+		assert_true(memcmp(v1, v2, 13) <= 0);
+	}
 	assert_int_equal(rand_token(32, tok, sizeof tok), ST_OK);
 	assert_int_equal(strlen(tok), 43);
 	/* RFC 4231 test case 2 */

@@ -54,6 +54,23 @@ FX_WRAP(refresh_use, FX_REFRESH_USE,
 FX_WRAP(tokens_revoke_chain, FX_REVOKE_CHAIN, (struct store * s, const char *chain, struct err *e),
 	(fx_current->real, chain, e))
 
+static status fx_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
+{
+	int uses[FX_NCALLS] = {0};
+
+	(void)s;
+	uses[FX_GRANT_COMMIT] = 1;
+	uses[FX_REPLAY] = (int)tx->nreplays;
+	uses[FX_REFRESH_USE] = tx->refresh_use != NULL;
+	uses[FX_TOKENS_PUT] = tx->access != NULL;
+	for (int i = 0; i < FX_NCALLS; i++)
+		fx_current->calls[i] += uses[i];
+	for (int i = 0; i < FX_NCALLS; i++)
+		if (uses[i] > 0 && fx_current->force[i] != ST_OK)
+			return fx_fail_forced(fx_current->force[i], e);
+	return fx_current->real->ops->grant_commit(fx_current->real, tx, e);
+}
+
 void fx_reset_calls(struct fx *f)
 {
 	memset(f->calls, 0, sizeof f->calls);
@@ -137,6 +154,7 @@ int fx_setup(void **state)
 	f->proxy_ops.token_get = fx_token_get;
 	f->proxy_ops.refresh_use = fx_refresh_use;
 	f->proxy_ops.tokens_revoke_chain = fx_tokens_revoke_chain;
+	f->proxy_ops.grant_commit = fx_grant_commit;
 	f->proxy.ops = &f->proxy_ops;
 
 	f->c.cfg = f->cfg;

@@ -42,7 +42,10 @@
 #define FX_BASE    "https://localhost:9443"
 #define FX_ALIAS   FX_BASE "/oauth2/token"
 
-/* Store calls counted by the proxy. */
+/* Store calls counted by the proxy. A grant_commit counts as
+ * FX_GRANT_COMMIT and as each write it carries (FX_REPLAY once per replay
+ * record, FX_REFRESH_USE, FX_TOKENS_PUT); forcing any of those fails the
+ * whole transaction, as a failed write inside it would. */
 enum fx_call {
 	FX_APP_GET = 0,
 	FX_IDP_FIND,
@@ -53,6 +56,7 @@ enum fx_call {
 	FX_TOKEN_GET,
 	FX_REFRESH_USE,
 	FX_REVOKE_CHAIN,
+	FX_GRANT_COMMIT,
 	FX_NCALLS
 };
 

@@ -551,7 +551,8 @@ static void test_server_faults(void **state)
 	f->force[FX_REPLAY] = ST_BUSY;
 	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
 	assert_int_equal(c.status, 500);
-	assert_int_equal(f->calls[FX_TOKENS_PUT], 1); /* only the first, failed, attempt */
+	/* One transaction per attempt, each failed as a whole. */
+	assert_int_equal(f->calls[FX_GRANT_COMMIT], 2);
 	json_decref(c.json);
 	f->force[FX_REPLAY] = ST_OK;
 	directory_app_changed(&f->c, f->super_id, NULL);
@@ -561,8 +562,8 @@ static void test_server_faults(void **state)
 	json_decref(c.json);
 }
 
-/* With client and IdP cached, a jwt-bearer request writes the jti and the
- * tokens and reads nothing. */
+/* With client and IdP cached, a jwt-bearer request reads nothing and
+ * writes once: one transaction with the jti and the tokens. */
 static void test_hot_path(void **state)
 {
 	struct fx *f = *state;
@@ -577,9 +578,10 @@ static void test_hot_path(void **state)
 	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
 	expect_tokens(&c, true);
 	json_decref(c.json);
+	assert_int_equal(f->calls[FX_GRANT_COMMIT], 1);
 	assert_int_equal(f->calls[FX_REPLAY], 1);
 	assert_int_equal(f->calls[FX_TOKENS_PUT], 1);
-	assert_int_equal(fx_total_calls(f), 2);
+	assert_int_equal(fx_total_calls(f), 3);
 }
 
 int main(void)

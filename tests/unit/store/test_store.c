@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1048,8 +1049,8 @@ static void replay(void **state)
 		assert_false(seen);
 		assert_int_equal(o->replay_seen(f->s, "t1", "iss", "jti-9", NOW, &seen, &e), ST_OK);
 		assert_false(seen);
-		assert_int_equal(raw_int(f->path, "SELECT count(*) FROM replay WHERE jti = 'jti-9'"),
-				 0);
+		assert_int_equal(
+		    raw_int(f->path, "SELECT count(*) FROM replay WHERE jti = 'jti-9'"), 0);
 	}
 }
 
@@ -1311,6 +1312,231 @@ static void concurrent_refresh_use(void **state)
 	}
 }
 
+/* ---- one transaction per grant, group commit ------------------------------ */
+
+static int64_t count_rows(struct fx *f, const char *sql)
+{
+	return raw_int(f->path, sql);
+}
+
+/* A grant transaction with every kind of write: two jti records, a refresh
+ * token marked used, a new access and a new refresh token. */
+struct full_tx {
+	struct store_token at, rt;
+	unsigned char used[SHA256_LEN];
+	struct store_grant_tx tx;
+};
+
+static void full_tx_init(struct full_tx *x)
+{
+	x->at = mk_token(0x11, STORE_TOKEN_ACCESS, "t", "app", "idp", "c1", NOW + 3600);
+	x->rt = mk_token(0x12, STORE_TOKEN_REFRESH, "t", "app", "idp", "c1", NOW + 86400);
+	memset(x->used, 0x10, sizeof x->used);
+	memset(&x->tx, 0, sizeof x->tx);
+	x->tx.now = NOW;
+	x->tx.replays[0] = (struct store_replay){"t", "https://client", "jti-a", NOW + 60};
+	x->tx.replays[1] = (struct store_replay){"t", "https://idp", "jti-b", NOW + 60};
+	x->tx.nreplays = 2;
+	x->tx.refresh_use = x->used;
+	x->tx.access = &x->at;
+	x->tx.refresh = &x->rt;
+}
+
+/* The refresh token (0x10, chain c0) that full_tx marks used. */
+static void put_old_refresh(struct fx *f)
+{
+	struct store_token old =
+	    mk_token(0x10, STORE_TOKEN_REFRESH, "t", "app", "idp", "c0", NOW + 86400);
+	struct err e = {0};
+
+	assert_int_equal(f->s->ops->tokens_put(f->s, &old, NULL, &e), ST_OK);
+}
+
+/* The store as it was before any grant transaction: one unused refresh
+ * token (0x10), no replay record. */
+static void expect_untouched(struct fx *f)
+{
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), 0);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 1);
+	assert_int_equal(count_rows(f, "SELECT used FROM tokens"), 0);
+}
+
+/* A failure at any one write of a grant leaves the store as it was: no jti
+ * used up, no refresh token burned, no token stored. The failures are real
+ * ones, raised inside SQLite by a trigger, not simulated by the caller. */
+static void grant_tx_all_or_nothing(void **state)
+{
+	static const char *const poison[] = {
+	    /* the client assertion's jti record */
+	    "CREATE TRIGGER inj BEFORE INSERT ON replay WHEN NEW.jti = 'jti-a' "
+	    "BEGIN SELECT RAISE(ABORT, 'injected'); END",
+	    /* the grant assertion's jti record */
+	    "CREATE TRIGGER inj BEFORE INSERT ON replay WHEN NEW.jti = 'jti-b' "
+	    "BEGIN SELECT RAISE(ABORT, 'injected'); END",
+	    /* marking the refresh token used */
+	    "CREATE TRIGGER inj BEFORE UPDATE OF used ON tokens "
+	    "BEGIN SELECT RAISE(ABORT, 'injected'); END",
+	    /* the access token */
+	    "CREATE TRIGGER inj BEFORE INSERT ON tokens WHEN NEW.kind = 1 "
+	    "BEGIN SELECT RAISE(ABORT, 'injected'); END",
+	    /* the refresh token */
+	    "CREATE TRIGGER inj BEFORE INSERT ON tokens WHEN NEW.kind = 2 "
+	    "BEGIN SELECT RAISE(ABORT, 'injected'); END",
+	};
+	struct fx *f = *state;
+	struct full_tx x;
+	struct err e = {0};
+
+	put_old_refresh(f);
+	expect_untouched(f);
+	for (size_t i = 0; i < sizeof poison / sizeof poison[0]; i++) {
+		raw_exec(f->path, poison[i]);
+		full_tx_init(&x);
+		memset(&e, 0, sizeof e);
+		assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_IO);
+		assert_int_equal(x.tx.conflict, STORE_TX_NONE);
+		raw_exec(f->path, "DROP TRIGGER inj");
+		expect_untouched(f);
+	}
+	/* Without a failure everything lands at once. */
+	full_tx_init(&x);
+	assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_OK);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), 2);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 3);
+	assert_int_equal(count_rows(f, "SELECT used FROM tokens WHERE chain_id = 'c0'"), 1);
+}
+
+/* Conflicts say which write conflicted, and also leave nothing behind. */
+static void grant_tx_conflicts(void **state)
+{
+	struct fx *f = *state;
+	struct full_tx x;
+	struct err e = {0};
+
+	put_old_refresh(f);
+	/* jti-b already used (by an earlier grant): the second record. */
+	assert_int_equal(
+	    f->s->ops->replay_record(f->s, "t", "https://idp", "jti-b", NOW + 60, NOW, &e), ST_OK);
+	full_tx_init(&x);
+	assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_CONFLICT);
+	assert_int_equal(x.tx.conflict, STORE_TX_REPLAY);
+	assert_int_equal(x.tx.conflict_replay, 1);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), 1);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 1);
+	assert_int_equal(count_rows(f, "SELECT used FROM tokens"), 0);
+	/* An expired record is no conflict. */
+	full_tx_init(&x);
+	x.tx.now = NOW + 61;
+	assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_OK);
+	/* The refresh token is now used: using it again conflicts. */
+	full_tx_init(&x);
+	x.tx.nreplays = 0;
+	x.at.hash[0] = 0x21;
+	x.rt.hash[0] = 0x22;
+	assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_CONFLICT);
+	assert_int_equal(x.tx.conflict, STORE_TX_REFRESH_USE);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 3);
+	/* Malformed: a replay record without a jti. */
+	full_tx_init(&x);
+	x.tx.replays[0].jti = NULL;
+	assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_INVALID);
+}
+
+struct gc_worker {
+	struct fx *f;
+	char jti[32];
+	unsigned char hb;
+	status st;
+};
+
+static void *w_grant(void *p)
+{
+	struct gc_worker *w = p;
+	struct store_token at =
+	    mk_token(w->hb, STORE_TOKEN_ACCESS, "t", "app", "idp", "c", NOW + 3600);
+	struct store_grant_tx tx = {.now = NOW, .nreplays = 1, .access = &at};
+	struct err e = {0};
+
+	tx.replays[0] = (struct store_replay){"t", "https://idp", w->jti, NOW + 60};
+	w->st = w->f->s->ops->grant_commit(w->f->s, &tx, &e);
+	return NULL;
+}
+
+/* Holds SQLite's write lock from another connection, so the writer stalls
+ * on its first job and the others queue up behind it; waits until they
+ * have, then lets go. */
+static void hold_lock_until_pending(struct fx *f, sqlite3 *raw, uint64_t want)
+{
+	struct store_stats st;
+
+	for (;;) {
+		f->s->ops->stats(f->s, &st);
+		if (st.pending >= want)
+			break;
+		sched_yield();
+	}
+	assert_int_equal(sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* Concurrent grants share commits; a job that fails inside a batch fails
+ * alone; a jti used earlier in the same uncommitted batch is a replay. */
+static void group_commit_batches(void **state)
+{
+	enum { N = 12 };
+	struct fx *f = *state;
+	struct gc_worker w[N];
+	pthread_t th[N];
+	struct store_stats before, after;
+	sqlite3 *raw = NULL;
+	int ok = 0, conflict = 0;
+
+	raw_exec(f->path, "CREATE TRIGGER inj BEFORE INSERT ON replay WHEN NEW.jti = 'poison' "
+			  "BEGIN SELECT RAISE(ABORT, 'injected'); END");
+	f->s->ops->stats(f->s, &before);
+	assert_int_equal(sqlite3_open_v2(f->path, &raw, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < N; i++) {
+		w[i].f = f;
+		w[i].hb = (unsigned char)(0x40 + i);
+		/* Three share a jti, one is poisoned, the rest are distinct. */
+		if (i < 3)
+			snprintf(w[i].jti, sizeof w[i].jti, "same");
+		else if (i == 5)
+			snprintf(w[i].jti, sizeof w[i].jti, "poison");
+		else
+			snprintf(w[i].jti, sizeof w[i].jti, "jti-%d", i);
+		assert_int_equal(pthread_create(&th[i], NULL, w_grant, &w[i]), 0);
+	}
+	/* The writer is stalled on its first batch (whatever was queued when it
+	 * woke); the rest wait in the queue for the next one. */
+	hold_lock_until_pending(f, raw, N);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	sqlite3_close(raw);
+	for (int i = 0; i < N; i++) {
+		if (i == 5) {
+			assert_int_equal(w[i].st, ST_IO);
+			continue;
+		}
+		if (i < 3) {
+			ok += w[i].st == ST_OK;
+			conflict += w[i].st == ST_CONFLICT;
+			continue;
+		}
+		assert_int_equal(w[i].st, ST_OK);
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(conflict, 2);
+	f->s->ops->stats(f->s, &after);
+	assert_int_equal(after.writes - before.writes, N);
+	/* The stalled first batch, then everyone else in one commit (or all
+	 * of them in the first if they were queued before the writer woke). */
+	assert_in_range(after.commits - before.commits, 1, 2);
+	assert_int_equal(after.pending, 0);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), N - 3);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), N - 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1336,6 +1562,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(concurrent_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_idp_create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(concurrent_refresh_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(grant_tx_all_or_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(grant_tx_conflicts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(group_commit_batches, setup, teardown),
 	};
 	log_set_level(LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
