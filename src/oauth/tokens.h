@@ -7,7 +7,7 @@
  * committed, so a token the client receives is always known to the server.
  * Every grant mints new tokens (no reuse of an active one).
  *
- * One transaction per grant (docs/performance.md, "The write path"): the
+ * One transaction per grant (docs/operations.md, "The write path"): the
  * request's other writes - the assertion's and the client assertion's jti
  * records, the refresh token marked used - travel in `token_grant` and are
  * committed with the new tokens, all or nothing. */

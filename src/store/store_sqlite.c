@@ -12,13 +12,16 @@
  * every use (struct q). Every value reaches SQL as a bound parameter; the
  * only SQL text built at run time is `PRAGMA user_version = <constant>`.
  *
- * Writes. Every write runs as a "body" function inside write_tx (BEGIN
- * IMMEDIATE ... COMMIT), so the change and its audit row commit together and
- * a busy writer waits in the busy handler instead of failing on a lock
- * upgrade. With synchronous=FULL a commit is durable when it returns. The
- * bodies assume an open transaction and never begin or commit one: that is
- * where a group-commit batcher can later run several of them (each under
- * its own SAVEPOINT) in one transaction and one fsync.
+ * Writes. Every write is a "body" function that assumes an open
+ * transaction and never begins or commits one. write_tx hands it to the
+ * writer thread, which drains a queue: each batch is one BEGIN IMMEDIATE
+ * ... COMMIT with every body under its own SAVEPOINT, so one fsync makes
+ * many requests durable and a failing body is undone alone. The submitter
+ * waits for the commit that holds its rows (group commit; docs/operations.md
+ * "The write path"). With synchronous=FULL a commit is durable when it
+ * returns. A change and its audit row are one body, so they commit together.
+ * Checkpoints run on their own thread (automatic checkpoints are off), so
+ * neither the writer nor a request thread ever copies the WAL back.
  *
  * Errors. Unique violations become ST_CONFLICT naming what is taken, a
  * missing parent tenant ST_NOT_FOUND, SQLITE_BUSY after the busy timeout
