@@ -41,6 +41,10 @@
  * server closes would get a TCP reset that destroys the response. Past it
  * the connection is closed. */
 #define DISCARD_MAX (16u * 1024u * 1024u)
+/* Worker threads per listener when `[server] threads = 0`. */
+#define THREADS_PER_CPU 16
+#define THREADS_MIN     16
+#define THREADS_MAX     256
 /* Upper bound of a response body built by a handler. */
 #define RESP_BODY_MAX (16u * 1024u * 1024u)
 
@@ -875,8 +879,16 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 
 	threads = (unsigned)cfg->server.threads;
 	if (threads == 0) {
+		/* A worker waits while the transaction of its request is being
+		 * committed, and the transactions of all waiting workers share
+		 * the next commit (docs/operations.md, "The write path"): with
+		 * one worker per CPU a commit would carry one or two grants. */
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = ncpu > 0 ? (unsigned)ncpu : 1;
+		threads = THREADS_PER_CPU * (ncpu > 0 ? (unsigned)ncpu : 1);
+		if (threads < THREADS_MIN)
+			threads = THREADS_MIN;
+		if (threads > THREADS_MAX)
+			threads = THREADS_MAX;
 	}
 	if ((st = start_kind(s, true, (int)cfg->server.port, threads, e)) != ST_OK)
 		goto out;
