@@ -17,6 +17,7 @@
 #include "http/tls.h"
 #include "admin/admin.h"
 #include "keys/keys.h"
+#include "lib/crypto.h"
 #include "lib/log.h"
 
 #define PURGE_INTERVAL 60 /* seconds between purges of expired rows */
@@ -44,11 +45,16 @@ status app_open(const struct config *cfg, struct app **out, struct err *e)
 	c->cfg = cfg;
 	app->lock_fd = -1;
 	set_base_url(c, (int)cfg->server.port);
+	if (crypto_init() != ST_OK) {
+		st = err_set(e, ST_INTERNAL, "OpenSSL provides no SHA-2 digests or no HMAC");
+		goto fail;
+	}
 	if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK)
 		goto fail;
 	if ((st = boot_lock(cfg->server.data_dir, &app->lock_fd, e)) != ST_OK)
 		goto fail;
-	if ((st = boot_server_secret(cfg->server.data_dir, c->secret, sizeof c->secret, e)) != ST_OK)
+	if ((st = boot_server_secret(cfg->server.data_dir, c->secret, sizeof c->secret, e)) !=
+	    ST_OK)
 		goto fail;
 	if ((c->dir = directory_new()) == NULL) {
 		st = err_set(e, ST_NOMEM, "out of memory");
@@ -105,9 +111,10 @@ static void *maint_main(void *arg)
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += PURGE_INTERVAL;
 		if (pthread_cond_timedwait(&m->cv, &m->mu, &until) == ETIMEDOUT && !m->stop) {
-			struct err e = { 0 };
+			struct err e = {0};
 			pthread_mutex_unlock(&m->mu);
-			if (m->ctx->store->ops->purge_expired(m->ctx->store, time(NULL), &e) != ST_OK)
+			if (m->ctx->store->ops->purge_expired(m->ctx->store, time(NULL), &e) !=
+			    ST_OK)
 				log_warn("purge of expired records failed: %s", e.msg);
 			pthread_mutex_lock(&m->mu);
 		}
@@ -120,12 +127,12 @@ int app_serve(const struct config *cfg)
 {
 	struct app *app = NULL;
 	struct http_server *srv = NULL;
-	struct http_server_opts opts = { 0 };
-	struct maint m = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	struct http_server_opts opts = {0};
+	struct maint m = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 	bool maint_started = false;
 	char *cert = NULL, *key = NULL;
 	struct http_route *routes = NULL;
-	struct err e = { 0 };
+	struct err e = {0};
 	sigset_t sigs;
 	int sig = 0, rc = 1;
 	status st;

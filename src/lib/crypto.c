@@ -1,5 +1,8 @@
 #include "lib/crypto.h"
 
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,6 +13,44 @@
 #include <openssl/rand.h>
 
 #include "lib/b64.h"
+
+/* ------------------------------------------------------- fetched once */
+
+static const char *const md_names[CRYPTO_MD_COUNT] = {"SHA256", "SHA384", "SHA512"};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static status init_status = ST_INTERNAL;
+static EVP_MD *mds[CRYPTO_MD_COUNT];
+static EVP_MAC *hmac;
+static pthread_key_t hmac_cache_key; /* a thread's struct hmac_cache */
+
+static void hmac_cache_free(void *p);
+
+static void init_run(void)
+{
+	for (int i = 0; i < CRYPTO_MD_COUNT; i++)
+		if ((mds[i] = EVP_MD_fetch(NULL, md_names[i], NULL)) == NULL)
+			return;
+	if ((hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return;
+	if (pthread_key_create(&hmac_cache_key, hmac_cache_free) != 0)
+		return;
+	init_status = ST_OK;
+}
+
+status crypto_init(void)
+{
+	if (pthread_once(&init_once, init_run) != 0)
+		return ST_INTERNAL;
+	return init_status;
+}
+
+const EVP_MD *crypto_md(enum crypto_md md)
+{
+	if (crypto_init() != ST_OK || (unsigned)md >= CRYPTO_MD_COUNT)
+		return NULL;
+	return mds[md];
+}
 
 status rand_bytes(void *p, size_t n)
 {
@@ -118,8 +159,108 @@ bool uuid_valid(struct sv s)
 
 status sha256(const void *p, size_t n, unsigned char out[SHA256_LEN])
 {
+	const EVP_MD *md = crypto_md(CRYPTO_SHA256);
 	unsigned int len = 0;
-	if (EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) != 1 || len != SHA256_LEN)
+
+	if (md == NULL || EVP_Digest(p, n, out, &len, md, NULL) != 1 || len != SHA256_LEN)
+		return ST_INTERNAL;
+	return ST_OK;
+}
+
+/* ------------------------------------------------------------- HMAC */
+
+struct hmac_slot {
+	EVP_MAC_CTX *ctx; /* keyed with `key`; NULL when the slot is free */
+	size_t keylen;
+	uint64_t used; /* the cache's clock at the last use: the oldest goes first */
+	unsigned char key[HMAC_CACHE_KEY_MAX];
+};
+
+struct hmac_cache {
+	struct hmac_slot slot[HMAC_CACHE_KEYS];
+	uint64_t clock;
+};
+
+static void slot_clear(struct hmac_slot *s)
+{
+	EVP_MAC_CTX_free(s->ctx); /* OpenSSL cleanses the keyed state */
+	mem_wipe(s, sizeof *s);
+}
+
+static void hmac_cache_free(void *p)
+{
+	struct hmac_cache *c = p;
+
+	for (int i = 0; i < HMAC_CACHE_KEYS; i++)
+		slot_clear(&c->slot[i]);
+	free(c);
+}
+
+/* This thread's cache, made on its first HMAC; NULL when out of memory. */
+static struct hmac_cache *hmac_cache(void)
+{
+	struct hmac_cache *c = pthread_getspecific(hmac_cache_key);
+
+	if (c != NULL)
+		return c;
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return NULL;
+	if (pthread_setspecific(hmac_cache_key, c) != 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* The slot keyed with `key`, else the free or least recently used slot
+ * keyed anew. Every slot is compared, in constant time, so the time taken
+ * does not depend on which cached key matched. */
+static struct hmac_slot *slot_for(struct hmac_cache *c, const unsigned char *key, size_t keylen)
+{
+	static const char digest[] = "SHA256";
+	struct hmac_slot *hit = NULL, *victim = &c->slot[0];
+	OSSL_PARAM params[2];
+
+	for (int i = 0; i < HMAC_CACHE_KEYS; i++) {
+		struct hmac_slot *s = &c->slot[i];
+		bool same = s->ctx != NULL && s->keylen == keylen &&
+			    CRYPTO_memcmp(s->key, key, keylen) == 0;
+		if (same)
+			hit = s;
+		if (victim->ctx != NULL && (s->ctx == NULL || s->used < victim->used))
+			victim = s;
+	}
+	if (hit != NULL) {
+		/* A NULL key resets the context to its key (OpenSSL >= 3.0.3). */
+		if (EVP_MAC_init(hit->ctx, NULL, 0, NULL) == 1)
+			return hit;
+		slot_clear(hit);
+		return NULL;
+	}
+	if (victim->ctx == NULL && (victim->ctx = EVP_MAC_CTX_new(hmac)) == NULL)
+		return NULL;
+	/* The key pointer is never NULL here: EVP_MAC_init() would read NULL as
+	 * "keep the previous key" (see hmac_sha256). */
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(victim->ctx, key, keylen, params) != 1) {
+		slot_clear(victim);
+		return NULL;
+	}
+	memcpy(victim->key, key, keylen);
+	victim->keylen = keylen;
+	return victim;
+}
+
+/* Uncached: a context keyed for this call only. */
+static status hmac_once(const unsigned char *key, size_t keylen, const void *p, size_t n,
+			unsigned char out[SHA256_LEN])
+{
+	size_t len = 0;
+
+	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, p, n, out, SHA256_LEN,
+		      &len) == NULL ||
+	    len != SHA256_LEN)
 		return ST_INTERNAL;
 	return ST_OK;
 }
@@ -127,11 +268,28 @@ status sha256(const void *p, size_t n, unsigned char out[SHA256_LEN])
 status hmac_sha256(const unsigned char *key, size_t keylen, const void *p, size_t n,
 		   unsigned char out[SHA256_LEN])
 {
+	static const unsigned char empty[1];
+	struct hmac_cache *c;
+	struct hmac_slot *s;
 	size_t len = 0;
-	if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, p, n, out, SHA256_LEN, &len) ==
-		    NULL ||
-	    len != SHA256_LEN)
+
+	if (key == NULL) {
+		if (keylen != 0)
+			return ST_INTERNAL;
+		key = empty; /* the empty key, never "the previous one" */
+	}
+	if (crypto_init() != ST_OK)
 		return ST_INTERNAL;
+	if (keylen > HMAC_CACHE_KEY_MAX || (c = hmac_cache()) == NULL)
+		return hmac_once(key, keylen, p, n, out);
+	if ((s = slot_for(c, key, keylen)) == NULL)
+		return ST_INTERNAL;
+	s->used = ++c->clock;
+	if (EVP_MAC_update(s->ctx, p, n) != 1 ||
+	    EVP_MAC_final(s->ctx, out, &len, SHA256_LEN) != 1 || len != SHA256_LEN) {
+		slot_clear(s); /* never reuse a context in an unknown state */
+		return ST_INTERNAL;
+	}
 	return ST_OK;
 }
 

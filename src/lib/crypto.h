@@ -7,11 +7,35 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/types.h>
+
 #include "lib/str.h"
 
-#define SHA256_LEN 32
+#define SHA256_LEN   32
 #define HMAC_KEY_LEN 32
 #define UUID_STR_LEN 36
+
+/* Fetches, once per process, what grantd asks OpenSSL for by name: the
+ * SHA-256/384/512 digests and the HMAC MAC from the default library
+ * context. OpenSSL 3 otherwise looks each one up again on every call that
+ * names it (EVP_sha256(), "SHA256", EVP_Q_mac), which costs more than
+ * hashing a token. Every function below calls it itself (pthread_once), so
+ * calling it at start-up only makes a broken OpenSSL fail early.
+ * Thread-safe. ST_INTERNAL when an algorithm is missing. The fetched
+ * objects live until the process exits. */
+status crypto_init(void);
+
+enum crypto_md {
+	CRYPTO_SHA256 = 0,
+	CRYPTO_SHA384,
+	CRYPTO_SHA512,
+};
+#define CRYPTO_MD_COUNT 3
+
+/* The pre-fetched digest, for EVP_DigestInit_ex2(), EVP_DigestVerifyInit()
+ * and the like; NULL when crypto_init() failed or `md` is out of range.
+ * Shared and never freed by the caller. */
+const EVP_MD *crypto_md(enum crypto_md md);
 
 /* Fills `p` from the OpenSSL CSPRNG; ST_INTERNAL if it ever fails. */
 status rand_bytes(void *p, size_t n);
@@ -29,6 +53,18 @@ status uuid_v7(char out[UUID_STR_LEN + 1]);
 bool uuid_valid(struct sv s);
 
 status sha256(const void *p, size_t n, unsigned char out[SHA256_LEN]);
+
+/* HMAC-SHA256 (RFC 2104). Keys are mostly long-lived (the server secret),
+ * so each thread keeps keyed MAC contexts for the last HMAC_CACHE_KEYS
+ * keys it used, matched by the key's bytes (compared in constant time): a
+ * repeated key costs a reset of its context instead of a fetch and a
+ * re-keying. Keys longer than HMAC_CACHE_KEY_MAX bytes are not cached.
+ * Thread-safe without locks. The cache holds copies of the keys (wiped,
+ * with the contexts, when the thread exits or the entry is reused). A hit
+ * fetches nothing and creates no context; OpenSSL 3.0 still copies a
+ * digest state inside the reset. ST_INTERNAL when OpenSSL fails. */
+#define HMAC_CACHE_KEYS    4
+#define HMAC_CACHE_KEY_MAX 64
 status hmac_sha256(const unsigned char *key, size_t keylen, const void *p, size_t n,
 		   unsigned char out[SHA256_LEN]);
 /* Lower-case hex of n bytes into out (2n + 1). */

@@ -1,10 +1,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <openssl/evp.h>
 
 #include "lib/arena.h"
 #include "lib/b64.h"
@@ -16,9 +19,11 @@ static void b64url_roundtrip(void **state)
 {
 	(void)state;
 	/* RFC 4648 §10 test vectors, url-safe and unpadded. */
-	static const struct { const char *in, *out; } v[] = {
-		{ "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
-		{ "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" },
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+	    {"", ""},           {"f", "Zg"},          {"fo", "Zm8"},          {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"},
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		char enc[32];
@@ -30,7 +35,7 @@ static void b64url_roundtrip(void **state)
 		assert_int_equal(n, strlen(v[i].in));
 		assert_memory_equal(dec, v[i].in, n);
 	}
-	unsigned char ff[] = { 0xfb, 0xff };
+	unsigned char ff[] = {0xfb, 0xff};
 	char enc[8];
 	b64url_encode(ff, 2, enc);
 	assert_string_equal(enc, "-_8");
@@ -41,7 +46,7 @@ static void b64url_rejects(void **state)
 	(void)state;
 	unsigned char out[64];
 	size_t n;
-	const char *bad[] = { "Zg==", "Z", "Zm9v YmFy", "Zm+v", "Zm/v", "Zh", "Zm9=", "Zm8\n" };
+	const char *bad[] = {"Zg==", "Z", "Zm9v YmFy", "Zm+v", "Zm/v", "Zh", "Zm9=", "Zm8\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_not_equal(b64url_decode(sv_from(bad[i]), out, sizeof out, &n), ST_OK);
 	assert_int_equal(b64url_decode(sv_from("Zm9vYmFy"), out, 3, &n), ST_TOO_LARGE);
@@ -57,7 +62,8 @@ static void b64std_padding(void **state)
 	assert_int_equal(b64std_decode(sv_from("Zm9v\nYmE=\n"), true, out, sizeof out, &n), ST_OK);
 	assert_int_equal(n, 5);
 	assert_int_not_equal(b64std_decode(sv_from("Zm9vYg"), false, out, sizeof out, &n), ST_OK);
-	assert_int_not_equal(b64std_decode(sv_from("Zm9v\nYg=="), false, out, sizeof out, &n), ST_OK);
+	assert_int_not_equal(b64std_decode(sv_from("Zm9v\nYg=="), false, out, sizeof out, &n),
+			     ST_OK);
 	assert_int_not_equal(b64std_decode(sv_from("Zm=vYg=="), false, out, sizeof out, &n), ST_OK);
 	assert_int_not_equal(b64std_decode(sv_from("Zm9vYh=="), false, out, sizeof out, &n), ST_OK);
 }
@@ -65,7 +71,7 @@ static void b64std_padding(void **state)
 static void buf_caps(void **state)
 {
 	(void)state;
-	struct buf b = { .max = 8 };
+	struct buf b = {.max = 8};
 	assert_int_equal(buf_append_cstr(&b, "12345678"), ST_OK);
 	assert_int_equal(buf_putc(&b, 'x'), ST_TOO_LARGE);
 	assert_int_equal(b.n, 8);
@@ -114,7 +120,7 @@ static void hex_digits(void **state)
 		assert_int_equal(hex_digit_value(digits[i]), i);
 	for (int i = 0; i < 6; i++)
 		assert_int_equal(hex_digit_value(upper[i]), 10 + i);
-	const int bad[] = { -1, 0, '/', ':', '@', 'G', '`', 'g', ' ', 0x80, 0xff };
+	const int bad[] = {-1, 0, '/', ':', '@', 'G', '`', 'g', ' ', 0x80, 0xff};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(hex_digit_value(bad[i]), -1);
 }
@@ -122,7 +128,7 @@ static void hex_digits(void **state)
 static void strlist_ops(void **state)
 {
 	(void)state;
-	struct strlist l = { 0 };
+	struct strlist l = {0};
 	assert_false(strlist_has(&l, "a"));
 	strlist_free(&l); /* an empty list is fine */
 	l.v = calloc(2, sizeof *l.v);
@@ -190,25 +196,174 @@ static void crypto_helpers(void **state)
 	assert_int_equal(rand_token(32, tok, sizeof tok), ST_OK);
 	assert_int_equal(strlen(tok), 43);
 	/* RFC 4231 test case 2 */
-	assert_int_equal(hmac_sha256((const unsigned char *)"Jefe", 4,
-				     "what do ya want for nothing?", 28, h), ST_OK);
+	assert_int_equal(
+	    hmac_sha256((const unsigned char *)"Jefe", 4, "what do ya want for nothing?", 28, h),
+	    ST_OK);
 	hex_encode(h, sizeof h, hex);
-	assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+	assert_string_equal(hex,
+			    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 	assert_int_equal(sha256("abc", 3, h), ST_OK);
 	hex_encode(h, sizeof h, hex);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(hex,
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	assert_true(ct_eq("abc", 3, "abc", 3));
 	assert_false(ct_eq("abc", 3, "abd", 3));
 	assert_false(ct_eq("abc", 3, "ab", 2));
 }
 
+/* RFC 4231 §4: HMAC-SHA-256 test cases 1-7 (case 5 compares the first 128
+ * bits only, as the RFC does), and the empty key and message. Keys 6 and 7
+ * (131 bytes) are longer than HMAC_CACHE_KEY_MAX, so they take the
+ * uncached path. */
+struct hmac_vec {
+	unsigned char key[131];
+	size_t keylen;
+	const char *data;
+	size_t datalen;
+	const char *mac;
+	size_t maclen;
+};
+static struct hmac_vec vec[8];
+static unsigned char vec_dd[50], vec_cd[50];
+
+static void hmac_vectors(void)
+{
+	static const char d6[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+	static const char d7[] = "This is a test using a larger than block-size key and a larger "
+				 "than block-size data. The key needs to be hashed before being "
+				 "used by the HMAC algorithm.";
+	memset(vec, 0, sizeof vec);
+	memset(vec_dd, 0xdd, sizeof vec_dd);
+	memset(vec_cd, 0xcd, sizeof vec_cd);
+	memset(vec[0].key, 0x0b, vec[0].keylen = 20);
+	vec[0].data = "Hi There";
+	vec[0].mac = "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7";
+	memcpy(vec[1].key, "Jefe", vec[1].keylen = 4);
+	vec[1].data = "what do ya want for nothing?";
+	vec[1].mac = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+	memset(vec[2].key, 0xaa, vec[2].keylen = 20);
+	vec[2].data = (const char *)vec_dd;
+	vec[2].datalen = sizeof vec_dd;
+	vec[2].mac = "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe";
+	for (int i = 0; i < 25; i++)
+		vec[3].key[i] = (unsigned char)(i + 1);
+	vec[3].keylen = 25;
+	vec[3].data = (const char *)vec_cd;
+	vec[3].datalen = sizeof vec_cd;
+	vec[3].mac = "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b";
+	memset(vec[4].key, 0x0c, vec[4].keylen = 20);
+	vec[4].data = "Test With Truncation";
+	vec[4].mac = "a3b6167473100ee06e0c796c2955552b";
+	memset(vec[5].key, 0xaa, vec[5].keylen = 131);
+	vec[5].data = d6;
+	vec[5].mac = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+	memset(vec[6].key, 0xaa, vec[6].keylen = 131);
+	vec[6].data = d7;
+	vec[6].mac = "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2";
+	vec[7].data = "";
+	vec[7].mac = "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad";
+	for (int i = 0; i < 8; i++) {
+		if (vec[i].datalen == 0)
+			vec[i].datalen = strlen(vec[i].data);
+		vec[i].maclen = strlen(vec[i].mac) / 2;
+	}
+}
+
+/* True when hmac_sha256 gives vector i's MAC. */
+static bool hmac_vec_ok(int i)
+{
+	unsigned char h[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+
+	if (hmac_sha256(vec[i].key, vec[i].keylen, vec[i].data, vec[i].datalen, h) != ST_OK)
+		return false;
+	hex_encode(h, vec[i].maclen, hex);
+	return strcmp(hex, vec[i].mac) == 0;
+}
+
+static void hmac_rfc4231(void **state)
+{
+	(void)state;
+	unsigned char h[SHA256_LEN], h2[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+
+	hmac_vectors();
+	/* Each vector twice in a row (the second use of a key hits this
+	 * thread's cache), then round robin over more keys than the cache
+	 * holds, so that entries are replaced and keyed again. */
+	for (int i = 0; i < 8; i++) {
+		assert_true(hmac_vec_ok(i));
+		assert_true(hmac_vec_ok(i));
+	}
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 8; i++)
+			assert_true(hmac_vec_ok((i * 3 + round) % 8));
+	/* A NULL key is the empty key, never the key used before it. */
+	assert_true(hmac_vec_ok(1));
+	assert_int_equal(hmac_sha256(NULL, 0, "", 0, h), ST_OK);
+	hex_encode(h, sizeof h, hex);
+	assert_string_equal(hex, vec[7].mac);
+	assert_int_equal(hmac_sha256(NULL, 1, "", 0, h), ST_INTERNAL);
+	/* Keys that share a prefix are different keys. */
+	assert_int_equal(hmac_sha256((const unsigned char *)"Jefe", 4, "m", 1, h), ST_OK);
+	assert_int_equal(hmac_sha256((const unsigned char *)"Jef", 3, "m", 1, h2), ST_OK);
+	assert_memory_not_equal(h, h2, sizeof h);
+	assert_int_equal(hmac_sha256((const unsigned char *)"Jefe", 4, "m", 1, h2), ST_OK);
+	assert_memory_equal(h, h2, sizeof h);
+}
+
+static void *hmac_worker(void *arg)
+{
+	intptr_t t = (intptr_t)arg, bad = 0;
+
+	for (int i = 0; i < 300; i++)
+		bad += !hmac_vec_ok((int)((i + t) % 8));
+	return (void *)bad;
+}
+
+/* Many threads at once, each with its own cache, over more keys than one
+ * cache holds; the caches are freed as the threads exit (ASan and valgrind
+ * see leaks). */
+static void hmac_threads(void **state)
+{
+	(void)state;
+	pthread_t th[8];
+
+	hmac_vectors();
+	for (intptr_t i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, hmac_worker, (void *)i), 0);
+	for (int i = 0; i < 8; i++) {
+		void *bad = NULL;
+		assert_int_equal(pthread_join(th[i], &bad), 0);
+		assert_int_equal((intptr_t)bad, 0);
+	}
+}
+
+static void digests_fetched_once(void **state)
+{
+	(void)state;
+	static const int sizes[CRYPTO_MD_COUNT] = {32, 48, 64};
+
+	assert_int_equal(crypto_init(), ST_OK);
+	assert_int_equal(crypto_init(), ST_OK);
+	for (int i = 0; i < CRYPTO_MD_COUNT; i++) {
+		assert_non_null(crypto_md((enum crypto_md)i));
+		assert_ptr_equal(crypto_md((enum crypto_md)i), crypto_md((enum crypto_md)i));
+		assert_int_equal(EVP_MD_get_size(crypto_md((enum crypto_md)i)), sizes[i]);
+	}
+	assert_null(crypto_md((enum crypto_md)CRYPTO_MD_COUNT));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(b64url_roundtrip), cmocka_unit_test(b64url_rejects),
-		cmocka_unit_test(b64std_padding),   cmocka_unit_test(buf_caps),
-		cmocka_unit_test(sv_ints), cmocka_unit_test(utf8_trim), cmocka_unit_test(strlist_ops), cmocka_unit_test(hex_digits), cmocka_unit_test(ref_counts),          cmocka_unit_test(arena_bounds),
-		cmocka_unit_test(crypto_helpers),
+	    cmocka_unit_test(b64url_roundtrip), cmocka_unit_test(b64url_rejects),
+	    cmocka_unit_test(b64std_padding),   cmocka_unit_test(buf_caps),
+	    cmocka_unit_test(sv_ints),          cmocka_unit_test(utf8_trim),
+	    cmocka_unit_test(strlist_ops),      cmocka_unit_test(hex_digits),
+	    cmocka_unit_test(ref_counts),       cmocka_unit_test(arena_bounds),
+	    cmocka_unit_test(crypto_helpers),   cmocka_unit_test(hmac_rfc4231),
+	    cmocka_unit_test(hmac_threads),     cmocka_unit_test(digests_fetched_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
