@@ -10,6 +10,7 @@
 
 #include "jose/jose.h"
 #include "jose/jwk.h"
+#include "lib/crypto.h"
 #include "lib/err.h"
 
 enum jose_family {
@@ -22,10 +23,11 @@ enum jose_family {
 struct jose_alg_info {
 	const char *name;
 	enum jose_family fam;
-	const char *md;    /* OpenSSL digest name; NULL for EdDSA */
-	size_t hash_len;   /* digest bytes (PSS salt length) */
-	enum jose_kty kty; /* the one key type (RSA for RS and PS) */
-	size_t coord;      /* ECDSA: bytes of R and of S; else 0 */
+	const char *md;       /* OpenSSL digest name; NULL for EdDSA */
+	enum crypto_md md_id; /* the same, pre-fetched (crypto_md); unused for EdDSA */
+	size_t hash_len;      /* digest bytes (PSS salt length) */
+	enum jose_kty kty;    /* the one key type (RSA for RS and PS) */
+	size_t coord;         /* ECDSA: bytes of R and of S; else 0 */
 };
 
 /* NULL when `alg` is out of range. */
@@ -43,6 +45,14 @@ void jose_show(char *out, size_t outsz, const char *s, size_t n);
  * into a key with one reference: classifies its type, refuses unsupported
  * types and small RSA. `priv` says whether it holds a private part. */
 status jose_key_wrap(EVP_PKEY *pkey, bool priv, struct jose_key **out, struct err *e);
+
+/* The verification set-ups of one key (sign.c), made on first use and
+ * freed with the key. */
+struct jose_verify_cache;
+/* NULL when out of memory. */
+struct jose_verify_cache *jose_verify_cache_new(void);
+/* NULL is a no-op. */
+void jose_verify_cache_free(struct jose_verify_cache *vc);
 
 /* Drops whatever OpenSSL queued on this thread's error stack, so failed
  * operations on untrusted input do not accumulate errors. */

@@ -74,7 +74,8 @@ status jose_key_wrap(EVP_PKEY *pkey, bool priv, struct jose_key **out, struct er
 		goto out;
 	}
 	key = calloc(1, sizeof *key);
-	if (key == NULL) {
+	if (key == NULL || (key->vc = jose_verify_cache_new()) == NULL) {
+		free(key);
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
 	}
@@ -101,6 +102,7 @@ void jose_key_free(struct jose_key *key)
 {
 	if (key == NULL || !ref_release(&key->refs))
 		return;
+	jose_verify_cache_free(key->vc);
 	EVP_PKEY_free(key->pkey);
 	free(key->kid);
 	free(key);

@@ -6,8 +6,10 @@
  * constructor returns one reference; jose_key_ref() adds one and
  * jose_key_free() drops one, freeing the key with the last. A key is
  * immutable after construction, so any number of threads may verify or sign
- * with it at once: its EVP_PKEY is imported once and only read afterwards
- * (each operation builds its own EVP_MD_CTX / EVP_PKEY_CTX).
+ * with it at once: its EVP_PKEY is imported once and only read afterwards.
+ * Verification keeps, per algorithm, an EVP_MD_CTX set up on first use
+ * (under a lock in the key) and copies it for each signature (sign.c);
+ * signing builds its own contexts.
  *
  * A `struct jose_keyset` holds references to up to LIMIT_JWKS_KEYS keys and
  * is itself reference counted, so a JWKS cache can swap in a new set while
@@ -75,7 +77,8 @@ struct jose_key {
 	enum jose_alg alg;
 	bool has_cert; /* imported from an X.509 certificate */
 	struct jose_cert_info cert;
-	int refs; /* private: use jose_key_ref/jose_key_free */
+	struct jose_verify_cache *vc; /* private: verification set-ups (sign.c) */
+	int refs;                     /* private: use jose_key_ref/jose_key_free */
 };
 
 void jose_key_ref(struct jose_key *key);

@@ -2,6 +2,7 @@
  * and key selection for a parsed token. */
 #include "jose/jws.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,40 +30,131 @@ static int set_padding(EVP_PKEY_CTX *pctx, const struct jose_alg_info *ai)
 	return 1;
 }
 
-/* JWS ES* signatures are R || S, each exactly `coord` bytes; OpenSSL wants
- * DER. `*der` is OPENSSL_malloc'ed. */
-static status ecdsa_raw_to_der(const unsigned char *sig, size_t coord, unsigned char **der,
-			       size_t *der_len)
-{
-	ECDSA_SIG *es = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(sig, (int)coord, NULL);
-	BIGNUM *s = BN_bin2bn(sig + coord, (int)coord, NULL);
-	int len;
-	status st = ST_NOMEM;
+/* ES512's R and S are 66 bytes: a DER signature is at most
+ * 3 (SEQUENCE) + 2 x (2 + 1 + 66) (INTEGERs) = 141 bytes. */
+#define ECDSA_DER_MAX 141
 
-	if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1)
-		goto out;
-	r = s = NULL; /* owned by es now */
-	*der = NULL;
-	len = i2d_ECDSA_SIG(es, der);
-	if (len <= 0)
-		goto out;
-	*der_len = (size_t)len;
-	st = ST_OK;
-out:
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	return st;
+/* One DER INTEGER holding the unsigned big-endian `p` (n bytes, n <= 66):
+ * leading zero bytes dropped, a zero byte put in front when the top bit is
+ * set so that it stays positive. Returns the bytes written. */
+static size_t der_uint(unsigned char *out, const unsigned char *p, size_t n)
+{
+	size_t o = 0;
+
+	while (n > 1 && p[0] == 0)
+		p++, n--;
+	out[o++] = 0x02;
+	out[o++] = (unsigned char)(n + (p[0] >> 7));
+	if (p[0] & 0x80)
+		out[o++] = 0x00;
+	memcpy(out + o, p, n);
+	return o + n;
+}
+
+/* JWS ES* signatures are R || S, each exactly `coord` bytes; OpenSSL wants
+ * the DER ECDSA-Sig-Value (RFC 3279), which is written here into `der`
+ * (ECDSA_DER_MAX bytes) rather than through BIGNUMs and an allocation. */
+static size_t ecdsa_raw_to_der(const unsigned char *sig, size_t coord,
+			       unsigned char der[ECDSA_DER_MAX])
+{
+	unsigned char body[ECDSA_DER_MAX];
+	size_t n = der_uint(body, sig, coord), o = 0;
+
+	n += der_uint(body + n, sig + coord, coord);
+	der[o++] = 0x30;
+	if (n >= 0x80)
+		der[o++] = 0x81; /* n <= 138: one length byte follows */
+	der[o++] = (unsigned char)n;
+	memcpy(der + o, body, n);
+	return o + n;
+}
+
+/* Verification set-ups: EVP_DigestVerifyInit() fetches the digest, the
+ * signature algorithm and the key's provider data each time it runs, which
+ * costs about a tenth of an RS256 verification. So each key sets up one
+ * context per algorithm on first use, and every verification works on a
+ * copy of it. The lock guards the set-ups and the copying: OpenSSL does not
+ * promise that one context can be copied from several threads at once. */
+struct jose_verify_cache {
+	pthread_mutex_t lock;
+	EVP_MD_CTX *tmpl[JOSE_ALG_COUNT];
+};
+
+struct jose_verify_cache *jose_verify_cache_new(void)
+{
+	struct jose_verify_cache *vc = calloc(1, sizeof *vc);
+
+	if (vc != NULL && pthread_mutex_init(&vc->lock, NULL) != 0) {
+		free(vc);
+		return NULL;
+	}
+	return vc;
+}
+
+void jose_verify_cache_free(struct jose_verify_cache *vc)
+{
+	if (vc == NULL)
+		return;
+	for (int i = 0; i < JOSE_ALG_COUNT; i++)
+		EVP_MD_CTX_free(vc->tmpl[i]);
+	pthread_mutex_destroy(&vc->lock);
+	free(vc);
+}
+
+/* The set-up for `alg` (called with the lock held); NULL when OpenSSL
+ * refuses it. */
+static EVP_MD_CTX *verify_tmpl(const struct jose_key *key, enum jose_alg alg,
+			       const struct jose_alg_info *ai)
+{
+	struct jose_verify_cache *vc = key->vc;
+	const EVP_MD *md = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *ctx;
+
+	if (vc->tmpl[alg] != NULL)
+		return vc->tmpl[alg];
+	if (ai->fam != JOSE_FAM_EDDSA && (md = crypto_md(ai->md_id)) == NULL)
+		return NULL;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey) != 1 ||
+	    !set_padding(pctx, ai)) {
+		EVP_MD_CTX_free(ctx);
+		return NULL;
+	}
+	vc->tmpl[alg] = ctx;
+	return ctx;
+}
+
+/* A fresh verification context for `alg`: a copy of the key's set-up. */
+static EVP_MD_CTX *verify_ctx(const struct jose_key *key, enum jose_alg alg,
+			      const struct jose_alg_info *ai)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *tmpl;
+	bool ok;
+
+	if (ctx == NULL || key->vc == NULL)
+		goto fail;
+	pthread_mutex_lock(&key->vc->lock);
+	tmpl = verify_tmpl(key, alg, ai);
+	ok = tmpl != NULL && EVP_MD_CTX_copy_ex(ctx, tmpl) == 1;
+	pthread_mutex_unlock(&key->vc->lock);
+	if (!ok)
+		goto fail;
+	/* Verify on this copy itself: without the flag, EVP_DigestVerifyFinal
+	 * would copy its key context once more to keep this one reusable. */
+	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
+	return ctx;
+fail:
+	EVP_MD_CTX_free(ctx);
+	return NULL;
 }
 
 status jose_verify_raw(enum jose_alg alg, const struct jose_key *key, struct sv input,
 		       const unsigned char *sig, size_t sig_len, struct err *e)
 {
 	const struct jose_alg_info *ai = jose_alg_info(alg);
-	unsigned char *der = NULL;
+	unsigned char der[ECDSA_DER_MAX];
 	EVP_MD_CTX *ctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	status st;
 	int rc;
 
@@ -74,24 +166,17 @@ status jose_verify_raw(enum jose_alg alg, const struct jose_key *key, struct sv 
 		if (sig_len != 2 * ai->coord)
 			return err_set(e, ST_INVALID, "%s signature must be %zu bytes, got %zu",
 				       ai->name, 2 * ai->coord, sig_len);
-		if (ecdsa_raw_to_der(sig, ai->coord, &der, &sig_len) != ST_OK) {
-			st = err_set(e, ST_NOMEM, "out of memory");
-			goto out;
-		}
+		sig_len = ecdsa_raw_to_der(sig, ai->coord, der);
 		sig = der;
 	}
-	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL ||
-	    EVP_DigestVerifyInit_ex(ctx, &pctx, ai->md, NULL, NULL, key->pkey, NULL) != 1 ||
-	    !set_padding(pctx, ai)) {
+	if ((ctx = verify_ctx(key, alg, ai)) == NULL) {
 		st = err_set(e, ST_INTERNAL, "cannot set up %s verification", ai->name);
 		goto out;
 	}
 	rc = EVP_DigestVerify(ctx, sig, sig_len, (const unsigned char *)input.p, input.n);
 	st = rc == 1 ? ST_OK : err_set(e, ST_INVALID, "signature verification failed");
 out:
-	EVP_MD_CTX_free(ctx); /* frees pctx too */
-	OPENSSL_free(der);
+	EVP_MD_CTX_free(ctx); /* frees its key context too */
 	jose_ossl_clear();
 	return st;
 }
@@ -118,7 +203,8 @@ static void describe(const struct jose_key *k, size_t i, char *out, size_t outsz
 	}
 }
 
-/* One candidate: time window (if asked), algorithm fit, signature. */
+/* One candidate: time window (if asked), algorithm fit, signature. The
+ * key is described only for a failure's message. */
 static status try_key(const struct jws *jws, const struct jose_key *k, size_t i, unsigned flags,
 		      int64_t now, struct err *e)
 {
@@ -126,21 +212,24 @@ static status try_key(const struct jws *jws, const struct jose_key *k, size_t i,
 	struct err sub;
 	status st;
 
-	describe(k, i, who, sizeof who);
 	if ((flags & JOSE_VERIFY_CERT_TIME) && k->has_cert) {
 		if (now > k->cert.not_after) {
+			describe(k, i, who, sizeof who);
 			time_format_rfc3339(k->cert.not_after, when);
 			return err_set(e, ST_INVALID, "%s expired at %s", who, when);
 		}
 		if (now < k->cert.not_before) {
+			describe(k, i, who, sizeof who);
 			time_format_rfc3339(k->cert.not_before, when);
 			return err_set(e, ST_INVALID, "%s is not valid before %s", who, when);
 		}
 	}
 	err_clear(&sub);
 	st = jws_verify(jws, k, &sub);
-	if (st != ST_OK)
+	if (st != ST_OK) {
+		describe(k, i, who, sizeof who);
 		return err_set(e, st, "%s: %s", who, sub.msg);
+	}
 	return ST_OK;
 }
 

@@ -901,6 +901,90 @@ static void roundtrip_all_algs(void **state)
 	jose_key_free(rsa);
 }
 
+/* A key keeps one verification set-up per algorithm (sign.c): with one RSA
+ * key (no JWK alg), each algorithm's signature verifies only under its
+ * own algorithm, whatever order they come in. */
+static void verify_setups_per_alg(void **state)
+{
+	(void)state;
+	static const enum jose_alg algs[] = {JOSE_ALG_RS256, JOSE_ALG_PS256, JOSE_ALG_RS512,
+					     JOSE_ALG_PS384};
+	enum { N = sizeof algs / sizeof algs[0] };
+	struct jose_key *rsa = gen(JOSE_ALG_RS256), *pub = NULL;
+	struct buf pem = {0}, sig[N] = {{0}};
+	struct sv input = SV("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0");
+	json_t *j = NULL;
+	struct err e;
+
+	assert_int_equal(jose_key_private_pem(rsa, &pem, &e), ST_OK);
+	assert_int_equal(jose_key_public_jwk(rsa, &j, &e), ST_OK);
+	json_object_del(j, "alg");
+	assert_int_equal(jose_key_from_jwk(j, &pub, &e), ST_OK);
+	assert_false(pub->has_alg);
+	for (int i = 0; i < N; i++) {
+		struct jose_key *k = NULL;
+		assert_int_equal(
+		    jose_key_from_private_pem((struct sv){pem.p, pem.n}, algs[i], &k, &e), ST_OK);
+		assert_int_equal(jose_sign_raw(algs[i], k, input, &sig[i], &e), ST_OK);
+		jose_key_free(k);
+	}
+	for (int round = 0; round < 3; round++)
+		for (int v = 0; v < N; v++)
+			for (int s = 0; s < N; s++) {
+				int a = (v + round) % N;
+				status want = a == s ? ST_OK : ST_INVALID;
+				assert_int_equal(jose_verify_raw(algs[a], pub, input,
+								 (const unsigned char *)sig[s].p,
+								 sig[s].n, &e),
+						 want);
+			}
+	for (int i = 0; i < N; i++)
+		buf_free(&sig[i]);
+	mem_wipe(pem.p, pem.n);
+	buf_free(&pem);
+	json_decref(j);
+	jose_key_free(pub);
+	jose_key_free(rsa);
+}
+
+/* ES* signatures are turned into DER without OpenSSL's help (sign.c): R
+ * and S with a leading zero byte (dropped) and with the top bit set (a zero
+ * byte added) must verify like the rest. Signs until each case was seen
+ * (R and S share the encoder; a zero first byte in either comes about once
+ * in 128 signatures). */
+static void ecdsa_der_edges(void **state)
+{
+	(void)state;
+	struct jose_key *k = gen(JOSE_ALG_ES256);
+	bool zero[2] = {false, false}, high[2] = {false, false}, low[2] = {false, false};
+	struct err e;
+	int n = 0;
+
+	for (; n < 5000 && !((zero[0] || zero[1]) && high[0] && high[1] && low[0] && low[1]); n++) {
+		char msg[32];
+		struct buf sig = {0};
+		unsigned char *p;
+		snprintf(msg, sizeof msg, "msg.%d", n);
+		assert_int_equal(jose_sign_raw(JOSE_ALG_ES256, k, sv_from(msg), &sig, &e), ST_OK);
+		assert_int_equal(sig.n, 64);
+		p = (unsigned char *)sig.p;
+		for (int c = 0; c < 2; c++) {
+			unsigned char b = p[32 * c];
+			zero[c] |= b == 0;
+			high[c] |= b >= 0x80;
+			low[c] |= b > 0 && b < 0x80;
+		}
+		assert_int_equal(jose_verify_raw(JOSE_ALG_ES256, k, sv_from(msg), p, 64, &e),
+				 ST_OK);
+		p[63] ^= 1;
+		assert_int_equal(jose_verify_raw(JOSE_ALG_ES256, k, sv_from(msg), p, 64, &e),
+				 ST_INVALID);
+		buf_free(&sig);
+	}
+	assert_true((zero[0] || zero[1]) && high[0] && high[1] && low[0] && low[1]);
+	jose_key_free(k);
+}
+
 static void verify_cross_checks(void **state)
 {
 	(void)state;
@@ -1752,7 +1836,8 @@ int main(void)
 	    cmocka_unit_test(jwks_documents),      cmocka_unit_test(keyset_selection),
 	    cmocka_unit_test(private_pem),         cmocka_unit_test(cert_import),
 	    cmocka_unit_test(cert_key_types),      cmocka_unit_test(cert_verify),
-	    cmocka_unit_test(shared_key_threads),
+	    cmocka_unit_test(shared_key_threads),  cmocka_unit_test(verify_setups_per_alg),
+	    cmocka_unit_test(ecdsa_der_edges),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
