@@ -130,6 +130,7 @@ ADMIN_HANDLER(admin_jwt_validate)
 	in.scope = json_is_string(scope) ? json_string_value(scope) : NULL;
 	in.now = (int64_t)time(NULL);
 	in.dry_run = true;
+	in.trace = true;
 	st = jwt_grant_check(call.c, req->arena, &in, &r, &f);
 	if (st != ST_OK && (status_is_server_fault(st) || f.error == OAUTH_SERVER_ERROR)) {
 		admin_error_status(&call, status_is_server_fault(st) ? st : ST_INTERNAL, &f.e,

@@ -1,5 +1,5 @@
 /* jwt_grant.c - the JWT bearer grant's checks, in CONTRACT §5.1 order (see
- * jwt_grant.h). Each step is one function that ends in pass() or fail(), so
+ * jwt_grant.h). Each step is one function that ends in PASS() or fail(), so
  * the trace and the error description always say the same thing. */
 #include "oauth/jwt_grant.h"
 
@@ -28,7 +28,7 @@ struct run {
 	size_t naud;
 	bool has_nbf, has_iat;
 	int64_t nbf, iat;
-	const char *kid_shown;
+	const char *kid_shown; /* kid_shown(): made when first needed */
 };
 
 static const char *const check_names[JWT_NCHECKS] = {
@@ -64,6 +64,17 @@ __attribute__((format(printf, 3, 4))) static status pass(struct run *x, enum jwt
 	x->r->checks[id].state = JWT_STATE_PASS;
 	return ST_OK;
 }
+
+static status passed(struct run *x, enum jwt_check_id id)
+{
+	x->r->checks[id].state = JWT_STATE_PASS;
+	return ST_OK;
+}
+
+/* A passed check. Its detail is read only by the dry run's trace, so
+ * without in->trace neither is it formatted nor are its arguments (which
+ * call show() and arena_printf()) evaluated. */
+#define PASS(x, id, ...) ((x)->in->trace ? pass((x), (id), __VA_ARGS__) : passed((x), (id)))
 
 /* A client fault: the check fails with `error` and the detail becomes the
  * error description. */
@@ -102,6 +113,25 @@ static const char *nz(const char *s)
 static const char *show(struct run *x, const char *s)
 {
 	return oauth_show(x->a, s, OAUTH_SHOW_MAX);
+}
+
+/* "kid 'x'" or "no kid", for the header's trace and signature failures. */
+static const char *kid_shown(struct run *x)
+{
+	const char *kid = x->r->jws.kid;
+
+	if (x->kid_shown == NULL)
+		x->kid_shown = kid ? nz(arena_printf(x->a, "kid '%s'", show(x, kid))) : "no kid";
+	return x->kid_shown;
+}
+
+/* The IdP's allowed algorithms as "RS256, ES256" (in the arena). */
+static const char *allowed_algs(struct run *x)
+{
+	char list[128];
+
+	jose_alg_set_format(x->r->idp->algs, list, sizeof list);
+	return nz(arena_strdup(x->a, list));
 }
 
 /* ---------------------------------------------------------- step 1 */
@@ -176,12 +206,12 @@ static status step_assertion(struct run *x)
 		if (!shape_ok(x->a, in->assertion))
 			return fail(x, JWT_CHECK_ASSERTION, OAUTH_INVALID_GRANT, st,
 				    "malformed assertion: %s", e.msg);
-		pass(x, JWT_CHECK_ASSERTION, "compact JWS of %zu bytes", in->assertion.n);
+		PASS(x, JWT_CHECK_ASSERTION, "compact JWS of %zu bytes", in->assertion.n);
 		return fail(x, JWT_CHECK_HEADER, OAUTH_INVALID_GRANT, st, "assertion header: %s",
 			    e.msg);
 	}
 	x->r->parsed = true;
-	return pass(x, JWT_CHECK_ASSERTION, "compact JWS of %zu bytes, JSON header and payload",
+	return PASS(x, JWT_CHECK_ASSERTION, "compact JWS of %zu bytes, JSON header and payload",
 		    in->assertion.n);
 }
 
@@ -192,12 +222,9 @@ static status step_header(struct run *x)
 	struct jwt_grant_result *r = x->r;
 	const json_t *iss = json_object_get(r->jws.payload, "iss");
 	const char *alg = jose_alg_name(r->jws.alg);
-	char allowed[128];
 	struct err e = {0};
 	status st;
 
-	x->kid_shown =
-	    r->jws.kid ? nz(arena_printf(x->a, "kid '%s'", show(x, r->jws.kid))) : "no kid";
 	/* The IdP's allow-list needs the IdP: look it up as soon as `iss` is
 	 * a usable string. Step 4 judges its policy. */
 	if (json_is_string(iss) && json_string_length(iss) > 0) {
@@ -210,17 +237,16 @@ static status step_header(struct run *x)
 					   strcmp(r->idp->issuer, json_string_value(iss)) == 0;
 	}
 	if (r->idp == NULL)
-		return pass(x, JWT_CHECK_HEADER,
+		return PASS(x, JWT_CHECK_HEADER,
 			    "alg %s, %s; no identity provider matches iss, so its allowed "
 			    "algorithms cannot be checked",
-			    alg, x->kid_shown);
-	jose_alg_set_format(r->idp->algs, allowed, sizeof allowed);
-	if (jose_alg_check_allowed(r->idp->algs, r->jws.alg, &e) != ST_OK)
+			    alg, kid_shown(x));
+	if (!jose_alg_set_has(r->idp->algs, r->jws.alg))
 		return fail(x, JWT_CHECK_HEADER, OAUTH_INVALID_GRANT, ST_INVALID,
 			    "alg %s is not allowed by identity provider '%s' (allowed: %s)", alg,
-			    show(x, r->idp->name), allowed);
-	return pass(x, JWT_CHECK_HEADER, "alg %s is allowed by identity provider '%s' (%s), %s",
-		    alg, show(x, r->idp->name), allowed, x->kid_shown);
+			    show(x, r->idp->name), allowed_algs(x));
+	return PASS(x, JWT_CHECK_HEADER, "alg %s is allowed by identity provider '%s' (%s), %s",
+		    alg, show(x, r->idp->name), allowed_algs(x), kid_shown(x));
 }
 
 /* ---------------------------------------------------------- step 3 */
@@ -255,22 +281,22 @@ static status step_claims(struct run *x)
 	if (r->sub[0] == '\0')
 		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
 			    "claim 'sub' is empty");
-	st = jwt_claim_numericdate(claims, "nbf", &x->nbf, &e);
-	if (st != ST_OK && st != ST_NOT_FOUND)
+	/* The optional claims: absent ones are looked up only once (the
+	 * accessors would format a "missing" message nobody reads). */
+	x->has_nbf = json_object_get(claims, "nbf") != NULL;
+	if (x->has_nbf && (st = jwt_claim_numericdate(claims, "nbf", &x->nbf, &e)) != ST_OK)
 		return claim_fail(x, st, &e);
-	x->has_nbf = st == ST_OK;
-	st = jwt_claim_numericdate(claims, "iat", &x->iat, &e);
-	if (st != ST_OK && st != ST_NOT_FOUND)
+	x->has_iat = json_object_get(claims, "iat") != NULL;
+	if (x->has_iat && (st = jwt_claim_numericdate(claims, "iat", &x->iat, &e)) != ST_OK)
 		return claim_fail(x, st, &e);
-	x->has_iat = st == ST_OK;
-	st = jwt_claim_string(claims, "jti", &r->jti, &e);
-	if (st != ST_OK && st != ST_NOT_FOUND)
-		return claim_fail(x, st, &e);
-	if (st == ST_NOT_FOUND)
-		r->jti = NULL;
-	else if (r->jti[0] == '\0')
-		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "claim 'jti' is empty");
+	r->jti = NULL;
+	if (json_object_get(claims, "jti") != NULL) {
+		if ((st = jwt_claim_string(claims, "jti", &r->jti, &e)) != ST_OK)
+			return claim_fail(x, st, &e);
+		if (r->jti[0] == '\0')
+			return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
+				    "claim 'jti' is empty");
+	}
 	if (need_jti && r->jti == NULL)
 		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
 			    "claim 'jti' is missing (required by %s)",
@@ -281,7 +307,7 @@ static status step_claims(struct run *x)
 			    "claim 'iat' is missing (required by %s)",
 			    cfg->oauth.jwt.require_iat ? "the server's require_iat"
 						       : "the identity provider's requireIat");
-	return pass(x, JWT_CHECK_CLAIMS, "iss, sub, aud (%zu value%s), exp present%s%s%s", x->naud,
+	return PASS(x, JWT_CHECK_CLAIMS, "iss, sub, aud (%zu value%s), exp present%s%s%s", x->naud,
 		    x->naud == 1 ? "" : "s", x->has_nbf ? ", nbf" : "", x->has_iat ? ", iat" : "",
 		    r->jti ? ", jti" : "");
 }
@@ -314,7 +340,7 @@ static status step_issuer(struct run *x)
 			    "identity provider '%s' is not in the allowedIdentityProviders of "
 			    "application '%s'",
 			    show(x, idp->name), show(x, app->name));
-	return pass(x, JWT_CHECK_ISSUER, "identity provider '%s' (matched by %s), enabled%s",
+	return PASS(x, JWT_CHECK_ISSUER, "identity provider '%s' (matched by %s), enabled%s",
 		    show(x, idp->name), x->idp_by_issuer ? "idpIssuerName" : "name",
 		    app == NULL ? "; no client given, allowedIdentityProviders not checked" : "");
 }
@@ -378,7 +404,7 @@ static status step_signature(struct run *x)
 	}
 	st = jws_verify_keyset(&r->jws, ks, flags, x->in->now, &used, &e);
 	if (st == ST_OK)
-		st = pass(x, JWT_CHECK_SIGNATURE, "%s signature verified with the %s (from %s)",
+		st = PASS(x, JWT_CHECK_SIGNATURE, "%s signature verified with the %s (from %s)",
 			  jose_alg_name(r->jws.alg), nz(key_shown(x, used)), source);
 	else if (status_is_server_fault(st))
 		st = fault(x, JWT_CHECK_SIGNATURE, st, &e);
@@ -386,7 +412,7 @@ static status step_signature(struct run *x)
 		st = fail(x, JWT_CHECK_SIGNATURE, OAUTH_INVALID_GRANT, ST_INVALID,
 			  "signature not verified with the keys of identity provider '%s' (%s, "
 			  "%zu key%s, %s): %s",
-			  show(x, idp->name), source, ks->n, ks->n == 1 ? "" : "s", x->kid_shown,
+			  show(x, idp->name), source, ks->n, ks->n == 1 ? "" : "s", kid_shown(x),
 			  e.msg);
 	jose_keyset_free(fetched);
 	return st;
@@ -407,7 +433,7 @@ static status step_audience(struct run *x)
 	for (size_t i = 0; i < x->naud; i++) {
 		const char *aud = x->aud[i];
 		if (strcmp(aud, primary) == 0 || strlist_has(&idp->additional_audiences, aud))
-			return pass(x, JWT_CHECK_AUDIENCE, "aud contains '%s' (%s)", show(x, aud),
+			return PASS(x, JWT_CHECK_AUDIENCE, "aud contains '%s' (%s)", show(x, aud),
 				    strcmp(aud, primary) == 0
 					? (idp->alias ? "the identity provider's alias"
 						      : "the tenant's token endpoint URL")
@@ -478,7 +504,7 @@ static status step_times(struct run *x)
 					? "identity provider's maxAssertionLifetimeSeconds"
 					: "max_assertion_lifetime");
 	}
-	return pass(x, JWT_CHECK_TIMES, "exp in %lld s%s%s, clock skew %lld s",
+	return PASS(x, JWT_CHECK_TIMES, "exp in %lld s%s%s, clock skew %lld s",
 		    (long long)(r->exp - now), x->has_iat ? ", iat age within limits" : "",
 		    x->has_nbf ? ", nbf reached" : "", (long long)s);
 }
@@ -499,11 +525,13 @@ static status step_subject_scope(struct run *x)
 			    "subject '%s' is not in the allowedSubjects of identity provider '%s'",
 			    show(x, r->sub), show(x, idp->name));
 	st = scope_normalise(x->a, x->in->scope, &r->scope, &e);
-	if (st == ST_OK) {
+	/* No scope requested: nothing to check (scope_within passes it), and
+	 * no need to name who would have refused it. */
+	if (st == ST_OK && r->scope != NULL) {
 		who = arena_printf(x->a, "identity provider '%s'", show(x, idp->name));
 		st = scope_within(x->a, r->scope, &idp->allowed_scopes, who ? who : "the IdP", &e);
 	}
-	if (st == ST_OK && app != NULL) {
+	if (st == ST_OK && r->scope != NULL && app != NULL) {
 		who = arena_printf(x->a, "application '%s'", show(x, app->name));
 		st = scope_within(x->a, r->scope, &app->allowed_scopes, who ? who : "the app", &e);
 	}
@@ -512,7 +540,7 @@ static status step_subject_scope(struct run *x)
 	if (st != ST_OK)
 		return fail(x, JWT_CHECK_SUBJECT_SCOPE, OAUTH_INVALID_SCOPE, ST_INVALID, "%s",
 			    e.msg);
-	return pass(x, JWT_CHECK_SUBJECT_SCOPE, "subject '%s' allowed; scope %s%s%s",
+	return PASS(x, JWT_CHECK_SUBJECT_SCOPE, "subject '%s' allowed; scope %s%s%s",
 		    show(x, r->sub), r->scope ? "'" : "", r->scope ? show(x, r->scope) : "none",
 		    r->scope ? "' allowed" : " requested");
 }
@@ -528,11 +556,11 @@ static status step_replay(struct run *x)
 	status st;
 
 	if (!x->c->cfg->oauth.jwt.enable_jwt_cache)
-		return pass(x, JWT_CHECK_REPLAY,
+		return PASS(x, JWT_CHECK_REPLAY,
 			    "replay check disabled ([oauth.grant_type.jwt] enable_jwt_cache = "
 			    "false)");
 	if (r->jti == NULL)
-		return pass(x, JWT_CHECK_REPLAY, "no jti: the assertion is not replay-protected");
+		return PASS(x, JWT_CHECK_REPLAY, "no jti: the assertion is not replay-protected");
 	if (x->in->dry_run) {
 		bool seen = false;
 		st =
@@ -545,7 +573,7 @@ static status step_replay(struct run *x)
 			    "assertion replayed (jti already used): jti '%s' of issuer '%s' "
 			    "(dry run: nothing was recorded)",
 			    show(x, r->jti), show(x, r->iss));
-		return pass(x, JWT_CHECK_REPLAY,
+		return PASS(x, JWT_CHECK_REPLAY,
 			    "dry run: jti '%s' is unused and would be recorded until %lld (exp + "
 			    "skew); nothing was recorded",
 			    show(x, r->jti), (long long)until);
@@ -556,7 +584,7 @@ static status step_replay(struct run *x)
 	 * (jwt_grant_replay_error). */
 	r->replay = (struct store_replay){x->in->tenant_id, r->iss, r->jti, until};
 	r->replay_pending = true;
-	return pass(x, JWT_CHECK_REPLAY,
+	return PASS(x, JWT_CHECK_REPLAY,
 		    "jti '%s' to be recorded with the tokens until %lld (exp + skew)",
 		    show(x, r->jti), (long long)until);
 }

@@ -4,12 +4,13 @@
  *
  * jwt_grant_check() runs the checks of CONTRACT §5.1 steps 1-9 in order and
  * stops at the first failure. Every check it ran is recorded in the
- * result's trace with pass/fail and a detail naming the values compared,
- * so the dry run can show the whole sequence and the token endpoint can
- * answer with the failed check's detail as error_description. Details
- * never contain the assertion, its signature or a secret; claim values
- * (iss, sub, aud, jti, kid) are shown cut and with non-printable bytes
- * replaced.
+ * result's trace with pass/fail. The failed check always has a detail
+ * naming the values compared, which the token endpoint answers with as
+ * error_description; passed checks get theirs only when the caller asks
+ * for a trace (`trace`, the dry run), so that the token endpoint formats no
+ * text nobody reads. Details never contain the assertion, its signature or
+ * a secret; claim values (iss, sub, aud, jti, kid) are shown cut and with
+ * non-printable bytes replaced.
  *
  * The identity provider's allow-list of algorithms (step 2) and its
  * requireJti/requireIat (step 3) need the IdP, which step 4 selects by
@@ -58,7 +59,8 @@ enum jwt_check_state {
 
 struct jwt_check {
 	enum jwt_check_state state;
-	const char *detail; /* in the caller's arena; NULL when not run */
+	const char *detail; /* in the caller's arena; NULL when not run, or passed
+			     * without `trace` */
 };
 
 struct jwt_grant_in {
@@ -70,6 +72,7 @@ struct jwt_grant_in {
 	const char *scope;          /* requested scope; NULL when absent */
 	int64_t now;                /* unix seconds */
 	bool dry_run;               /* record nothing */
+	bool trace;                 /* details for passed checks too */
 };
 
 struct jwt_grant_result {

@@ -41,6 +41,7 @@ static void check_in(struct fx *f, const char *tenant, const char *tenant_id,
 	in.scope = scope;
 	in.now = now;
 	in.dry_run = dry;
+	in.trace = true; /* the tests read the passed checks' details too */
 	o->st = jwt_grant_check(&f->c, &f->a, &in, &o->r, &o->f);
 	/* What the grant does next (grants.c): the pending jti record is
 	 * committed, and a conflict there is the replay failure of step 9. */
@@ -829,6 +830,59 @@ static void test_descriptions_never_echo_secrets(void **state)
 	expect_fail(&o, JWT_CHECK_SIGNATURE, OAUTH_INVALID_GRANT, "signature");
 }
 
+/* Without `trace` (the token endpoint) the passed checks have no detail,
+ * and everything else is as with it: states, the failed check, its error
+ * and its detail. */
+static void test_trace_only_when_asked(void **state)
+{
+	struct fx *f = *state;
+	json_t *cl[5];
+	const char *scopes[5] = {NULL, NULL, NULL, NULL, "openid"};
+
+	std_idp(f);
+	cl[0] = fx_claims(f, NOW);
+	cl[1] = fx_claims(f, NOW);
+	json_object_set_new(cl[1], "aud", json_string("https://wrong"));
+	cl[2] = fx_claims(f, NOW);
+	json_object_set_new(cl[2], "exp", json_integer(NOW - 1000));
+	cl[3] = fx_claims(f, NOW);
+	json_object_set_new(cl[3], "iss", json_string("https://nobody"));
+	cl[4] = fx_claims(f, NOW);
+	for (int k = 0; k < 5; k++) {
+		const char *tok = good(f, cl[k]);
+		struct outcome o[2];
+		for (int t = 0; t < 2; t++) {
+			struct jwt_grant_in in = {0};
+			memset(&o[t], 0, sizeof o[t]);
+			in.tenant_id = f->super_id;
+			in.tenant = "carbon.super";
+			in.has_assertion = true;
+			in.assertion = sv_from(tok);
+			in.scope = scopes[k];
+			in.now = NOW;
+			in.dry_run = true;
+			in.trace = t == 1;
+			o[t].st = jwt_grant_check(&f->c, &f->a, &in, &o[t].r, &o[t].f);
+		}
+		assert_int_equal(o[0].st, o[1].st);
+		assert_int_equal(o[0].r.failed, o[1].r.failed);
+		assert_int_equal(o[0].f.error, o[1].f.error);
+		assert_string_equal(o[0].f.e.msg, o[1].f.e.msg);
+		for (int i = 0; i < JWT_NCHECKS; i++) {
+			assert_int_equal(o[0].r.checks[i].state, o[1].r.checks[i].state);
+			if (o[1].r.checks[i].state == JWT_STATE_PASS) {
+				assert_null(o[0].r.checks[i].detail);
+				assert_non_null(o[1].r.checks[i].detail);
+			} else if (o[1].r.checks[i].state == JWT_STATE_FAIL) {
+				assert_string_equal(o[0].r.checks[i].detail, o[0].f.e.msg);
+				assert_string_equal(o[1].r.checks[i].detail, o[1].f.e.msg);
+			}
+		}
+		jwt_grant_result_free(&o[0].r);
+		jwt_grant_result_free(&o[1].r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +906,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_directory_prefers_enabled, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_descriptions_never_echo_secrets, fx_setup,
 					    fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_trace_only_when_asked, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
 }
