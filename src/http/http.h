@@ -39,6 +39,8 @@ enum http_method {
 	HTTP_OTHER = 1 << 7,
 };
 
+struct form; /* http/form.h */
+
 struct http_req {
 	enum http_method method;
 	const char *method_name;
@@ -60,6 +62,11 @@ struct http_req {
 	 * http_req_header() looks names up in this NULL-terminated list
 	 * { "Name", "value", "Name", "value", ..., NULL }. */
 	const char *const *fake_headers;
+	/* Private to http_req_query_form(): its one parse of `query`. */
+	bool query_done;
+	status query_status;
+	const struct form *query_form;
+	const char *query_error;
 };
 
 /* A request header (case-insensitive name), NULL when absent. The value
@@ -69,7 +76,13 @@ const char *http_req_header(const struct http_req *req, const char *name);
  * req->arena). Returns NULL when absent (*st = ST_NOT_FOUND), malformed
  * (*st = ST_INVALID) or repeated (*st = ST_CONFLICT); *st = ST_OK when
  * found. `st` may be NULL. */
-const char *http_req_query(const struct http_req *req, const char *key, status *st);
+const char *http_req_query(struct http_req *req, const char *key, status *st);
+/* The whole query string parsed with the form rules (form_parse), once per
+ * request: the layer's tenant selection and the handler share the parse,
+ * and a failure is kept and reported again. ST_OK with *out in req->arena;
+ * ST_INVALID, ST_TOO_LARGE or ST_NOMEM with the reason in `e` (may be
+ * NULL). */
+status http_req_query_form(struct http_req *req, const struct form **out, struct err *e);
 
 #define HTTP_MAX_RESP_HEADERS 12
 

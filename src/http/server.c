@@ -156,11 +156,39 @@ const char *http_req_header(const struct http_req *req, const char *name)
 	return NULL;
 }
 
-const char *http_req_query(const struct http_req *req, const char *key, status *st)
+status http_req_query_form(struct http_req *req, const struct form **out, struct err *e)
 {
-	struct sv v;
-	status r = form_query_get(req->arena, req->query, key, &v, NULL);
+	static const struct form none;
 
+	if (!req->query_done && req->query.n == 0) {
+		req->query_form = &none;
+		req->query_status = ST_OK;
+	} else if (!req->query_done) {
+		struct form *f = arena_alloc(req->arena, sizeof *f);
+		struct err pe;
+
+		req->query_status = f != NULL ? form_parse(req->arena, req->query, f, &pe)
+					      : err_set(&pe, ST_NOMEM, "out of memory");
+		req->query_form = f;
+		if (req->query_status != ST_OK)
+			req->query_error = arena_strdup(req->arena, pe.msg);
+	}
+	req->query_done = true;
+	if (req->query_status != ST_OK)
+		return err_set(e, req->query_status, "%s",
+			       req->query_error ? req->query_error : "out of memory");
+	*out = req->query_form;
+	return ST_OK;
+}
+
+const char *http_req_query(struct http_req *req, const char *key, status *st)
+{
+	const struct form *f;
+	struct sv v;
+	status r = http_req_query_form(req, &f, NULL);
+
+	if (r == ST_OK)
+		r = form_get(f, key, &v);
 	if (r == ST_NOMEM || r == ST_TOO_LARGE)
 		r = ST_INVALID;
 	if (st != NULL)

@@ -52,7 +52,8 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 			    struct client_auth *ca, unsigned *grant, struct oauth_fault *fault)
 {
 	struct arena *a = req->arena;
-	struct form body, query;
+	const struct form *query;
+	struct form body;
 	struct grant_req g = {0};
 	struct sv gt;
 	struct err e = {0};
@@ -62,14 +63,15 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 		return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
 				  "Content-Type must be application/x-www-form-urlencoded");
 	if (req->query.n > 0) {
-		if ((st = form_parse(a, req->query, &query, &e)) != ST_OK)
+		/* Already parsed by the HTTP layer for ?tenantDomain=. */
+		if ((st = http_req_query_form(req, &query, &e)) != ST_OK)
 			return status_is_server_fault(st)
 				   ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
 				   : oauth_fail(fault, OAUTH_INVALID_REQUEST, st,
 						"malformed query string: %s", e.msg);
-		for (size_t i = 0; i < query.n; i++)
+		for (size_t i = 0; i < query->n; i++)
 			for (const char *const *k = query_forbidden; *k; k++)
-				if (sv_eq_cstr(query.pairs[i].key, *k))
+				if (sv_eq_cstr(query->pairs[i].key, *k))
 					return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
 							  "parameter '%s' must not be sent in the "
 							  "query string",

@@ -227,6 +227,13 @@ static void test_request_checks(void **state)
 		arena_printf(&f->a, "%s&client_id=" FX_CLIENT, jwt_body(f, NULL)), &c);
 	expect_error(&c, 400, "invalid_request",
 		     "parameter 'client_secret' must not be sent in the query string");
+	post_in(f, "carbon.super", f->super_id, hdrs(f, auth),
+		"tenantDomain=carbon.super&&assertion=x", jwt_body(f, NULL), &c);
+	expect_error(&c, 400, "invalid_request",
+		     "parameter 'assertion' must not be sent in the query string");
+	post_in(f, "carbon.super", f->super_id, hdrs(f, auth), "tenantDomain=%zz",
+		jwt_body(f, NULL), &c);
+	expect_error(&c, 400, "invalid_request", "malformed query string: bad percent-encoding");
 	post_in(f, "carbon.super", f->super_id, hdrs(f, auth), "tenantDomain=carbon.super",
 		jwt_body(f, NULL), &c);
 	expect_tokens(&c, true);
