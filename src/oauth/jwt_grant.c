@@ -43,7 +43,8 @@ const char *jwt_check_name(enum jwt_check_id id)
 	return check_names[id];
 }
 
-static const char *vfmt(struct arena *a, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static const char *vfmt(struct arena *a, const char *fmt,
+							      va_list ap)
 {
 	char tmp[ERR_MSG_MAX];
 	const char *s;
