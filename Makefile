@@ -1,7 +1,8 @@
 # Thin wrapper over meson/ninja; scripts/ hold the logic.
 #   make run    install missing Debian packages, build, start on defaults
 #   make test   install what the tests need, build, run every suite
-#   make bench  run the benchmark (bench/)
+#   make bench  benchmark: grantd next to a Node.js reference (bench/;
+#               BENCH_FULL=1 for the longer grantd-only matrix)
 BUILD ?= build
 CONFIG ?=
 

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""bench.py - the grantd benchmark, run by bench/run.sh (see docs/performance.md).
+"""bench.py - the full grantd benchmark matrix, run by `BENCH_FULL=1 bench/run.sh`
+(the default run is bench/compare.py; see docs/performance.md).
 
 Starts the real binary on loopback (temporary data dir, ephemeral HTTPS port,
 a free plain-HTTP port), registers identity providers (RS256, ES256, EdDSA
@@ -451,8 +452,9 @@ def wrk(res, srv, scn, tls, conns, label=None, close=False, wrap=(), duration=No
     cli_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     r["other_cpu_pct"] = max(0.0, (busy - srv_s - cli_s) / wall * 100) if wall > 0 else 0.0
     kt = us = 0.0
+    own = srv.pids() if hasattr(srv, "pids") else {srv.pid}  # a multi-process server
     for pid, (t, kthread) in pt1.items():
-        if pid in (srv.pid, os.getpid()) or pid not in pt0:
+        if pid in own or pid == os.getpid() or pid not in pt0:
             continue
         if kthread:
             kt += t - pt0[pid][0]

@@ -1,6 +1,6 @@
 // bench/node-ref/server.js - the Node.js reference server of the grantd
-// benchmark (bench/bench.py starts it, measures it next to grantd, and stops
-// it by PID). It is oidc-provider (an OpenID Certified library) with the
+// benchmark (bench/compare.py starts it, measures it next to grantd, and
+// stops it by PID). It is oidc-provider (an OpenID Certified library) with the
 // JWT bearer grant (RFC 7523) added the way its documentation suggests:
 // provider.registerGrantType() with a handler that verifies the assertion
 // with jose and issues tokens through the provider's own models. Nothing
@@ -21,8 +21,8 @@
 //                             bench-rt  jwt-bearer, refresh_token,
 //                                       client_credentials (access + refresh token)
 //
-// Prints "node-ref ready pid=<primary> workers=<pids>" on stdout once every
-// process listens.
+// Prints "node-ref ready pid=<pid> workers=<worker pids, empty for one
+// process>" on stdout once every process listens.
 //
 // Storage is oidc-provider's default in-memory adapter (an LRU of 1000
 // entries per process: nothing survives a restart and nothing is written to
@@ -154,7 +154,8 @@ async function serve() {
     try {
       // The same checks grantd makes by default: signature (RS256 only),
       // iss, aud, exp present and not passed, iat not older than 30 min,
-      // 60 s clock skew.
+      // 60 s clock skew (maxTokenAge makes jose require iat, which grantd
+      // checks only when present; every benchmark assertion has one).
       ({ payload } = await jose.jwtVerify(assertion, idpKey, {
         algorithms: ['RS256'],
         issuer: idpIssuer,
