@@ -120,7 +120,8 @@ struct store_replay {
 	int64_t expires_at;
 };
 
-#define STORE_TX_REPLAYS 2 /* the grant's assertion and a client assertion */
+#define STORE_TX_REPLAYS       2  /* the grant's assertion and a client assertion */
+#define STORE_TX_BACKEND_WORDS 12 /* see store_grant_tx.backend */
 
 /* Which part of a grant transaction conflicted (see grant_commit). */
 enum store_tx_part {
@@ -142,6 +143,9 @@ struct store_grant_tx {
 	/* Out, on ST_CONFLICT: what conflicted. */
 	enum store_tx_part conflict;
 	size_t conflict_replay;
+	/* Private to the backend from grant_submit until its `done`: the
+	 * queue entry, so that submitting allocates nothing. */
+	void *backend[STORE_TX_BACKEND_WORDS];
 };
 
 /* Counters of the write path, for logs, metrics and tests. */
@@ -242,6 +246,34 @@ struct store_ops {
 	 * tx->conflict_replay) saying what, nothing written; ST_INVALID for a
 	 * malformed tx; ST_IO/ST_BUSY/ST_NOMEM (nothing written). */
 	status (*grant_commit)(struct store *s, struct store_grant_tx *tx, struct err *e);
+
+	/* grant_commit without waiting: for a request thread that must not
+	 * block while the commit is on disk (the token endpoint answers from
+	 * a continuation, http.h http_defer).
+	 *
+	 * Returns ST_OK when `tx` is queued: `done(arg, st)` is then called
+	 * exactly once, with grant_commit's status (and tx->conflict,
+	 * tx->conflict_replay and `e` filled as grant_commit fills them),
+	 * once the commit that holds the rows is durable, or once the
+	 * transaction failed (nothing written). `done` runs on a backend
+	 * thread (the writer that batches the commits) or, rarely, on the
+	 * calling thread before grant_submit returns; it must do almost
+	 * nothing - record `st`, wake or resume whoever waits - and must not
+	 * call the store. Any other status (ST_INVALID for a malformed tx,
+	 * ST_NOMEM) means nothing was queued and `done` is never called.
+	 *
+	 * Memory: `tx`, everything it points to and `e` (may be NULL) must
+	 * stay valid and untouched until `done` has been called; the backend
+	 * keeps its queue entry in tx->backend (nothing is allocated, so the
+	 * caller's arena owns it all). Transactions submitted this way and
+	 * through grant_commit share the same batches, ordering and conflict
+	 * rules. A backend without a writer thread (PostgreSQL: a pool of
+	 * connections) may run the transaction on a pool thread and call
+	 * `done` from there. The store must not be closed while a submitted
+	 * transaction has not called `done` yet: store_close first finishes
+	 * everything queued. */
+	status (*grant_submit)(struct store *s, struct store_grant_tx *tx,
+			       void (*done)(void *arg, status st), void *arg, struct err *e);
 
 	/* Stores an access token and optionally a refresh token atomically and
 	 * durably; returns only after commit. */

@@ -794,14 +794,20 @@ typedef status (*tx_body)(struct conn *c, void *arg, struct err *e);
 #define WAL_SIZE_LIMIT    "67108864"
 
 /* One write transaction waiting for the writer. Lives on the submitting
- * thread's stack until `done`. */
+ * thread's stack until `done` (write_tx), or in memory the submitter owns
+ * until `fin` has been called (grant_submit: the storage of the
+ * transaction, struct store_grant_tx's `backend`). */
 struct job {
 	tx_body body;
 	void *arg;
 	struct err *e;
 	status st;
 	bool done;
-	pthread_cond_t cv; /* the submitter waits here, under q_mu */
+	/* Asynchronous: called once, on the writer thread, when finished; the
+	 * job is the submitter's again from that call on. NULL: a waiter. */
+	void (*fin)(void *fin_arg, status st);
+	void *fin_arg;
+	pthread_cond_t *cv; /* a waiter waits here, under q_mu */
 	struct job *next;
 };
 
@@ -833,13 +839,27 @@ out:
 	return ret;
 }
 
+/* Appends a job to the writer's queue; under q_mu. */
+static void enqueue(struct sq_store *s, struct job *j)
+{
+	j->next = NULL;
+	if (s->q_tail != NULL)
+		s->q_tail->next = j;
+	else
+		s->q_head = j;
+	s->q_tail = j;
+	s->n_pending++;
+	pthread_cond_signal(&s->q_cv);
+}
+
 /* Runs `body` in a write transaction and returns once it is durable (or
  * failed, leaving nothing behind). The writer thread runs it, batched with
  * whatever else was queued meanwhile. */
 static status write_tx(struct store *base, tx_body body, void *arg, struct err *e)
 {
 	struct sq_store *s = sq(base);
-	struct job j = {.body = body, .arg = arg, .e = e};
+	pthread_cond_t cv;
+	struct job j = {.body = body, .arg = arg, .e = e, .cv = &cv};
 	status ret;
 
 	pthread_mutex_lock(&s->q_mu);
@@ -849,23 +869,42 @@ static status write_tx(struct store *base, tx_body body, void *arg, struct err *
 	}
 	/* A body that wrote through write_tx would wait for itself. */
 	assert(!pthread_equal(pthread_self(), s->writer));
-	if (pthread_cond_init(&j.cv, NULL) != 0) {
+	if (pthread_cond_init(&cv, NULL) != 0) {
 		pthread_mutex_unlock(&s->q_mu);
 		return err_set(e, ST_NOMEM, "cannot create a condition variable");
 	}
-	if (s->q_tail != NULL)
-		s->q_tail->next = &j;
-	else
-		s->q_head = &j;
-	s->q_tail = &j;
-	s->n_pending++;
-	pthread_cond_signal(&s->q_cv);
+	enqueue(s, &j);
 	while (!j.done)
-		pthread_cond_wait(&j.cv, &s->q_mu);
+		pthread_cond_wait(&cv, &s->q_mu);
 	ret = j.st;
 	pthread_mutex_unlock(&s->q_mu);
-	pthread_cond_destroy(&j.cv);
+	pthread_cond_destroy(&cv);
 	return ret;
+}
+
+/* Queues `body` for the writer and returns at once; `fin` is called once
+ * when it is durable or failed. `j` is the caller's until then. Before the
+ * writer runs (never in practice: requests come after store_open), the
+ * transaction runs here and `fin` is called before returning. */
+static void write_tx_async(struct store *base, struct job *j, tx_body body, void *arg,
+			   struct err *e, void (*fin)(void *fin_arg, status st), void *fin_arg)
+{
+	struct sq_store *s = sq(base);
+
+	memset(j, 0, sizeof *j);
+	j->body = body;
+	j->arg = arg;
+	j->e = e;
+	j->fin = fin;
+	j->fin_arg = fin_arg;
+	pthread_mutex_lock(&s->q_mu);
+	if (!s->writer_on) {
+		pthread_mutex_unlock(&s->q_mu);
+		fin(fin_arg, write_tx_inline(s, body, arg, e));
+		return;
+	}
+	enqueue(s, j);
+	pthread_mutex_unlock(&s->q_mu);
 }
 
 /* Sets every job of `jobs` that has not failed on its own to `st`, with
@@ -977,7 +1016,7 @@ static void *writer_main(void *arg)
 		log_error("store: the writer has no connection: %s", e.msg);
 	pthread_mutex_lock(&s->q_mu);
 	for (;;) {
-		struct job *batch, *last;
+		struct job *batch, *last, *async, **atail, *waiters;
 		size_t n = 1;
 
 		while (s->q_head == NULL && !s->q_stop)
@@ -1004,12 +1043,32 @@ static void *writer_main(void *arg)
 		}
 		__atomic_add_fetch(&s->n_jobs, n, __ATOMIC_RELAXED);
 
-		pthread_mutex_lock(&s->q_mu);
+		/* Asynchronous submitters first, without the lock (their `fin`
+		 * resumes a connection); a job is theirs again once called, so
+		 * the batch is split into the two kinds before. */
+		async = waiters = NULL;
+		atail = &async;
 		for (struct job *j = batch, *next; j != NULL; j = next) {
+			next = j->next;
+			if (j->fin != NULL) {
+				*atail = j;
+				atail = &j->next;
+			} else {
+				j->next = waiters;
+				waiters = j;
+			}
+		}
+		*atail = NULL;
+		for (struct job *j = async, *next; j != NULL; j = next) {
+			next = j->next;
+			j->fin(j->fin_arg, j->st);
+		}
+		pthread_mutex_lock(&s->q_mu);
+		s->n_pending -= n;
+		for (struct job *j = waiters, *next; j != NULL; j = next) {
 			next = j->next; /* j may be gone once signalled */
-			s->n_pending--;
 			j->done = true;
-			pthread_cond_signal(&j->cv);
+			pthread_cond_signal(j->cv);
 		}
 	}
 	pthread_mutex_unlock(&s->q_mu);
@@ -2240,7 +2299,8 @@ static status grant_body(struct conn *c, void *arg, struct err *e)
 	return ST_OK;
 }
 
-static status sq_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
+/* Resets the out fields and refuses a malformed transaction. */
+static status grant_tx_check(struct store_grant_tx *tx, struct err *e)
 {
 	tx->conflict = STORE_TX_NONE;
 	tx->conflict_replay = 0;
@@ -2251,7 +2311,33 @@ static status sq_grant_commit(struct store *s, struct store_grant_tx *tx, struct
 		    tx->replays[i].jti == NULL)
 			return err_set(e, ST_INVALID,
 				       "replay record without tenant, issuer or jti");
+	return ST_OK;
+}
+
+static status sq_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
+{
+	status ret = grant_tx_check(tx, e);
+
+	if (ret != ST_OK)
+		return ret;
 	return write_tx(s, grant_body, tx, e);
+}
+
+/* The job of a submitted grant lives in the transaction itself. */
+_Static_assert(sizeof(struct job) <= sizeof(((struct store_grant_tx *)0)->backend),
+	       "store_grant_tx.backend cannot hold a struct job");
+_Static_assert(_Alignof(struct job) <= _Alignof(void *),
+	       "store_grant_tx.backend is not aligned for a struct job");
+
+static status sq_grant_submit(struct store *s, struct store_grant_tx *tx,
+			      void (*done)(void *arg, status st), void *arg, struct err *e)
+{
+	status ret = grant_tx_check(tx, e);
+
+	if (ret != ST_OK)
+		return ret;
+	write_tx_async(s, (struct job *)(void *)tx->backend, grant_body, tx, e, done, arg);
+	return ST_OK;
 }
 
 static status sq_replay_seen(struct store *s, const char *tenant_id, const char *iss,
@@ -2560,6 +2646,7 @@ static const struct store_ops sqlite_ops = {
     .app_get_by_client_id = sq_app_get_by_client_id,
     .app_list = sq_app_list,
     .grant_commit = sq_grant_commit,
+    .grant_submit = sq_grant_submit,
     .tokens_put = sq_tokens_put,
     .token_get = sq_token_get,
     .refresh_use = sq_refresh_use,

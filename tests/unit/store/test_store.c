@@ -1537,6 +1537,106 @@ static void group_commit_batches(void **state)
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), N - 3);
 }
 
+/* grant_submit: what its `done` saw. Written on the writer thread. */
+struct submitted {
+	const char *path;
+	const char *jti; /* counted in a separate connection when done */
+	int calls;       /* atomic */
+	status st;
+	int64_t rows; /* replay rows with `jti` visible to another connection; -1 = error */
+};
+
+/* The rows of `jti` as another connection sees them: committed ones only.
+ * No cmocka asserts here (this runs on the writer thread). */
+static int64_t rows_visible(const char *path, const char *jti)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM replay WHERE jti = ?1", -1, &st, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, jti, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void on_submitted(void *arg, status st)
+{
+	struct submitted *d = arg;
+
+	d->st = st;
+	d->rows = rows_visible(d->path, d->jti);
+	__atomic_add_fetch(&d->calls, 1, __ATOMIC_RELEASE);
+}
+
+static void wait_calls(struct submitted *d, int want)
+{
+	for (int i = 0; i < 20000 && __atomic_load_n(&d->calls, __ATOMIC_ACQUIRE) < want; i++)
+		usleep(500);
+	assert_int_equal(__atomic_load_n(&d->calls, __ATOMIC_ACQUIRE), want);
+}
+
+/* grant_submit returns before the commit; `done` is called once, after the
+ * rows are committed (visible to another connection), or with the
+ * conflict; a malformed transaction is refused and never calls `done`. */
+static void grant_submit_async(void **state)
+{
+	struct fx *f = *state;
+	struct full_tx a, b, bad;
+	struct submitted da = {f->path, "jti-b", 0, ST_OK, 0}, db = da, dbad = da;
+	struct err ea = {0}, eb = {0}, ebad = {0};
+	struct store_stats st;
+	sqlite3 *raw = NULL;
+
+	put_old_refresh(f);
+	/* The writer stalls behind another connection's write lock. */
+	assert_int_equal(sqlite3_open_v2(f->path, &raw, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	full_tx_init(&a);
+	/* b: the same grant assertion (jti-b) with new tokens, no refresh use. */
+	full_tx_init(&b);
+	b.tx.replays[0] = b.tx.replays[1];
+	b.tx.nreplays = 1;
+	b.tx.refresh_use = NULL;
+	b.at.hash[0] = 0x31;
+	b.rt.hash[0] = 0x32;
+	assert_int_equal(f->s->ops->grant_submit(f->s, &a.tx, on_submitted, &da, &ea), ST_OK);
+	assert_int_equal(f->s->ops->grant_submit(f->s, &b.tx, on_submitted, &db, &eb), ST_OK);
+	full_tx_init(&bad);
+	bad.tx.replays[1].iss = NULL;
+	assert_int_equal(f->s->ops->grant_submit(f->s, &bad.tx, on_submitted, &dbad, &ebad),
+			 ST_INVALID);
+	/* Both queued (or the first one stalled in the writer), none done. */
+	usleep(20000);
+	assert_int_equal(__atomic_load_n(&da.calls, __ATOMIC_ACQUIRE), 0);
+	assert_int_equal(__atomic_load_n(&db.calls, __ATOMIC_ACQUIRE), 0);
+	hold_lock_until_pending(f, raw, 2);
+	sqlite3_close(raw);
+	wait_calls(&da, 1);
+	wait_calls(&db, 1);
+	assert_int_equal(da.st, ST_OK);
+	assert_int_equal(da.rows, 1); /* committed when done was called */
+	assert_int_equal(a.tx.conflict, STORE_TX_NONE);
+	assert_int_equal(db.st, ST_CONFLICT);
+	assert_int_equal(b.tx.conflict, STORE_TX_REPLAY);
+	assert_int_equal(b.tx.conflict_replay, 0);
+	assert_int_equal(eb.st, ST_CONFLICT);
+	f->s->ops->stats(f->s, &st);
+	assert_int_equal(st.pending, 0);
+	/* Exactly once: nothing more arrives. */
+	usleep(20000);
+	assert_int_equal(__atomic_load_n(&da.calls, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(__atomic_load_n(&db.calls, __ATOMIC_ACQUIRE), 1);
+	assert_int_equal(__atomic_load_n(&dbad.calls, __ATOMIC_ACQUIRE), 0);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 3);
+	assert_int_equal(count_rows(f, "SELECT used FROM tokens WHERE chain_id = 'c0'"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1565,6 +1665,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(grant_tx_all_or_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(grant_tx_conflicts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(group_commit_batches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(grant_submit_async, setup, teardown),
 	};
 	log_set_level(LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
