@@ -10,7 +10,8 @@
  * req->arena, freed when the request completes (after the response is
  * sent or the connection is gone). Response bodies are built in resp->body
  * (a capped buf, 16 MiB) whose bytes the layer hands to MHD. Handlers run
- * on the server's threads, concurrently; they must not block for long.
+ * on the server's threads, concurrently; they must not block for long
+ * (http_defer below answers later without blocking a thread).
  *
  * The layer's own responses: every response gets X-Content-Type-Options:
  * nosniff, JSON ones also Cache-Control: no-store unless the handler set
@@ -39,7 +40,12 @@ enum http_method {
 	HTTP_OTHER = 1 << 7,
 };
 
-struct form; /* http/form.h */
+struct form;      /* http/form.h */
+struct http_req;  /* below */
+struct http_resp; /* below */
+
+/* A deferred response's continuation (see http_defer). */
+typedef void (*http_cont)(void *ctx, struct http_req *req, struct http_resp *resp, void *arg);
 
 struct http_req {
 	enum http_method method;
@@ -67,6 +73,11 @@ struct http_req {
 	status query_status;
 	const struct form *query_form;
 	const char *query_error;
+	/* Private to http_defer() and http_resume(). */
+	http_cont defer_cont;
+	void *defer_arg;
+	int defer_state;  /* atomic */
+	void *defer_priv; /* the server's request state; NULL without a server */
 };
 
 /* A request header (case-insensitive name), NULL when absent. The value
@@ -83,6 +94,32 @@ const char *http_req_query(struct http_req *req, const char *key, status *st);
  * ST_INVALID, ST_TOO_LARGE or ST_NOMEM with the reason in `e` (may be
  * NULL). */
 status http_req_query_form(struct http_req *req, const struct form **out, struct err *e);
+
+/* Deferred responses: a handler that would otherwise block its thread
+ * while something slow happens elsewhere (the token endpoint while its
+ * transaction is committed) calls http_defer() and returns without a
+ * response (what it wrote into `resp` is dropped). The connection is then
+ * suspended: its thread serves other connections. Any thread later calls
+ * http_resume() exactly once - possibly before the handler has returned,
+ * even before http_defer() returned control to it is fine as long as
+ * http_defer() was called first. The layer then calls `cont(ctx, req,
+ * resp, arg)` on a server thread, which fills `resp` as a handler would
+ * (it may block briefly, like a handler) and the response is queued as
+ * usual: access log, timings and trace id are the request's.
+ *
+ * `cont` is always called exactly once, also when the client is gone or
+ * the server stops (the response is then dropped), so it is the place to
+ * release what the request holds. The request (req, its arena) stays
+ * valid until `cont` returns. http_server_stop() waits for every deferred
+ * request to be resumed, so what resumes them must keep running until
+ * then (the store closes after the server). Call http_defer() at most
+ * once per request, only from its handler. */
+void http_defer(struct http_req *req, http_cont cont, void *arg);
+void http_resume(struct http_req *req);
+/* Without a server (unit tests of handlers): when the handler deferred,
+ * waits for http_resume() and runs the continuation into `resp`. Nothing
+ * otherwise. */
+void http_req_finish_deferred(void *ctx, struct http_req *req, struct http_resp *resp);
 
 #define HTTP_MAX_RESP_HEADERS 12
 

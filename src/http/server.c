@@ -8,6 +8,9 @@
  *                a layer error is queued here, before any body is read;
  *                next calls: accumulate the body (bounded by max_body);
  *                last call: resolve the tenant, run the handler, queue;
+ *                or, when the handler deferred (http_defer), suspend the
+ *                connection; MHD calls again once http_resume() resumed
+ *                it: run the continuation, queue;
  *   on_done()    request finished or aborted: access log, free the arena,
  *                uncount (and wake http_server_stop() when it waits).
  * MHD calls on_done() for every request it gave to on_uri(). */
@@ -68,6 +71,7 @@ struct http_server {
 	size_t nls;
 
 	atomic_long inflight;
+	atomic_long deferred; /* http_defer() called, http_resume() not yet */
 	atomic_bool stopping;
 	atomic_bool serving; /* start finished: MHD messages are client noise */
 	pthread_mutex_t mu;  /* only for the stop wait, never per request */
@@ -76,7 +80,15 @@ struct http_server {
 
 /* PH_DISCARD: an error is decided but the client is still sending its body;
  * it is read and dropped, then `deferred` is sent. */
-enum phase { PH_HEADERS = 0, PH_BODY, PH_DISCARD, PH_DONE };
+enum phase { PH_HEADERS = 0, PH_BODY, PH_DISCARD, PH_DEFERRED, PH_DONE };
+
+/* http_req.defer_state. http_defer() sets PENDING; then either the server
+ * suspends the connection (SUSPENDED) and http_resume() resumes it
+ * (RESUMED), or http_resume() comes first (EARLY) and the server runs the
+ * continuation without suspending - or, when it raced the suspension,
+ * resumes the connection itself. Only compare-and-swap decides who
+ * resumes, so resume is never called on a connection not suspended. */
+enum defer_state { DEF_NONE = 0, DEF_PENDING, DEF_EARLY, DEF_SUSPENDED, DEF_RESUMED };
 
 struct reqctx {
 	struct arena arena; /* owns this struct too */
@@ -196,6 +208,45 @@ const char *http_req_query(struct http_req *req, const char *key, status *st)
 	return r == ST_OK ? v.p : NULL;
 }
 
+void http_defer(struct http_req *req, http_cont cont, void *arg)
+{
+	struct reqctx *rc = req->defer_priv;
+
+	req->defer_cont = cont;
+	req->defer_arg = arg;
+	if (rc != NULL)
+		atomic_fetch_add(&rc->srv->deferred, 1);
+	__atomic_store_n(&req->defer_state, DEF_PENDING, __ATOMIC_RELEASE);
+}
+
+void http_resume(struct http_req *req)
+{
+	struct reqctx *rc = req->defer_priv;
+	struct http_server *s;
+	struct MHD_Connection *c;
+	int st = DEF_PENDING;
+
+	if (rc == NULL) { /* no server: http_req_finish_deferred() waits */
+		__atomic_store_n(&req->defer_state, DEF_EARLY, __ATOMIC_RELEASE);
+		return;
+	}
+	/* Once resumed, the request may be answered and freed at any moment:
+	 * nothing of it is touched after the state changed or MHD resumed. */
+	s = rc->srv;
+	c = req->conn;
+	if (!__atomic_compare_exchange_n(&req->defer_state, &st, DEF_EARLY, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE)) {
+		/* SUSPENDED: the connection waits for us. */
+		__atomic_store_n(&req->defer_state, DEF_RESUMED, __ATOMIC_RELEASE);
+		MHD_resume_connection(c);
+	}
+	if (atomic_fetch_sub(&s->deferred, 1) == 1 && atomic_load(&s->stopping)) {
+		pthread_mutex_lock(&s->mu);
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+	}
+}
+
 /* ------------------------------------------------------------- responses */
 
 static void resp_init(struct http_resp *r)
@@ -203,6 +254,21 @@ static void resp_init(struct http_resp *r)
 	memset(r, 0, sizeof *r);
 	r->status = 200;
 	r->body.max = RESP_BODY_MAX;
+}
+
+void http_req_finish_deferred(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	const struct timespec tick = {0, 100000};
+	http_cont cont = req->defer_cont;
+
+	if (cont == NULL || req->defer_priv != NULL)
+		return;
+	while (__atomic_load_n(&req->defer_state, __ATOMIC_ACQUIRE) != DEF_EARLY)
+		nanosleep(&tick, NULL);
+	req->defer_cont = NULL;
+	buf_free(&resp->body);
+	resp_init(resp);
+	cont(ctx, req, resp, req->defer_arg);
 }
 
 static bool has_header(const struct http_resp *r, const char *name)
@@ -279,6 +345,39 @@ static enum MHD_Result queue(struct reqctx *rc, struct MHD_Connection *c, struct
 	if (q == MHD_YES)
 		rc->status = resp->status;
 	return q;
+}
+
+/* Queues what a handler or a continuation wrote into `resp`, and frees it. */
+static enum MHD_Result respond(struct reqctx *rc, struct MHD_Connection *c, struct http_resp *resp)
+{
+	enum MHD_Result q;
+
+	if (resp->status < 100 || resp->status > 599) {
+		log_error("http: handler of %s returned status %d (trace %s)", rc->route->pattern,
+			  resp->status, rc->req.trace_id);
+		http_resp_error(resp, &rc->req, 500, NULL, NULL);
+	}
+	q = queue(rc, c, resp);
+	buf_free(&resp->body);
+	return q;
+}
+
+/* Runs the continuation of a resumed request. `c` NULL: the connection is
+ * gone, the response is dropped. */
+static enum MHD_Result run_cont(struct http_server *s, struct reqctx *rc, struct MHD_Connection *c)
+{
+	struct http_req *req = &rc->req;
+	http_cont cont = req->defer_cont;
+	struct http_resp resp;
+
+	req->defer_cont = NULL;
+	resp_init(&resp);
+	cont(s->ctx, req, &resp, req->defer_arg);
+	if (c == NULL) {
+		buf_free(&resp.body);
+		return MHD_NO;
+	}
+	return respond(rc, c, &resp);
 }
 
 /* Whether the layer answers in the OAuth shape: the route says so or, with
@@ -410,6 +509,21 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (rc == NULL)
 		return;
+	if (rc->req.defer_cont != NULL) {
+		int st = __atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE);
+		if (st != DEF_EARLY && st != DEF_RESUMED) {
+			/* Cannot happen (a suspended connection is never closed, and
+			 * http_server_stop waits for every resume): whoever resumes
+			 * still uses the request, so its memory is left alone. */
+			log_error("http: deferred request ended before it was resumed (trace %s)",
+				  rc->req.trace_id);
+			*con_cls = NULL;
+			return;
+		}
+		/* Resumed, but the connection went away first: the continuation
+		 * still releases what the request holds. */
+		(void)run_cont(s, rc, NULL);
+	}
 	*con_cls = NULL;
 	/* Status 0: grantd sent no response (MHD refused the request itself,
 	 * the client went away or timed out). The query is never logged. */
@@ -473,6 +587,7 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 
 	req->arena = &rc->arena;
 	req->conn = c;
+	req->defer_priv = rc;
 	req->method = router_method(method);
 	req->method_name = arena_strndup(&rc->arena, method, strnlen(method, 16));
 	req->path = SV("/");
@@ -647,6 +762,24 @@ static enum MHD_Result resolve_tenant(struct http_server *s, struct reqctx *rc,
 	return MHD_YES;
 }
 
+/* The handler deferred its response: suspend the connection until
+ * http_resume(), unless that already happened. */
+static enum MHD_Result suspend(struct http_server *s, struct reqctx *rc, struct MHD_Connection *c)
+{
+	int st = DEF_PENDING;
+
+	rc->phase = PH_DEFERRED;
+	if (__atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE) == DEF_EARLY)
+		return run_cont(s, rc, c);
+	MHD_suspend_connection(c);
+	if (!__atomic_compare_exchange_n(&rc->req.defer_state, &st, DEF_SUSPENDED, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		/* http_resume() came between the check and the suspension (EARLY)
+		 * and left the resuming to us; MHD calls on_access() again. */
+		MHD_resume_connection(c);
+	return MHD_YES;
+}
+
 /* Last call: the whole request is here. */
 static enum MHD_Result finish(struct http_server *s, struct reqctx *rc, struct MHD_Connection *c)
 {
@@ -670,14 +803,11 @@ static enum MHD_Result finish(struct http_server *s, struct reqctx *rc, struct M
 	}
 	resp_init(&resp);
 	rc->route->handler(s->ctx, req, &resp);
-	if (resp.status < 100 || resp.status > 599) {
-		log_error("http: handler of %s returned status %d (trace %s)", rc->route->pattern,
-			  resp.status, req->trace_id);
-		http_resp_error(&resp, req, 500, NULL, NULL);
+	if (__atomic_load_n(&req->defer_state, __ATOMIC_ACQUIRE) != DEF_NONE) {
+		buf_free(&resp.body);
+		return suspend(s, rc, c);
 	}
-	q = queue(rc, c, &resp);
-	buf_free(&resp.body);
-	return q;
+	return respond(rc, c, &resp);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -703,6 +833,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		q = queue(rc, c, &rc->deferred);
 		buf_free(&rc->deferred.body);
 		return q;
+	case PH_DEFERRED: {
+		int st = __atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE);
+		*upload_data_size = 0;
+		if (rc->req.defer_cont != NULL && (st == DEF_EARLY || st == DEF_RESUMED))
+			return run_cont(s, rc, c);
+		return MHD_YES; /* not resumed yet */
+	}
 	case PH_DONE: break;
 	}
 	*upload_data_size = 0;
@@ -741,8 +878,8 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, const struct bind_
 				       uint16_t port, bool tls, unsigned threads)
 {
 	const struct config *cfg = s->cfg;
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem opt[16];
 	size_t n = 0;
 	/* Room for the request head (exactly limited in begin()), the response
@@ -960,6 +1097,17 @@ void http_server_stop(struct http_server *s)
 	while (atomic_load(&s->inflight) > 0)
 		if (pthread_cond_timedwait(&s->cv, &s->mu, &deadline) == ETIMEDOUT)
 			break;
+	/* A suspended connection must not outlive its daemon, and whoever
+	 * resumes a deferred request still uses it: wait for every resume,
+	 * past the timeout if need be (the store's writer, which resumes the
+	 * token requests, runs until the store closes after this). */
+	if ((left = atomic_load(&s->deferred)) > 0 && atomic_load(&s->inflight) > 0)
+		log_warn("http: waiting for %ld deferred request(s) to be resumed", left);
+	while (atomic_load(&s->deferred) > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += 1;
+		(void)pthread_cond_timedwait(&s->cv, &s->mu, &deadline);
+	}
 	pthread_mutex_unlock(&s->mu);
 	if ((left = atomic_load(&s->inflight)) > 0)
 		log_warn("http: stopping with %ld request(s) still in flight", left);

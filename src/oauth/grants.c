@@ -18,48 +18,77 @@ static const char *param(const struct grant_req *g, const char *key)
 static status revoke_chain(const struct grant_req *g, const char *chain_id,
 			   struct oauth_fault *fault);
 
-/* Mints and commits the tokens with the request's other writes (the
- * client assertion's jti first, then the grant's own), and answers. A
- * conflict at commit is the client's fault: a replayed client assertion
- * (`jr` NULL or not), a replayed grant assertion (`jr`), or a refresh
- * token that a concurrent request used first (`reuse_chain`, revoked). */
-static status issue(const struct grant_req *g, struct token_grant *tg,
-		    const struct jwt_grant_result *jr, const char *reuse_chain,
-		    const char *refresh_echo, struct http_resp *resp, struct oauth_fault *fault)
+/* The store is done with a grant's transaction (its thread): record and
+ * wake the request. */
+static void committed(void *arg, status st)
 {
-	struct token_issued t;
-	struct err e = {0};
-	size_t first_own = 0;
+	struct grant_commit *gc = arg;
+
+	gc->st = st;
+	http_resume(gc->g.req);
+}
+
+/* Mints the tokens and submits them with the request's other writes (the
+ * client assertion's jti first, then the grant's own); the request is
+ * deferred and grant_finish() answers. A conflict at commit is the
+ * client's fault: a replayed client assertion, a replayed grant assertion
+ * (`gc->has_jr`), or a refresh token that a concurrent request used first
+ * (`reuse_chain`, revoked). */
+static status issue(const struct grant_req *g, struct token_grant *tg, const char *reuse_chain,
+		    const char *refresh_echo)
+{
+	struct grant_commit *gc = g->commit;
 	status st;
 
 	if (g->client_replay != NULL) {
 		tg->replays[tg->nreplays++] = *g->client_replay;
-		first_own = 1;
+		gc->first_own = 1;
 	}
-	if (jr != NULL && jr->replay_pending)
-		tg->replays[tg->nreplays++] = jr->replay;
-	st = tokens_issue(g->c, tg, &t, &e);
-	if (st == ST_CONFLICT && t.conflict == STORE_TX_REPLAY && t.conflict_replay < first_own)
-		return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				  "client assertion replayed (jti already used)");
-	if (st == ST_CONFLICT && t.conflict == STORE_TX_REPLAY && jr != NULL)
-		return jwt_grant_replayed(g->req->arena, jr, fault);
-	if (st == ST_CONFLICT && t.conflict == STORE_TX_REFRESH_USE && reuse_chain != NULL)
-		return revoke_chain(g, reuse_chain, fault);
-	if (st != ST_OK)
-		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "issuing tokens: ");
-	st = tokens_respond(resp, &t, refresh_echo);
-	mem_wipe(&t, sizeof t);
-	if (st != ST_OK)
-		return oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot write the token response");
+	if (gc->has_jr && gc->jr.replay_pending)
+		tg->replays[tg->nreplays++] = gc->jr.replay;
+	gc->g = *g;
+	gc->g.form = NULL; /* on the handler's stack */
+	gc->reuse_chain = reuse_chain;
+	gc->refresh_echo = refresh_echo;
+	gc->deferred = true;
+	/* Deferred first: `committed` may run before tokens_submit returns. */
+	http_defer(g->req, g->cont, g->cont_arg);
+	st = tokens_submit(g->c, tg, &gc->tc, committed, gc);
+	if (st != ST_OK) /* nothing queued: answered as a failed commit */
+		committed(gc, st);
 	return ST_OK;
 }
 
-status grant_jwt_bearer(const struct grant_req *g, struct http_resp *resp,
-			struct oauth_fault *fault)
+status grant_finish(struct grant_commit *gc, struct http_resp *resp, struct oauth_fault *fault)
+{
+	const struct grant_req *g = &gc->g;
+	const struct token_issued *t = &gc->tc.out;
+	status st = tokens_committed(&gc->tc, gc->st);
+
+	if (st == ST_CONFLICT && t->conflict == STORE_TX_REPLAY &&
+	    t->conflict_replay < gc->first_own)
+		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+				"client assertion replayed (jti already used)");
+	else if (st == ST_CONFLICT && t->conflict == STORE_TX_REPLAY && gc->has_jr)
+		st = jwt_grant_replayed(g->req->arena, &gc->jr, fault);
+	else if (st == ST_CONFLICT && t->conflict == STORE_TX_REFRESH_USE &&
+		 gc->reuse_chain != NULL)
+		st = revoke_chain(g, gc->reuse_chain, fault);
+	else if (st != ST_OK)
+		st = oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &gc->tc.e, "issuing tokens: ");
+	else if ((st = tokens_respond(resp, t, gc->refresh_echo)) != ST_OK)
+		st = oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot write the token response");
+	mem_wipe(&gc->tc.out, sizeof gc->tc.out);
+	if (gc->has_jr)
+		jwt_grant_result_free(&gc->jr);
+	gc->has_jr = false;
+	return st;
+}
+
+status grant_jwt_bearer(const struct grant_req *g, struct oauth_fault *fault)
 {
 	struct jwt_grant_in in = {0};
-	struct jwt_grant_result r;
+	struct jwt_grant_result *r = &g->commit->jr;
 	struct token_grant tg = {0};
 	struct sv assertion;
 	status st;
@@ -71,23 +100,23 @@ status grant_jwt_bearer(const struct grant_req *g, struct http_resp *resp,
 	in.assertion = in.has_assertion ? assertion : SV_NULL;
 	in.scope = param(g, "scope");
 	in.now = g->now;
-	st = jwt_grant_check(g->c, g->req->arena, &in, &r, fault);
-	if (st != ST_OK)
-		goto out;
+	st = jwt_grant_check(g->c, g->req->arena, &in, r, fault);
+	if (st != ST_OK) {
+		jwt_grant_result_free(r);
+		return st;
+	}
+	g->commit->has_jr = true; /* released by grant_finish */
 	tg.tenant_id = g->req->tenant_id;
 	tg.app = g->app;
-	tg.idp_id = r.idp->id;
-	tg.subject = r.sub;
-	tg.scope = r.scope;
+	tg.idp_id = r->idp->id;
+	tg.subject = r->sub;
+	tg.scope = r->scope;
 	tg.grant_type = GRANT_TYPE_JWT_BEARER;
 	tg.access_ttl = tokens_access_ttl(g->c, g->app, APP_GRANT_JWT_BEARER);
 	tg.with_refresh = (g->app->grants & APP_GRANT_REFRESH_TOKEN) != 0;
 	tg.refresh_ttl = tokens_refresh_ttl(g->c, g->app);
 	tg.now = g->now;
-	st = issue(g, &tg, &r, NULL, NULL, resp, fault);
-out:
-	jwt_grant_result_free(&r);
-	return st;
+	return issue(g, &tg, NULL, NULL);
 }
 
 static status revoke_chain(const struct grant_req *g, const char *chain_id,
@@ -104,8 +133,7 @@ static status revoke_chain(const struct grant_req *g, const char *chain_id,
 			  "its chain is now revoked");
 }
 
-status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
-			   struct oauth_fault *fault)
+status grant_refresh_token(const struct grant_req *g, struct oauth_fault *fault)
 {
 	struct oauth_ctx *c = g->c;
 	struct store *s = c->store;
@@ -173,11 +201,10 @@ status grant_refresh_token(const struct grant_req *g, struct http_resp *resp,
 	tg.with_refresh = rotate;
 	tg.refresh_ttl = tokens_refresh_ttl(c, g->app);
 	tg.now = g->now;
-	return issue(g, &tg, NULL, tok.chain_id, rotate ? NULL : rt, resp, fault);
+	return issue(g, &tg, tok.chain_id, rotate ? NULL : rt);
 }
 
-status grant_client_credentials(const struct grant_req *g, struct http_resp *resp,
-				struct oauth_fault *fault)
+status grant_client_credentials(const struct grant_req *g, struct oauth_fault *fault)
 {
 	struct arena *a = g->req->arena;
 	const char *scope = NULL, *who;
@@ -208,5 +235,5 @@ status grant_client_credentials(const struct grant_req *g, struct http_resp *res
 	tg.access_ttl = tokens_access_ttl(g->c, g->app, APP_GRANT_CLIENT_CREDENTIALS);
 	tg.with_refresh = false;
 	tg.now = g->now;
-	return issue(g, &tg, NULL, NULL, NULL, resp, fault);
+	return issue(g, &tg, NULL, NULL);
 }

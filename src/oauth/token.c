@@ -47,10 +47,24 @@ static const char *grant_label(unsigned grant)
 	return "-";
 }
 
-/* Everything up to the grant: returns ST_OK after the grant wrote a 200. */
-static status token_request(struct oauth_ctx *c, struct http_req *req, struct http_resp *resp,
-			    struct client_auth *ca, unsigned *grant, struct oauth_fault *fault)
+/* One token request, in its arena: from the handler to the answer, which
+ * the continuation writes when the grant got as far as its commit. */
+struct token_call {
+	struct client_auth ca; /* released once answered */
+	struct oauth_fault fault;
+	unsigned grant;
+	struct grant_commit commit;
+};
+
+static void token_resume(void *ctx, struct http_req *req, struct http_resp *resp, void *arg);
+
+/* Everything up to the grant: returns ST_OK when the grant submitted its
+ * tokens and deferred the request (token_resume answers). */
+static status token_request(struct oauth_ctx *c, struct http_req *req, struct token_call *call)
 {
+	struct client_auth *ca = &call->ca;
+	struct oauth_fault *fault = &call->fault;
+	unsigned *grant = &call->grant;
 	struct arena *a = req->arena;
 	const struct form *query;
 	struct form body;
@@ -115,10 +129,13 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct ht
 	g.app = ca->app;
 	g.auth = ca->method;
 	g.client_replay = ca->has_replay ? &ca->replay : NULL;
+	g.commit = &call->commit;
+	g.cont = token_resume;
+	g.cont_arg = call;
 	switch (*grant) {
-	case APP_GRANT_JWT_BEARER: return grant_jwt_bearer(&g, resp, fault);
-	case APP_GRANT_REFRESH_TOKEN: return grant_refresh_token(&g, resp, fault);
-	case APP_GRANT_CLIENT_CREDENTIALS: return grant_client_credentials(&g, resp, fault);
+	case APP_GRANT_JWT_BEARER: return grant_jwt_bearer(&g, fault);
+	case APP_GRANT_REFRESH_TOKEN: return grant_refresh_token(&g, fault);
+	case APP_GRANT_CLIENT_CREDENTIALS: return grant_client_credentials(&g, fault);
 	}
 	return oauth_fail(fault, OAUTH_SERVER_ERROR, ST_INTERNAL, "grant %u has no handler",
 			  *grant);
@@ -161,24 +178,48 @@ void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 		http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"grantd\"");
 }
 
-static void token_endpoint(void *ctx, struct http_req *req, struct http_resp *resp)
+/* The answer: the error response (a 200 is already written), the access
+ * log's note, then what the request held is released. */
+static void token_answer(struct http_req *req, struct http_resp *resp, struct token_call *call,
+			 status st)
 {
-	struct oauth_ctx *c = ctx;
-	struct client_auth ca = {0};
-	struct oauth_fault fault = {0};
-	unsigned grant = 0;
-	status st;
-
-	st = token_request(c, req, resp, &ca, &grant, &fault);
 	if (st != ST_OK)
-		oauth_respond_fault(req, resp, &fault, st);
+		oauth_respond_fault(req, resp, &call->fault, st);
 	/* Client faults are not logged as errors: the access log gets who and
 	 * what (never a secret, an assertion or a description). */
-	resp->log_note = arena_printf(req->arena, "client=%s grant=%s%s%s",
-				      ca.client_id ? oauth_show(req->arena, ca.client_id, 64) : "-",
-				      grant_label(grant), st != ST_OK ? " error=" : "",
-				      st != ST_OK ? oauth_error_name(fault.error) : "");
-	client_auth_release(&ca);
+	resp->log_note =
+	    arena_printf(req->arena, "client=%s grant=%s%s%s",
+			 call->ca.client_id ? oauth_show(req->arena, call->ca.client_id, 64) : "-",
+			 grant_label(call->grant), st != ST_OK ? " error=" : "",
+			 st != ST_OK ? oauth_error_name(call->fault.error) : "");
+	client_auth_release(&call->ca);
+}
+
+/* The continuation of a request whose tokens were submitted: the store is
+ * done with them. */
+static void token_resume(void *ctx, struct http_req *req, struct http_resp *resp, void *arg)
+{
+	struct token_call *call = arg;
+
+	(void)ctx;
+	token_answer(req, resp, call, grant_finish(&call->commit, resp, &call->fault));
+}
+
+static void token_endpoint(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct token_call *call = arena_alloc(req->arena, sizeof *call);
+	status st;
+
+	if (call == NULL) {
+		struct oauth_fault fault = {0};
+		st = oauth_fail(&fault, OAUTH_SERVER_ERROR, ST_NOMEM, "out of memory");
+		oauth_respond_fault(req, resp, &fault, st);
+		return;
+	}
+	st = token_request(ctx, req, call);
+	if (st == ST_OK && call->commit.deferred)
+		return; /* token_resume answers */
+	token_answer(req, resp, call, st);
 }
 
 const struct http_route oauth_routes[] = {

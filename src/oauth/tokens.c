@@ -18,67 +18,74 @@ static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char
 	return ST_OK;
 }
 
-status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct token_issued *out,
-		    struct err *e)
+status tokens_submit(struct oauth_ctx *c, const struct token_grant *g, struct token_commit *tc,
+		     void (*done)(void *arg, status st), void *arg)
 {
-	struct store_token at = {0}, rt = {0};
-	struct store_grant_tx tx = {0};
-	char chain[UUID_STR_LEN + 1];
+	struct store_token *at = &tc->at, *rt = &tc->rt;
+	struct token_issued *out = &tc->out;
+	struct err *e = &tc->e;
 	status st;
 
-	memset(out, 0, sizeof *out);
+	memset(tc, 0, sizeof *tc);
 	if (g->chain_id == NULL) {
-		if ((st = uuid_v7(chain)) != ST_OK)
+		if ((st = uuid_v7(tc->chain)) != ST_OK)
 			return err_set(e, st, "the CSPRNG failed");
-	} else if (!str_copy(chain, sizeof chain, g->chain_id)) {
+	} else if (!str_copy(tc->chain, sizeof tc->chain, g->chain_id)) {
 		return err_set(e, ST_INTERNAL, "chain id too long");
 	}
-	if ((st = mint(c, out->access_token, at.hash, e)) != ST_OK)
-		goto out;
-	at.kind = STORE_TOKEN_ACCESS;
-	at.tenant_id = (char *)g->tenant_id;
-	at.app_id = g->app->id;
-	at.client_id = g->app->client_id;
-	at.idp_id = (char *)g->idp_id;
-	at.subject = (char *)g->subject;
-	at.scope = (char *)(g->scope ? g->scope : "");
-	at.grant_type = (char *)g->grant_type;
-	at.chain_id = chain;
-	at.issued_at = g->now;
-	at.expires_at = g->now + g->access_ttl;
+	if ((st = mint(c, out->access_token, at->hash, e)) != ST_OK)
+		goto fail;
+	at->kind = STORE_TOKEN_ACCESS;
+	at->tenant_id = (char *)g->tenant_id;
+	at->app_id = g->app->id;
+	at->client_id = g->app->client_id;
+	at->idp_id = (char *)g->idp_id;
+	at->subject = (char *)g->subject;
+	at->scope = (char *)(g->scope ? g->scope : "");
+	at->grant_type = (char *)g->grant_type;
+	at->chain_id = tc->chain;
+	at->issued_at = g->now;
+	at->expires_at = g->now + g->access_ttl;
 	if (g->with_refresh) {
-		rt = at;
-		rt.kind = STORE_TOKEN_REFRESH;
-		rt.expires_at = g->now + g->refresh_ttl;
-		if ((st = mint(c, out->refresh_token, rt.hash, e)) != ST_OK)
-			goto out;
+		*rt = *at;
+		rt->kind = STORE_TOKEN_REFRESH;
+		rt->expires_at = g->now + g->refresh_ttl;
+		if ((st = mint(c, out->refresh_token, rt->hash, e)) != ST_OK)
+			goto fail;
 	}
-	tx.now = g->now;
-	memcpy(tx.replays, g->replays, sizeof tx.replays);
-	tx.nreplays = g->nreplays;
-	tx.refresh_use = g->refresh_use;
-	tx.access = &at;
-	tx.refresh = g->with_refresh ? &rt : NULL;
-	st = c->store->ops->grant_commit(c->store, &tx, e);
-	if (st == ST_CONFLICT && tx.conflict == STORE_TX_NONE)
-		/* two equal 256-bit random values: impossible */
-		st = err_set(e, ST_INTERNAL, "token hash collision");
-	if (st != ST_OK) {
-		out->conflict = tx.conflict;
-		out->conflict_replay = tx.conflict_replay;
-		goto out;
+	tc->tx.now = g->now;
+	memcpy(tc->tx.replays, g->replays, sizeof tc->tx.replays);
+	tc->tx.nreplays = g->nreplays;
+	if (g->refresh_use != NULL) { /* the grant's copy may not live long enough */
+		memcpy(tc->refresh_use, g->refresh_use, sizeof tc->refresh_use);
+		tc->tx.refresh_use = tc->refresh_use;
 	}
+	tc->tx.access = at;
+	tc->tx.refresh = g->with_refresh ? rt : NULL;
 	out->expires_in = g->access_ttl;
 	out->scope = g->scope;
-out:
-	mem_wipe(at.hash, sizeof at.hash);
-	mem_wipe(rt.hash, sizeof rt.hash);
+	st = c->store->ops->grant_submit(c->store, &tc->tx, done, arg, e);
+	if (st == ST_OK)
+		return ST_OK;
+fail:
+	tc->tx.conflict = STORE_TX_NONE;
+	return tokens_committed(tc, st);
+}
+
+status tokens_committed(struct token_commit *tc, status st)
+{
+	struct token_issued *out = &tc->out;
+
+	mem_wipe(tc->at.hash, sizeof tc->at.hash);
+	mem_wipe(tc->rt.hash, sizeof tc->rt.hash);
+	mem_wipe(tc->refresh_use, sizeof tc->refresh_use);
+	if (st == ST_CONFLICT && tc->tx.conflict == STORE_TX_NONE)
+		/* two equal 256-bit random values: impossible */
+		st = err_set(&tc->e, ST_INTERNAL, "token hash collision");
 	if (st != ST_OK) {
-		enum store_tx_part part = out->conflict;
-		size_t which = out->conflict_replay;
 		mem_wipe(out, sizeof *out);
-		out->conflict = part;
-		out->conflict_replay = which;
+		out->conflict = tc->tx.conflict;
+		out->conflict_replay = tc->tx.conflict_replay;
 	}
 	return st;
 }

@@ -3,8 +3,9 @@
  * A token is TOKEN_BYTES (256 bits) from the CSPRNG as base64url; only its
  * keyed hash (oauth_keyed_hash: HMAC-SHA256 under the server secret) is
  * stored, with the tenant, application, client, IdP, subject, scope, grant,
- * chain id and lifetimes. tokens_issue() returns only after the store has
- * committed, so a token the client receives is always known to the server.
+ * chain id and lifetimes. The tokens are answered only after the store has
+ * committed them (tokens_submit, then tokens_committed once the store says
+ * so), so a token the client receives is always known to the server.
  * Every grant mints new tokens (no reuse of an active one).
  *
  * One transaction per grant (docs/operations.md, "The write path"): the
@@ -54,13 +55,33 @@ struct token_issued {
 	size_t conflict_replay;
 };
 
-/* Mints an access token (and a refresh token when asked) and commits them
- * with the grant's other writes in one transaction. ST_OK; ST_CONFLICT
- * with out->conflict saying which write conflicted (a replayed jti, a
- * refresh token used concurrently), nothing written;
- * ST_IO/ST_BUSY/ST_NOMEM/ST_INTERNAL with `e` (server faults). */
-status tokens_issue(struct oauth_ctx *c, const struct token_grant *g, struct token_issued *out,
-		    struct err *e);
+/* A grant's tokens while their transaction is being committed. Lives in
+ * the request's arena from tokens_submit() until tokens_committed(). */
+struct token_commit {
+	struct store_grant_tx tx;
+	struct store_token at, rt;
+	char chain[UUID_STR_LEN + 1];
+	unsigned char refresh_use[SHA256_LEN]; /* a copy of the grant's */
+	struct token_issued out;
+	struct err e;
+};
+
+/* Mints an access token (and a refresh token when asked) and submits them
+ * with the grant's other writes as one transaction (store grant_submit),
+ * without waiting. ST_OK: queued, and `done(arg, st)` will be called once
+ * (from the store's thread; it must only record `st` and wake the
+ * request), after which tokens_committed() says how it went. Otherwise
+ * nothing was queued, `done` is never called and tc->e says why (a server
+ * fault). */
+status tokens_submit(struct oauth_ctx *c, const struct token_grant *g, struct token_commit *tc,
+		     void (*done)(void *arg, status st), void *arg);
+/* After `done(arg, st)`: ST_OK with tc->out holding the tokens (wipe it
+ * once answered); ST_CONFLICT with tc->out.conflict saying which write
+ * conflicted (a replayed jti, a refresh token used concurrently), nothing
+ * written; ST_IO/ST_BUSY/ST_NOMEM/ST_INTERNAL with tc->e (server faults).
+ * The stored hashes are wiped either way, and the tokens on failure. Also
+ * right after a failed tokens_submit() (it changes nothing then). */
+status tokens_committed(struct token_commit *tc, status st);
 
 /* Writes the 200 response: {"access_token","token_type":"Bearer",
  * "expires_in","refresh_token"?,"scope"?} with Cache-Control: no-store and

@@ -33,12 +33,47 @@ struct fixture {
 	int https_port, http_port;
 };
 
-/* A handler that blocks until the test releases it. */
-static struct {
+/* A point a server thread passes only once the test opens it. */
+struct gate {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool entered, released;
-} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
+};
+#define GATE_INIT                                                                                  \
+	{                                                                                          \
+		PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false                  \
+	}
+
+/* Says it arrived, then waits until the gate is open. */
+static void gate_pass(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->entered = true;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->released)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* Waits until a thread is at the gate. */
+static void gate_await(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	while (!g->entered)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->released = true;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* A handler that blocks until the test releases it. */
+static struct gate gate = GATE_INIT;
 
 static status resolve(void *ctx, struct arena *a, const char *domain, const char **id)
 {
@@ -117,16 +152,66 @@ static void blocker(void *ctx, struct http_req *req, struct http_resp *resp)
 {
 	(void)ctx;
 	(void)req;
-	pthread_mutex_lock(&gate.mu);
-	gate.entered = true;
-	pthread_cond_broadcast(&gate.cv);
-	while (!gate.released)
-		pthread_cond_wait(&gate.cv, &gate.mu);
-	pthread_mutex_unlock(&gate.mu);
+	gate_pass(&gate);
 	buf_append_cstr(&resp->body, "{\"done\":true}");
 }
 
+/* Deferred responses: /defer/{mode} defers and gets resumed by the handler
+ * itself before returning ("early"), by another thread at once ("race":
+ * before or after the suspension, whichever comes first), a little later
+ * ("later"), or once the test opens `defer_gate` ("gate"). */
+static struct gate defer_gate = GATE_INIT;
+static int cont_calls; /* atomic */
+
+struct resumer {
+	struct http_req *req;
+	char mode[8];
+};
+
+static void *resume_thread(void *p)
+{
+	struct resumer *r = p;
+
+	if (strcmp(r->mode, "later") == 0)
+		usleep(2000);
+	if (strcmp(r->mode, "gate") == 0)
+		gate_pass(&defer_gate);
+	http_resume(r->req);
+	return NULL;
+}
+
+static void deferred_cont(void *ctx, struct http_req *req, struct http_resp *resp, void *arg)
+{
+	struct resumer *r = arg;
+
+	(void)ctx;
+	__atomic_add_fetch(&cont_calls, 1, __ATOMIC_RELAXED);
+	buf_printf(&resp->body, "{\"resumed\":\"%s\"}", r->mode);
+	resp->status = 202;
+	resp->log_note = arena_printf(req->arena, "deferred=%s", r->mode);
+}
+
+static void deferring(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct resumer *r = arena_alloc(req->arena, sizeof *r);
+	pthread_t th;
+
+	(void)ctx;
+	assert_non_null(r);
+	r->req = req;
+	snprintf(r->mode, sizeof r->mode, "%.*s", (int)req->params[0].n, req->params[0].p);
+	buf_append_cstr(&resp->body, "dropped"); /* a deferring handler's response is dropped */
+	http_defer(req, deferred_cont, r);
+	if (strcmp(r->mode, "early") == 0) {
+		http_resume(req);
+		return;
+	}
+	assert_int_equal(pthread_create(&th, NULL, resume_thread, r), 0);
+	pthread_detach(th);
+}
+
 static const struct http_route test_routes[] = {
+    {HTTP_GET, "/defer/{mode}", deferring, 0, 0},
     {HTTP_GET | HTTP_POST, "/echo/{a}/{b}", echo, 0, 64},
     {HTTP_GET, "/echo", echo, 0, 0},
     {HTTP_POST, "/oauth2/token", echo, HTTP_ROUTE_OAUTH_ERRORS | HTTP_ROUTE_TENANT_QUERY, 1024},
@@ -699,6 +784,27 @@ static void server_headers(void **state)
 	reply_free(&r);
 }
 
+static void server_deferred(void **state)
+{
+	static const char *const modes[] = {"early", "race", "later"};
+	struct fixture *f = *state;
+	int before = __atomic_load_n(&cont_calls, __ATOMIC_RELAXED), n = 0;
+	char path[64];
+	struct reply r;
+
+	for (int i = 0; i < 60; i++) {
+		const char *m = modes[i % 3];
+		snprintf(path, sizeof path, "/defer/%s", m);
+		request(f, path, NULL, &r);
+		assert_int_equal(r.code, 202);
+		assert_non_null(r.json);
+		assert_string_equal(jstr(&r, "resumed"), m);
+		reply_free(&r);
+		n++;
+	}
+	assert_int_equal(__atomic_load_n(&cont_calls, __ATOMIC_RELAXED) - before, n);
+}
+
 /* ------------------------------------------------ graceful stop, logs */
 
 struct client_arg {
@@ -710,6 +816,13 @@ static void *client_thread(void *p)
 {
 	struct client_arg *ca = p;
 	request(ca->f, "/block", NULL, &ca->r);
+	return NULL;
+}
+
+static void *deferred_client_thread(void *p)
+{
+	struct client_arg *ca = p;
+	request(ca->f, "/defer/gate", NULL, &ca->r);
 	return NULL;
 }
 
@@ -753,7 +866,7 @@ static void server_graceful_stop_and_access_log(void **state)
 	dup2(fd, STDERR_FILENO);
 	close(fd);
 
-	void *st = NULL;
+	void *st = NULL, *st2 = NULL;
 	assert_int_equal(fixture_start(&st), 0);
 	f = st;
 
@@ -765,15 +878,9 @@ static void server_graceful_stop_and_access_log(void **state)
 	memset(&ca, 0, sizeof ca);
 	ca.f = f;
 	assert_int_equal(pthread_create(&client, NULL, client_thread, &ca), 0);
-	pthread_mutex_lock(&gate.mu);
-	while (!gate.entered)
-		pthread_cond_wait(&gate.cv, &gate.mu);
-	pthread_mutex_unlock(&gate.mu);
+	gate_await(&gate);
 	assert_int_equal(pthread_create(&stopper, NULL, stop_thread, f->srv), 0);
-	pthread_mutex_lock(&gate.mu);
-	gate.released = true;
-	pthread_cond_broadcast(&gate.cv);
-	pthread_mutex_unlock(&gate.mu);
+	gate_open(&gate);
 	assert_int_equal(pthread_join(client, NULL), 0);
 	assert_int_equal(pthread_join(stopper, NULL), 0);
 	f->srv = NULL; /* stopped by the thread */
@@ -781,6 +888,26 @@ static void server_graceful_stop_and_access_log(void **state)
 	assert_int_equal(ca.r.code, 200);
 	assert_true(json_is_true(json_object_get(ca.r.json, "done")));
 	reply_free(&ca.r);
+
+	/* A deferred request is suspended when the stop begins: the stop
+	 * waits for its resume (even past the in-flight count), then it is
+	 * answered. */
+	assert_int_equal(fixture_start(&st2), 0);
+	memset(&ca, 0, sizeof ca);
+	ca.f = st2;
+	assert_int_equal(pthread_create(&client, NULL, deferred_client_thread, &ca), 0);
+	gate_await(&defer_gate);
+	assert_int_equal(pthread_create(&stopper, NULL, stop_thread, ((struct fixture *)st2)->srv),
+			 0);
+	usleep(50000); /* the stop is waiting now (or soon): it must not finish alone */
+	gate_open(&defer_gate);
+	assert_int_equal(pthread_join(client, NULL), 0);
+	assert_int_equal(pthread_join(stopper, NULL), 0);
+	((struct fixture *)st2)->srv = NULL;
+	assert_int_equal(ca.r.code, 202);
+	assert_string_equal(jstr(&ca.r, "resumed"), "gate");
+	reply_free(&ca.r);
+	fixture_stop(&st2);
 
 	fflush(stderr);
 	dup2(saved, STDERR_FILENO);
@@ -796,6 +923,8 @@ static void server_graceful_stop_and_access_log(void **state)
 	assert_non_null(strstr(log, "tenant=carbon.super trace="));
 	assert_non_null(strstr(log, " note=client=echo"));
 	assert_non_null(strstr(log, "GET /block 200 "));
+	assert_non_null(strstr(log, "GET /defer/gate 202 "));
+	assert_non_null(strstr(log, " note=deferred=gate"));
 	assert_null(strstr(log, "hunter2"));
 	free(log);
 	fixture_stop(&st);
@@ -844,6 +973,7 @@ int test_server_group(void)
 	    cmocka_unit_test(server_bad_paths),    cmocka_unit_test(server_echo_and_tenants),
 	    cmocka_unit_test(server_tenant_query), cmocka_unit_test(server_body_limits),
 	    cmocka_unit_test(server_headers),      cmocka_unit_test(server_start_errors),
+	    cmocka_unit_test(server_deferred),
 	};
 	const struct CMUnitTest stop[] = {
 	    cmocka_unit_test(server_graceful_stop_and_access_log),

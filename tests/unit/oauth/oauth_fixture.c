@@ -54,11 +54,12 @@ FX_WRAP(refresh_use, FX_REFRESH_USE,
 FX_WRAP(tokens_revoke_chain, FX_REVOKE_CHAIN, (struct store * s, const char *chain, struct err *e),
 	(fx_current->real, chain, e))
 
-static status fx_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
+/* Counts a grant transaction as the calls it stands for; the forced
+ * failure of any of them, or ST_OK. */
+static status fx_grant_count(const struct store_grant_tx *tx, struct err *e)
 {
 	int uses[FX_NCALLS] = {0};
 
-	(void)s;
 	uses[FX_GRANT_COMMIT] = 1;
 	uses[FX_REPLAY] = (int)tx->nreplays;
 	uses[FX_REFRESH_USE] = tx->refresh_use != NULL;
@@ -68,7 +69,26 @@ static status fx_grant_commit(struct store *s, struct store_grant_tx *tx, struct
 	for (int i = 0; i < FX_NCALLS; i++)
 		if (uses[i] > 0 && fx_current->force[i] != ST_OK)
 			return fx_fail_forced(fx_current->force[i], e);
-	return fx_current->real->ops->grant_commit(fx_current->real, tx, e);
+	return ST_OK;
+}
+
+static status fx_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
+{
+	status st = fx_grant_count(tx, e);
+
+	(void)s;
+	return st != ST_OK ? st : fx_current->real->ops->grant_commit(fx_current->real, tx, e);
+}
+
+static status fx_grant_submit(struct store *s, struct store_grant_tx *tx,
+			      void (*done)(void *arg, status st), void *arg, struct err *e)
+{
+	status st = fx_grant_count(tx, e);
+
+	(void)s;
+	return st != ST_OK
+		   ? st
+		   : fx_current->real->ops->grant_submit(fx_current->real, tx, done, arg, e);
 }
 
 void fx_reset_calls(struct fx *f)
@@ -155,6 +175,7 @@ int fx_setup(void **state)
 	f->proxy_ops.refresh_use = fx_refresh_use;
 	f->proxy_ops.tokens_revoke_chain = fx_tokens_revoke_chain;
 	f->proxy_ops.grant_commit = fx_grant_commit;
+	f->proxy_ops.grant_submit = fx_grant_submit;
 	f->proxy.ops = &f->proxy_ops;
 
 	f->c.cfg = f->cfg;
