@@ -45,8 +45,8 @@
  * the connection is closed. */
 #define DISCARD_MAX (16u * 1024u * 1024u)
 /* Worker threads per listener when `[server] threads = 0`. */
-#define THREADS_PER_CPU 16
-#define THREADS_MIN     16
+#define THREADS_PER_CPU 2
+#define THREADS_MIN     4
 #define THREADS_MAX     256
 /* Upper bound of a response body built by a handler. */
 #define RESP_BODY_MAX (16u * 1024u * 1024u)
@@ -1044,10 +1044,11 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 
 	threads = (unsigned)cfg->server.threads;
 	if (threads == 0) {
-		/* A worker waits while the transaction of its request is being
-		 * committed, and the transactions of all waiting workers share
-		 * the next commit (docs/operations.md, "The write path"): with
-		 * one worker per CPU a commit would carry one or two grants. */
+		/* A token request does not hold its worker while its
+		 * transaction is committed (http_defer), so a few workers per
+		 * CPU suffice; more than one leaves room for the rare handler
+		 * that blocks (an admin write waits for its commit, a JWKS
+		 * fetch) without stalling every connection of a CPU. */
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = THREADS_PER_CPU * (ncpu > 0 ? (unsigned)ncpu : 1);
 		if (threads < THREADS_MIN)
