@@ -100,12 +100,12 @@ status http_req_query_form(struct http_req *req, const struct form **out, struct
  * transaction is committed) calls http_defer() and returns without a
  * response (what it wrote into `resp` is dropped). The connection is then
  * suspended: its thread serves other connections. Any thread later calls
- * http_resume() exactly once - possibly before the handler has returned,
- * even before http_defer() returned control to it is fine as long as
- * http_defer() was called first. The layer then calls `cont(ctx, req,
- * resp, arg)` on a server thread, which fills `resp` as a handler would
- * (it may block briefly, like a handler) and the response is queued as
- * usual: access log, timings and trace id are the request's.
+ * http_resume() exactly once, after http_defer() - possibly before the
+ * handler has returned (then the connection may not be suspended at all).
+ * The layer then calls `cont(ctx, req, resp, arg)` on the connection's
+ * own server thread; it fills `resp` as a handler would (it may block
+ * briefly, like a handler) and the response is queued as usual: access
+ * log, timings and trace id are the request's.
  *
  * `cont` is always called exactly once, also when the client is gone or
  * the server stops (the response is then dropped), so it is the place to
