@@ -9,6 +9,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
@@ -306,4 +307,117 @@ void hex_encode(const unsigned char *p, size_t n, char *out)
 bool ct_eq(const void *a, size_t alen, const void *b, size_t blen)
 {
 	return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+status hkdf_sha256(const unsigned char *ikm, size_t ikmlen, const void *salt, size_t saltlen,
+		   const void *info, size_t infolen, unsigned char *out, size_t outlen)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[5], *p = params;
+	status st = ST_INTERNAL;
+
+	if (kctx == NULL)
+		goto out;
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
+	if (saltlen > 0)
+		*p++ =
+		    OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, saltlen);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen);
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, outlen, params) == 1)
+		st = ST_OK;
+out:
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return st;
+}
+
+/* One AES-256-GCM pass over `in` into `out` (same length). Encrypting
+ * writes the tag into `tag`; decrypting checks it. */
+static bool gcm(bool enc, const unsigned char key[AEAD_KEY_LEN],
+		const unsigned char nonce[AEAD_NONCE_LEN], const void *aad, size_t aadlen,
+		const unsigned char *in, size_t n, unsigned char *out, unsigned char *tag)
+{
+	EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	OSSL_PARAM params[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
+	int len = 0;
+	bool ok = false;
+
+	if (cipher == NULL || ctx == NULL || n > INT32_MAX || aadlen > INT32_MAX)
+		goto out;
+	if (EVP_CipherInit_ex2(ctx, cipher, key, nonce, enc ? 1 : 0, NULL) != 1)
+		goto out;
+	if (aadlen > 0 && EVP_CipherUpdate(ctx, NULL, &len, aad, (int)aadlen) != 1)
+		goto out;
+	if (n > 0 && EVP_CipherUpdate(ctx, out, &len, in, (int)n) != 1)
+		goto out;
+	if (!enc) {
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+							      AEAD_TAG_LEN);
+		if (EVP_CIPHER_CTX_set_params(ctx, params) != 1)
+			goto out;
+	}
+	if (EVP_CipherFinal_ex(ctx, out + len, &len) != 1)
+		goto out;
+	if (enc) {
+		params[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+							      AEAD_TAG_LEN);
+		if (EVP_CIPHER_CTX_get_params(ctx, params) != 1)
+			goto out;
+	}
+	ok = true;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	EVP_CIPHER_free(cipher);
+	return ok;
+}
+
+status aead_seal(const unsigned char key[AEAD_KEY_LEN], const void *aad, size_t aadlen,
+		 const void *p, size_t n, struct buf *out)
+{
+	size_t start = out->n;
+	unsigned char *o;
+	status st;
+
+	if (n > SIZE_MAX - AEAD_NONCE_LEN - AEAD_TAG_LEN)
+		return ST_TOO_LARGE;
+	if ((st = buf_reserve(out, AEAD_NONCE_LEN + n + AEAD_TAG_LEN)) != ST_OK)
+		return st;
+	o = (unsigned char *)out->p + start;
+	if (rand_bytes(o, AEAD_NONCE_LEN) != ST_OK ||
+	    !gcm(true, key, o, aad, aadlen, p, n, o + AEAD_NONCE_LEN, o + AEAD_NONCE_LEN + n)) {
+		mem_wipe(o, AEAD_NONCE_LEN + n + AEAD_TAG_LEN);
+		return ST_INTERNAL;
+	}
+	out->n = start + AEAD_NONCE_LEN + n + AEAD_TAG_LEN;
+	out->p[out->n] = '\0';
+	return ST_OK;
+}
+
+status aead_open(const unsigned char key[AEAD_KEY_LEN], const void *aad, size_t aadlen,
+		 const void *p, size_t n, struct buf *out)
+{
+	const unsigned char *in = p;
+	unsigned char tag[AEAD_TAG_LEN];
+	size_t start = out->n, m;
+	status st;
+
+	if (n < AEAD_NONCE_LEN + AEAD_TAG_LEN)
+		return ST_INVALID;
+	m = n - AEAD_NONCE_LEN - AEAD_TAG_LEN;
+	if ((st = buf_reserve(out, m)) != ST_OK)
+		return st;
+	memcpy(tag, in + AEAD_NONCE_LEN + m, AEAD_TAG_LEN);
+	if (!gcm(false, key, in, aad, aadlen, in + AEAD_NONCE_LEN, m,
+		 (unsigned char *)out->p + start, tag)) {
+		mem_wipe(out->p + start, m);
+		out->p[start] = '\0';
+		return ST_INVALID;
+	}
+	out->n = start + m;
+	out->p[out->n] = '\0';
+	return ST_OK;
 }

@@ -73,4 +73,26 @@ void hex_encode(const unsigned char *p, size_t n, char *out);
 /* Constant-time equality of two byte strings; lengths are compared openly. */
 bool ct_eq(const void *a, size_t alen, const void *b, size_t blen);
 
+/* HKDF-SHA256 (RFC 5869): `outlen` bytes from the input key material `ikm`,
+ * an optional `salt` and the context `info`. ST_INTERNAL when OpenSSL
+ * fails. */
+status hkdf_sha256(const unsigned char *ikm, size_t ikmlen, const void *salt, size_t saltlen,
+		   const void *info, size_t infolen, unsigned char *out, size_t outlen);
+
+/* AES-256-GCM with a 96-bit nonce and a 128-bit tag. */
+#define AEAD_KEY_LEN   32
+#define AEAD_NONCE_LEN 12
+#define AEAD_TAG_LEN   16
+/* Encrypts `n` bytes of `p` under `key` with a fresh random nonce and the
+ * additional data `aad`, appending nonce || ciphertext || tag to `out`
+ * (n + AEAD_NONCE_LEN + AEAD_TAG_LEN bytes). ST_INTERNAL, or the buf's
+ * status when `out` is full. */
+status aead_seal(const unsigned char key[AEAD_KEY_LEN], const void *aad, size_t aadlen,
+		 const void *p, size_t n, struct buf *out);
+/* The reverse: appends the plaintext to `out`. ST_INVALID when the input is
+ * too short or does not authenticate (wrong key, wrong aad, altered bytes);
+ * nothing is appended then. The caller should mem_wipe() the plaintext. */
+status aead_open(const unsigned char key[AEAD_KEY_LEN], const void *aad, size_t aadlen,
+		 const void *p, size_t n, struct buf *out);
+
 #endif

@@ -100,6 +100,24 @@ struct store_token {
 	bool used; /* refresh token already rotated */
 };
 
+/* One of a tenant's token-signing keys (src/oauth/signkeys.c). The private
+ * key is stored only encrypted (`private_enc`, opaque to the store); the
+ * public JWK is the JSON text served at /oauth2/jwks. */
+enum store_key_status { STORE_KEY_ACTIVE = 1, STORE_KEY_RETIRED = 2 };
+
+struct store_signing_key {
+	char *tenant_id;
+	char *kid; /* unique per tenant */
+	char *alg; /* "RS256" | "ES256" | "EdDSA" | ... */
+	char *public_jwk;
+	unsigned char *private_enc;
+	size_t private_enc_len;
+	enum store_key_status status;
+	int64_t created_at;        /* 0 = now when written */
+	int64_t not_after_signing; /* when it stopped signing; 0 while active */
+	int64_t publish_until;     /* retired keys: published until then */
+};
+
 struct store_audit {
 	char *id;          /* filled by the store when NULL */
 	char *tenant_id;   /* NULL for server-wide events */
@@ -308,12 +326,28 @@ struct store_ops {
 	status (*replay_seen)(struct store *s, const char *tenant_id, const char *iss,
 			      const char *jti, int64_t now, bool *seen, struct err *e);
 
+	/* Adds a signing key as the tenant's active key, in one transaction.
+	 * When `retire` is false and the tenant already has an active key,
+	 * nothing is written: ST_CONFLICT (another thread or node created one
+	 * first; read it). When `retire` is true (rotation), the active keys
+	 * become STORE_KEY_RETIRED with not_after_signing = k->created_at (or
+	 * now) and publish_until = `publish_until`. ST_NOT_FOUND when the
+	 * tenant does not exist. */
+	status (*signing_key_add)(struct store *s, const struct store_signing_key *k, bool retire,
+				  int64_t publish_until, struct err *e);
+	/* The tenant's active keys and the retired keys with publish_until >
+	 * now, active first, then newest first; at most LIMIT_JWKS_KEYS. */
+	status (*signing_keys_list)(struct store *s, struct arena *a, const char *tenant_id,
+				    int64_t now, struct store_signing_key **items, size_t *n,
+				    struct err *e);
+
 	/* Newest first. tenant_id NULL = the events of every tenant. */
 	status (*audit_list)(struct store *s, struct arena *a, const char *tenant_id,
 			     struct store_page pg, struct store_audit **items, size_t *n,
 			     int64_t *total, struct err *e);
 
-	/* Deletes replay records and tokens with expires_at <= now, in small
+	/* Deletes replay records and tokens with expires_at <= now, and
+	 * retired signing keys with publish_until <= now, in small
 	 * batches (each its own transaction) so writers are never held up long.
 	 * Meant for a background thread, never a request. */
 	status (*purge_expired)(struct store *s, int64_t now, struct err *e);

@@ -8,7 +8,7 @@
 
 /* The logical schema version. Every backend's migration list ends here, so
  * `grantd version` reports one number whatever the database type. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Opens the SQLite backend (store_sqlite.c); same contract as store_open. */
 status store_sqlite_open(const struct config *cfg, struct store **out, struct err *e);

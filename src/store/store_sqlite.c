@@ -177,6 +177,21 @@ static const char *const migrations[] = {
 	"CREATE INDEX tokens_app ON tokens (app_id);"
 	"CREATE INDEX tokens_idp ON tokens (idp_id) WHERE idp_id IS NOT NULL;"
 	"CREATE INDEX tokens_expires ON tokens (expires_at);",
+
+	/* 3: the tenants' token-signing keys; the private key encrypted by
+	 * src/oauth/signkeys.c (the store never sees it in clear). */
+	"CREATE TABLE signing_keys ("
+	"  tenant_id TEXT NOT NULL REFERENCES tenants (id),"
+	"  kid TEXT NOT NULL,"
+	"  alg TEXT NOT NULL,"
+	"  public_jwk TEXT NOT NULL,"
+	"  private_enc BLOB NOT NULL,"
+	"  status INTEGER NOT NULL CHECK (status IN (1, 2)),"
+	"  created_at INTEGER NOT NULL,"
+	"  not_after_signing INTEGER NOT NULL DEFAULT 0,"
+	"  publish_until INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (tenant_id, kid)"
+	");",
 };
 /* clang-format on */
 
@@ -193,6 +208,9 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define TOKEN_COLS                                                                              \
 	"hash, kind, tenant_id, app_id, client_id, idp_id, subject, scope, grant_type, chain_id, " \
 	"issued_at, expires_at, revoked, used"
+#define SKEY_COLS                                                                               \
+	"tenant_id, kid, alg, public_jwk, private_enc, status, created_at, not_after_signing, "   \
+	"publish_until"
 #define AUDIT_COLS "id, tenant_id, actor, action, object_type, object_id, summary, at"
 #define PAGE " LIMIT ? OFFSET ?"
 
@@ -262,6 +280,15 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 			 "WHERE replay.expires_at <= ?5")                                         \
 	X(REPLAY_SEEN, "SELECT 1 FROM replay WHERE tenant_id = ?1 AND iss = ?2 AND jti = ?3 "    \
 		       "AND expires_at > ?4")                                                     \
+	X(SKEY_ACTIVE, "SELECT 1 FROM signing_keys WHERE tenant_id = ? AND status = 1")          \
+	X(SKEY_RETIRE, "UPDATE signing_keys SET status = 2, not_after_signing = ?, "              \
+		       "publish_until = ? WHERE tenant_id = ? AND status = 1")                    \
+	X(SKEY_INSERT, "INSERT INTO signing_keys (" SKEY_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)") \
+	X(SKEY_LIST, "SELECT " SKEY_COLS " FROM signing_keys WHERE tenant_id = ?1 AND "           \
+		     "(status = 1 OR publish_until > ?2) ORDER BY status, created_at DESC, kid "  \
+		     "LIMIT ?3")                                                                   \
+	X(PURGE_SKEYS, "DELETE FROM signing_keys WHERE rowid IN (SELECT rowid FROM signing_keys " \
+		       "WHERE status = 2 AND publish_until <= ? LIMIT ?)")                        \
 	X(AUDIT_INSERT, "INSERT INTO audit_events (" AUDIT_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)") \
 	X(AUDIT_COUNT_ALL, "SELECT count(*) FROM audit_events")                                   \
 	X(AUDIT_PAGE_ALL, "SELECT " AUDIT_COLS " FROM audit_events "                              \
@@ -2367,6 +2394,165 @@ out:
 	return ret;
 }
 
+/* ---- signing keys ---------------------------------------------------------- */
+
+/* A blob of any length, copied into the arena; NULL for SQL NULL. */
+static unsigned char *rd_blob(struct rd *r, int i, size_t *n)
+{
+	const void *p;
+	unsigned char *out;
+
+	*n = 0;
+	if (sqlite3_column_type(r->st, i) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_column_blob(r->st, i);
+	*n = (size_t)sqlite3_column_bytes(r->st, i);
+	out = arena_alloc(r->a, *n ? *n : 1);
+	if (out == NULL || (p == NULL && *n > 0)) {
+		r->bad = true;
+		return NULL;
+	}
+	if (*n > 0)
+		memcpy(out, p, *n);
+	return out;
+}
+
+static bool row_skey(sqlite3_stmt *st, struct arena *a, void *out)
+{
+	struct store_signing_key *k = out;
+	struct rd r = {st, a, false};
+
+	k->tenant_id = rd_str(&r, 0);
+	k->kid = rd_str(&r, 1);
+	k->alg = rd_str(&r, 2);
+	k->public_jwk = rd_str(&r, 3);
+	k->private_enc = rd_blob(&r, 4, &k->private_enc_len);
+	k->status = (enum store_key_status)rd_int(&r, 5);
+	k->created_at = rd_int(&r, 6);
+	k->not_after_signing = rd_int(&r, 7);
+	k->publish_until = rd_int(&r, 8);
+	return !r.bad;
+}
+
+struct skey_add_arg {
+	const struct store_signing_key *k;
+	bool retire;
+	int64_t publish_until;
+};
+
+static status skey_add_body(struct conn *c, void *arg, struct err *e)
+{
+	const struct skey_add_arg *x = arg;
+	const struct store_signing_key *k = x->k;
+	int64_t now = now_or(k->created_at);
+	struct q q = {0};
+	status ret;
+	int rc;
+
+	if (k->tenant_id == NULL || k->kid == NULL || k->alg == NULL || k->public_jwk == NULL ||
+	    k->private_enc == NULL || k->private_enc_len == 0)
+		return err_set(e, ST_INVALID,
+			       "signing key without tenant, kid, alg or key material");
+	if (!x->retire) {
+		if ((ret = q_open(c, SQL_SKEY_ACTIVE, &q, e)) != ST_OK)
+			goto out;
+		q_text(&q, k->tenant_id);
+		rc = q_step(&q);
+		if (rc == SQLITE_ROW) {
+			ret =
+			    err_set(e, ST_CONFLICT, "the tenant already has an active signing key");
+			goto out;
+		}
+		if (rc != SQLITE_DONE) {
+			ret = db_fail(c, rc, "looking up the active signing key", e);
+			goto out;
+		}
+		q_close(&q);
+	} else {
+		if ((ret = q_open(c, SQL_SKEY_RETIRE, &q, e)) != ST_OK)
+			goto out;
+		q_int(&q, now);
+		q_int(&q, x->publish_until);
+		q_text(&q, k->tenant_id);
+		if ((rc = q_step(&q)) != SQLITE_DONE) {
+			ret = db_fail(c, rc, "retiring a signing key", e);
+			goto out;
+		}
+		q_close(&q);
+	}
+	if ((ret = q_open(c, SQL_SKEY_INSERT, &q, e)) != ST_OK)
+		goto out;
+	q_text(&q, k->tenant_id);
+	q_text(&q, k->kid);
+	q_text(&q, k->alg);
+	q_text(&q, k->public_jwk);
+	q_blob(&q, k->private_enc, k->private_enc_len);
+	q_int(&q, STORE_KEY_ACTIVE);
+	q_int(&q, now);
+	q_int(&q, 0);
+	q_int(&q, 0);
+	rc = q_step(&q);
+	if (rc == SQLITE_DONE)
+		ret = ST_OK;
+	else if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		ret = err_set(e, ST_NOT_FOUND, "tenant '%s' not found", k->tenant_id);
+	else if (is_unique_violation(rc))
+		ret = err_set(e, ST_CONFLICT, "signing key '%s' already exists in this tenant",
+			      k->kid);
+	else
+		ret = db_fail(c, rc, "storing a signing key", e);
+out:
+	q_close(&q);
+	return ret;
+}
+
+static status sq_signing_key_add(struct store *s, const struct store_signing_key *k, bool retire,
+				 int64_t publish_until, struct err *e)
+{
+	struct skey_add_arg x = {k, retire, publish_until};
+	return write_tx(s, skey_add_body, &x, e);
+}
+
+static status sq_signing_keys_list(struct store *s, struct arena *a, const char *tenant_id,
+				   int64_t now, struct store_signing_key **items, size_t *n,
+				   struct err *e)
+{
+	struct store_signing_key *v;
+	struct conn *c;
+	struct q q = {0};
+	status ret;
+	int rc;
+
+	*items = NULL;
+	*n = 0;
+	v = arena_alloc(a, LIMIT_JWKS_KEYS * sizeof *v);
+	if (v == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	memset(v, 0, LIMIT_JWKS_KEYS * sizeof *v);
+	if ((ret = conn_get(s, &c, e)) != ST_OK)
+		return ret;
+	if ((ret = q_open(c, SQL_SKEY_LIST, &q, e)) != ST_OK)
+		goto out;
+	q_text(&q, tenant_id);
+	q_int(&q, now);
+	q_int(&q, LIMIT_JWKS_KEYS);
+	while ((rc = q_step(&q)) == SQLITE_ROW) {
+		if (!row_skey(q.st, a, &v[*n])) {
+			ret = err_set(e, ST_NOMEM, "out of memory reading signing keys");
+			goto out;
+		}
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = db_fail(c, rc, "reading signing keys", e);
+		goto out;
+	}
+	*items = v;
+out:
+	q_close(&q);
+	return ret;
+}
+
 /* ---- audit and maintenance ---------------------------------------------- */
 
 static status sq_audit_list(struct store *s, struct arena *a, const char *tenant_id,
@@ -2455,7 +2641,9 @@ static status sq_purge_expired(struct store *s, int64_t now, struct err *e)
 
 	if (ret != ST_OK)
 		return ret;
-	return purge(s, SQL_PURGE_TOKENS, now, "purging expired tokens", e);
+	if ((ret = purge(s, SQL_PURGE_TOKENS, now, "purging expired tokens", e)) != ST_OK)
+		return ret;
+	return purge(s, SQL_PURGE_SKEYS, now, "purging retired signing keys", e);
 }
 
 /* ---- open, migrate, close -------------------------------------------------- */
@@ -2655,6 +2843,8 @@ static const struct store_ops sqlite_ops = {
     .tokens_revoke_by = sq_tokens_revoke_by,
     .replay_record = sq_replay_record,
     .replay_seen = sq_replay_seen,
+    .signing_key_add = sq_signing_key_add,
+    .signing_keys_list = sq_signing_keys_list,
     .audit_list = sq_audit_list,
     .purge_expired = sq_purge_expired,
     .stats = sq_stats,

@@ -354,16 +354,78 @@ static void digests_fetched_once(void **state)
 	assert_null(crypto_md((enum crypto_md)CRYPTO_MD_COUNT));
 }
 
+/* RFC 5869 test case 1; AES-256-GCM seal/open round trip and tampering. */
+static void hkdf_and_aead(void **state)
+{
+	unsigned char ikm[22], salt[13], info[10], okm[42], key[AEAD_KEY_LEN];
+	char hex[85];
+	struct buf sealed = {0}, plain = {0};
+	const char msg[] = "-----BEGIN PRIVATE KEY-----";
+
+	(void)state;
+	memset(ikm, 0x0b, sizeof ikm);
+	for (unsigned i = 0; i < sizeof salt; i++)
+		salt[i] = (unsigned char)i;
+	for (unsigned i = 0; i < sizeof info; i++)
+		info[i] = (unsigned char)(0xf0 + i);
+	assert_int_equal(
+	    hkdf_sha256(ikm, sizeof ikm, salt, sizeof salt, info, sizeof info, okm, sizeof okm),
+	    ST_OK);
+	hex_encode(okm, sizeof okm, hex);
+	assert_string_equal(hex, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+				 "34007208d5b887185865");
+
+	memcpy(key, okm, sizeof key);
+	assert_int_equal(aead_seal(key, "aad", 3, msg, sizeof msg - 1, &sealed), ST_OK);
+	assert_int_equal(sealed.n, AEAD_NONCE_LEN + sizeof msg - 1 + AEAD_TAG_LEN);
+	assert_null(memmem(sealed.p, sealed.n, "PRIVATE", 7));
+	assert_int_equal(aead_open(key, "aad", 3, sealed.p, sealed.n, &plain), ST_OK);
+	assert_int_equal(plain.n, sizeof msg - 1);
+	assert_memory_equal(plain.p, msg, plain.n);
+	buf_reset(&plain);
+	/* wrong additional data, wrong key, a flipped bit anywhere, cut short */
+	assert_int_equal(aead_open(key, "aae", 3, sealed.p, sealed.n, &plain), ST_INVALID);
+	key[0] ^= 1;
+	assert_int_equal(aead_open(key, "aad", 3, sealed.p, sealed.n, &plain), ST_INVALID);
+	key[0] ^= 1;
+	for (size_t i = 0; i < sealed.n; i += 7) {
+		sealed.p[i] ^= 0x40;
+		assert_int_equal(aead_open(key, "aad", 3, sealed.p, sealed.n, &plain), ST_INVALID);
+		sealed.p[i] ^= 0x40;
+	}
+	assert_int_equal(
+	    aead_open(key, "aad", 3, sealed.p, AEAD_NONCE_LEN + AEAD_TAG_LEN - 1, &plain),
+	    ST_INVALID);
+	assert_int_equal(plain.n, 0);
+	/* two seals of the same text differ (fresh nonce) */
+	{
+		struct buf again = {0};
+		assert_int_equal(aead_seal(key, "aad", 3, msg, sizeof msg - 1, &again), ST_OK);
+		assert_false(again.n == sealed.n && memcmp(again.p, sealed.p, sealed.n) == 0);
+		buf_free(&again);
+	}
+	buf_free(&sealed);
+	buf_free(&plain);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(b64url_roundtrip), cmocka_unit_test(b64url_rejects),
-	    cmocka_unit_test(b64std_padding),   cmocka_unit_test(buf_caps),
-	    cmocka_unit_test(sv_ints),          cmocka_unit_test(utf8_trim),
-	    cmocka_unit_test(strlist_ops),      cmocka_unit_test(hex_digits),
-	    cmocka_unit_test(ref_counts),       cmocka_unit_test(arena_bounds),
-	    cmocka_unit_test(crypto_helpers),   cmocka_unit_test(hmac_rfc4231),
-	    cmocka_unit_test(hmac_threads),     cmocka_unit_test(digests_fetched_once),
+	    cmocka_unit_test(b64url_roundtrip),
+	    cmocka_unit_test(b64url_rejects),
+	    cmocka_unit_test(b64std_padding),
+	    cmocka_unit_test(buf_caps),
+	    cmocka_unit_test(sv_ints),
+	    cmocka_unit_test(utf8_trim),
+	    cmocka_unit_test(strlist_ops),
+	    cmocka_unit_test(hex_digits),
+	    cmocka_unit_test(ref_counts),
+	    cmocka_unit_test(arena_bounds),
+	    cmocka_unit_test(crypto_helpers),
+	    cmocka_unit_test(hmac_rfc4231),
+	    cmocka_unit_test(hkdf_and_aead),
+	    cmocka_unit_test(hmac_threads),
+	    cmocka_unit_test(digests_fetched_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1054,6 +1054,68 @@ static void replay(void **state)
 	}
 }
 
+/* ---- signing keys -------------------------------------------------------------------- */
+
+static struct store_signing_key mk_skey(const char *tenant_id, const char *kid, int64_t created)
+{
+	static unsigned char blob[] = {1, 2, 3, 0, 5};
+	struct store_signing_key k = {.tenant_id = (char *)tenant_id,
+				      .kid = (char *)kid,
+				      .alg = "ES256",
+				      .public_jwk = "{\"kty\":\"EC\"}",
+				      .private_enc = blob,
+				      .private_enc_len = sizeof blob,
+				      .created_at = created};
+	return k;
+}
+
+static void signing_keys(void **state)
+{
+	struct fx *f = *state;
+	struct err e = {0};
+	const struct store_ops *o = f->s->ops;
+	char *t1 = mk_tenant(f, "sk1.example", NOW), *t2 = mk_tenant(f, "sk2.example", NOW);
+	struct store_signing_key k, *items;
+	size_t n;
+
+	assert_int_equal(o->signing_keys_list(f->s, &f->a, t1, NOW, &items, &n, &e), ST_OK);
+	assert_int_equal(n, 0);
+	k = mk_skey(t1, "kid-1", NOW);
+	assert_int_equal(o->signing_key_add(f->s, &k, false, 0, &e), ST_OK);
+	/* a second first key loses: the tenant has one */
+	k = mk_skey(t1, "kid-x", NOW);
+	assert_int_equal(o->signing_key_add(f->s, &k, false, 0, &e), ST_CONFLICT);
+	k = mk_skey("no-such-tenant", "kid-y", NOW);
+	assert_int_equal(o->signing_key_add(f->s, &k, false, 0, &e), ST_NOT_FOUND);
+	assert_int_equal(o->signing_keys_list(f->s, &f->a, t1, NOW, &items, &n, &e), ST_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(items[0].kid, "kid-1");
+	assert_int_equal(items[0].status, STORE_KEY_ACTIVE);
+	assert_int_equal(items[0].private_enc_len, 5);
+	assert_int_equal(items[0].private_enc[4], 5);
+	/* rotation: the old key stays listed until publish_until */
+	k = mk_skey(t1, "kid-2", NOW + 10);
+	assert_int_equal(o->signing_key_add(f->s, &k, true, NOW + 100, &e), ST_OK);
+	assert_int_equal(o->signing_keys_list(f->s, &f->a, t1, NOW + 99, &items, &n, &e), ST_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(items[0].kid, "kid-2");
+	assert_int_equal(items[0].status, STORE_KEY_ACTIVE);
+	assert_string_equal(items[1].kid, "kid-1");
+	assert_int_equal(items[1].status, STORE_KEY_RETIRED);
+	assert_int_equal(items[1].not_after_signing, NOW + 10);
+	assert_int_equal(items[1].publish_until, NOW + 100);
+	assert_int_equal(o->signing_keys_list(f->s, &f->a, t1, NOW + 100, &items, &n, &e), ST_OK);
+	assert_int_equal(n, 1);
+	/* other tenants see none of it */
+	assert_int_equal(o->signing_keys_list(f->s, &f->a, t2, NOW, &items, &n, &e), ST_OK);
+	assert_int_equal(n, 0);
+	/* the purge drops the retired key once past publish_until */
+	assert_int_equal(o->purge_expired(f->s, NOW + 99, &e), ST_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM signing_keys"), 2);
+	assert_int_equal(o->purge_expired(f->s, NOW + 100, &e), ST_OK);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM signing_keys"), 1);
+}
+
 /* ---- audit ------------------------------------------------------------------------- */
 
 static void audit_fields(void **state)
@@ -1662,6 +1724,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(tokens, setup, teardown),
 	    cmocka_unit_test_setup_teardown(token_bulk_revocation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(signing_keys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(audit_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(purge_expired, setup, teardown),
 	    cmocka_unit_test_setup_teardown(busy_after_timeout, setup, teardown),
