@@ -1,4 +1,4 @@
-/* main.c - the grantd command line: serve, check-config, version.
+/* main.c - the grantd command line: serve, check-config, keys, version.
  *
  * Exit codes (CONTRACT §2): 0 ok, 1 runtime failure, 2 usage/config error. */
 #include <stdio.h>
@@ -19,33 +19,47 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char usage_main[] =
-	"usage: grantd <command> [options]\n"
-	"\n"
-	"An OAuth 2.0 authorization server for the JWT bearer grant (RFC 7523).\n"
-	"\n"
-	"commands:\n"
-	"  serve [-c FILE]         run the server (built-in defaults without -c)\n"
-	"  check-config [-c FILE]  validate the configuration and print it\n"
-	"  version                 print version information\n"
-	"\n"
-	"Run 'grantd <command> --help' for a command's options.\n";
+    "usage: grantd <command> [options]\n"
+    "\n"
+    "An OAuth 2.0 authorization server for the JWT bearer grant (RFC 7523).\n"
+    "\n"
+    "commands:\n"
+    "  serve [-c FILE]         run the server (built-in defaults without -c)\n"
+    "  check-config [-c FILE]  validate the configuration and print it\n"
+    "  keys rotate [--tenant T] [-c FILE]\n"
+    "                          new token-signing key for a tenant (server stopped)\n"
+    "  version                 print version information\n"
+    "\n"
+    "Run 'grantd <command> --help' for a command's options.\n";
 
 static const char usage_serve[] =
-	"usage: grantd serve [-c FILE]\n"
-	"\n"
-	"Runs the server until SIGTERM or SIGINT. On first start creates the data\n"
-	"dir: database, TLS certificate, server secret, super tenant and admin.\n"
-	"The admin password comes from GRANTD_ADMIN_PASSWORD or is generated.\n"
-	"\n"
-	"  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
+    "usage: grantd serve [-c FILE]\n"
+    "\n"
+    "Runs the server until SIGTERM or SIGINT. On first start creates the data\n"
+    "dir: database, TLS certificate, server secret, super tenant and admin.\n"
+    "The admin password comes from GRANTD_ADMIN_PASSWORD or is generated.\n"
+    "\n"
+    "  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
 
 static const char usage_check[] =
-	"usage: grantd check-config [-c FILE]\n"
-	"\n"
-	"Parses and validates the configuration (file and GRANTD_* environment),\n"
-	"prints the effective configuration, exits 0 when valid and 2 when not.\n"
-	"\n"
-	"  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
+    "usage: grantd check-config [-c FILE]\n"
+    "\n"
+    "Parses and validates the configuration (file and GRANTD_* environment),\n"
+    "prints the effective configuration, exits 0 when valid and 2 when not.\n"
+    "\n"
+    "  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
+
+static const char usage_keys[] =
+    "usage: grantd keys rotate [--tenant T] [-c FILE]\n"
+    "\n"
+    "Creates a new token-signing key (jwt_signing_algorithm) for tenant T (default:\n"
+    "the super tenant) that signs from now on. The previous keys stay published\n"
+    "at /oauth2/jwks until the tokens they signed have expired. Works on the data\n"
+    "dir of a stopped server; other servers on the same database read the new key\n"
+    "within a minute.\n"
+    "\n"
+    "  --tenant T          the tenant's domain\n"
+    "  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
 
 static const char usage_version[] = "usage: grantd version\n\nPrints version information.\n";
 
@@ -63,8 +77,8 @@ static int parse_config_opt(int argc, char **argv, const char *usage, const char
 			fputs(usage, stdout);
 			return -1;
 		}
-		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc &&
-		    *path == NULL) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc && *path == NULL) {
 			*path = argv[++i];
 			continue;
 		}
@@ -76,7 +90,7 @@ static int parse_config_opt(int argc, char **argv, const char *usage, const char
 
 static int load_config(const char *path, struct config **cfg)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	if (config_load(path, NULL, cfg, &e) != ST_OK) {
 		fprintf(stderr, "grantd: configuration error: %s\n", e.msg);
 		return EXIT_USAGE;
@@ -107,11 +121,54 @@ static int cmd_serve(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_keys(int argc, char **argv)
+{
+	const char *path = NULL, *tenant = NULL;
+	struct config *cfg;
+	int rc;
+
+	if (argc < 1 || is_help(argv[0])) {
+		fputs(usage_keys, argc < 1 ? stderr : stdout);
+		return argc < 1 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[0], "rotate") != 0) {
+		fprintf(stderr, "grantd: unknown keys command '%s'\n\n%s", argv[0], usage_keys);
+		return EXIT_USAGE;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(usage_keys, stdout);
+			return EXIT_OK;
+		}
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc && path == NULL) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc && tenant == NULL) {
+			tenant = argv[++i];
+		} else {
+			fprintf(stderr, "grantd: unexpected argument '%s'\n\n%s", argv[i],
+				usage_keys);
+			return EXIT_USAGE;
+		}
+	}
+	if ((rc = load_config(path, &cfg)) != EXIT_OK)
+		return rc;
+	log_set_level(LOG_WARN);
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		config_free(cfg);
+		return EXIT_RUNTIME;
+	}
+	rc = app_keys_rotate(cfg, tenant);
+	config_free(cfg);
+	return rc;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	const char *path;
 	struct config *cfg;
-	struct buf out = { 0 };
+	struct buf out = {0};
 	int rc = parse_config_opt(argc, argv, usage_check, &path);
 
 	if (rc != EXIT_OK)
@@ -164,6 +221,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(argv[1], "check-config") == 0)
 		return cmd_check_config(argc - 2, argv + 2);
+	if (strcmp(argv[1], "keys") == 0)
+		return cmd_keys(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc - 2, argv + 2);
 	fprintf(stderr, "grantd: unknown command '%s'\n\n%s", argv[1], usage_main);

@@ -13,6 +13,7 @@
 #include "app/bootstrap.h"
 #include "app/routes.h"
 #include "oauth/directory.h"
+#include "oauth/signkeys.h"
 #include "http/server.h"
 #include "http/tls.h"
 #include "admin/admin.h"
@@ -64,6 +65,9 @@ status app_open(const struct config *cfg, struct app **out, struct err *e)
 		goto fail;
 	if ((st = keys_new(cfg, &c->keys, e)) != ST_OK)
 		goto fail;
+	if ((st = signkeys_new(cfg, c->store, c->secret, sizeof c->secret, &c->signkeys, e)) !=
+	    ST_OK)
+		goto fail;
 	if ((st = boot_tenants_and_admin(c, e)) != ST_OK)
 		goto fail;
 	if ((st = admin_auth_new(cfg, &c->admin_auth)) != ST_OK) {
@@ -82,6 +86,7 @@ void app_close(struct app *app)
 	if (app == NULL)
 		return;
 	keys_free(app->ctx.keys);
+	signkeys_free(app->ctx.signkeys);
 	if (app->ctx.store != NULL)
 		store_close(app->ctx.store);
 	directory_free(app->ctx.dir);
@@ -199,5 +204,42 @@ out:
 	app_close(app);
 	if (rc == 0)
 		log_info("stopped");
+	return rc;
+}
+
+int app_keys_rotate(const struct config *cfg, const char *tenant)
+{
+	struct app *app = NULL;
+	struct store_tenant t;
+	char kid[JOSE_THUMBPRINT_LEN];
+	struct arena a;
+	struct err e = {0};
+	int rc = 1;
+	status st;
+
+	arena_init(&a, 0);
+	if (tenant == NULL)
+		tenant = cfg->tenant.default_domain;
+	if (app_open(cfg, &app, &e) != ST_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	st = app->ctx.store->ops->tenant_get_by_domain(app->ctx.store, &a, tenant, &t, &e);
+	if (st == ST_NOT_FOUND) {
+		log_error("no tenant '%s'", tenant);
+		rc = 2;
+		goto out;
+	}
+	if (st != ST_OK || signkeys_rotate(app->ctx.signkeys, t.id, kid, &e) != ST_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	printf("tenant %s: new %s signing key %s; the previous keys stay published until the "
+	       "tokens they signed have expired\n",
+	       t.domain, cfg->oauth.access_token.jwt_signing_algorithm, kid);
+	rc = 0;
+out:
+	app_close(app);
+	arena_free(&a);
 	return rc;
 }

@@ -23,4 +23,10 @@ void app_close(struct app *app);
 /* Runs the server until SIGTERM/SIGINT. Returns 0, or 1 on a runtime failure. */
 int app_serve(const struct config *cfg);
 
+/* `grantd keys rotate`: opens the data dir (so the server must be stopped:
+ * the data dir lock), gives the tenant with domain `tenant` (NULL: the
+ * super tenant) a new active signing key, prints its kid. Returns the exit
+ * code: 0, 1 (runtime failure), 2 (no such tenant). */
+int app_keys_rotate(const struct config *cfg, const char *tenant);
+
 #endif

@@ -18,8 +18,9 @@ struct route_group {
 struct http_route *app_routes_build(size_t *n)
 {
 	const struct route_group groups[] = {
-		{ oauth_routes, &oauth_nroutes },
-		{ admin_routes, &admin_nroutes },
+	    {oauth_routes, &oauth_nroutes},
+	    {oauth_jwks_routes, &oauth_jwks_nroutes},
+	    {admin_routes, &admin_nroutes},
 	};
 	size_t total = 0, at = 0;
 	struct http_route *all;

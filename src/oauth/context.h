@@ -17,6 +17,7 @@
 struct directory;
 struct admin_auth;
 struct keys;
+struct signkeys;
 
 struct oauth_ctx {
 	const struct config *cfg;
@@ -24,6 +25,7 @@ struct oauth_ctx {
 	unsigned char secret[SERVER_SECRET_LEN]; /* keys HMACs of tokens and secrets */
 	struct directory *dir;
 	struct keys *keys;             /* JWKS cache (src/keys) */
+	struct signkeys *signkeys;     /* the tenants' token-signing keys */
 	struct admin_auth *admin_auth; /* owned by the admin layer */
 	/* "https://<hostname>:<port>" of the HTTPS listener (port omitted for
 	 * 443); the tenant's token endpoint URL is derived from it. */

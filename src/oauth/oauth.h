@@ -18,6 +18,9 @@
 /* POST /oauth2/token (and its tenant forms), for src/app/routes.c. */
 extern const struct http_route oauth_routes[];
 extern const size_t oauth_nroutes;
+/* GET /oauth2/jwks (and its tenant forms), jwks.c. */
+extern const struct http_route oauth_jwks_routes[];
+extern const size_t oauth_jwks_nroutes;
 
 enum oauth_error {
 	OAUTH_ERR_NONE = 0,
