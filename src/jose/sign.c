@@ -69,15 +69,17 @@ static size_t ecdsa_raw_to_der(const unsigned char *sig, size_t coord,
 	return o + n;
 }
 
-/* Verification set-ups: EVP_DigestVerifyInit() fetches the digest, the
- * signature algorithm and the key's provider data each time it runs, which
- * costs about a tenth of an RS256 verification. So each key sets up one
- * context per algorithm on first use, and every verification works on a
- * copy of it. The lock guards the set-ups and the copying: OpenSSL does not
- * promise that one context can be copied from several threads at once. */
+/* Verification and signing set-ups: EVP_DigestVerifyInit() (and
+ * EVP_DigestSignInit()) fetches the digest, the signature algorithm and the
+ * key's provider data each time it runs, which costs about a tenth of an
+ * RS256 verification. So each key sets up one context per algorithm and
+ * direction on first use, and every signature works on a copy of it. The
+ * lock guards the set-ups and the copying: OpenSSL does not promise that
+ * one context can be copied from several threads at once. */
 struct jose_verify_cache {
 	pthread_mutex_t lock;
 	EVP_MD_CTX *tmpl[JOSE_ALG_COUNT];
+	EVP_MD_CTX *sign_tmpl[JOSE_ALG_COUNT]; /* keys with a private part */
 };
 
 struct jose_verify_cache *jose_verify_cache_new(void)
@@ -95,39 +97,46 @@ void jose_verify_cache_free(struct jose_verify_cache *vc)
 {
 	if (vc == NULL)
 		return;
-	for (int i = 0; i < JOSE_ALG_COUNT; i++)
+	for (int i = 0; i < JOSE_ALG_COUNT; i++) {
 		EVP_MD_CTX_free(vc->tmpl[i]);
+		EVP_MD_CTX_free(vc->sign_tmpl[i]);
+	}
 	pthread_mutex_destroy(&vc->lock);
 	free(vc);
 }
 
 /* The set-up for `alg` (called with the lock held); NULL when OpenSSL
  * refuses it. */
-static EVP_MD_CTX *verify_tmpl(const struct jose_key *key, enum jose_alg alg,
-			       const struct jose_alg_info *ai)
+static EVP_MD_CTX *setup_tmpl(const struct jose_key *key, enum jose_alg alg,
+			      const struct jose_alg_info *ai, bool sign)
 {
 	struct jose_verify_cache *vc = key->vc;
+	EVP_MD_CTX **slot = sign ? &vc->sign_tmpl[alg] : &vc->tmpl[alg];
 	const EVP_MD *md = NULL;
 	EVP_PKEY_CTX *pctx = NULL;
 	EVP_MD_CTX *ctx;
+	int ok;
 
-	if (vc->tmpl[alg] != NULL)
-		return vc->tmpl[alg];
+	if (*slot != NULL)
+		return *slot;
 	if (ai->fam != JOSE_FAM_EDDSA && (md = crypto_md(ai->md_id)) == NULL)
 		return NULL;
 	ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey) != 1 ||
-	    !set_padding(pctx, ai)) {
+	if (ctx == NULL)
+		return NULL;
+	ok = sign ? EVP_DigestSignInit(ctx, &pctx, md, NULL, key->pkey)
+		  : EVP_DigestVerifyInit(ctx, &pctx, md, NULL, key->pkey);
+	if (ok != 1 || !set_padding(pctx, ai)) {
 		EVP_MD_CTX_free(ctx);
 		return NULL;
 	}
-	vc->tmpl[alg] = ctx;
+	*slot = ctx;
 	return ctx;
 }
 
-/* A fresh verification context for `alg`: a copy of the key's set-up. */
-static EVP_MD_CTX *verify_ctx(const struct jose_key *key, enum jose_alg alg,
-			      const struct jose_alg_info *ai)
+/* A fresh context for `alg`: a copy of the key's set-up. */
+static EVP_MD_CTX *setup_ctx(const struct jose_key *key, enum jose_alg alg,
+			     const struct jose_alg_info *ai, bool sign)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new(), *tmpl;
 	bool ok;
@@ -135,13 +144,13 @@ static EVP_MD_CTX *verify_ctx(const struct jose_key *key, enum jose_alg alg,
 	if (ctx == NULL || key->vc == NULL)
 		goto fail;
 	pthread_mutex_lock(&key->vc->lock);
-	tmpl = verify_tmpl(key, alg, ai);
+	tmpl = setup_tmpl(key, alg, ai, sign);
 	ok = tmpl != NULL && EVP_MD_CTX_copy_ex(ctx, tmpl) == 1;
 	pthread_mutex_unlock(&key->vc->lock);
 	if (!ok)
 		goto fail;
-	/* Verify on this copy itself: without the flag, EVP_DigestVerifyFinal
-	 * would copy its key context once more to keep this one reusable. */
+	/* Work on this copy itself: without the flag, the final step would
+	 * copy its key context once more to keep this one reusable. */
 	EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
 	return ctx;
 fail:
@@ -169,7 +178,7 @@ status jose_verify_raw(enum jose_alg alg, const struct jose_key *key, struct sv 
 		sig_len = ecdsa_raw_to_der(sig, ai->coord, der);
 		sig = der;
 	}
-	if ((ctx = verify_ctx(key, alg, ai)) == NULL) {
+	if ((ctx = setup_ctx(key, alg, ai, false)) == NULL) {
 		st = err_set(e, ST_INTERNAL, "cannot set up %s verification", ai->name);
 		goto out;
 	}
@@ -297,7 +306,6 @@ status jose_sign_raw(enum jose_alg alg, const struct jose_key *key, struct sv in
 	unsigned char *raw = NULL;
 	size_t len = 0;
 	EVP_MD_CTX *ctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	ECDSA_SIG *es = NULL;
 	status st;
 
@@ -309,13 +317,13 @@ status jose_sign_raw(enum jose_alg alg, const struct jose_key *key, struct sv in
 		return err_set(e, ST_INVALID, "key has no private part");
 	len = (size_t)EVP_PKEY_get_size(key->pkey);
 	raw = malloc(len ? len : 1);
-	ctx = EVP_MD_CTX_new();
-	if (raw == NULL || ctx == NULL) {
+	if (raw == NULL) {
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
 	}
-	if (EVP_DigestSignInit_ex(ctx, &pctx, ai->md, NULL, NULL, key->pkey, NULL) != 1 ||
-	    !set_padding(pctx, ai) ||
+	/* A copy of the key's signing set-up (made once per key and alg). */
+	ctx = setup_ctx(key, alg, ai, true);
+	if (ctx == NULL ||
 	    EVP_DigestSign(ctx, raw, &len, (const unsigned char *)input.p, input.n) != 1) {
 		st = err_set(e, ST_INTERNAL, "%s signing failed", ai->name);
 		goto out;
