@@ -46,6 +46,8 @@ static status issue(const struct grant_req *g, struct token_grant *tg, const cha
 	}
 	if (gc->has_jr && gc->jr.replay_pending)
 		tg->replays[tg->nreplays++] = gc->jr.replay;
+	tg->tenant = g->req->tenant;
+	tg->arena = g->req->arena;
 	gc->g = *g;
 	gc->g.form = NULL; /* on the handler's stack */
 	gc->reuse_chain = reuse_chain;
@@ -78,6 +80,8 @@ status grant_finish(struct grant_commit *gc, struct http_resp *resp, struct oaut
 		st = oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &gc->tc.e, "issuing tokens: ");
 	else if ((st = tokens_respond(resp, t, gc->refresh_echo)) != ST_OK)
 		st = oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot write the token response");
+	if (gc->tc.out.jwt != NULL)
+		mem_wipe(gc->tc.out.jwt, gc->tc.out.jwt_len);
 	mem_wipe(&gc->tc.out, sizeof gc->tc.out);
 	if (gc->has_jr)
 		jwt_grant_result_free(&gc->jr);

@@ -31,6 +31,6 @@ static void jwks_endpoint(void *ctx, struct http_req *req, struct http_resp *res
 }
 
 const struct http_route oauth_jwks_routes[] = {
-    {HTTP_GET | HTTP_HEAD, "/oauth2/jwks", jwks_endpoint, 0, 0},
+    {HTTP_GET, "/oauth2/jwks", jwks_endpoint, 0, 0},
 };
 const size_t oauth_jwks_nroutes = sizeof oauth_jwks_routes / sizeof oauth_jwks_routes[0];

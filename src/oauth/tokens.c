@@ -1,9 +1,12 @@
-/* tokens.c - opaque tokens: mint, store, answer (see tokens.h). */
+/* tokens.c - opaque and JWT tokens: mint, store, answer (see tokens.h). */
 #include "oauth/tokens.h"
 
 #include <string.h>
 
+#include "jose/jws.h"
 #include "lib/crypto.h"
+#include "oauth/oauth.h"
+#include "oauth/signkeys.h"
 
 static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char h[SHA256_LEN],
 		   struct err *e)
@@ -16,6 +19,82 @@ static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char
 	if (st != ST_OK)
 		return err_set(e, st, "cannot hash a token");
 	return ST_OK;
+}
+
+/* The RFC 9068 claims of an access token. A new reference; NULL on OOM. */
+static json_t *jwt_claims(struct oauth_ctx *c, const struct token_grant *g, const char *jti)
+{
+	const struct app_conf *app = g->app;
+	const char *iss = oauth_token_endpoint_url(c, g->arena, g->tenant);
+	json_t *claims = json_object(), *aud;
+	bool ok;
+
+	if (claims == NULL || iss == NULL)
+		goto fail;
+	if (app->audiences.n == 0) {
+		aud = json_string(app->client_id);
+	} else {
+		aud = json_array();
+		for (size_t i = 0; aud != NULL && i < app->audiences.n; i++)
+			if (json_array_append_new(aud, json_string(app->audiences.v[i])) != 0) {
+				json_decref(aud);
+				aud = NULL;
+			}
+	}
+	ok = json_object_set_new(claims, "iss", json_string(iss)) == 0 &&
+	     json_object_set_new(claims, "sub", json_string(g->subject)) == 0 &&
+	     json_object_set_new(claims, "aud", aud) == 0 &&
+	     json_object_set_new(claims, "client_id", json_string(app->client_id)) == 0 &&
+	     (g->scope == NULL || g->scope[0] == '\0' ||
+	      json_object_set_new(claims, "scope", json_string(g->scope)) == 0) &&
+	     json_object_set_new(claims, "iat", json_integer(g->now)) == 0 &&
+	     json_object_set_new(claims, "nbf", json_integer(g->now)) == 0 &&
+	     json_object_set_new(claims, "exp", json_integer(g->now + g->access_ttl)) == 0 &&
+	     json_object_set_new(claims, "jti", json_string(jti)) == 0;
+	if (ok)
+		return claims;
+fail:
+	json_decref(claims);
+	return NULL;
+}
+
+/* Signs a JWT access token with the tenant's active key into the arena,
+ * and its keyed hash into `h`. */
+static status mint_jwt(struct oauth_ctx *c, const struct token_grant *g, struct token_commit *tc,
+		       unsigned char h[SHA256_LEN], struct err *e)
+{
+	struct jose_key *key = NULL;
+	json_t *claims = NULL, *hdr = NULL;
+	struct buf out = {0};
+	status st;
+
+	if ((st = uuid_v4(tc->jti)) != ST_OK)
+		return err_set(e, st, "the CSPRNG failed");
+	if ((st = signkeys_current(c->signkeys, g->tenant_id, &key, e)) != ST_OK)
+		return st;
+	claims = jwt_claims(c, g, tc->jti);
+	hdr = json_pack("{s:s}", "typ", "at+jwt");
+	if (claims == NULL || hdr == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((st = jws_sign(&out, key->alg, key, NULL, hdr, claims, e)) != ST_OK)
+		goto out;
+	if ((tc->out.jwt = arena_strndup(g->arena, out.p, out.n)) == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	tc->out.jwt_len = out.n;
+	if ((st = oauth_keyed_hash(c, (struct sv){out.p, out.n}, h)) != ST_OK)
+		st = err_set(e, st, "cannot hash a token");
+out:
+	if (out.p != NULL)
+		mem_wipe(out.p, out.n);
+	buf_free(&out);
+	json_decref(claims);
+	json_decref(hdr);
+	jose_key_free(key);
+	return st;
 }
 
 status tokens_submit(struct oauth_ctx *c, const struct token_grant *g, struct token_commit *tc,
@@ -33,7 +112,11 @@ status tokens_submit(struct oauth_ctx *c, const struct token_grant *g, struct to
 	} else if (!str_copy(tc->chain, sizeof tc->chain, g->chain_id)) {
 		return err_set(e, ST_INTERNAL, "chain id too long");
 	}
-	if ((st = mint(c, out->access_token, at->hash, e)) != ST_OK)
+	if (g->app->jwt_access_token)
+		st = mint_jwt(c, g, tc, at->hash, e);
+	else
+		st = mint(c, out->access_token, at->hash, e);
+	if (st != ST_OK)
 		goto fail;
 	at->kind = STORE_TOKEN_ACCESS;
 	at->tenant_id = (char *)g->tenant_id;
@@ -46,8 +129,10 @@ status tokens_submit(struct oauth_ctx *c, const struct token_grant *g, struct to
 	at->chain_id = tc->chain;
 	at->issued_at = g->now;
 	at->expires_at = g->now + g->access_ttl;
+	at->jti = tc->jti[0] != '\0' ? tc->jti : NULL;
 	if (g->with_refresh) {
 		*rt = *at;
+		rt->jti = NULL;
 		rt->kind = STORE_TOKEN_REFRESH;
 		rt->expires_at = g->now + g->refresh_ttl;
 		if ((st = mint(c, out->refresh_token, rt->hash, e)) != ST_OK)
@@ -83,6 +168,8 @@ status tokens_committed(struct token_commit *tc, status st)
 		/* two equal 256-bit random values: impossible */
 		st = err_set(&tc->e, ST_INTERNAL, "token hash collision");
 	if (st != ST_OK) {
+		if (out->jwt != NULL)
+			mem_wipe(out->jwt, out->jwt_len);
 		mem_wipe(out, sizeof *out);
 		out->conflict = tc->tx.conflict;
 		out->conflict_replay = tc->tx.conflict_replay;
@@ -100,7 +187,8 @@ status tokens_respond(struct http_resp *resp, const struct token_issued *t,
 	buf_reset(b);
 	st = buf_append_cstr(b, "{\"access_token\":");
 	if (st == ST_OK)
-		st = buf_json_str(b, sv_from(t->access_token));
+		st = buf_json_str(b, t->jwt != NULL ? (struct sv){t->jwt, t->jwt_len}
+						    : sv_from(t->access_token));
 	if (st == ST_OK)
 		st = buf_printf(b, ",\"token_type\":\"Bearer\",\"expires_in\":%lld",
 				(long long)t->expires_in);

@@ -1,8 +1,14 @@
-/* tokens.h - minting, storing and answering with opaque tokens (CONTRACT §6).
+/* tokens.h - minting, storing and answering with tokens (CONTRACT §6).
  *
- * A token is TOKEN_BYTES (256 bits) from the CSPRNG as base64url; only its
- * keyed hash (oauth_keyed_hash: HMAC-SHA256 under the server secret) is
- * stored, with the tenant, application, client, IdP, subject, scope, grant,
+ * An opaque token is TOKEN_BYTES (256 bits) from the CSPRNG as base64url.
+ * An application with accessToken.type "JWT" gets RFC 9068 access tokens
+ * instead: header {"alg","kid","typ":"at+jwt"}, claims iss (the tenant's
+ * token endpoint URL), sub, aud (the application's audience list, else its
+ * client id), client_id, scope (when any), iat, nbf, exp, jti; signed with
+ * the tenant's active key (signkeys.h). Refresh tokens are always opaque.
+ * Either way only the token's keyed hash (oauth_keyed_hash: HMAC-SHA256
+ * under the server secret; of the whole JWT text for a JWT) is stored,
+ * with a JWT's jti, with the tenant, application, client, IdP, subject, scope, grant,
  * chain id and lifetimes. The tokens are answered only after the store has
  * committed them (tokens_submit, then tokens_committed once the store says
  * so), so a token the client receives is always known to the server.
@@ -29,6 +35,8 @@
 
 struct token_grant {
 	const char *tenant_id;
+	const char *tenant;  /* its domain: the JWT's iss */
+	struct arena *arena; /* the request's: holds a JWT access token */
 	const struct app_conf *app;
 	const char *idp_id; /* NULL for client_credentials */
 	const char *subject;
@@ -46,7 +54,9 @@ struct token_grant {
 };
 
 struct token_issued {
-	char access_token[TOKEN_CHARS + 1];
+	char access_token[TOKEN_CHARS + 1]; /* opaque; "" when `jwt` is set */
+	char *jwt;                          /* a JWT access token (in the arena) */
+	size_t jwt_len;
 	char refresh_token[TOKEN_CHARS + 1]; /* "" when none */
 	int64_t expires_in;
 	const char *scope; /* borrowed from the grant */
@@ -61,6 +71,7 @@ struct token_commit {
 	struct store_grant_tx tx;
 	struct store_token at, rt;
 	char chain[UUID_STR_LEN + 1];
+	char jti[UUID_STR_LEN + 1];
 	unsigned char refresh_use[SHA256_LEN]; /* a copy of the grant's */
 	struct token_issued out;
 	struct err e;

@@ -98,6 +98,7 @@ struct store_token {
 	int64_t issued_at, expires_at;
 	bool revoked;
 	bool used; /* refresh token already rotated */
+	char *jti; /* a JWT access token's jti; NULL for opaque tokens */
 };
 
 /* One of a tenant's token-signing keys (src/oauth/signkeys.c). The private

@@ -178,8 +178,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX tokens_idp ON tokens (idp_id) WHERE idp_id IS NOT NULL;"
 	"CREATE INDEX tokens_expires ON tokens (expires_at);",
 
-	/* 3: the tenants' token-signing keys; the private key encrypted by
-	 * src/oauth/signkeys.c (the store never sees it in clear). */
+	/* 3: the tenants' token-signing keys, the private key encrypted by
+	 * src/oauth/signkeys.c (the store never sees it in clear); the jti of
+	 * JWT access tokens. */
 	"CREATE TABLE signing_keys ("
 	"  tenant_id TEXT NOT NULL REFERENCES tenants (id),"
 	"  kid TEXT NOT NULL,"
@@ -191,7 +192,9 @@ static const char *const migrations[] = {
 	"  not_after_signing INTEGER NOT NULL DEFAULT 0,"
 	"  publish_until INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (tenant_id, kid)"
-	");",
+	");"
+	/* The jti of a JWT access token (RFC 9068); NULL for opaque tokens. */
+	"ALTER TABLE tokens ADD COLUMN jti TEXT;",
 };
 /* clang-format on */
 
@@ -207,7 +210,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define APP_COLS "id, tenant_id, name, client_id, secret_hash, doc, created_at, updated_at"
 #define TOKEN_COLS                                                                              \
 	"hash, kind, tenant_id, app_id, client_id, idp_id, subject, scope, grant_type, chain_id, " \
-	"issued_at, expires_at, revoked, used"
+	"issued_at, expires_at, revoked, used, jti"
 #define SKEY_COLS                                                                               \
 	"tenant_id, kid, alg, public_jwk, private_enc, status, created_at, not_after_signing, "   \
 	"publish_until"
@@ -263,7 +266,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	X(APP_PAGE, "SELECT " APP_COLS " FROM applications WHERE tenant_id = ? "                  \
 		    "ORDER BY created_at, id" PAGE)                                                \
 	X(TOKEN_INSERT, "INSERT INTO tokens (" TOKEN_COLS ") "                                    \
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                      \
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                      \
 	X(TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?")                          \
 	X(REFRESH_USE, "UPDATE tokens SET used = 1 WHERE hash = ? AND kind = 2 AND used = 0 "     \
 		       "RETURNING " TOKEN_COLS)                                                    \
@@ -766,6 +769,7 @@ static bool row_token(sqlite3_stmt *st, struct arena *a, void *out)
 	t->expires_at = rd_int(&r, 11);
 	t->revoked = rd_int(&r, 12) != 0;
 	t->used = rd_int(&r, 13) != 0;
+	t->jti = rd_str(&r, 14);
 	return !r.bad;
 }
 
@@ -2096,6 +2100,7 @@ static status token_insert(struct conn *c, const struct store_token *t, struct e
 	q_int(&q, t->expires_at);
 	q_int(&q, t->revoked);
 	q_int(&q, t->used);
+	q_text(&q, t->jti);
 	rc = q_step(&q);
 	if (rc == SQLITE_DONE)
 		ret = ST_OK;

@@ -53,6 +53,7 @@ AUDIT = V1 + "/audit-events"
 VALIDATE = V1 + "/jwt-grant/validate"
 TOKEN = "/oauth2/token"
 HEALTHZ = "/healthz"
+JWKS = "/oauth2/jwks"
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 JSON = {"Content-Type": "application/json"}
@@ -156,7 +157,8 @@ def no_duplicates(pairs):
 SEEN = collections.defaultdict(set)
 CONTRIBUTORS = {"test_tenants", "test_identity_providers", "test_applications",
                 "test_audit_events", "test_validate_dry_run", "test_token_endpoint",
-                "test_healthz", "test_auth_tenant_and_size_errors", "test_throttled_logins"}
+                "test_healthz", "test_jwks", "test_auth_tenant_and_size_errors",
+                "test_throttled_logins"}
 COMPLETED = set()
 
 
@@ -932,6 +934,13 @@ def test_token_endpoint(api, doc, request):
 def test_healthz(api, request):
     api.call("get", HEALTHZ, auth=None, expect=200)
     api.call("get", HEALTHZ, auth=None, data="x", expect=413)
+    completed(request)
+
+
+def test_jwks(api, request):
+    r = api.call("get", JWKS, auth=None, expect=200)
+    assert r.json()["keys"]
+    api.call("get", JWKS, prefix="/t/no-such-tenant.example", auth=None, expect=404)
     completed(request)
 
 

@@ -1,6 +1,8 @@
 /* oauth_fixture.c - see oauth_fixture.h. */
 #include "oauth_fixture.h"
 
+#include "oauth/signkeys.h"
+
 /* The proxy: the real store, plus counters. One fixture at a time. */
 struct fx *fx_current;
 
@@ -183,6 +185,9 @@ int fx_setup(void **state)
 	assert_int_equal(rand_bytes(f->c.secret, sizeof f->c.secret), ST_OK);
 	f->c.dir = directory_new();
 	assert_non_null(f->c.dir);
+	if (signkeys_new(f->cfg, f->real, f->c.secret, sizeof f->c.secret, &f->c.signkeys, &e) !=
+	    ST_OK)
+		fail_msg("signkeys: %s", e.msg);
 	snprintf(f->c.base_url, sizeof f->c.base_url, "%s", FX_BASE);
 	arena_init(&f->a, 0);
 
@@ -205,6 +210,7 @@ int fx_teardown(void **state)
 	char p[128];
 
 	directory_free(f->c.dir);
+	signkeys_free(f->c.signkeys);
 	store_close(f->real);
 	jose_key_free(f->idp_key);
 	jose_key_free(f->other_key);

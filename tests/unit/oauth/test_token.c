@@ -8,6 +8,8 @@
 #include "http/http.h"
 #include "oauth/client_auth.h"
 #include "oauth/oauth.h"
+#include "oauth/signkeys.h"
+#include "jose/jws.h"
 
 #define FORM   "application/x-www-form-urlencoded"
 #define JWT_GT "urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
@@ -573,6 +575,64 @@ static void test_server_faults(void **state)
 
 /* With client and IdP cached, a jwt-bearer request reads nothing and
  * writes once: one transaction with the jti and the tokens. */
+/* An application with accessToken.type JWT: an RFC 9068 token signed with
+ * the tenant's key, verifiable with the tenant's JWKS, stored by the keyed
+ * hash of its text with its jti; refresh tokens stay opaque. */
+static void test_jwt_access_token(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	struct store_token t;
+	struct jws jws;
+	struct jose_keyset *ks;
+	const char *jwks, *s;
+	size_t len;
+	struct err e = {0};
+	json_t *aud;
+
+	fx_idp(f, f->super_id, fx_idp_doc(f, "jwtIDP"));
+	fx_app(f, f->super_id, FX_CLIENT,
+	       json_pack("[s,s]", GRANT_TYPE_JWT_BEARER, GRANT_TYPE_REFRESH_TOKEN),
+	       json_pack("{s:{s:s}, s:{s:[s,s]}}", "accessToken", "type", "JWT", "idToken",
+			 "audience", "https://api.example", "billing"),
+	       FX_SECRET);
+	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), jwt_body(f, NULL), &c);
+	if (c.status != 200)
+		fail_msg("got %d: %s", c.status, str(&c, "error_description"));
+	assert_int_equal(strlen(str(&c, "refresh_token")), 43);
+	assert_int_equal(jws_parse(&f->a, sv_from(str(&c, "access_token")), 65536, &jws, &e),
+			 ST_OK);
+	assert_string_equal(json_string_value(json_object_get(jws.header, "typ")), "at+jwt");
+	assert_int_equal(jws.alg, JOSE_ALG_RS256);
+	assert_int_equal(signkeys_jwks(f->c.signkeys, &f->a, f->super_id, &jwks, &len, &e), ST_OK);
+	assert_int_equal(jose_keyset_from_jwks(jwks, len, 0, &ks, &e), ST_OK);
+	assert_int_equal(jws_verify_keyset(&jws, ks, 0, 0, NULL, &e), ST_OK);
+	jose_keyset_free(ks);
+	assert_string_equal(json_string_value(json_object_get(jws.payload, "iss")),
+			    FX_BASE "/oauth2/token");
+	assert_string_equal(json_string_value(json_object_get(jws.payload, "sub")), "alice");
+	assert_string_equal(json_string_value(json_object_get(jws.payload, "client_id")),
+			    FX_CLIENT);
+	aud = json_object_get(jws.payload, "aud");
+	assert_int_equal(json_array_size(aud), 2);
+	assert_string_equal(json_string_value(json_array_get(aud, 0)), "https://api.example");
+	assert_int_equal(json_integer_value(json_object_get(jws.payload, "exp")) -
+			     json_integer_value(json_object_get(jws.payload, "iat")),
+			 3600);
+	assert_int_equal(json_integer_value(json_object_get(jws.payload, "nbf")),
+			 json_integer_value(json_object_get(jws.payload, "iat")));
+	assert_null(json_object_get(jws.payload, "scope"));
+	s = json_string_value(json_object_get(jws.payload, "jti"));
+	assert_non_null(s);
+	stored(f, str(&c, "access_token"), &t);
+	assert_int_equal(t.kind, STORE_TOKEN_ACCESS);
+	assert_string_equal(t.jti, s);
+	stored(f, str(&c, "refresh_token"), &t);
+	assert_null(t.jti);
+	jws_free(&jws);
+	json_decref(c.json);
+}
+
 static void test_hot_path(void **state)
 {
 	struct fx *f = *state;
@@ -608,6 +668,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tenant, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_private_key_jwt, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_server_faults, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_jwt_access_token, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_hot_path, fx_setup, fx_teardown),
 	};
 	return cmocka_run_group_tests(tests, fx_group_setup, fx_group_teardown);
