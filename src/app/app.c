@@ -128,6 +128,29 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
+/* The super tenant's signing key: made on first start (CONTRACT §2), and
+ * read (decrypted) on every start, so a database whose keys do not open
+ * with this server secret stops start-up instead of failing each token. */
+static status load_signing_key(struct app *app, struct err *e)
+{
+	struct store *s = app->ctx.store;
+	struct store_tenant t;
+	struct jose_key *k = NULL;
+	struct arena a;
+	status st;
+
+	arena_init(&a, 0);
+	st = s->ops->tenant_get_by_domain(s, &a, app->ctx.cfg->tenant.default_domain, &t, e);
+	if (st == ST_OK && (st = signkeys_current(app->ctx.signkeys, t.id, &k, e)) != ST_OK) {
+		char why[sizeof e->msg];
+		str_copy(why, sizeof why, e->msg);
+		err_set(e, st, "token-signing key of tenant %s: %s", t.domain, why);
+	}
+	jose_key_free(k);
+	arena_free(&a);
+	return st;
+}
+
 int app_serve(const struct config *cfg)
 {
 	struct app *app = NULL;
@@ -154,6 +177,10 @@ int app_serve(const struct config *cfg)
 	if (st != ST_OK) {
 		log_error("%s", e.msg);
 		return 1;
+	}
+	if (load_signing_key(app, &e) != ST_OK) {
+		log_error("%s", e.msg);
+		goto out;
 	}
 	if (tls_load_or_generate(cfg, &cert, &key, &e) != ST_OK) {
 		log_error("%s", e.msg);

@@ -160,3 +160,19 @@ def test_rotate_other_tenant_and_usage(server):
     after = jwks(server, "/t/rot.example")
     assert len(after) == 2 and after[1] == before[0]
     assert jwks(server) == super_keys
+
+
+def test_first_start_creates_the_key_and_a_foreign_secret_stops_start_up(make_server):
+    import os
+    s = make_server().start()
+    db = sqlite3.connect(s.data_dir + "/grantd.db")
+    assert db.execute("SELECT count(*) FROM signing_keys").fetchone()[0] == 1
+    db.close()
+    s.stop()
+    path = os.path.join(s.data_dir, "server-secret")
+    with open(path, "wb") as f:
+        f.write(os.urandom(32))
+    with pytest.raises(RuntimeError):
+        s.start()
+    assert "does not decrypt: was the server secret replaced?" in s.log()
+    assert "PRIVATE" not in s.log()
