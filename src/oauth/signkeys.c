@@ -10,8 +10,9 @@
 #include "lib/log.h"
 #include "oauth/app_conf.h"
 
-#define WRAP_VERSION 0x01
-#define AAD_MAX      (STORE_ID_LEN + LIMIT_TENANT_DOMAIN + JOSE_THUMBPRINT_LEN + 2)
+#define WRAP_VERSION   0x01
+#define AAD_MAX        (STORE_ID_LEN + LIMIT_TENANT_DOMAIN + JOSE_THUMBPRINT_LEN + 2)
+#define SIGNKEYS_RETRY 5 /* seconds before a failed re-read is tried again */
 
 /* One tenant's cached keys. Immutable once published in the list: a reload
  * replaces the whole entry. */
@@ -355,6 +356,8 @@ static status lookup(struct signkeys *sk, const char *tenant_id, struct jose_key
 			goto unlock;
 		log_warn("tenant %s: re-reading signing keys failed, keeping the cached ones: %s",
 			 tenant_id, e != NULL ? e->msg : "");
+		/* Next attempt in SIGNKEYS_RETRY seconds, not on every request. */
+		en->loaded = now - SIGNKEYS_RELOAD + SIGNKEYS_RETRY;
 		st = ST_OK;
 		goto found;
 	}

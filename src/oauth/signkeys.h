@@ -18,7 +18,8 @@
  * from the store after SIGNKEYS_RELOAD seconds, so a rotation done by
  * `grantd keys rotate` (or by another node) is picked up by a running
  * server within that time; the private key is only decrypted again when
- * the active kid changed. A failed re-read keeps the old entry.
+ * the active kid changed. A failed re-read keeps the old entry (and is
+ * tried again after a few seconds).
  *
  * When the active key's algorithm differs from the configured one (the
  * setting was changed), the next load rotates to a new key of the
