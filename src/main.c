@@ -1,6 +1,7 @@
 /* main.c - the grantd command line: serve, check-config, keys, version.
  *
- * Exit codes (CONTRACT §2): 0 ok, 1 runtime failure, 2 usage/config error. */
+ * Exit codes (docs/operations.md, "Signals and exit codes"; README "Command line"): 0 ok, 1 runtime
+ * failure, 2 usage/config error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* admin.h - the admin REST API (CONTRACT §7): shared machinery.
+/* admin.h - the admin REST API (docs/api/openapi.yaml): shared machinery.
  *
  * Every handler starts with admin_begin(), which authenticates the caller
  * (HTTP Basic, argon2id, throttled), checks that the caller may act in the
@@ -26,10 +26,10 @@ struct admin_call {
 	struct oauth_ctx *c;
 	struct http_req *req;
 	struct http_resp *resp;
-	const char *actor;      /* "admin" or "user@tenant", for audit events */
-	bool super;             /* the super admin */
-	const char *tenant_id;  /* the tenant acted in (request's tenant) */
-	const char *tenant;     /* its domain */
+	const char *actor;     /* "admin" or "user@tenant", for audit events */
+	bool super;            /* the super admin */
+	const char *tenant_id; /* the tenant acted in (request's tenant) */
+	const char *tenant;    /* its domain */
 };
 
 enum admin_flags {
@@ -45,7 +45,7 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 
 /* Writes {"code","message","description","traceId"}. */
 void admin_error(struct admin_call *call, int http_status, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Maps a store/validation status and its slot to an error response. */
 void admin_error_status(struct admin_call *call, status st, const struct err *e,
 			const char *code_prefix);

@@ -1,5 +1,5 @@
 /* apps.c - /applications: service providers and their OAuth client
- * (CONTRACT §7). Validation is app_conf_parse()'s (src/oauth/app_conf.h),
+ * (docs/api/openapi.yaml). Validation is app_conf_parse()'s (src/oauth/app_conf.h),
  * so what the API accepts is exactly what the token endpoint understands;
  * this file adds what needs the store (IdP names exist in the tenant) and
  * the rules of the resource itself:
@@ -591,7 +591,7 @@ ADMIN_HANDLER(admin_app_regenerate_secret)
 		goto out;
 	}
 	/* The store revokes the application's tokens in the same transaction
-	 * as the new hash (CONTRACT §6). */
+	 * as the new hash (docs/jwt-grant.md sections 5, 6 and 9). */
 	admin_audit(&call, &audit, "regenerate-secret", "application", a.id,
 		    json_pack("{s:s, s:s, s:b}", "name", a.name, "clientId", a.client_id,
 			      "tokensRevoked", 1));

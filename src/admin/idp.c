@@ -1,4 +1,4 @@
-/* idp.c - /identity-providers (CONTRACT §7): list, create, get, PUT, PATCH
+/* idp.c - /identity-providers (docs/api/openapi.yaml): list, create, get, PUT, PATCH
  * and delete the trusted identity providers of the caller's tenant.
  *
  * Every write goes through idp_conf_parse() (the same parser the token

@@ -1,5 +1,5 @@
 /* validate.c - the assertion dry run, POST /api/server/v1/jwt-grant/validate
- * (CONTRACT §7): runs the JWT bearer checks of §5.1 exactly as the token
+ * (docs/api/openapi.yaml): runs the JWT bearer checks of docs/jwt-grant.md exactly as the token
  * endpoint does (jwt_grant_check with dry_run), in the caller's tenant, and
  * reports every check with pass/fail and detail. It issues nothing and
  * records no jti.

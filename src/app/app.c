@@ -128,7 +128,7 @@ static void *maint_main(void *arg)
 	return NULL;
 }
 
-/* The super tenant's signing key: made on first start (CONTRACT §2), and
+/* The super tenant's signing key: made on first start (docs/operations.md, "Signing keys"), and
  * read (decrypted) on every start, so a database whose keys do not open
  * with this server secret stops start-up instead of failing each token. */
 static status load_signing_key(struct app *app, struct err *e)

@@ -60,7 +60,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 static const char *const db_types[] = {"sqlite", "postgres", NULL};
 static const char *const jwt_algs[] = {"RS256", "ES256", "EdDSA", NULL};
 
-/* In the order of CONTRACT.md §3 (and of the dump), extras at table ends. */
+/* In the order of docs/configuration.md (and of the dump), extras at table ends. */
 static const struct key_def schema[] = {
     {"server", "hostname", KT_STR, OFF(server.hostname), "localhost"},
     {"server", "bind", KT_LIST, OFF(server.bind), "127.0.0.1, ::1"},

@@ -1,7 +1,7 @@
 /* keys.h - JWKS endpoints: fetched with libcurl, cached per identity
  * provider, refreshed in the background.
  *
- * Rules (CONTRACT §3 [oauth.jwks_endpoint], §5.1 step 5):
+ * Rules (docs/configuration.md [oauth.jwks_endpoint]; docs/jwt-grant.md, the checks, step 5):
  *  - a request whose key is cached never waits for the network: a stale
  *    entry (older than cache_ttl) is still served while the background
  *    thread refreshes it;

@@ -78,7 +78,7 @@
 #define APP_SCOPE_MAX       256       /* bytes of one scope token */
 #define APP_TTL_MAX         315360000 /* seconds: 10 years */
 
-/* Client credentials (CONTRACT §5, §7): ids and secrets use only
+/* Client credentials (docs/jwt-grant.md, docs/api/openapi.yaml): ids and secrets use only
  * [A-Za-z0-9_-]. Generated ids are APP_CLIENT_ID_LEN characters of
  * [A-Za-z0-9_]; an administrator may supply one of APP_CLIENT_ID_MIN to
  * LIMIT_CLIENT_ID characters of [A-Za-z0-9_-]. Secrets are APP_SECRET_BYTES

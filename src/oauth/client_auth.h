@@ -1,4 +1,4 @@
-/* client_auth.h - who is calling the token endpoint (CONTRACT §5, RFC 6749
+/* client_auth.h - who is calling the token endpoint (docs/jwt-grant.md "The client", RFC 6749
  * §2.3, RFC 7523 §2.2).
  *
  * Exactly one method per request:

@@ -41,12 +41,11 @@ void directory_tenant_invalidate(struct oauth_ctx *c, const char *domain);
 status directory_app_by_client_id(struct oauth_ctx *c, const char *tenant_id, const char *client_id,
 				  struct app_conf **out, struct err *e);
 
-/* The identity provider an assertion's `iss` names in the tenant (CONTRACT
- * §5.1 step 4): the oldest whose idpIssuerName equals `iss`, else the one
- * whose name equals `iss`. Among several candidates an enabled one is
- * preferred, so a disabled IdP is returned only when no enabled one
- * matches (the caller reports "disabled"). ST_OK with a new reference
- * (idp_conf_free() it), ST_NOT_FOUND, or a server fault as above. */
+/* The identity provider an assertion's `iss` names in the tenant
+ * (docs/jwt-grant.md, the checks, step 4): the oldest whose idpIssuerName equals `iss`, else the
+ * one whose name equals `iss`. Among several candidates an enabled one is preferred, so a disabled
+ * IdP is returned only when no enabled one matches (the caller reports "disabled"). ST_OK with a
+ * new reference (idp_conf_free() it), ST_NOT_FOUND, or a server fault as above. */
 status directory_idp_by_issuer(struct oauth_ctx *c, const char *tenant_id, const char *iss,
 			       struct idp_conf **out, struct err *e);
 /* The identity provider named `name` in the tenant; as above. */

@@ -55,7 +55,8 @@ struct grant_commit {
 	status st; /* the store's, set by its done callback */
 };
 
-/* The `assertion` grant: CONTRACT §5.1 steps 1-10. */
+/* The `assertion` grant: docs/jwt-grant.md, "The checks, in order", steps 1-9,
+ * then the tokens are issued. */
 status grant_jwt_bearer(const struct grant_req *g, struct oauth_fault *fault);
 /* The client must own the refresh token; it must be live and not revoked.
  * With rotation (tokens_rotate_refresh) it is marked used atomically and a

@@ -1,6 +1,6 @@
 /* idp_conf.h - a trusted identity provider as the grant sees it.
  *
- * One parser turns the admin API's JSON (CONTRACT §7) into a validated
+ * One parser turns the admin API's JSON (docs/api/openapi.yaml) into a validated
  * `struct idp_conf`: the admin API uses it to validate what it stores, and
  * the token endpoint uses it (through the directory's cache) to interpret
  * what is stored. So "accepted by the API" and "understood by the grant"
@@ -121,6 +121,5 @@ void idp_conf_free(struct idp_conf *c);
 /* The canonical stored document of `c` (see above) as a new JSON object.
  * ST_NOMEM only. */
 status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e);
-
 
 #endif

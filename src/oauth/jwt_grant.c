@@ -1,4 +1,4 @@
-/* jwt_grant.c - the JWT bearer grant's checks, in CONTRACT §5.1 order (see
+/* jwt_grant.c - the JWT bearer grant's checks, in docs/jwt-grant.md "The checks, in order" (see
  * jwt_grant.h). Each step is one function that ends in PASS() or fail(), so
  * the trace and the error description always say the same thing. */
 #include "oauth/jwt_grant.h"

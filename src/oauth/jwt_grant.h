@@ -1,12 +1,11 @@
 /* jwt_grant.h - the JWT bearer grant's assertion checks (RFC 7523 §2.1,
- * §3; CONTRACT §5.1), as one function that both the token endpoint and the
- * admin API's dry run (POST /api/server/v1/jwt-grant/validate) call.
+ * §3; docs/jwt-grant.md "The checks, in order"), as one function that both the token endpoint and
+ * the admin API's dry run (POST /api/server/v1/jwt-grant/validate) call.
  *
- * jwt_grant_check() runs the checks of CONTRACT §5.1 steps 1-9 in order and
- * stops at the first failure. Every check it ran is recorded in the
- * result's trace with pass/fail. The failed check always has a detail
- * naming the values compared, which the token endpoint answers with as
- * error_description; passed checks get theirs only when the caller asks
+ * jwt_grant_check() runs the checks of docs/jwt-grant.md, "The checks, in order", steps 1-9 in
+ * order and stops at the first failure. Every check it ran is recorded in the result's trace with
+ * pass/fail. The failed check always has a detail naming the values compared, which the token
+ * endpoint answers with as error_description; passed checks get theirs only when the caller asks
  * for a trace (`trace`, the dry run), so that the token endpoint formats no
  * text nobody reads. Details never contain the assertion, its signature or
  * a secret; claim values (iss, sub, aud, jti, kid) are shown cut and with

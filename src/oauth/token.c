@@ -1,4 +1,4 @@
-/* token.c - POST /oauth2/token (CONTRACT §5): request checks, client
+/* token.c - POST /oauth2/token (docs/jwt-grant.md, docs/api/openapi.yaml): request checks, client
  * authentication, grant dispatch, and the one place where a failure becomes
  * an RFC 6749 §5.2 error response. */
 #include "oauth/token.h"

@@ -1,4 +1,4 @@
-/* token.h - the token endpoint, POST /oauth2/token (CONTRACT §5).
+/* token.h - the token endpoint, POST /oauth2/token (docs/jwt-grant.md, docs/api/openapi.yaml).
  *
  * The handler is reached through oauth_routes (oauth.h). In order it checks
  * the Content-Type (application/x-www-form-urlencoded, else

@@ -1,4 +1,4 @@
-/* tokens.h - minting, storing and answering with tokens (CONTRACT §6).
+/* tokens.h - minting, storing and answering with tokens (docs/jwt-grant.md sections 5, 6 and 9).
  *
  * An opaque token is TOKEN_BYTES (256 bits) from the CSPRNG as base64url.
  * An application with accessToken.type "JWT" gets RFC 9068 access tokens

@@ -1,4 +1,4 @@
-"""Issue 3: admin API — identity providers (CONTRACT §7).
+"""Issue 3: admin API — identity providers (docs/api/openapi.yaml).
 
 Super admin and tenant admins create, read, list, replace, patch and delete
 identity providers; certificates are parsed on save and shown with their

@@ -313,7 +313,7 @@ def test_concurrent_uses_of_one_refresh_token_one_wins(racers):
                 # revoked" when another loser revoked the chain first.
                 body = uj.assert_oauth_error(r, 400, "invalid_grant", secrets=[rt0])
                 assert re.search(r"already used|revoked", body["error_description"]), body
-        # docs/jwt-grant.md section 6, CONTRACT section 6: presenting a
+        # docs/jwt-grant.md section 6: presenting a
         # rotated refresh token revokes every token of its chain. The losers
         # did, so the winner's new tokens are revoked too.
         with db_ro(srv) as db:

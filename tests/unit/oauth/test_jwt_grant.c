@@ -1,4 +1,4 @@
-/* test_jwt_grant.c - the JWT bearer checks of CONTRACT §5.1, in order,
+/* test_jwt_grant.c - the JWT bearer checks of docs/jwt-grant.md, in order,
  * against a real store and keys made here: every failure, the boundaries
  * of the time checks with skew, the audience rules, key selection, replay
  * recorded only on success, and the directory's caching. */
