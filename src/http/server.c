@@ -53,7 +53,6 @@
 
 struct listener {
 	struct MHD_Daemon *d;
-	MHD_socket quiesced; /* listen socket returned by MHD_quiesce_daemon */
 	bool tls;
 	int port;
 	char url[INET6_ADDRSTRLEN + 24];
@@ -874,6 +873,17 @@ static bool parse_addr(const char *text, int port, struct bind_addr *b)
 	return false;
 }
 
+/* Refuses new connections once the server is stopping (they are accepted
+ * and closed at once); in-flight ones finish. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *s = cls;
+
+	(void)addr;
+	(void)addrlen;
+	return atomic_load_explicit(&s->stopping, memory_order_relaxed) ? MHD_NO : MHD_YES;
+}
+
 static struct MHD_Daemon *start_daemon(struct http_server *s, const struct bind_addr *b,
 				       uint16_t port, bool tls, unsigned threads)
 {
@@ -912,7 +922,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, const struct bind_
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
 	/* The port is in the address; MHD uses the argument in its messages. */
-	return MHD_start_daemon(flags, port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER,
+	return MHD_start_daemon(flags, port, on_accept, s, on_access, s, MHD_OPTION_EXTERNAL_LOGGER,
 				mhd_log, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 				MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_ARRAY, opt,
 				MHD_OPTION_END);
@@ -957,7 +967,6 @@ static status start_kind(struct http_server *s, bool tls, int port, unsigned thr
 			    "or TLS setup failed: see the mhd messages)",
 			    scheme, text, port);
 		}
-		l->quiesced = MHD_INVALID_SOCKET;
 		l->tls = tls;
 		di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_BIND_PORT);
 		l->port = di ? di->port : port;
@@ -977,8 +986,6 @@ static void stop_daemons(struct http_server *s)
 {
 	for (size_t i = 0; i < s->nls; i++) {
 		MHD_stop_daemon(s->ls[i].d);
-		if (s->ls[i].quiesced != MHD_INVALID_SOCKET)
-			close(s->ls[i].quiesced);
 	}
 	s->nls = 0;
 }
@@ -1087,9 +1094,11 @@ void http_server_stop(struct http_server *s)
 
 	if (s == NULL)
 		return;
+	/* From now on on_accept() closes new connections at once. Not
+	 * MHD_quiesce_daemon(): in libmicrohttpd 0.9.75 it races a worker that
+	 * drops the listen socket from its epoll set by itself, and aborts
+	 * ("Failed to remove listen FD from epoll set"). */
 	atomic_store(&s->stopping, true);
-	for (size_t i = 0; i < s->nls; i++)
-		s->ls[i].quiesced = MHD_quiesce_daemon(s->ls[i].d);
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec +=
