@@ -20,6 +20,7 @@ struct http_route *app_routes_build(size_t *n)
 	const struct route_group groups[] = {
 	    {oauth_routes, &oauth_nroutes},
 	    {oauth_jwks_routes, &oauth_jwks_nroutes},
+	    {oauth_introspect_routes, &oauth_introspect_nroutes},
 	    {admin_routes, &admin_nroutes},
 	};
 	size_t total = 0, at = 0;

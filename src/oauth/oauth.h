@@ -21,6 +21,9 @@ extern const size_t oauth_nroutes;
 /* GET /oauth2/jwks (and its tenant forms), jwks.c. */
 extern const struct http_route oauth_jwks_routes[];
 extern const size_t oauth_jwks_nroutes;
+/* POST /oauth2/introspect and /oauth2/revoke, introspect.c. */
+extern const struct http_route oauth_introspect_routes[];
+extern const size_t oauth_introspect_nroutes;
 
 enum oauth_error {
 	OAUTH_ERR_NONE = 0,

@@ -16,8 +16,15 @@
 /* Parameters that carry credentials and so must never travel in a URL
  * (it ends up in logs, proxies and browser history). */
 static const char *const query_forbidden[] = {
-    "client_secret", "client_assertion", "assertion", "refresh_token", "password",
-    "code",          "code_verifier",    NULL,
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "refresh_token",
+    "password",
+    "code",
+    "code_verifier",
+    "token",
+    NULL,
 };
 
 static bool form_content_type(const char *ct)
@@ -47,29 +54,10 @@ static const char *grant_label(unsigned grant)
 	return "-";
 }
 
-/* One token request, in its arena: from the handler to the answer, which
- * the continuation writes when the grant got as far as its commit. */
-struct token_call {
-	struct client_auth ca; /* released once answered */
-	struct oauth_fault fault;
-	unsigned grant;
-	struct grant_commit commit;
-};
-
-static void token_resume(void *ctx, struct http_req *req, struct http_resp *resp, void *arg);
-
-/* Everything up to the grant: returns ST_OK when the grant submitted its
- * tokens and deferred the request (token_resume answers). */
-static status token_request(struct oauth_ctx *c, struct http_req *req, struct token_call *call)
+status oauth_read_form(struct http_req *req, struct form *body, struct oauth_fault *fault)
 {
-	struct client_auth *ca = &call->ca;
-	struct oauth_fault *fault = &call->fault;
-	unsigned *grant = &call->grant;
 	struct arena *a = req->arena;
 	const struct form *query;
-	struct form body;
-	struct grant_req g = {0};
-	struct sv gt;
 	struct err e = {0};
 	status st;
 
@@ -91,19 +79,48 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct to
 							  "query string",
 							  *k);
 	}
-	if ((st = form_parse(a, req->body, &body, &e)) != ST_OK)
+	if ((st = form_parse(a, req->body, body, &e)) != ST_OK)
 		return status_is_server_fault(st)
 			   ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
 			   : oauth_fail(fault, OAUTH_INVALID_REQUEST, st, "malformed form body: %s",
 					e.msg);
 	/* RFC 6749 §3.2: no parameter may be sent twice. */
-	for (size_t i = 0; i < body.n; i++)
-		for (size_t j = i + 1; j < body.n; j++)
-			if (sv_eq(body.pairs[i].key, body.pairs[j].key))
+	for (size_t i = 0; i < body->n; i++)
+		for (size_t j = i + 1; j < body->n; j++)
+			if (sv_eq(body->pairs[i].key, body->pairs[j].key))
 				return oauth_fail(
 				    fault, OAUTH_INVALID_REQUEST, ST_INVALID,
 				    "repeated parameter '%s'",
-				    oauth_show(a, body.pairs[i].key.p, OAUTH_SHOW_MAX));
+				    oauth_show(a, body->pairs[i].key.p, OAUTH_SHOW_MAX));
+	return ST_OK;
+}
+
+/* One token request, in its arena: from the handler to the answer, which
+ * the continuation writes when the grant got as far as its commit. */
+struct token_call {
+	struct client_auth ca; /* released once answered */
+	struct oauth_fault fault;
+	unsigned grant;
+	struct grant_commit commit;
+};
+
+static void token_resume(void *ctx, struct http_req *req, struct http_resp *resp, void *arg);
+
+/* Everything up to the grant: returns ST_OK when the grant submitted its
+ * tokens and deferred the request (token_resume answers). */
+static status token_request(struct oauth_ctx *c, struct http_req *req, struct token_call *call)
+{
+	struct client_auth *ca = &call->ca;
+	struct oauth_fault *fault = &call->fault;
+	unsigned *grant = &call->grant;
+	struct arena *a = req->arena;
+	struct form body;
+	struct grant_req g = {0};
+	struct sv gt;
+	status st;
+
+	if ((st = oauth_read_form(req, &body, fault)) != ST_OK)
+		return st;
 	if (form_get(&body, "grant_type", &gt) != ST_OK || gt.n == 0)
 		return oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_INVALID,
 				  "missing parameter 'grant_type'");

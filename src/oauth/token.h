@@ -11,6 +11,7 @@
 #ifndef GRANTD_OAUTH_TOKEN_H
 #define GRANTD_OAUTH_TOKEN_H
 
+#include "http/form.h"
 #include "http/http.h"
 #include "lib/err.h"
 #include "oauth/oauth.h"
@@ -20,6 +21,13 @@
  * realm="grantd" for invalid_client); server faults (status_is_server_fault,
  * or a fault of class OAUTH_SERVER_ERROR) become 500 server_error whose
  * description carries only the trace id, and are logged with log_error. */
+/* The checks every OAuth form endpoint (token, introspect, revoke) makes
+ * before reading parameters: Content-Type application/x-www-form-urlencoded,
+ * no credential or token in the query string, a well-formed body, no
+ * repeated parameter. ST_OK with `body` parsed in the request's arena;
+ * else `fault` is set (invalid_request, or a server fault). */
+status oauth_read_form(struct http_req *req, struct form *body, struct oauth_fault *fault);
+
 void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 			 const struct oauth_fault *fault, status st);
 

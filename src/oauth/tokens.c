@@ -22,6 +22,21 @@ static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char
 }
 
 /* The RFC 9068 claims of an access token. A new reference; NULL on OOM. */
+json_t *tokens_aud_json(const struct app_conf *app)
+{
+	json_t *aud;
+
+	if (app->audiences.n == 0)
+		return json_string(app->client_id);
+	aud = json_array();
+	for (size_t i = 0; aud != NULL && i < app->audiences.n; i++)
+		if (json_array_append_new(aud, json_string(app->audiences.v[i])) != 0) {
+			json_decref(aud);
+			return NULL;
+		}
+	return aud;
+}
+
 static json_t *jwt_claims(struct oauth_ctx *c, const struct token_grant *g, const char *jti)
 {
 	const struct app_conf *app = g->app;
@@ -31,16 +46,7 @@ static json_t *jwt_claims(struct oauth_ctx *c, const struct token_grant *g, cons
 
 	if (claims == NULL || iss == NULL)
 		goto fail;
-	if (app->audiences.n == 0) {
-		aud = json_string(app->client_id);
-	} else {
-		aud = json_array();
-		for (size_t i = 0; aud != NULL && i < app->audiences.n; i++)
-			if (json_array_append_new(aud, json_string(app->audiences.v[i])) != 0) {
-				json_decref(aud);
-				aud = NULL;
-			}
-	}
+	aud = tokens_aud_json(app);
 	ok = json_object_set_new(claims, "iss", json_string(iss)) == 0 &&
 	     json_object_set_new(claims, "sub", json_string(g->subject)) == 0 &&
 	     json_object_set_new(claims, "aud", aud) == 0 &&

@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "http/http.h"
 #include "lib/b64.h"
 #include "lib/err.h"
@@ -100,6 +102,11 @@ status tokens_committed(struct token_commit *tc, status st);
  * NULL (a refresh grant without rotation answers with the token it got). */
 status tokens_respond(struct http_resp *resp, const struct token_issued *t,
 		      const char *refresh_token);
+
+/* The `aud` of the application's tokens (JWT claim and introspection):
+ * its audience list (idToken.audience) as an array, else its client id as
+ * a string. A new reference; NULL on OOM. */
+json_t *tokens_aud_json(const struct app_conf *app);
 
 /* Lifetimes: the application's setting, else the server's
  * [oauth.token_validation] default. `grant` is an enum app_grant bit. */
