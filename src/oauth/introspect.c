@@ -213,6 +213,48 @@ out:
 	return st;
 }
 
+/* RFC 7009 §2.2: 200 and an empty body whether or not anything was
+ * revoked; only a token of the caller's tenant and client is touched. */
+static status revoke_request(struct oauth_ctx *c, struct http_req *req, struct tok_call *call,
+			     struct http_resp *resp)
+{
+	struct store *s = c->store;
+	struct store_token t;
+	struct err e = {0};
+	unsigned char h[SHA256_LEN];
+	status st;
+
+	if ((st = tok_request(c, req, call, true)) != ST_OK)
+		return st;
+	memset(&t, 0, sizeof t);
+	st = tok_lookup(c, req, call, &t);
+	if (st == ST_OK && t.tenant_id != NULL && strcmp(t.tenant_id, req->tenant_id) == 0 &&
+	    t.client_id != NULL && strcmp(t.client_id, call->ca.app->client_id) == 0) {
+		/* A refresh token takes its chain with it: the rotated
+		 * refresh tokens and every access token minted from them. */
+		if (t.kind == STORE_TOKEN_REFRESH && t.chain_id != NULL && t.chain_id[0] != '\0') {
+			st = s->ops->tokens_revoke_chain(s, t.chain_id, &e);
+		} else {
+			memcpy(h, t.hash, sizeof h);
+			st = s->ops->token_revoke(s, h, &e);
+			mem_wipe(h, sizeof h);
+			if (st == ST_NOT_FOUND) /* purged meanwhile */
+				st = ST_OK;
+		}
+		if (st != ST_OK)
+			return oauth_fail_err(&call->fault, OAUTH_SERVER_ERROR, st, &e,
+					      "revoking a token: ");
+	} else if (st != ST_OK && st != ST_NOT_FOUND) {
+		return st;
+	}
+	buf_reset(&resp->body);
+	resp->status = 200;
+	resp->content_type = "application/json";
+	http_resp_header(resp, "Cache-Control", "no-store");
+	http_resp_header(resp, "Pragma", "no-cache");
+	return ST_OK;
+}
+
 /* One handler shape for both endpoints. */
 static void tok_endpoint(void *ctx, struct http_req *req, struct http_resp *resp, bool revoke)
 {
@@ -227,8 +269,8 @@ static void tok_endpoint(void *ctx, struct http_req *req, struct http_resp *resp
 		return;
 	}
 	memset(call, 0, sizeof *call);
-	(void)revoke;
-	st = introspect_request(ctx, req, call, resp);
+	st = revoke ? revoke_request(ctx, req, call, resp)
+		    : introspect_request(ctx, req, call, resp);
 	tok_answer(req, resp, call, revoke ? "revoke" : "introspect", st);
 }
 
@@ -237,9 +279,15 @@ static void introspect_endpoint(void *ctx, struct http_req *req, struct http_res
 	tok_endpoint(ctx, req, resp, false);
 }
 
+static void revoke_endpoint(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	tok_endpoint(ctx, req, resp, true);
+}
+
 const struct http_route oauth_introspect_routes[] = {
     {HTTP_POST, "/oauth2/introspect", introspect_endpoint, HTTP_ROUTE_OAUTH_ERRORS,
      LIMIT_TOKEN_BODY},
+    {HTTP_POST, "/oauth2/revoke", revoke_endpoint, HTTP_ROUTE_OAUTH_ERRORS, LIMIT_TOKEN_BODY},
 };
 const size_t oauth_introspect_nroutes =
     sizeof oauth_introspect_routes / sizeof oauth_introspect_routes[0];

@@ -245,3 +245,92 @@ def test_requests_session_independent_client(server):
                    verify=server.cert, timeout=30)
         assert r.status_code == 200 and r.json()["active"] is True
 
+
+# -- revocation (RFC 7009) --------------------------------------------------
+
+def test_revoke_access_token(server):
+    _, client, rs, aud = make_apps(server, accessToken={"type": "JWT"})
+    body = grant(server, client, aud)
+    other = grant(server, client, aud)
+    revoke(server, client, body["access_token"], token_type_hint="access_token")
+    inactive(server, rs, body["access_token"])
+    # only that token: its refresh token and the other grant's stay active
+    assert introspect(server, rs, body["refresh_token"])["active"] is True
+    assert introspect(server, rs, other["access_token"])["active"] is True
+    # again, and with a wrong hint: still 200
+    revoke(server, client, body["access_token"], token_type_hint="refresh_token")
+    revoke(server, client, other["access_token"], token_type_hint="no-such-hint")
+    inactive(server, rs, other["access_token"])
+
+
+def test_revoke_refresh_token_takes_its_chain(server):
+    _, client, rs, aud = make_apps(server, refreshToken={"renewRefreshToken": True})
+    first = grant(server, client, aud)
+    r = uj.token(server, {"grant_type": "refresh_token",
+                          "refresh_token": first["refresh_token"]}, auth=client)
+    second = uj.assert_tokens(r)
+    unrelated = grant(server, client, aud)
+    # client_secret_post this time; the hint says access_token, wrongly
+    r = server.post("/oauth2/revoke", headers=uj.FORM,
+                    data={"token": second["refresh_token"], "token_type_hint": "access_token",
+                          "client_id": client[0], "client_secret": client[1]})
+    assert r.status_code == 200 and r.content == b""
+    for t in (first["access_token"], second["access_token"], second["refresh_token"]):
+        inactive(server, rs, t)
+    r = uj.token(server, {"grant_type": "refresh_token",
+                          "refresh_token": second["refresh_token"]}, auth=client)
+    uj.assert_oauth_error(r, 400, "invalid_grant")
+    assert introspect(server, rs, unrelated["access_token"])["active"] is True
+    assert introspect(server, rs, unrelated["refresh_token"])["active"] is True
+
+
+def test_revoke_unknown_foreign_and_bad_auth(server):
+    _, client, rs, aud = make_apps(server)
+    body = grant(server, client, aud)
+    revoke(server, client, "no-such-token")
+    revoke(server, client, "a" * 43, token_type_hint="refresh_token")
+    # another client of the tenant cannot revoke it: 200, nothing revoked
+    revoke(server, rs, body["access_token"])
+    revoke(server, rs, body["refresh_token"])
+    assert introspect(server, rs, body["access_token"])["active"] is True
+    assert introspect(server, rs, body["refresh_token"])["active"] is True
+    # no or bad client authentication: 401, nothing revoked
+    r = server.post("/oauth2/revoke", data={"token": body["access_token"]}, headers=uj.FORM)
+    uj.assert_oauth_error(r, 401, "invalid_client", secrets=(body["access_token"],))
+    r = server.post("/oauth2/revoke", data={"token": body["access_token"]}, headers=uj.FORM,
+                    auth=(client[0], "wrong"))
+    uj.assert_oauth_error(r, 401, "invalid_client", secrets=(body["access_token"],))
+    uj.assert_oauth_error(server.post("/oauth2/revoke", data={}, auth=client, headers=uj.FORM),
+                          400, "invalid_request", "token")
+    r = server.post("/oauth2/revoke", params={"token": body["access_token"]}, data={},
+                    auth=client, headers=uj.FORM)
+    uj.assert_oauth_error(r, 400, "invalid_request", "query", secrets=(body["access_token"],))
+    assert introspect(server, rs, body["access_token"])["active"] is True
+
+
+def test_revoke_across_tenants(server):
+    r = server.post(API + "/tenants", auth=server.admin, json={
+        "domain": "acme.com", "owners": [{"username": "acme-admin", "password": "Acme-Pass-1"}]})
+    assert r.status_code == 201, r.text
+    _, client, rs, aud = make_apps(server)
+    _, aclient, ars, aaud = make_apps(server, prefix="/t/acme.com", tenant="acme.com")
+    abody = grant(server, aclient, aaud, prefix="/t/acme.com")
+    revoke(server, client, abody["access_token"])
+    assert introspect(server, ars, abody["access_token"], prefix="/t/acme.com")["active"]
+    revoke(server, aclient, abody["access_token"], prefix="/t/acme.com")
+    inactive(server, ars, abody["access_token"], prefix="/t/acme.com")
+
+
+def test_public_client_revokes_its_own(server):
+    aud = uj.alias(server)
+    uj.create_idp(server, uj.cert_idp("pubIDP", Keys.idp_cert, ISS, aud))
+    pub, _ = uj.create_app(server, "pub", grants=(uj.JWT_BEARER, "refresh_token"),
+                           publicClient=True)
+    rs = uj.create_app(server, "pub-rs", grants=("client_credentials",))
+    a = uj.mint(Keys.idp, uj.claims(aud, sub="bob"))
+    body = uj.assert_tokens(uj.jwt_grant(server, a, None, client_id=pub))
+    r = server.post("/oauth2/revoke", data={"token": body["refresh_token"], "client_id": pub},
+                    headers=uj.FORM)
+    assert r.status_code == 200, r.text
+    inactive(server, rs, body["refresh_token"])
+    inactive(server, rs, body["access_token"])
