@@ -21,6 +21,7 @@ struct http_route *app_routes_build(size_t *n)
 	    {oauth_routes, &oauth_nroutes},
 	    {oauth_jwks_routes, &oauth_jwks_nroutes},
 	    {oauth_introspect_routes, &oauth_introspect_nroutes},
+	    {oauth_metadata_routes, &oauth_metadata_nroutes},
 	    {admin_routes, &admin_nroutes},
 	};
 	size_t total = 0, at = 0;

@@ -24,6 +24,10 @@ extern const size_t oauth_jwks_nroutes;
 /* POST /oauth2/introspect and /oauth2/revoke, introspect.c. */
 extern const struct http_route oauth_introspect_routes[];
 extern const size_t oauth_introspect_nroutes;
+/* GET /.well-known/oauth-authorization-server and
+ * /oauth2/token/.well-known/openid-configuration, metadata.c. */
+extern const struct http_route oauth_metadata_routes[];
+extern const size_t oauth_metadata_nroutes;
 
 enum oauth_error {
 	OAUTH_ERR_NONE = 0,
