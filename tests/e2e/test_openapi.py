@@ -54,6 +54,10 @@ VALIDATE = V1 + "/jwt-grant/validate"
 TOKEN = "/oauth2/token"
 HEALTHZ = "/healthz"
 JWKS = "/oauth2/jwks"
+INTROSPECT = "/oauth2/introspect"
+REVOKE = "/oauth2/revoke"
+METADATA = "/.well-known/oauth-authorization-server"
+OPENID_CONF = "/oauth2/token/.well-known/openid-configuration"
 
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 JSON = {"Content-Type": "application/json"}
@@ -157,7 +161,7 @@ def no_duplicates(pairs):
 SEEN = collections.defaultdict(set)
 CONTRIBUTORS = {"test_tenants", "test_identity_providers", "test_applications",
                 "test_audit_events", "test_validate_dry_run", "test_token_endpoint",
-                "test_healthz", "test_jwks", "test_auth_tenant_and_size_errors",
+                "test_healthz", "test_jwks", "test_introspect_and_revoke", "test_metadata", "test_auth_tenant_and_size_errors",
                 "test_throttled_logins"}
 COMPLETED = set()
 
@@ -398,7 +402,8 @@ def test_schemas_are_valid_json_schema_2020_12(doc):
 OPEN_SCHEMAS = {"Jwk", "Jwks"}
 OPTIONAL_MEMBERS = {"OAuthError": {"error_description"},
                     "TokenResponse": {"refresh_token", "scope"},
-                    "OidcWithSecret": {"clientSecret"}}
+                    "OidcWithSecret": {"clientSecret"},
+                    "IntrospectionActive": {"scope", "jti"}}
 
 
 def test_response_schemas_are_closed(doc):
@@ -941,6 +946,43 @@ def test_jwks(api, request):
     r = api.call("get", JWKS, auth=None, expect=200)
     assert r.json()["keys"]
     api.call("get", JWKS, prefix="/t/no-such-tenant.example", auth=None, expect=404)
+    completed(request)
+
+
+def test_introspect_and_revoke(api, request):
+    oidc = api.call("post", APPS, json_body=app_body(
+        "rs-app", grantTypes=["client_credentials"]), expect=201).json()[
+        "inboundProtocolConfiguration"]["oidc"]
+    creds = (oidc["clientId"], oidc["clientSecret"])
+    tok = api.server.post(TOKEN, auth=creds, data={"grant_type": "client_credentials"},
+                          headers=FORM).json()["access_token"]
+    r = api.call("post", INTROSPECT, auth=creds, data={"token": tok}, headers=FORM, expect=200)
+    assert r.json()["active"] is True
+    r = api.call("post", INTROSPECT, auth=creds, data={"token": "nope"}, headers=FORM,
+                 expect=200)
+    assert r.json() == {"active": False}
+    api.call("post", INTROSPECT, auth=None, data={"token": tok}, headers=FORM, expect=401)
+    api.call("post", INTROSPECT, auth=creds, data={"token_type_hint": "access_token"},
+             headers=FORM, expect=400, request_valid=False)
+    api.call("post", INTROSPECT, prefix=NOWHERE, auth=creds, data={"token": tok}, headers=FORM,
+             expect=400)
+    api.call("post", INTROSPECT, auth=creds, data="a=" + "x" * TOKEN_BODY_MAX, headers=FORM,
+             expect=413)
+    api.call("post", REVOKE, auth=None, data={"token": tok}, headers=FORM, expect=401)
+    api.call("post", REVOKE, auth=creds, data={}, headers=FORM, expect=400, request_valid=False)
+    api.call("post", REVOKE, auth=creds, data="a=" + "x" * TOKEN_BODY_MAX, headers=FORM,
+             expect=413)
+    api.call("post", REVOKE, auth=creds, data={"token": tok}, headers=FORM, expect=200)
+    r = api.call("post", INTROSPECT, auth=creds, data={"token": tok}, headers=FORM, expect=200)
+    assert r.json() == {"active": False}
+    completed(request)
+
+
+def test_metadata(api, request):
+    for path in (METADATA, OPENID_CONF):
+        r = api.call("get", path, auth=None, expect=200)
+        assert r.json()["issuer"].endswith("/oauth2/token")
+        api.call("get", path, prefix="/t/no-such-tenant.example", auth=None, expect=404)
     completed(request)
 
 
