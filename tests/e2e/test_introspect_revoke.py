@@ -334,3 +334,28 @@ def test_public_client_revokes_its_own(server):
     assert r.status_code == 200, r.text
     inactive(server, rs, body["refresh_token"])
     inactive(server, rs, body["access_token"])
+
+
+def test_private_key_jwt_resource_server(server):
+    """A resource server that authenticates with a client assertion (aud: the
+    token endpoint URL); a replayed assertion is invalid_client."""
+    _, client, _, aud = make_apps(server)
+    key = uc.rsa_key()
+    rs_id, _ = uj.create_app(server, "pk-rs", grants=("client_credentials",),
+                             clientAuthentication={"tokenEndpointAuthMethod": "private_key_jwt",
+                                                   "jwks": {"keys": [uj.public_jwk(key, "k1")]}})
+    body = grant(server, client, aud)
+
+    def call(assertion, path="/oauth2/introspect"):
+        return server.post(path, headers=uj.FORM, data={
+            "token": body["access_token"], "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+
+    a = uj.mint(key, uj.claims(aud, iss=rs_id, sub=rs_id), kid="k1")
+    r = call(a)
+    assert r.status_code == 200 and r.json()["active"] is True, r.text
+    uj.assert_oauth_error(call(a), 401, "invalid_client", "replayed", secrets=(a,))
+    # revocation by another client (this one): nothing revoked
+    a2 = uj.mint(key, uj.claims(aud, iss=rs_id, sub=rs_id), kid="k1")
+    assert call(a2, "/oauth2/revoke").status_code == 200
+    assert introspect(server, client, body["access_token"])["active"] is True
