@@ -180,8 +180,8 @@ void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 
 	if (status_is_server_fault(st) || error == OAUTH_SERVER_ERROR || error == OAUTH_ERR_NONE) {
 		/* The reason stays in the log; the client gets the trace id. */
-		log_error("token endpoint: %s: %s (trace %s)", status_name(st), fault->e.msg,
-			  req->trace_id);
+		log_error("%.*s: %s: %s (trace %s)", (int)req->path.n, req->path.p, status_name(st),
+			  fault->e.msg, req->trace_id);
 		http_resp_oauth_error(
 		    resp, 500, "server_error",
 		    arena_printf(req->arena, "internal error (trace id %s)", req->trace_id));
