@@ -1,5 +1,6 @@
 /* introspect.h - RFC 7662 introspection and RFC 7009 revocation,
- * POST [/t/T]/oauth2/introspect and POST [/t/T]/oauth2/revoke (CONTRACT §4).
+ * POST [/t/T]/oauth2/introspect and POST [/t/T]/oauth2/revoke (docs/jwt-grant.md section 10,
+ * docs/api/openapi.yaml).
  *
  * Both endpoints take the token endpoint's form rules (oauth_read_form) and
  * its client authentication (client_auth.h), answering 401 invalid_client
