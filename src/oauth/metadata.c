@@ -11,8 +11,10 @@
  * STORE_PAGE_MAX applications (an application without allowedScopes takes
  * any scope, which RFC 8414 §2 lets a server leave unadvertised). */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jose/jose.h"
 #include "lib/log.h"
@@ -22,6 +24,72 @@
 
 /* Most distinct scopes advertised. */
 #define METADATA_SCOPES_MAX 512
+
+/* The document is public and building it reads up to STORE_PAGE_MAX
+ * application documents, so each server keeps the rendered text of the
+ * last few tenants asked for CACHE_TTL seconds: an unauthenticated client
+ * that polls it costs a copy, not a scan. A change to an application's
+ * allowedScopes shows within CACHE_TTL. */
+#define CACHE_SLOTS 32
+#define CACHE_TTL   10
+
+struct cached {
+	const void *ctx; /* the server (tests run several in one process) */
+	char tenant_id[64];
+	time_t at; /* 0 = empty */
+	char *text;
+};
+
+static struct cached cache[CACHE_SLOTS];
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Appends the cached text for (ctx, tenant) to `out` if fresh. */
+static bool cache_get(const void *ctx, const char *tenant_id, time_t now, struct buf *out,
+		      status *st)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		struct cached *e = &cache[i];
+		if (e->at != 0 && e->ctx == ctx && now - e->at < CACHE_TTL && now >= e->at &&
+		    strcmp(e->tenant_id, tenant_id) == 0) {
+			*st = buf_append(out, e->text, strlen(e->text));
+			hit = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
+	return hit;
+}
+
+/* Keeps a copy of `text` for (ctx, tenant) in the oldest (or its own) slot. */
+static void cache_put(const void *ctx, const char *tenant_id, time_t now, const char *text)
+{
+	struct cached *slot = &cache[0];
+	char *copy = strdup(text);
+
+	if (copy == NULL || strlen(tenant_id) >= sizeof slot->tenant_id) {
+		free(copy);
+		return;
+	}
+	pthread_mutex_lock(&cache_mu);
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		struct cached *e = &cache[i];
+		if (e->at != 0 && e->ctx == ctx && strcmp(e->tenant_id, tenant_id) == 0) {
+			slot = e;
+			break;
+		}
+		if (e->at < slot->at)
+			slot = e;
+	}
+	free(slot->text);
+	slot->ctx = ctx;
+	snprintf(slot->tenant_id, sizeof slot->tenant_id, "%s", tenant_id);
+	slot->at = now;
+	slot->text = copy;
+	pthread_mutex_unlock(&cache_mu);
+}
 
 static json_t *str_array(const char *const *v)
 {
@@ -156,10 +224,20 @@ static status metadata_json(struct oauth_ctx *c, struct http_req *req, json_t **
 
 static void metadata_endpoint(void *ctx, struct http_req *req, struct http_resp *resp)
 {
+	const char *tid = req->tenant_id != NULL ? req->tenant_id : "";
+	time_t now = time(NULL);
 	json_t *o = NULL;
 	char *text = NULL;
 	struct err e = {0};
+	status st = ST_OK;
 
+	if (cache_get(ctx, tid, now, &resp->body, &st)) {
+		if (st != ST_OK)
+			http_resp_error(resp, req, 500, NULL, "out of memory");
+		else
+			http_resp_header(resp, "Cache-Control", "public, max-age=300");
+		return;
+	}
 	if (metadata_json(ctx, req, &o, &e) != ST_OK) {
 		log_error("metadata: tenant %s: %s", req->tenant ? req->tenant : "-", e.msg);
 		http_resp_error(resp, req, 500, NULL, "the metadata cannot be built");
@@ -172,6 +250,7 @@ static void metadata_endpoint(void *ctx, struct http_req *req, struct http_resp 
 		http_resp_error(resp, req, 500, NULL, "out of memory");
 		return;
 	}
+	cache_put(ctx, tid, now, text);
 	free(text);
 	http_resp_header(resp, "Cache-Control", "public, max-age=300");
 }
