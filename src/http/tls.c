@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -173,6 +174,10 @@ static status generate(char **cert_pem, char **key_pem, struct err *e)
 	BIGNUM *bn = NULL;
 	BIO *bc = NULL, *bk = NULL;
 	unsigned char serial[16];
+	/* One reading of the clock for both ends of the validity, so that it
+	 * spans exactly CERT_DAYS even when a second boundary passes between
+	 * setting them. */
+	time_t now = time(NULL);
 	status st = ST_INTERNAL;
 
 	*cert_pem = *key_pem = NULL;
@@ -195,8 +200,8 @@ static status generate(char **cert_pem, char **key_pem, struct err *e)
 		BN_set_word(bn, 1);
 	if (bn == NULL || X509_set_version(x, X509_VERSION_3) != 1 ||
 	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
-	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
-	    X509_gmtime_adj(X509_getm_notAfter(x), (long)CERT_DAYS * 86400L - 3600) == NULL ||
+	    X509_time_adj(X509_getm_notBefore(x), -3600, &now) == NULL ||
+	    X509_time_adj(X509_getm_notAfter(x), (long)CERT_DAYS * 86400L - 3600, &now) == NULL ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
 				       -1, -1, 0) != 1 ||
 	    X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, name) != 1 ||
