@@ -74,11 +74,18 @@ ISSUER = "https://idp-rs256.bench"  # the assertions' iss: grantd's IdP, Node's 
 AUDIENCE = B.ALIAS                  # the assertions' aud: grantd's IdP alias, Node's NODEREF_AUDIENCE
 note = B.note
 
+# The server-wide algorithm of JWT access tokens (grantd's default RS256),
+# for the title of the JWT access token row.
+JWT_ALG = os.environ.get("GRANTD_OAUTH_ACCESS_TOKEN_JWT_SIGNING_ALGORITHM") or "RS256"
+
 ROWS = [
     # (key, title, client: "at" = access token only / "rt" = may refresh, body kind)
     ("jwt-at", "jwt-bearer RS256, unique jti, access token only", "at", "jwt"),
     ("jwt-rt", "jwt-bearer RS256, unique jti, access + refresh token", "rt", "jwt"),
     ("cc", "client_credentials (client_secret_basic)", "at", "cc"),
+    # grantd only (the Node reference issues opaque tokens): the cost of
+    # signing an RFC 9068 JWT access token with the tenant's key
+    ("jwt-jwt", f"jwt-bearer RS256, unique jti, {JWT_ALG}-signed JWT access token", "jwt", "jwt"),
 ]
 HEADLINE = "jwt-at"
 
@@ -350,6 +357,12 @@ def setup_grantd(srv, key):
             "inboundProtocolConfiguration": {"oidc": {"grantTypes": grants}}})
         o = app["inboundProtocolConfiguration"]["oidc"]
         creds[name] = B.basic(o["clientId"], o["clientSecret"])
+    app = B.admin_post(cl, "/applications", {
+        "name": "bench-jwt",
+        "inboundProtocolConfiguration": {"oidc": {
+            "grantTypes": [JWT_BEARER], "accessToken": {"type": "JWT"}}}})
+    o = app["inboundProtocolConfiguration"]["oidc"]
+    creds["jwt"] = B.basic(o["clientId"], o["clientSecret"])
     cl.close()
     return creds
 
@@ -394,6 +407,8 @@ def verify(t, key):
     refresh token exactly when the row expects one, and a replayed assertion
     is refused (one process only: Node's workers each keep their own jti set)."""
     for _, title, client, kind in ROWS:
+        if client not in t.creds:
+            continue  # a row this server does not offer
         body = "grant_type=client_credentials" if kind == "cc" else signed_body(key)
         st, data = one_request(t, body, t.creds[client])
         if st != 200:
@@ -473,6 +488,8 @@ def measure(res, pool, t, fastest):
                 max(fastest[0], 3000))
     t.fast = max(t.fast, w["rps"])
     for row in ROWS:
+        if row[2] not in t.creds:
+            continue  # a row this server does not offer
         wait_quiet()
         w = run_row(res, pool, t, row, CONNS, WARMUP, f"{row[0]} c{CONNS} warm-up",
                     max(fastest[0], t.fast, 3000))
