@@ -21,7 +21,8 @@ static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char
 	return ST_OK;
 }
 
-/* The RFC 9068 claims of an access token. A new reference; NULL on OOM. */
+/* The `aud` of an access token: the application's audience list, else
+ * its client id. A new reference; NULL on OOM. */
 json_t *tokens_aud_json(const struct app_conf *app)
 {
 	json_t *aud;
