@@ -106,6 +106,8 @@ static const struct key_def schema[] = {
      OFF(oauth.token_validation.app_access_token_validity), "1h", 1, 1, DUR_MAX},
     {"oauth.token_validation", "refresh_token_validity", KT_DUR,
      OFF(oauth.token_validation.refresh_token_validity), "1d", 1, 1, DUR_MAX},
+    {"oauth.token_validation", "id_token_validity", KT_DUR,
+     OFF(oauth.token_validation.id_token_validity), "1h", 1, 1, DUR_MAX},
 
     {"oauth.token_renewal", "renew_refresh_token", KT_BOOL,
      OFF(oauth.token_renewal.renew_refresh_token), "true"},

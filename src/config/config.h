@@ -68,6 +68,7 @@ struct config {
 			int64_t user_access_token_validity; /* 3600 */
 			int64_t app_access_token_validity;  /* 3600 */
 			int64_t refresh_token_validity;     /* 86400 */
+			int64_t id_token_validity;          /* 3600 */
 		} token_validation;
 		struct {
 			bool renew_refresh_token; /* true */

@@ -126,20 +126,57 @@ status uuid_v4(char out[UUID_STR_LEN + 1])
 	return ST_OK;
 }
 
-status uuid_v7(char out[UUID_STR_LEN + 1])
+static status uuid_v7_ms(uint64_t ms, char out[UUID_STR_LEN + 1])
 {
 	unsigned char b[16];
-	struct timespec ts;
-	uint64_t ms;
 
 	if (rand_bytes(b, sizeof b) != ST_OK)
 		return ST_INTERNAL;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	for (int i = 0; i < 6; i++)
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
 	uuid_format(b, 7, out);
 	return ST_OK;
+}
+
+static uint64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+status uuid_v7(char out[UUID_STR_LEN + 1])
+{
+	return uuid_v7_ms(clock_ms(), out);
+}
+
+status uuid_v7_in(int64_t secs, char out[UUID_STR_LEN + 1])
+{
+	uint64_t ms = clock_ms();
+
+	if (secs < 0)
+		return ST_INTERNAL;
+	if (ms / 1000 != (uint64_t)secs)
+		ms = (uint64_t)secs * 1000 + 999;
+	return uuid_v7_ms(ms, out);
+}
+
+bool uuid_v7_time(const char *s, int64_t *secs)
+{
+	uint64_t ms = 0;
+
+	if (s == NULL || !uuid_valid(sv_from(s)) || s[14] != '7')
+		return false;
+	/* 48 bits of milliseconds: the first 8 + 4 hex digits, "-" between */
+	for (int i = 0; i < 13; i++) {
+		char c = s[i];
+		if (c == '-')
+			continue;
+		ms = ms << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+	}
+	*secs = (int64_t)(ms / 1000);
+	return true;
 }
 
 bool uuid_valid(struct sv s)

@@ -50,6 +50,12 @@ status uuid_v4(char out[UUID_STR_LEN + 1]);
  * random bits, so ids made one after another sort (and land in a B-tree
  * index) in time order. ST_INTERNAL if the CSPRNG fails. */
 status uuid_v7(char out[UUID_STR_LEN + 1]);
+/* The same within the Unix second `secs`: the clock's milliseconds when
+ * it reads that second, else the second's last millisecond. */
+status uuid_v7_in(int64_t secs, char out[UUID_STR_LEN + 1]);
+/* The Unix time in seconds that a version 7 UUID (as uuid_v7 writes it)
+ * carries; false when `s` is not a valid version 7 UUID. */
+bool uuid_v7_time(const char *s, int64_t *secs);
 bool uuid_valid(struct sv s);
 
 status sha256(const void *p, size_t n, unsigned char out[SHA256_LEN]);

@@ -504,7 +504,7 @@ static status parse_oidc(const json_t *oidc, const struct config *cfg, struct ap
 	    "clientAuthentication",
 	    NULL,
 	};
-	static const char *const id_token_fields[] = {"audience", NULL};
+	static const char *const id_token_fields[] = {"audience", "expiryInSeconds", NULL};
 	json_t *idt;
 	status st;
 
@@ -518,6 +518,8 @@ static status parse_oidc(const json_t *oidc, const struct config *cfg, struct ap
 	    (st = parse_object(oidc, "idToken", OIDC, id_token_fields, &idt, e)) != ST_OK ||
 	    (st = parse_list(conf_member(idt, "audience"), OIDC ".idToken.audience", check_audience,
 			     cfg, &c->audiences, e)) != ST_OK ||
+	    (st = parse_ttl(idt, "expiryInSeconds", OIDC ".idToken", &c->id_token_ttl, e)) !=
+		ST_OK ||
 	    (st = parse_list(conf_member(oidc, "allowedScopes"), OIDC ".allowedScopes", check_scope,
 			     cfg, &c->allowed_scopes, e)) != ST_OK ||
 	    (st = parse_list(conf_member(oidc, "allowedIdentityProviders"),
@@ -677,7 +679,7 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 	json_t *ca = json_object(), *grant_list = json_array();
 	const char *method = "client_secret_basic";
 	int64_t uat = c->user_access_token_ttl, aat = c->app_access_token_ttl;
-	int64_t rtt = c->refresh_token_ttl;
+	int64_t rtt = c->refresh_token_ttl, itt = c->id_token_ttl;
 	bool renew = c->renew_refresh_token < 0 ? cfg->oauth.token_renewal.renew_refresh_token
 						: c->renew_refresh_token != 0;
 	bool ok;
@@ -688,6 +690,8 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 		aat = cfg->oauth.token_validation.app_access_token_validity;
 	if (rtt == 0)
 		rtt = cfg->oauth.token_validation.refresh_token_validity;
+	if (itt == 0)
+		itt = cfg->oauth.token_validation.id_token_validity;
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
 		if (methods[i].m == c->auth_method)
 			method = methods[i].name;
@@ -705,6 +709,7 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 	conf_put(rt, "expiryInSeconds", json_integer(rtt), &ok);
 	conf_put(rt, "renewRefreshToken", json_boolean(renew), &ok);
 	conf_put(idt, "audience", conf_strlist_json(&c->audiences), &ok);
+	conf_put(idt, "expiryInSeconds", json_integer(itt), &ok);
 	conf_put(ca, "tokenEndpointAuthMethod", json_string(method), &ok);
 	conf_put(ca, "jwksUri", c->client_jwks_uri ? json_string(c->client_jwks_uri) : json_null(),
 		 &ok);

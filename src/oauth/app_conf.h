@@ -12,7 +12,7 @@
  *                         "userAccessTokenExpiryInSeconds": int,
  *                         "applicationAccessTokenExpiryInSeconds": int },
  *        "refreshToken": { "expiryInSeconds": int, "renewRefreshToken": bool },
- *        "idToken": { "audience": [...] },
+ *        "idToken": { "audience": [...], "expiryInSeconds": int },
  *        "allowedScopes": [...], "allowedIdentityProviders": [names...],
  *        "clientAuthentication": { "tokenEndpointAuthMethod": "...",
  *                                  "jwksUri": str|null, "jwks": obj|null } } } }
@@ -38,7 +38,9 @@
  *                   integers 1..APP_TTL_MAX seconds
  *   refreshToken    expiryInSeconds 1..APP_TTL_MAX, renewRefreshToken bool
  *   idToken.audience  non-empty strings: the JWT access token's `aud`
- *                   (empty list = the client id)
+ *                   (empty list = the client id), and with the client id
+ *                   the id_token's
+ *   idToken.expiryInSeconds  the id_token's lifetime, 1..APP_TTL_MAX
  *   allowedScopes   RFC 6749 §3.3 scope tokens (NQCHAR, no space)
  *   allowedIdentityProviders  IdP names, shape only here; the admin API
  *                   checks they exist in the tenant
@@ -116,6 +118,7 @@ struct app_conf {
 	int64_t refresh_token_ttl;     /* seconds; 0 = server default */
 	int renew_refresh_token;       /* 1, 0, or -1 = server default */
 	struct strlist audiences;      /* idToken.audience; empty = the client id */
+	int64_t id_token_ttl;          /* seconds; 0 = server default */
 	struct strlist allowed_scopes;
 	struct strlist allowed_idps; /* IdP names of the same tenant; empty = any */
 	enum app_auth_method auth_method;

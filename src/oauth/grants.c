@@ -80,9 +80,7 @@ status grant_finish(struct grant_commit *gc, struct http_resp *resp, struct oaut
 		st = oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &gc->tc.e, "issuing tokens: ");
 	else if ((st = tokens_respond(resp, t, gc->refresh_echo)) != ST_OK)
 		st = oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot write the token response");
-	if (gc->tc.out.jwt != NULL)
-		mem_wipe(gc->tc.out.jwt, gc->tc.out.jwt_len);
-	mem_wipe(&gc->tc.out, sizeof gc->tc.out);
+	tokens_wipe(&gc->tc.out);
 	if (gc->has_jr)
 		jwt_grant_result_free(&gc->jr);
 	gc->has_jr = false;
@@ -120,6 +118,9 @@ status grant_jwt_bearer(const struct grant_req *g, struct oauth_fault *fault)
 	tg.with_refresh = (g->app->grants & APP_GRANT_REFRESH_TOKEN) != 0;
 	tg.refresh_ttl = tokens_refresh_ttl(g->c, g->app);
 	tg.now = g->now;
+	tg.id_token = scope_has(tg.scope, "openid");
+	tg.id_token_ttl = tokens_id_token_ttl(g->c, g->app);
+	tg.auth_time = g->now;
 	return issue(g, &tg, NULL, NULL);
 }
 
@@ -205,6 +206,12 @@ status grant_refresh_token(const struct grant_req *g, struct oauth_fault *fault)
 	tg.with_refresh = rotate;
 	tg.refresh_ttl = tokens_refresh_ttl(c, g->app);
 	tg.now = g->now;
+	/* The chain began with the grant that accepted the assertion: its
+	 * id (uuid_v7) holds that time (docs/jwt-grant.md, "id_token"). */
+	tg.id_token = scope_has(tg.scope, "openid");
+	tg.id_token_ttl = tokens_id_token_ttl(c, g->app);
+	if (!uuid_v7_time(tok.chain_id, &tg.auth_time))
+		tg.auth_time = tok.issued_at;
 	return issue(g, &tg, tok.chain_id, rotate ? NULL : rt);
 }
 

@@ -7,8 +7,8 @@
  * the server's base URL (https://<hostname>:<port>) and the tenant prefix
  * (none for the super tenant). response_types_supported is empty: grantd
  * has no authorization endpoint, so no response type can be used.
- * scopes_supported lists the allowedScopes of the tenant's first
- * STORE_PAGE_MAX applications (an application without allowedScopes takes
+ * scopes_supported lists "openid" (which asks for an id_token), then the
+ * allowedScopes of the tenant's first STORE_PAGE_MAX applications (an application without allowedScopes takes
  * any scope, which RFC 8414 §2 lets a server leave unadvertised). */
 #include <jansson.h>
 #include <pthread.h>
@@ -127,7 +127,8 @@ static status scopes_supported(struct oauth_ctx *c, struct http_req *req, json_t
 	status st;
 
 	*out = NULL;
-	if (seen == NULL || list == NULL) {
+	if (seen == NULL || list == NULL || json_object_set_new(seen, "openid", json_true()) != 0 ||
+	    json_array_append_new(list, json_string("openid")) != 0) {
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
 	}
@@ -175,6 +176,11 @@ static status metadata_json(struct oauth_ctx *c, struct http_req *req, json_t **
 	static const char *const introspect_auth[] = {"client_secret_basic", "client_secret_post",
 						      "private_key_jwt", NULL};
 	static const char *const none[] = {NULL};
+	static const char *const subject_types[] = {"public", NULL};
+	static const char *const claims[] = {"iss",	  "sub", "aud", "azp",	   "iat",
+					     "exp",	  "nbf", "jti", "client_id", "scope",
+					     "auth_time", "at_hash", NULL};
+	const char *signing[] = {c->cfg->oauth.access_token.jwt_signing_algorithm, NULL};
 	const char *super = c->cfg->tenant.default_domain;
 	bool is_super = req->tenant == NULL || (super != NULL && strcmp(req->tenant, super) == 0);
 	const char *base = is_super ? arena_printf(req->arena, "%s", c->base_url)
@@ -201,6 +207,10 @@ static status metadata_json(struct oauth_ctx *c, struct http_req *req, json_t **
 	     json_object_set_new(o, "scopes_supported", scopes) == 0 &&
 	     json_object_set_new(o, "response_types_supported", str_array(none)) == 0 &&
 	     json_object_set_new(o, "grant_types_supported", str_array(grants)) == 0 &&
+	     json_object_set_new(o, "subject_types_supported", str_array(subject_types)) == 0 &&
+	     json_object_set_new(o, "id_token_signing_alg_values_supported", str_array(signing)) ==
+		 0 &&
+	     json_object_set_new(o, "claims_supported", str_array(claims)) == 0 &&
 	     json_object_set_new(o, "token_endpoint_auth_methods_supported",
 				 str_array(token_auth)) == 0 &&
 	     json_object_set_new(o, "token_endpoint_auth_signing_alg_values_supported",

@@ -73,7 +73,7 @@ status scope_within(struct arena *a, const char *scope, const struct strlist *al
 	while (s != NULL && *s != '\0') {
 		const char *end = strchr(s, ' ');
 		size_t len = end ? (size_t)(end - s) : strlen(s);
-		bool ok = false;
+		bool ok = len == 6 && memcmp(s, "openid", 6) == 0;
 		for (size_t i = 0; i < allowed->n && !ok; i++)
 			ok = strlen(allowed->v[i]) == len && memcmp(allowed->v[i], s, len) == 0;
 		if (!ok) {
@@ -96,6 +96,11 @@ status scope_within(struct arena *a, const char *scope, const struct strlist *al
 		s = end ? end + 1 : NULL;
 	}
 	return ST_OK;
+}
+
+bool scope_has(const char *scope, const char *token)
+{
+	return has_token(scope, token, strlen(token));
 }
 
 bool scope_subset(struct arena *a, const char *scope, const char *granted, const char **extra)

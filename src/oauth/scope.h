@@ -26,13 +26,18 @@ status scope_normalise(struct arena *a, const char *scope, const char **out, str
 
 /* Checks every token of the normalised `scope` against `allowed` when it
  * has entries: ST_INVALID "scope 'x' is not allowed by <who> (allowed: a,
- * b)". ST_OK for a NULL scope or an empty list. */
+ * b)". ST_OK for a NULL scope or an empty list. "openid" is always
+ * allowed: it grants no access, it asks for an id_token (tokens.h), as in
+ * WSO2. */
 status scope_within(struct arena *a, const char *scope, const struct strlist *allowed,
 		    const char *who, struct err *e);
 
 /* True when every token of normalised `scope` is a token of normalised
  * `granted` (NULL = none). Otherwise *extra (if not NULL) is the first token
  * that is not, in `a` (NULL on OOM). */
+/* Whether the normalised `scope` (NULL = none) holds the token `token`. */
+bool scope_has(const char *scope, const char *token);
+
 bool scope_subset(struct arena *a, const char *scope, const char *granted, const char **extra);
 
 #endif

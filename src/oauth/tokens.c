@@ -65,42 +65,113 @@ fail:
 	return NULL;
 }
 
-/* Signs a JWT access token with the tenant's active key into the arena,
- * and its keyed hash into `h`. */
-static status mint_jwt(struct oauth_ctx *c, const struct token_grant *g, struct token_commit *tc,
-		       unsigned char h[SHA256_LEN], struct err *e)
+/* Signs `claims` with `key` into the arena: *out, *outlen. */
+static status sign_jwt(struct arena *a, const struct jose_key *key, const char *typ,
+		       json_t *claims, char **out, size_t *outlen, struct err *e)
 {
-	struct jose_key *key = NULL;
-	json_t *claims = NULL, *hdr = NULL;
-	struct buf out = {0};
+	json_t *hdr = json_pack("{s:s}", "typ", typ);
+	struct buf b = {0};
 	status st;
 
-	if ((st = uuid_v4(tc->jti)) != ST_OK)
-		return err_set(e, st, "the CSPRNG failed");
-	if ((st = signkeys_current(c->signkeys, g->tenant_id, &key, e)) != ST_OK)
-		return st;
-	claims = jwt_claims(c, g, tc->jti);
-	hdr = json_pack("{s:s}", "typ", "at+jwt");
 	if (claims == NULL || hdr == NULL) {
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((st = jws_sign(&out, key->alg, key, NULL, hdr, claims, e)) != ST_OK)
+	if ((st = jws_sign(&b, key->alg, key, NULL, hdr, claims, e)) != ST_OK)
 		goto out;
-	if ((tc->out.jwt = arena_strndup(g->arena, out.p, out.n)) == NULL) {
+	if ((*out = arena_strndup(a, b.p, b.n)) == NULL) {
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
 	}
-	tc->out.jwt_len = out.n;
-	if ((st = oauth_keyed_hash(c, (struct sv){out.p, out.n}, h)) != ST_OK)
-		st = err_set(e, st, "cannot hash a token");
+	*outlen = b.n;
 out:
-	if (out.p != NULL)
-		mem_wipe(out.p, out.n);
-	buf_free(&out);
-	json_decref(claims);
+	if (b.p != NULL)
+		mem_wipe(b.p, b.n);
+	buf_free(&b);
 	json_decref(hdr);
-	jose_key_free(key);
+	return st;
+}
+
+/* Signs a JWT access token into the arena, and its keyed hash into `h`. */
+static status mint_jwt(struct oauth_ctx *c, const struct token_grant *g, struct token_commit *tc,
+		       const struct jose_key *key, unsigned char h[SHA256_LEN], struct err *e)
+{
+	json_t *claims;
+	status st;
+
+	if ((st = uuid_v4(tc->jti)) != ST_OK)
+		return err_set(e, st, "the CSPRNG failed");
+	claims = jwt_claims(c, g, tc->jti);
+	st = sign_jwt(g->arena, key, "at+jwt", claims, &tc->out.jwt, &tc->out.jwt_len, e);
+	json_decref(claims);
+	if (st == ST_OK && (st = oauth_keyed_hash(c, (struct sv){tc->out.jwt, tc->out.jwt_len},
+						  h)) != ST_OK)
+		st = err_set(e, st, "cannot hash a token");
+	return st;
+}
+
+/* The id_token's `aud`: the client id, then the audience list; the client
+ * id alone as a string. A new reference; NULL on OOM. */
+static json_t *id_token_aud(const struct app_conf *app)
+{
+	json_t *aud;
+
+	if (app->audiences.n == 0)
+		return json_string(app->client_id);
+	aud = json_array();
+	if (aud == NULL || json_array_append_new(aud, json_string(app->client_id)) != 0)
+		goto fail;
+	for (size_t i = 0; i < app->audiences.n; i++)
+		if (strcmp(app->audiences.v[i], app->client_id) != 0 &&
+		    json_array_append_new(aud, json_string(app->audiences.v[i])) != 0)
+			goto fail;
+	return aud;
+fail:
+	json_decref(aud);
+	return NULL;
+}
+
+/* at_hash (OpenID Connect Core §3.1.3.6): the left half of the access
+ * token's hash under the signature's hash function, for the SHA-256
+ * algorithms; false (no claim) for the others. */
+static bool at_hash(const struct jose_key *key, struct sv token, char out[32])
+{
+	unsigned char d[SHA256_LEN];
+
+	if (key->alg != JOSE_ALG_RS256 && key->alg != JOSE_ALG_PS256 && key->alg != JOSE_ALG_ES256)
+		return false;
+	if (sha256(token.p, token.n, d) != ST_OK)
+		return false;
+	b64url_encode(d, SHA256_LEN / 2, out);
+	out[b64url_encoded_len(SHA256_LEN / 2)] = '\0';
+	return true;
+}
+
+/* Signs the id_token for the access token already in tc->out. */
+static status mint_id_token(struct oauth_ctx *c, const struct token_grant *g,
+			    struct token_commit *tc, const struct jose_key *key, struct err *e)
+{
+	const char *iss = oauth_token_endpoint_url(c, g->arena, g->tenant);
+	struct token_issued *t = &tc->out;
+	struct sv access = t->jwt ? (struct sv){t->jwt, t->jwt_len} : sv_from(t->access_token);
+	json_t *claims = json_object();
+	char ah[32];
+	bool ok;
+	status st;
+
+	ok = claims != NULL && iss != NULL &&
+	     json_object_set_new(claims, "iss", json_string(iss)) == 0 &&
+	     json_object_set_new(claims, "sub", json_string(g->subject)) == 0 &&
+	     json_object_set_new(claims, "aud", id_token_aud(g->app)) == 0 &&
+	     json_object_set_new(claims, "azp", json_string(g->app->client_id)) == 0 &&
+	     json_object_set_new(claims, "iat", json_integer(g->now)) == 0 &&
+	     json_object_set_new(claims, "exp", json_integer(g->now + g->id_token_ttl)) == 0 &&
+	     json_object_set_new(claims, "auth_time", json_integer(g->auth_time)) == 0 &&
+	     (!at_hash(key, access, ah) ||
+	      json_object_set_new(claims, "at_hash", json_string(ah)) == 0);
+	st = ok ? sign_jwt(g->arena, key, "JWT", claims, &t->id_token, &t->id_token_len, e)
+		: err_set(e, ST_NOMEM, "out of memory");
+	json_decref(claims);
 	return st;
 }
 
@@ -110,19 +181,27 @@ status tokens_submit(struct oauth_ctx *c, const struct token_grant *g, struct to
 	struct store_token *at = &tc->at, *rt = &tc->rt;
 	struct token_issued *out = &tc->out;
 	struct err *e = &tc->e;
+	struct jose_key *key = NULL;
 	status st;
 
 	memset(tc, 0, sizeof *tc);
 	if (g->chain_id == NULL) {
-		if ((st = uuid_v7(tc->chain)) != ST_OK)
+		/* in the grant's second: the chain's id dates the grant */
+		if ((st = uuid_v7_in(g->now, tc->chain)) != ST_OK)
 			return err_set(e, st, "the CSPRNG failed");
 	} else if (!str_copy(tc->chain, sizeof tc->chain, g->chain_id)) {
 		return err_set(e, ST_INTERNAL, "chain id too long");
 	}
+	if ((g->app->jwt_access_token || g->id_token) &&
+	    (st = signkeys_current(c->signkeys, g->tenant_id, &key, e)) != ST_OK)
+		goto fail;
 	if (g->app->jwt_access_token)
-		st = mint_jwt(c, g, tc, at->hash, e);
+		st = mint_jwt(c, g, tc, key, at->hash, e);
 	else
 		st = mint(c, out->access_token, at->hash, e);
+	if (st == ST_OK && g->id_token)
+		st = mint_id_token(c, g, tc, key, e);
+	jose_key_free(key);
 	if (st != ST_OK)
 		goto fail;
 	at->kind = STORE_TOKEN_ACCESS;
@@ -175,9 +254,7 @@ status tokens_committed(struct token_commit *tc, status st)
 		/* two equal 256-bit random values: impossible */
 		st = err_set(&tc->e, ST_INTERNAL, "token hash collision");
 	if (st != ST_OK) {
-		if (out->jwt != NULL)
-			mem_wipe(out->jwt, out->jwt_len);
-		mem_wipe(out, sizeof *out);
+		tokens_wipe(out);
 		out->conflict = tc->tx.conflict;
 		out->conflict_replay = tc->tx.conflict_replay;
 	}
@@ -208,6 +285,11 @@ status tokens_respond(struct http_resp *resp, const struct token_issued *t,
 		st = buf_append_cstr(b, ",\"scope\":");
 		if (st == ST_OK)
 			st = buf_json_str(b, sv_from(t->scope));
+	}
+	if (st == ST_OK && t->id_token != NULL) {
+		st = buf_append_cstr(b, ",\"id_token\":");
+		if (st == ST_OK)
+			st = buf_json_str(b, (struct sv){t->id_token, t->id_token_len});
 	}
 	if (st == ST_OK)
 		st = buf_putc(b, '}');
@@ -246,4 +328,19 @@ bool tokens_rotate_refresh(const struct oauth_ctx *c, const struct app_conf *app
 	if (app->renew_refresh_token >= 0)
 		return app->renew_refresh_token != 0;
 	return c->cfg->oauth.token_renewal.renew_refresh_token;
+}
+
+int64_t tokens_id_token_ttl(const struct oauth_ctx *c, const struct app_conf *app)
+{
+	return app->id_token_ttl > 0 ? app->id_token_ttl
+				     : c->cfg->oauth.token_validation.id_token_validity;
+}
+
+void tokens_wipe(struct token_issued *t)
+{
+	if (t->jwt != NULL)
+		mem_wipe(t->jwt, t->jwt_len);
+	if (t->id_token != NULL)
+		mem_wipe(t->id_token, t->id_token_len);
+	mem_wipe(t, sizeof *t);
 }

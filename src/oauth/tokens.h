@@ -14,6 +14,15 @@
  * so), so a token the client receives is always known to the server.
  * Every grant mints new tokens (no reuse of an active one).
  *
+ * An id_token (OpenID Connect Core §2) comes with the access token when
+ * the grant asks for one (`id_token`: jwt-bearer and refresh_token grants
+ * whose scope holds "openid"): header {"alg","kid","typ":"JWT"}, claims
+ * iss (as above), sub, aud (the client id, then the audience list; a
+ * string when there is no list), azp (the client id), iat, exp (the
+ * id_token lifetime), auth_time (when the assertion that began the chain
+ * was accepted), and at_hash for SHA-256 algorithms; signed with the same
+ * key as a JWT access token. It is not stored: it is no credential.
+ *
  * One transaction per grant (docs/operations.md, "The write path"): the
  * request's other writes - the assertion's and the client assertion's jti
  * records, the refresh token marked used - travel in `token_grant` and are
@@ -49,6 +58,9 @@ struct token_grant {
 	bool with_refresh;      /* mint a refresh token too */
 	int64_t refresh_ttl;    /* seconds */
 	int64_t now;
+	bool id_token;        /* mint an id_token too */
+	int64_t id_token_ttl; /* seconds */
+	int64_t auth_time;    /* the id_token's auth_time */
 	/* Written in the same transaction as the tokens. */
 	struct store_replay replays[STORE_TX_REPLAYS];
 	size_t nreplays;
@@ -59,6 +71,8 @@ struct token_issued {
 	char access_token[TOKEN_CHARS + 1]; /* opaque; "" when `jwt` is set */
 	char *jwt;                          /* a JWT access token (in the arena) */
 	size_t jwt_len;
+	char *id_token; /* the id_token (in the arena), or NULL */
+	size_t id_token_len;
 	char refresh_token[TOKEN_CHARS + 1]; /* "" when none */
 	int64_t expires_in;
 	const char *scope; /* borrowed from the grant */
@@ -97,7 +111,7 @@ status tokens_submit(struct oauth_ctx *c, const struct token_grant *g, struct to
 status tokens_committed(struct token_commit *tc, status st);
 
 /* Writes the 200 response: {"access_token","token_type":"Bearer",
- * "expires_in","refresh_token"?,"scope"?} with Cache-Control: no-store and
+ * "expires_in","refresh_token"?,"scope"?,"id_token"?} with Cache-Control: no-store and
  * Pragma: no-cache. `refresh_token` overrides out->refresh_token when not
  * NULL (a refresh grant without rotation answers with the token it got). */
 status tokens_respond(struct http_resp *resp, const struct token_issued *t,
@@ -115,5 +129,10 @@ int64_t tokens_refresh_ttl(const struct oauth_ctx *c, const struct app_conf *app
 /* Whether refresh tokens rotate on use: the application's
  * renewRefreshToken, else [oauth.token_renewal] renew_refresh_token. */
 bool tokens_rotate_refresh(const struct oauth_ctx *c, const struct app_conf *app);
+/* The id_token lifetime: idToken.expiryInSeconds, else
+ * [oauth.token_validation] id_token_validity. */
+int64_t tokens_id_token_ttl(const struct oauth_ctx *c, const struct app_conf *app);
+/* Wipes the tokens in `t` (the arena's JWTs too), leaving it zeroed. */
+void tokens_wipe(struct token_issued *t);
 
 #endif

@@ -154,7 +154,7 @@ def test_super_admin_creates_and_reads_secret_once(srv):
     assert o["accessToken"] == {"type": "Default", "userAccessTokenExpiryInSeconds": 3600,
                                 "applicationAccessTokenExpiryInSeconds": 3600}
     assert o["refreshToken"] == {"expiryInSeconds": 86400, "renewRefreshToken": True}
-    assert o["idToken"] == {"audience": []}
+    assert o["idToken"] == {"audience": [], "expiryInSeconds": 3600}
     assert o["allowedScopes"] == [] and o["allowedIdentityProviders"] == []
     assert o["clientAuthentication"] == {"tokenEndpointAuthMethod": "client_secret_basic",
                                          "jwksUri": None, "jwks": None}
@@ -507,7 +507,7 @@ def test_put_oidc_replaces_wholly(srv):
     assert o["clientId"] == before["clientId"]
     assert o["grantTypes"] == [JWT_BEARER, "client_credentials"]
     assert o["callbackURLs"] == [] and o["allowedScopes"] == []
-    assert o["idToken"] == {"audience": []}
+    assert o["idToken"] == {"audience": [], "expiryInSeconds": 3600}
     assert o["accessToken"] == {"type": "JWT", "userAccessTokenExpiryInSeconds": 600,
                                 "applicationAccessTokenExpiryInSeconds": 3600}
     assert srv.get(url, auth=srv.admin).json() == o

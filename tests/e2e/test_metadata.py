@@ -67,7 +67,12 @@ def test_super_tenant_metadata(server, path):
               "revocation_endpoint_auth_signing_alg_values_supported"):
         assert "RS256" in md[k] and "ES256" in md[k] and "EdDSA" in md[k]
         assert not any(a.startswith("HS") or a == "none" for a in md[k])
-    assert sorted(md["scopes_supported"]) == ["admin", "read", "write"]
+    # openid first (it asks for an id_token), then the applications' scopes
+    assert md["scopes_supported"][0] == "openid"
+    assert sorted(md["scopes_supported"][1:]) == ["admin", "read", "write"]
+    assert md["subject_types_supported"] == ["public"]
+    assert md["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert {"iss", "sub", "aud", "exp", "iat", "auth_time"} <= set(md["claims_supported"])
     # /t/carbon.super names the super tenant: the same document
     assert fetch(server, "/t/carbon.super", path) == md
 
@@ -81,7 +86,7 @@ def test_tenant_metadata(server, path):
                   allowedScopes=["acme:read"])
     md = fetch(server, "/t/acme.com", path)
     check_endpoints(server, md, "/t/acme.com")
-    assert md["scopes_supported"] == ["acme:read"]
+    assert md["scopes_supported"] == ["openid", "acme:read"]
     assert "acme:read" not in fetch(server, "", path)["scopes_supported"]
     # an unknown tenant: 404
     assert server.get("/t/nope.example" + path).status_code == 404

@@ -401,7 +401,7 @@ def test_schemas_are_valid_json_schema_2020_12(doc):
 # have optional members by design.
 OPEN_SCHEMAS = {"Jwk", "Jwks"}
 OPTIONAL_MEMBERS = {"OAuthError": {"error_description"},
-                    "TokenResponse": {"refresh_token", "scope"},
+                    "TokenResponse": {"refresh_token", "scope", "id_token"},
                     "OidcWithSecret": {"clientSecret"},
                     "IntrospectionActive": {"scope", "jti"}}
 
@@ -880,8 +880,9 @@ def test_validate_dry_run(api, doc, request):
     aud = "https://as.example/token"
     api.call("post", IDPS, json_body=idp_body("dry-idp", idpIssuerName="https://idp.example",
                                               alias=aud), expect=201)
-    cid = api.call("post", APPS, json_body=app_body("dry-app"), expect=201).json()[
-        "inboundProtocolConfiguration"]["oidc"]["clientId"]
+    oidc = api.call("post", APPS, json_body=app_body("dry-app"), expect=201).json()[
+        "inboundProtocolConfiguration"]["oidc"]
+    cid = oidc["clientId"]
     good = uj.mint(Keys.rsa, uj.claims(aud))
     r = api.call("post", VALIDATE, json_body={"assertion": good}, expect=200)
     assert r.json()["valid"] is True, r.text
@@ -900,6 +901,11 @@ def test_validate_dry_run(api, doc, request):
              expect=400, request_valid=True)
     api.call("post", VALIDATE, data="{", headers=JSON, expect=400)
     api.call("post", VALIDATE, data="{}", headers=TEXT, expect=415)
+    # the dry run used nothing up: the assertion is still good at the token
+    # endpoint (the full response shape: refresh token, scope, id_token)
+    r = api.call("post", TOKEN, auth=(cid, oidc["clientSecret"]), headers=FORM, expect=200,
+                 data={"grant_type": JWT_BEARER, "assertion": good, "scope": "openid"})
+    assert {"refresh_token", "scope", "id_token"} <= set(r.json()), r.text
     completed(request)
 
 

@@ -131,6 +131,7 @@ static const char full_src[] = "[server]\n"
 			       "user_access_token_validity = \"15m\"\n"
 			       "app_access_token_validity = 7200\n"
 			       "refresh_token_validity = \"30d\"\n"
+			       "id_token_validity = \"10m\"\n"
 			       "\n"
 			       "[oauth.token_renewal]\n"
 			       "renew_refresh_token = false\n"
@@ -154,7 +155,7 @@ static const char full_src[] = "[server]\n"
 			       "lockout_window = \"15m\"\n"
 			       "auth_cache_ttl = 0\n";
 
-#define NUM_KEYS 46
+#define NUM_KEYS 47
 
 static void check_defaults(const struct config *c)
 {
@@ -193,6 +194,7 @@ static void check_defaults(const struct config *c)
 	assert_int_equal(c->oauth.token_validation.user_access_token_validity, 3600);
 	assert_int_equal(c->oauth.token_validation.app_access_token_validity, 3600);
 	assert_int_equal(c->oauth.token_validation.refresh_token_validity, 86400);
+	assert_int_equal(c->oauth.token_validation.id_token_validity, 3600);
 	assert_true(c->oauth.token_renewal.renew_refresh_token);
 	assert_int_equal(c->oauth.jwks_endpoint.connection_timeout, 1);
 	assert_int_equal(c->oauth.jwks_endpoint.read_timeout, 1);
@@ -269,6 +271,7 @@ static void every_key_from_file(void **state)
 	assert_int_equal(c->oauth.token_validation.user_access_token_validity, 900);
 	assert_int_equal(c->oauth.token_validation.app_access_token_validity, 7200);
 	assert_int_equal(c->oauth.token_validation.refresh_token_validity, 30 * 86400);
+	assert_int_equal(c->oauth.token_validation.id_token_validity, 600);
 	assert_false(c->oauth.token_renewal.renew_refresh_token);
 	assert_int_equal(c->oauth.jwks_endpoint.connection_timeout, 3);
 	assert_int_equal(c->oauth.jwks_endpoint.read_timeout, 5);

@@ -279,8 +279,10 @@ static void unknown_fields(void **state)
 		OIDC ".accessToken.bindingType: unknown field");
 	rejects(base_with(OIDC ".refreshToken.expiry", "1"),
 		OIDC ".refreshToken.expiry: unknown field");
-	rejects(base_with(OIDC ".idToken.expiryInSeconds", "1"),
-		OIDC ".idToken.expiryInSeconds: unknown field");
+	rejects(base_with(OIDC ".idToken.encryption", "{}"),
+		OIDC ".idToken.encryption: unknown field");
+	rejects(base_with(OIDC ".idToken.expiryInSeconds", "0"),
+		OIDC ".idToken.expiryInSeconds: must be an integer from 1");
 	rejects(base_with(OIDC ".clientAuthentication.tlsClientAuthSubjectDn", "\"x\""),
 		OIDC ".clientAuthentication.tlsClientAuthSubjectDn: unknown field");
 }
