@@ -13,6 +13,7 @@
 #include "app/bootstrap.h"
 #include "app/routes.h"
 #include "oauth/directory.h"
+#include "oauth/metrics.h"
 #include "oauth/signkeys.h"
 #include "http/server.h"
 #include "http/tls.h"
@@ -107,6 +108,32 @@ struct maint {
 	bool stop;
 };
 
+/* GET /metrics after the HTTP layer's families: the OAuth endpoints', the
+ * JWKS fetches' and the write path's (docs/operations.md, "Metrics"). */
+static void app_metrics(void *ctx, struct mx_out *o)
+{
+	struct oauth_ctx *c = ctx;
+	struct store_stats ss;
+
+	oauth_mx_render(o);
+	keys_mx_render(o);
+	c->store->ops->stats(c->store, &ss);
+	mx_family(o, "grantd_store_write_transactions_total", "counter",
+		  "Write transactions finished (committed or failed).");
+	mx_sample(o, "grantd_store_write_transactions_total", NULL, ss.writes);
+	mx_family(o, "grantd_store_commits_total", "counter",
+		  "Durable commits (one fsync each) that carried them: group commit batches "
+		  "several transactions into one.");
+	mx_sample(o, "grantd_store_commits_total", NULL, ss.commits);
+	mx_family(o, "grantd_store_pending_writes", "gauge",
+		  "Write transactions submitted and not yet committed.");
+	mx_sample(o, "grantd_store_pending_writes", NULL, ss.pending);
+	mx_family(o, "grantd_store_wal_pages", "gauge",
+		  "SQLite: the write-ahead log's size after the last commit, in pages.");
+	mx_sample(o, "grantd_store_wal_pages", NULL,
+		  ss.wal_frames > 0 ? (uint64_t)ss.wal_frames : 0);
+}
+
 static void *maint_main(void *arg)
 {
 	struct maint *m = arg;
@@ -191,6 +218,7 @@ int app_serve(const struct config *cfg)
 	opts.key_pem = key;
 	opts.ctx = &app->ctx;
 	opts.tenant_resolve = directory_tenant_resolve;
+	opts.metrics = app_metrics;
 	if ((routes = app_routes_build(&opts.nroutes)) == NULL) {
 		log_error("out of memory");
 		goto out;

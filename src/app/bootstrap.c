@@ -19,8 +19,7 @@
 #include "lib/log.h"
 
 #define ADMIN_PASSWORD_LEN 24
-static const char password_alphabet[] =
-	"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+static const char password_alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
 static status path_join(char *out, size_t outsz, const char *dir, const char *name, struct err *e)
 {
@@ -70,9 +69,10 @@ status boot_lock(const char *dir, int *fd_out, struct err *e)
 		int saved = errno;
 		close(fd);
 		if (saved == EWOULDBLOCK)
-			return err_set(e, ST_CONFLICT,
-				       "data dir %s is in use by another grantd process (lock %s held)",
-				       dir, path);
+			return err_set(
+			    e, ST_CONFLICT,
+			    "data dir %s is in use by another grantd process (lock %s held)", dir,
+			    path);
 		return err_set(e, ST_IO, "cannot lock %s: %s", path, strerror(saved));
 	}
 	/* Record our pid for operators; the lock, not the pid, is the truth. */
@@ -144,10 +144,17 @@ status boot_server_secret(const char *dir, unsigned char *secret, size_t len, st
 		return err_set(e, ST_IO, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != (off_t)len) {
 		close(fd);
-		return err_set(e, ST_INVALID, "%s must be a regular file of exactly %zu bytes", path, len);
+		return err_set(e, ST_INVALID, "%s must be a regular file of exactly %zu bytes",
+			       path, len);
 	}
-	if (sb.st_mode & 077)
-		log_warn("%s is readable by group or others; it should be mode 0600", path);
+	if (sb.st_mode & 077) {
+		close(fd);
+		return err_set(
+		    e, ST_INVALID,
+		    "%s: the server secret is open to group or others (mode %04o): chmod "
+		    "600 it (docs/operations.md, \"The data dir\")",
+		    path, (unsigned)(sb.st_mode & 07777));
+	}
 	got = read(fd, secret, len);
 	close(fd);
 	if (got != (ssize_t)len)
@@ -159,8 +166,8 @@ status boot_tenants_and_admin(struct oauth_ctx *c, struct err *e)
 {
 	const struct config *cfg = c->cfg;
 	struct arena a;
-	struct store_tenant t = { 0 };
-	struct store_admin u = { 0 };
+	struct store_tenant t = {0};
+	struct store_admin u = {0};
 	char tid[UUID_STR_LEN + 1], uid[UUID_STR_LEN + 1];
 	char generated[ADMIN_PASSWORD_LEN + 1];
 	char hash[crypto_pwhash_STRBYTES];
@@ -212,7 +219,8 @@ status boot_tenants_and_admin(struct oauth_ctx *c, struct err *e)
 	if (was_generated) {
 		char line[ADMIN_PASSWORD_LEN + 2];
 		snprintf(line, sizeof line, "%s\n", generated);
-		st = write_secret_file(cfg->server.data_dir, "admin-password", line, strlen(line), e);
+		st = write_secret_file(cfg->server.data_dir, "admin-password", line, strlen(line),
+				       e);
 		if (st != ST_OK)
 			goto out;
 		/* Printed once, on purpose: this is how the operator learns it. */

@@ -136,6 +136,8 @@ static const struct key_def schema[] = {
     {"admin_api", "max_failed_logins", KT_INT, OFF(admin_api.max_failed_logins), "5", 0, 1, 1000},
     {"admin_api", "lockout_window", KT_DUR, OFF(admin_api.lockout_window), "5m", 1, 1, DAY},
     {"admin_api", "auth_cache_ttl", KT_DUR, OFF(admin_api.auth_cache_ttl), "60s", 1, 0, HOUR},
+
+    {"metrics", "enabled", KT_BOOL, OFF(metrics.enabled), "true"},
 };
 
 #define NKEYS (sizeof schema / sizeof schema[0])

@@ -94,6 +94,10 @@ struct config {
 		int64_t lockout_window;    /* seconds, 300 */
 		int64_t auth_cache_ttl;    /* seconds, 60 */
 	} admin_api; /* [admin_api]: not [admin], so GRANTD_ADMIN_PASSWORD is no key */
+
+	struct {
+		bool enabled; /* true: GET /metrics */
+	} metrics;
 };
 
 /* Loads `path` (NULL = defaults only) and the environment `envp` (NULL =

@@ -36,6 +36,7 @@
 #include "http/router.h"
 #include "lib/crypto.h"
 #include "lib/limits.h"
+#include "lib/metrics.h"
 #include "lib/log.h"
 
 #define MAX_LISTENERS (2 * CONFIG_MAX_LIST)
@@ -50,6 +51,8 @@
 #define THREADS_MAX     256
 /* Upper bound of a response body built by a handler. */
 #define RESP_BODY_MAX (16u * 1024u * 1024u)
+/* Status classes of the latency histograms: 2xx, 3xx, 4xx, 5xx. */
+#define HTTP_MX_CLASSES 4
 
 struct listener {
 	struct MHD_Daemon *d;
@@ -62,6 +65,13 @@ struct http_server {
 	const struct config *cfg;
 	struct http_route *routes; /* opts->routes + the built-in ones */
 	size_t nroutes;
+	/* Latency by endpoint and status class: [series][class], one series
+	 * per distinct pattern (series_of[route]) and one for requests no
+	 * route matched (series nroutes). */
+	struct mx_hist (*hist)[HTTP_MX_CLASSES];
+	size_t *series_of;
+	void (*metrics)(void *ctx, struct mx_out *o);
+	int64_t started; /* unix seconds */
 	void *ctx;
 	status (*tenant_resolve)(void *ctx, struct arena *a, const char *domain,
 				 const char **tenant_id);
@@ -448,8 +458,59 @@ static void healthz(void *ctx, struct http_req *req, struct http_resp *resp)
 		resp->status = 500;
 }
 
+static void render_http(const struct http_server *s, struct mx_out *o)
+{
+	static const char *const classes[HTTP_MX_CLASSES] = {"2xx", "3xx", "4xx", "5xx"};
+	const char *const bi[] = {"version", GRANTD_VERSION};
+	char lb[192];
+
+	mx_family(o, "grantd_build_info", "gauge", "grantd's version (always 1).");
+	mx_sample(o, "grantd_build_info", mx_labels(lb, sizeof lb, 1, bi), 1);
+	mx_family(o, "grantd_start_time_seconds", "gauge", "When the server started (unix time).");
+	mx_sample(o, "grantd_start_time_seconds", NULL, (uint64_t)s->started);
+	mx_family(o, "grantd_http_request_duration_seconds", "histogram",
+		  "Time from a request's first byte to its last response byte, by endpoint (the "
+		  "route's pattern) and status class.");
+	for (size_t r = 0; r <= s->nroutes; r++) {
+		if (r < s->nroutes && s->series_of[r] != r)
+			continue; /* a pattern shared with an earlier route */
+		for (size_t k = 0; k < HTTP_MX_CLASSES; k++) {
+			const char *kv[] = {"endpoint",
+					    r < s->nroutes ? s->routes[r].pattern : "(unmatched)",
+					    "code", classes[k]};
+			if (mx_get(&s->hist[r][k].count) == 0)
+				continue;
+			mx_histogram(o, "grantd_http_request_duration_seconds",
+				     mx_labels(lb, sizeof lb, 2, kv), &s->hist[r][k]);
+		}
+	}
+}
+
+/* The request's server: the handler gets only the request. */
+static struct http_server *server_of(struct http_req *req)
+{
+	return ((struct reqctx *)(void *)((char *)req - offsetof(struct reqctx, req)))->srv;
+}
+
+static void metrics(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	struct http_server *s = server_of(req);
+	struct mx_out o = {&resp->body, ST_OK};
+
+	render_http(s, &o);
+	if (s->metrics != NULL)
+		s->metrics(ctx, &o);
+	if (o.st != ST_OK) {
+		http_resp_error(resp, req, 500, NULL, "out of memory");
+		return;
+	}
+	resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	http_resp_header(resp, "Cache-Control", "no-store");
+}
+
 static const struct http_route builtin_routes[] = {
     {HTTP_GET, "/healthz", healthz, HTTP_ROUTE_NO_TENANT, 0},
+    {HTTP_GET, "/metrics", metrics, HTTP_ROUTE_NO_TENANT, 0},
 };
 
 /* ---------------------------------------------------------- request path */
@@ -524,6 +585,10 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		(void)run_cont(s, rc, NULL);
 	}
 	*con_cls = NULL;
+	if (rc->status >= 200 && rc->status < 600) {
+		size_t r = rc->route != NULL ? s->series_of[rc->route - s->routes] : s->nroutes;
+		mx_observe_us(&s->hist[r][rc->status / 100 - 2], (uint64_t)elapsed_us(&rc->t0));
+	}
 	/* Status 0: grantd sent no response (MHD refused the request itself,
 	 * the client went away or timed out). The query is never logged. */
 	if (s->cfg->server.access_log) {
@@ -1002,6 +1067,8 @@ static void server_free(struct http_server *s)
 	free(s->key);
 	free(s->cert);
 	free(s->routes);
+	free(s->hist);
+	free(s->series_of);
 	free(s);
 }
 
@@ -1048,6 +1115,24 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 		memcpy(s->routes, o->routes, o->nroutes * sizeof *s->routes);
 	memcpy(s->routes + o->nroutes, builtin_routes, sizeof builtin_routes);
 	s->nroutes = o->nroutes + nb;
+	if (!cfg->metrics.enabled)
+		s->nroutes--; /* /metrics is the last built-in */
+	s->hist = calloc(s->nroutes + 1, sizeof *s->hist);
+	s->series_of = calloc(s->nroutes, sizeof *s->series_of);
+	if (s->hist == NULL || s->series_of == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < s->nroutes; i++) {
+		s->series_of[i] = i;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->routes[j].pattern, s->routes[i].pattern) == 0) {
+				s->series_of[i] = j;
+				break;
+			}
+	}
+	s->metrics = o->metrics;
+	s->started = (int64_t)time(NULL);
 
 	threads = (unsigned)cfg->server.threads;
 	if (threads == 0) {

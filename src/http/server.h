@@ -12,7 +12,7 @@
  * resolves the tenant through opts->tenant_resolve (unknown: 404, or 400
  * invalid_request on HTTP_ROUTE_OAUTH_ERRORS routes), then calls the handler
  * once with the whole request. Malformed requests never reach a handler.
- * GET /healthz is built in. One access-log line per request (no query, no
+ * GET /healthz and GET /metrics (Prometheus text) are built in. One access-log line per request (no query, no
  * headers, no bodies) when cfg->server.access_log is set. */
 #ifndef GRANTD_HTTP_SERVER_H
 #define GRANTD_HTTP_SERVER_H
@@ -24,6 +24,7 @@
 #include "http/http.h"
 #include "lib/arena.h"
 #include "lib/err.h"
+#include "lib/metrics.h"
 
 /* Cap of one request's arena beyond its body (which is added on top). */
 #define HTTP_ARENA_MAX (4u * 1024u * 1024u)
@@ -48,6 +49,10 @@ struct http_server_opts {
 	 * the server's threads concurrently (the app caches). Required. */
 	status (*tenant_resolve)(void *ctx, struct arena *a, const char *domain,
 				 const char **tenant_id);
+	/* GET /metrics (when cfg->metrics.enabled): after the layer's own
+	 * families (build info, start time, request latency by endpoint and
+	 * status class), appends the application's. Optional. */
+	void (*metrics)(void *ctx, struct mx_out *o);
 };
 
 /* Binds every listener and starts serving. A bind address that cannot be

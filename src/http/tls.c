@@ -33,7 +33,11 @@ static int no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-static status read_file(const char *path, char **out, struct err *e)
+/* `private_key`: refuse a file that others (not the owner or the group)
+ * may read or write, as OpenSSH does for its keys; a group may read (the
+ * usual ssl-cert group of /etc/ssl/private). docs/operations.md, "The data
+ * dir". */
+static status read_file(const char *path, bool private_key, char **out, struct err *e)
 {
 	struct stat stbuf;
 	char *p = NULL;
@@ -51,6 +55,14 @@ static status read_file(const char *path, char **out, struct err *e)
 	}
 	if (!S_ISREG(stbuf.st_mode)) {
 		st = err_set(e, ST_INVALID, "%s: not a regular file", path);
+		goto out;
+	}
+	if (private_key && (stbuf.st_mode & (S_IROTH | S_IWOTH))) {
+		st = err_set(e, ST_INVALID,
+			     "%s: a private key that every user may %s (mode %04o): chmod o-rw it "
+			     "(0600 or 0640)",
+			     path, (stbuf.st_mode & S_IROTH) ? "read" : "write",
+			     (unsigned)(stbuf.st_mode & 07777));
 		goto out;
 	}
 	if (stbuf.st_size > TLS_PEM_MAX) {
@@ -340,7 +352,8 @@ status tls_load_or_generate(const struct config *cfg, char **cert_pem, char **ke
 		return ST_OK;
 	}
 load:
-	if ((st = read_file(cp, cert_pem, e)) != ST_OK || (st = read_file(kp, key_pem, e)) != ST_OK)
+	if ((st = read_file(cp, false, cert_pem, e)) != ST_OK ||
+	    (st = read_file(kp, true, key_pem, e)) != ST_OK)
 		goto out;
 	st = check_pair(*cert_pem, cp, *key_pem, kp, e);
 out:

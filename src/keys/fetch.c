@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -353,8 +354,65 @@ static bool is_https(CURLU *u)
 			rc = curl_easy_setopt(h, (opt), (val));                                    \
 	} while (0)
 
+/* Fetch outcomes for GET /metrics: a few stable categories. */
+enum fetch_result {
+	FR_OK,
+	FR_REFUSED,     /* the URI breaks the rules (scheme, host, allowed_hosts) */
+	FR_UNREACHABLE, /* DNS, TCP, or the connection phase timed out */
+	FR_TIMEOUT,     /* connected, but no whole response within read_timeout */
+	FR_TLS,         /* handshake failed or the certificate is not trusted */
+	FR_HTTP_STATUS, /* not 200 */
+	FR_TOO_LARGE,   /* over size_limit_bytes */
+	FR_NOT_JWKS,    /* the body is no JWKS */
+	FR_CANCELLED,   /* shutting down */
+	FR_ERROR,       /* anything else (memory, libcurl) */
+	FR_N
+};
+static const char *const fetch_result_names[FR_N] = {
+    "ok",          "refused",   "unreachable", "timeout",   "tls",
+    "http_status", "too_large", "not_jwks",    "cancelled", "error"};
+static mx_counter fetches[FR_N];
+static struct mx_hist fetch_time;
+
+void keys_mx_render(struct mx_out *o)
+{
+	char lb[64];
+
+	mx_family(o, "grantd_jwks_fetches_total", "counter",
+		  "JWKS documents fetched from identity providers, by result.");
+	for (size_t i = 0; i < FR_N; i++) {
+		const char *kv[] = {"result", fetch_result_names[i]};
+		mx_sample(o, "grantd_jwks_fetches_total", mx_labels(lb, sizeof lb, 1, kv),
+			  mx_get(&fetches[i]));
+	}
+	mx_family(o, "grantd_jwks_fetch_duration_seconds", "histogram",
+		  "Time a JWKS fetch took, whatever its result.");
+	mx_histogram(o, "grantd_jwks_fetch_duration_seconds", NULL, &fetch_time);
+}
+
+static status fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_keyset **out,
+		    enum fetch_result *res, struct err *e);
+
 status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_keyset **out,
 		  struct err *e)
+{
+	enum fetch_result res = FR_ERROR;
+	struct timespec t0, t1;
+	status st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = fetch(o, uri, out, &res, e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (st == ST_OK)
+		res = FR_OK;
+	mx_add(&fetches[res], 1);
+	mx_observe_us(&fetch_time, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000L +
+					      (t1.tv_nsec - t0.tv_nsec) / 1000L));
+	return st;
+}
+
+static status fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_keyset **out,
+		    enum fetch_result *res, struct err *e)
 {
 	const struct config *cfg = o->cfg;
 	int64_t limit = cfg->oauth.jwks_endpoint.size_limit_bytes;
@@ -378,8 +436,10 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 	sink.limit = (size_t)limit;
 	sink.body.max = sink.limit;
 	st = keys_uri_parse(cfg, uri, &u, e);
-	if (st != ST_OK)
+	if (st != ST_OK) {
+		*res = st == ST_NOMEM ? FR_ERROR : FR_REFUSED;
 		goto out;
+	}
 	tls = is_https(u);
 	h = curl_easy_init();
 	hdrs = curl_slist_append(NULL, "Accept: application/jwk-set+json, application/json");
@@ -421,6 +481,7 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 		goto out;
 	}
 	if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+		*res = FR_TOO_LARGE;
 		st = err_set(e, ST_IO, "JWKS document too large (> %lld bytes)", (long long)limit);
 		goto out;
 	}
@@ -428,9 +489,11 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 		const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
 		switch (rc) {
 		case CURLE_ABORTED_BY_CALLBACK:
+			*res = FR_CANCELLED;
 			st = err_set(e, ST_IO, "JWKS fetch cancelled (shutting down)");
 			break;
 		case CURLE_OPERATION_TIMEDOUT:
+			*res = connected(h, tls) ? FR_TIMEOUT : FR_UNREACHABLE;
 			if (!connected(h, tls))
 				st =
 				    err_set(e, ST_IO,
@@ -446,13 +509,16 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:
 		case CURLE_COULDNT_CONNECT:
+			*res = FR_UNREACHABLE;
 			st = err_set(e, ST_IO, "JWKS endpoint unreachable: %s", why);
 			break;
 		case CURLE_PEER_FAILED_VERIFICATION:
+			*res = FR_TLS;
 			st = err_set(e, ST_IO, "JWKS endpoint's TLS certificate is not trusted: %s",
 				     why);
 			break;
 		case CURLE_SSL_CONNECT_ERROR:
+			*res = FR_TLS;
 			st = err_set(e, ST_IO, "TLS handshake with the JWKS endpoint failed: %s",
 				     why);
 			break;
@@ -463,6 +529,7 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK)
 		code = 0;
 	if (code != 200) {
+		*res = FR_HTTP_STATUS;
 		st = err_set(e, ST_IO, "JWKS endpoint returned HTTP %ld%s", code,
 			     (code >= 300 && code < 400) ? " (redirects are not followed)" : "");
 		goto out;
@@ -474,6 +541,7 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 		goto out;
 	}
 	if (st != ST_OK) {
+		*res = FR_NOT_JWKS;
 		st = err_set(e, ST_IO, "not a JWKS: %s", je.msg);
 		goto out;
 	}

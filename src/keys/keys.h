@@ -47,6 +47,7 @@
 #include "config/config.h"
 #include "jose/jwk.h"
 #include "lib/err.h"
+#include "lib/metrics.h"
 
 /* Longest JWKS URI accepted (characters). */
 #define KEYS_URI_MAX 2048
@@ -58,6 +59,11 @@
 #define KEYS_IDLE_TTLS 10
 
 struct keys;
+
+/* Appends grantd_jwks_fetches_total{result} and
+ * grantd_jwks_fetch_duration_seconds (docs/operations.md, "Metrics"):
+ * every fetch of the process, whatever triggered it. */
+void keys_mx_render(struct mx_out *o);
 
 /* libcurl's process-wide initialisation (curl_global_init), done once under
  * pthread_once. keys_new() calls it, so calling it is optional; main() may

@@ -8,6 +8,7 @@
 #include "keys/keys.h"
 #include "lib/limits.h"
 #include "oauth/directory.h"
+#include "oauth/metrics.h"
 
 static const char *method_name(enum app_auth_method m)
 {
@@ -240,6 +241,8 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 	if (st == ST_OK && seen) {
 		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
 				"client assertion replayed (jti already used)");
+		if (fault != NULL)
+			fault->check = OAUTH_CHECK_CLIENT_REPLAY;
 		goto out;
 	}
 	if (st != ST_OK) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "oauth/jwt_grant.h"
+#include "oauth/metrics.h"
 #include "oauth/scope.h"
 #include "oauth/tokens.h"
 
@@ -68,10 +69,11 @@ status grant_finish(struct grant_commit *gc, struct http_resp *resp, struct oaut
 	status st = tokens_committed(&gc->tc, gc->st);
 
 	if (st == ST_CONFLICT && t->conflict == STORE_TX_REPLAY &&
-	    t->conflict_replay < gc->first_own)
+	    t->conflict_replay < gc->first_own) {
 		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
 				"client assertion replayed (jti already used)");
-	else if (st == ST_CONFLICT && t->conflict == STORE_TX_REPLAY && gc->has_jr)
+		fault->check = OAUTH_CHECK_CLIENT_REPLAY;
+	} else if (st == ST_CONFLICT && t->conflict == STORE_TX_REPLAY && gc->has_jr)
 		st = jwt_grant_replayed(g->req->arena, &gc->jr, fault);
 	else if (st == ST_CONFLICT && t->conflict == STORE_TX_REFRESH_USE &&
 		 gc->reuse_chain != NULL)
@@ -80,6 +82,9 @@ status grant_finish(struct grant_commit *gc, struct http_resp *resp, struct oaut
 		st = oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &gc->tc.e, "issuing tokens: ");
 	else if ((st = tokens_respond(resp, t, gc->refresh_echo)) != ST_OK)
 		st = oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot write the token response");
+	else
+		oauth_mx_issued(g->req->tenant, t->jwt != NULL, t->refresh_token[0] != '\0',
+				t->id_token != NULL);
 	tokens_wipe(&gc->tc.out);
 	if (gc->has_jr)
 		jwt_grant_result_free(&gc->jr);
@@ -133,9 +138,11 @@ static status revoke_chain(const struct grant_req *g, const char *chain_id,
 	if (st != ST_OK)
 		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e,
 				      "revoking a token chain: ");
-	return oauth_fail(fault, OAUTH_INVALID_GRANT, ST_CONFLICT,
-			  "refresh token was already used (it has been rotated): every token of "
-			  "its chain is now revoked");
+	oauth_fail(fault, OAUTH_INVALID_GRANT, ST_CONFLICT,
+		   "refresh token was already used (it has been rotated): every token of its "
+		   "chain is now revoked");
+	fault->check = OAUTH_CHECK_REFRESH_REUSE;
+	return ST_CONFLICT;
 }
 
 status grant_refresh_token(const struct grant_req *g, struct oauth_fault *fault)

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "oauth/client_auth.h"
 #include "oauth/directory.h"
+#include "oauth/metrics.h"
 #include "oauth/token.h"
 #include "oauth/tokens.h"
 
@@ -192,6 +193,7 @@ static status introspect_request(struct oauth_ctx *c, struct http_req *req, stru
 		st = oauth_fail(&call->fault, OAUTH_SERVER_ERROR, ST_NOMEM, "out of memory");
 		goto out;
 	}
+	oauth_mx_introspection(req->tenant, json_is_true(json_object_get(o, "active")));
 	len = strlen(text);
 	buf_reset(&resp->body);
 	if (buf_append(&resp->body, text, len) != ST_OK) {

@@ -91,7 +91,10 @@ fail(struct run *x, enum jwt_check_id id, enum oauth_error error, status st, con
 	x->r->checks[id].detail = d;
 	x->r->checks[id].state = JWT_STATE_FAIL;
 	x->r->failed = (int)id;
-	return oauth_fail(x->f, error, st, "%s", d);
+	oauth_fail(x->f, error, st, "%s", d);
+	if (x->f != NULL)
+		x->f->check = check_names[id];
+	return st;
 }
 
 /* A server fault during a check: answered with 500 by the caller. */
@@ -102,7 +105,10 @@ static status fault(struct run *x, enum jwt_check_id id, status st, const struct
 	x->r->checks[id].detail = "server error";
 	x->r->checks[id].state = JWT_STATE_FAIL;
 	x->r->failed = (int)id;
-	return oauth_fail_err(x->f, OAUTH_SERVER_ERROR, st, e, NULL);
+	oauth_fail_err(x->f, OAUTH_SERVER_ERROR, st, e, NULL);
+	if (x->f != NULL)
+		x->f->check = check_names[id];
+	return st;
 }
 
 /* Never hand printf a NULL (an arena_printf that ran out of memory). */
@@ -615,10 +621,14 @@ status jwt_grant_check(struct oauth_ctx *c, struct arena *a, const struct jwt_gr
 
 status jwt_grant_replayed(struct arena *a, const struct jwt_grant_result *r, struct oauth_fault *f)
 {
-	return oauth_fail(f, OAUTH_INVALID_GRANT, ST_CONFLICT,
-			  "assertion replayed (jti already used): jti '%s' of issuer '%s'",
-			  oauth_show(a, r->jti, OAUTH_SHOW_MAX),
-			  oauth_show(a, r->iss, OAUTH_SHOW_MAX));
+	status st = oauth_fail(f, OAUTH_INVALID_GRANT, ST_CONFLICT,
+			       "assertion replayed (jti already used): jti '%s' of issuer '%s'",
+			       oauth_show(a, r->jti, OAUTH_SHOW_MAX),
+			       oauth_show(a, r->iss, OAUTH_SHOW_MAX));
+
+	if (f != NULL)
+		f->check = check_names[JWT_CHECK_REPLAY];
+	return st;
 }
 
 void jwt_grant_result_free(struct jwt_grant_result *r)

@@ -8,8 +8,8 @@
  * (none for the super tenant). response_types_supported is empty: grantd
  * has no authorization endpoint, so no response type can be used.
  * scopes_supported lists "openid" (which asks for an id_token), then the
- * allowedScopes of the tenant's first STORE_PAGE_MAX applications (an application without allowedScopes takes
- * any scope, which RFC 8414 §2 lets a server leave unadvertised). */
+ * allowedScopes of the tenant's first STORE_PAGE_MAX applications (an application without
+ * allowedScopes takes any scope, which RFC 8414 §2 lets a server leave unadvertised). */
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -177,8 +177,8 @@ static status metadata_json(struct oauth_ctx *c, struct http_req *req, json_t **
 						      "private_key_jwt", NULL};
 	static const char *const none[] = {NULL};
 	static const char *const subject_types[] = {"public", NULL};
-	static const char *const claims[] = {"iss",	  "sub", "aud", "azp",	   "iat",
-					     "exp",	  "nbf", "jti", "client_id", "scope",
+	static const char *const claims[] = {"iss",       "sub",     "aud", "azp",       "iat",
+					     "exp",       "nbf",     "jti", "client_id", "scope",
 					     "auth_time", "at_hash", NULL};
 	const char *signing[] = {c->cfg->oauth.access_token.jwt_signing_algorithm, NULL};
 	const char *super = c->cfg->tenant.default_domain;

@@ -45,6 +45,7 @@ status oauth_fail(struct oauth_fault *f, enum oauth_error error, status st, cons
 		return st;
 	f->error = error;
 	f->e.st = st;
+	f->check = NULL;
 	va_start(ap, fmt);
 	vsnprintf(f->e.msg, sizeof f->e.msg, fmt, ap);
 	va_end(ap);

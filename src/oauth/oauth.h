@@ -43,6 +43,9 @@ enum oauth_error {
 struct oauth_fault {
 	enum oauth_error error;
 	struct err e; /* e.st is the status of the failure */
+	/* The metrics' `check` label (oauth/metrics.h): a static name set
+	 * after oauth_fail(), which clears it; NULL = none. */
+	const char *check;
 };
 
 /* The RFC 6749 name ("invalid_grant"); "server_error" for NONE. */

@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "oauth/client_auth.h"
 #include "oauth/grants.h"
+#include "oauth/metrics.h"
 
 /* Parameters that carry credentials and so must never travel in a URL
  * (it ends up in logs, proxies and browser history). */
@@ -202,6 +203,7 @@ static void token_answer(struct http_req *req, struct http_resp *resp, struct to
 {
 	if (st != ST_OK)
 		oauth_respond_fault(req, resp, &call->fault, st);
+	oauth_mx_token_request(req->tenant, call->grant, st, &call->fault);
 	/* Client faults are not logged as errors: the access log gets who and
 	 * what (never a secret, an assertion or a description). */
 	resp->log_note =

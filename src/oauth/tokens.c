@@ -66,8 +66,8 @@ fail:
 }
 
 /* Signs `claims` with `key` into the arena: *out, *outlen. */
-static status sign_jwt(struct arena *a, const struct jose_key *key, const char *typ,
-		       json_t *claims, char **out, size_t *outlen, struct err *e)
+static status sign_jwt(struct arena *a, const struct jose_key *key, const char *typ, json_t *claims,
+		       char **out, size_t *outlen, struct err *e)
 {
 	json_t *hdr = json_pack("{s:s}", "typ", typ);
 	struct buf b = {0};
@@ -104,8 +104,8 @@ static status mint_jwt(struct oauth_ctx *c, const struct token_grant *g, struct 
 	claims = jwt_claims(c, g, tc->jti);
 	st = sign_jwt(g->arena, key, "at+jwt", claims, &tc->out.jwt, &tc->out.jwt_len, e);
 	json_decref(claims);
-	if (st == ST_OK && (st = oauth_keyed_hash(c, (struct sv){tc->out.jwt, tc->out.jwt_len},
-						  h)) != ST_OK)
+	if (st == ST_OK &&
+	    (st = oauth_keyed_hash(c, (struct sv){tc->out.jwt, tc->out.jwt_len}, h)) != ST_OK)
 		st = err_set(e, st, "cannot hash a token");
 	return st;
 }

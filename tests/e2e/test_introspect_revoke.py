@@ -235,6 +235,32 @@ def test_short_lifetime_exp(server):
     assert rt == {"active": False} or rt["exp"] - rt["iat"] == 2
 
 
+def test_expired_tokens_are_inactive(server):
+    """Time passing, without waiting: the stored expiry of the grant's
+    tokens is moved into the past while the server is stopped (the token
+    hashes stay), then the restarted server must call them inactive and
+    refuse the refresh token as expired. A JWT access token too: its own
+    exp still lies ahead, the server's record decides."""
+    import sqlite3
+    _, client, rs, aud = make_apps(server, accessToken={"type": "JWT"})
+    body = grant(server, client, aud)
+    assert introspect(server, rs, body["access_token"])["active"] is True
+    assert introspect(server, rs, body["refresh_token"])["active"] is True
+    server.stop()
+    db = sqlite3.connect(server.data_dir + "/grantd.db")
+    with db:
+        n = db.execute("UPDATE tokens SET issued_at = issued_at - 100000, "
+                       "expires_at = strftime('%s','now') - 10").rowcount
+    db.close()
+    assert n == 2
+    server.start()
+    inactive(server, rs, body["access_token"])
+    inactive(server, rs, body["refresh_token"])
+    r = uj.token(server, {"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+                 auth=client)
+    uj.assert_oauth_error(r, 400, "invalid_grant", "expired")
+
+
 def test_requests_session_independent_client(server):
     """The same through a plain requests.Session with TLS verification."""
     _, client, rs, aud = make_apps(server)

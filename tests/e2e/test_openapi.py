@@ -53,6 +53,7 @@ AUDIT = V1 + "/audit-events"
 VALIDATE = V1 + "/jwt-grant/validate"
 TOKEN = "/oauth2/token"
 HEALTHZ = "/healthz"
+METRICS = "/metrics"
 JWKS = "/oauth2/jwks"
 INTROSPECT = "/oauth2/introspect"
 REVOKE = "/oauth2/revoke"
@@ -161,7 +162,7 @@ def no_duplicates(pairs):
 SEEN = collections.defaultdict(set)
 CONTRIBUTORS = {"test_tenants", "test_identity_providers", "test_applications",
                 "test_audit_events", "test_validate_dry_run", "test_token_endpoint",
-                "test_healthz", "test_jwks", "test_introspect_and_revoke", "test_metadata", "test_auth_tenant_and_size_errors",
+                "test_healthz", "test_metrics", "test_jwks", "test_introspect_and_revoke", "test_metadata", "test_auth_tenant_and_size_errors",
                 "test_throttled_logins"}
 COMPLETED = set()
 
@@ -945,6 +946,13 @@ def test_token_endpoint(api, doc, request):
 def test_healthz(api, request):
     api.call("get", HEALTHZ, auth=None, expect=200)
     api.call("get", HEALTHZ, auth=None, data="x", expect=413)
+    completed(request)
+
+
+def test_metrics(api, request):
+    r = api.call("get", METRICS, auth=None, expect=200)
+    assert "# TYPE grantd_token_requests_total counter" in r.text
+    api.call("get", METRICS, auth=None, data="x", expect=413)
     completed(request)
 
 

@@ -176,3 +176,24 @@ def test_first_start_creates_the_key_and_a_foreign_secret_stops_start_up(make_se
         s.start()
     assert "does not decrypt: was the server secret replaced?" in s.log()
     assert "PRIVATE" not in s.log()
+
+
+def test_key_files_with_wrong_permissions_stop_start_up(make_server):
+    import os
+    s = make_server().start()
+    s.stop()
+    secret = os.path.join(s.data_dir, "server-secret")
+    key = os.path.join(s.data_dir, "tls", "key.pem")
+    os.chmod(secret, 0o644)
+    with pytest.raises(RuntimeError):
+        s.start()
+    assert "the server secret is open to group or others (mode 0644): chmod 600 it" in s.log()
+    os.chmod(secret, 0o600)
+    os.chmod(key, 0o604)
+    with pytest.raises(RuntimeError):
+        s.start()
+    assert "a private key that every user may read (mode 0604)" in s.log()
+    # a group may read a TLS key (ssl-cert); then the server starts
+    os.chmod(key, 0o640)
+    s.start()
+    assert s.get("/healthz").status_code == 200

@@ -153,9 +153,12 @@ static const char full_src[] = "[server]\n"
 			       "[admin_api]\n"
 			       "max_failed_logins = 10\n"
 			       "lockout_window = \"15m\"\n"
-			       "auth_cache_ttl = 0\n";
+			       "auth_cache_ttl = 0\n"
+			       "\n"
+			       "[metrics]\n"
+			       "enabled = false\n";
 
-#define NUM_KEYS 47
+#define NUM_KEYS 48
 
 static void check_defaults(const struct config *c)
 {
@@ -195,6 +198,7 @@ static void check_defaults(const struct config *c)
 	assert_int_equal(c->oauth.token_validation.app_access_token_validity, 3600);
 	assert_int_equal(c->oauth.token_validation.refresh_token_validity, 86400);
 	assert_int_equal(c->oauth.token_validation.id_token_validity, 3600);
+	assert_true(c->metrics.enabled);
 	assert_true(c->oauth.token_renewal.renew_refresh_token);
 	assert_int_equal(c->oauth.jwks_endpoint.connection_timeout, 1);
 	assert_int_equal(c->oauth.jwks_endpoint.read_timeout, 1);
@@ -272,6 +276,7 @@ static void every_key_from_file(void **state)
 	assert_int_equal(c->oauth.token_validation.app_access_token_validity, 7200);
 	assert_int_equal(c->oauth.token_validation.refresh_token_validity, 30 * 86400);
 	assert_int_equal(c->oauth.token_validation.id_token_validity, 600);
+	assert_false(c->metrics.enabled);
 	assert_false(c->oauth.token_renewal.renew_refresh_token);
 	assert_int_equal(c->oauth.jwks_endpoint.connection_timeout, 3);
 	assert_int_equal(c->oauth.jwks_endpoint.read_timeout, 5);

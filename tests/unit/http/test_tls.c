@@ -204,11 +204,17 @@ static void tls_configured_files_and_errors(void **state)
 	snprintf(other, sizeof other, "%s/other.pem", dir);
 	write_text(other, k2);
 	cfg.server.tls_key = other;
+	/* a private key every user may read is refused (as written: 0644) */
+	assert_int_equal(chmod(other, 0644), 0);
+	assert_int_equal(tls_load_or_generate(&cfg, &cert, &key, &e), ST_INVALID);
+	assert_non_null(strstr(e.msg, "a private key that every user may read (mode 0644)"));
+	assert_int_equal(chmod(other, 0640), 0); /* a group may read it */
 	assert_int_equal(tls_load_or_generate(&cfg, &cert, &key, &e), ST_INVALID);
 	assert_non_null(strstr(e.msg, "does not match"));
 
 	/* not PEM at all */
 	write_text(other, "hello\n");
+	assert_int_equal(chmod(other, 0600), 0);
 	assert_int_equal(tls_load_or_generate(&cfg, &cert, &key, &e), ST_INVALID);
 	assert_non_null(strstr(e.msg, other));
 	cfg.server.tls_cert = other;

@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -12,6 +13,7 @@
 #include "lib/arena.h"
 #include "lib/b64.h"
 #include "lib/crypto.h"
+#include "lib/metrics.h"
 #include "lib/ref.h"
 #include "lib/str.h"
 
@@ -167,6 +169,57 @@ static void arena_bounds(void **state)
 	assert_null(arena_alloc(&a, 6000));
 	assert_string_equal(arena_printf(&a, "%d-%s", 7, "x"), "7-x");
 	arena_free(&a);
+}
+
+static void metrics_format(void **state)
+{
+	(void)state;
+	static struct mx_names names = MX_NAMES_INIT;
+	static struct mx_hist h;
+	char lb[64], small[12], name[16];
+	const char *kv[] = {"a", "x\"y\\z\nw", "b", "2"};
+	struct buf b = {0};
+	struct mx_out o = {&b, ST_OK};
+
+	/* label values escaped as the text format wants */
+	assert_string_equal(mx_labels(lb, sizeof lb, 2, kv), "a=\"x\\\"y\\\\z\\nw\",b=\"2\"");
+	/* a pair that does not fit is left out, the rest stays well formed */
+	assert_string_equal(mx_labels(small, sizeof small, 2, kv), "b=\"2\"");
+
+	/* names: stable dense indexes from 1, MX_OTHER once full */
+	assert_int_equal(mx_names_index(&names, "acme.com"), 1);
+	assert_int_equal(mx_names_index(&names, "carbon.super"), 2);
+	assert_int_equal(mx_names_index(&names, "acme.com"), 1);
+	assert_string_equal(mx_names_get(&names, 2), "carbon.super");
+	assert_string_equal(mx_names_get(&names, MX_OTHER), MX_OTHER_NAME);
+	for (int i = 0; i < MX_NAMES_MAX; i++) {
+		snprintf(name, sizeof name, "t%d", i);
+		size_t k = mx_names_index(&names, name);
+		assert_true(i < MX_NAMES_MAX - 3 ? k == (size_t)i + 3 : k == MX_OTHER);
+	}
+	assert_int_equal(mx_names_count(&names), MX_NAMES_MAX);
+	assert_int_equal(mx_names_index(&names, "acme.com"), 1); /* still found */
+
+	/* a histogram: cumulative buckets, +Inf equal to the count */
+	mx_observe_us(&h, 100);      /* <= 0.25 ms */
+	mx_observe_us(&h, 250);      /* on the bound: in it */
+	mx_observe_us(&h, 3000);     /* <= 5 ms */
+	mx_observe_us(&h, 60000000); /* over 10 s: +Inf only */
+	mx_family(&o, "x_seconds", "histogram", "help");
+	mx_histogram(&o, "x_seconds", "k=\"v\"", &h);
+	assert_int_equal(o.st, ST_OK);
+	assert_non_null(strstr(b.p, "# HELP x_seconds help\n# TYPE x_seconds histogram\n"));
+	assert_non_null(strstr(b.p, "x_seconds_bucket{k=\"v\",le=\"0.00025\"} 2\n"));
+	assert_non_null(strstr(b.p, "x_seconds_bucket{k=\"v\",le=\"0.0025\"} 2\n"));
+	assert_non_null(strstr(b.p, "x_seconds_bucket{k=\"v\",le=\"0.005\"} 3\n"));
+	assert_non_null(strstr(b.p, "x_seconds_bucket{k=\"v\",le=\"10\"} 3\n"));
+	assert_non_null(strstr(b.p, "x_seconds_bucket{k=\"v\",le=\"+Inf\"} 4\n"));
+	assert_non_null(strstr(b.p, "x_seconds_sum{k=\"v\"} 60.003350\n"));
+	assert_non_null(strstr(b.p, "x_seconds_count{k=\"v\"} 4\n"));
+	buf_reset(&b);
+	mx_sample(&o, "c_total", NULL, 7);
+	assert_string_equal(b.p, "c_total 7\n");
+	buf_free(&b);
 }
 
 static void crypto_helpers(void **state)
@@ -428,21 +481,14 @@ static void hkdf_and_aead(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(b64url_roundtrip),
-	    cmocka_unit_test(b64url_rejects),
-	    cmocka_unit_test(b64std_padding),
-	    cmocka_unit_test(buf_caps),
-	    cmocka_unit_test(sv_ints),
-	    cmocka_unit_test(utf8_trim),
-	    cmocka_unit_test(strlist_ops),
-	    cmocka_unit_test(hex_digits),
-	    cmocka_unit_test(ref_counts),
-	    cmocka_unit_test(arena_bounds),
-	    cmocka_unit_test(crypto_helpers),
-	    cmocka_unit_test(hmac_rfc4231),
-	    cmocka_unit_test(hkdf_and_aead),
-	    cmocka_unit_test(hmac_threads),
-	    cmocka_unit_test(digests_fetched_once),
+	    cmocka_unit_test(b64url_roundtrip), cmocka_unit_test(b64url_rejects),
+	    cmocka_unit_test(b64std_padding),   cmocka_unit_test(buf_caps),
+	    cmocka_unit_test(sv_ints),          cmocka_unit_test(utf8_trim),
+	    cmocka_unit_test(strlist_ops),      cmocka_unit_test(hex_digits),
+	    cmocka_unit_test(ref_counts),       cmocka_unit_test(arena_bounds),
+	    cmocka_unit_test(crypto_helpers),   cmocka_unit_test(metrics_format),
+	    cmocka_unit_test(hmac_rfc4231),     cmocka_unit_test(hkdf_and_aead),
+	    cmocka_unit_test(hmac_threads),     cmocka_unit_test(digests_fetched_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
