@@ -165,7 +165,7 @@ status grant_refresh_token(const struct grant_req *g, struct oauth_fault *fault)
 		return status_is_server_fault(st)
 			   ? oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, NULL)
 			   : oauth_fail(fault, OAUTH_INVALID_SCOPE, st, "%s", e.msg);
-	if ((st = oauth_keyed_hash(c, sv_from(rt), h)) != ST_OK)
+	if ((st = tokens_key(c, sv_from(rt), NULL, h)) != ST_OK)
 		return oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot hash a token");
 
 	/* Read first: a token presented by the wrong client must not be

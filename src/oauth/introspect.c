@@ -82,7 +82,7 @@ static status tok_lookup(struct oauth_ctx *c, struct http_req *req, struct tok_c
 
 	if (call->token.n > LIMIT_TOKEN_BODY)
 		return ST_NOT_FOUND;
-	if ((st = oauth_keyed_hash(c, call->token, h)) != ST_OK)
+	if ((st = tokens_key(c, call->token, NULL, h)) != ST_OK)
 		return oauth_fail(&call->fault, OAUTH_SERVER_ERROR, st, "cannot hash the token");
 	st = c->store->ops->token_get(c->store, req->arena, h, out, &e);
 	mem_wipe(h, sizeof h);

@@ -1,21 +1,103 @@
 /* tokens.c - opaque and JWT tokens: mint, store, answer (see tokens.h). */
 #include "oauth/tokens.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jose/jws.h"
 #include "lib/crypto.h"
+#include "lib/limits.h"
 #include "oauth/oauth.h"
 #include "oauth/signkeys.h"
+
+/* The time a UUIDv7 `jti` carries, as TOKEN_TIME_BYTES: its first 12 hex
+ * digits. */
+static bool jti_time(const char *jti, size_t n, unsigned char t[TOKEN_TIME_BYTES])
+{
+	if (n != UUID_STR_LEN || jti[14] != '7' || !uuid_valid((struct sv){jti, n}))
+		return false;
+	for (int i = 0, k = 0; i < 13; i++) {
+		int v;
+		if (jti[i] == '-')
+			continue;
+		v = jti[i] <= '9' ? jti[i] - '0' : jti[i] - 'a' + 10;
+		if (k % 2 == 0)
+			t[k / 2] = (unsigned char)(v << 4);
+		else
+			t[k / 2] |= (unsigned char)v;
+		k++;
+	}
+	return true;
+}
+
+/* The jti of a JWT given as text: its payload decoded and parsed. */
+static bool jwt_time(struct sv tok, unsigned char t[TOKEN_TIME_BYTES])
+{
+	const char *d1 = memchr(tok.p, '.', tok.n), *d2;
+	unsigned char *raw;
+	size_t n, len = 0;
+	json_t *payload;
+	bool ok = false;
+
+	if (d1 == NULL || (d2 = memchr(d1 + 1, '.', tok.n - (size_t)(d1 + 1 - tok.p))) == NULL)
+		return false;
+	n = (size_t)(d2 - d1 - 1);
+	if (n == 0 || n > LIMIT_TOKEN_BODY || (raw = malloc(b64_decoded_max(n))) == NULL)
+		return false;
+	if (b64url_decode((struct sv){d1 + 1, n}, raw, b64_decoded_max(n), &len) == ST_OK &&
+	    (payload = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL)) != NULL) {
+		json_t *jti = json_object_get(payload, "jti");
+		ok = json_is_string(jti) &&
+		     jti_time(json_string_value(jti), json_string_length(jti), t);
+		json_decref(payload);
+	}
+	free(raw);
+	return ok;
+}
+
+status tokens_key(const struct oauth_ctx *c, struct sv token, const char *jti,
+		  unsigned char out[SHA256_LEN])
+{
+	unsigned char raw[TOKEN_TIME_BYTES + TOKEN_BYTES], t[TOKEN_TIME_BYTES];
+	size_t len = 0;
+	bool timed;
+	status st;
+
+	if (jti != NULL)
+		timed = jti_time(jti, strlen(jti), t);
+	else if (memchr(token.p, '.', token.n) != NULL)
+		timed = jwt_time(token, t);
+	else if ((timed = token.n == TOKEN_CHARS &&
+			  b64url_decode(token, raw, sizeof raw, &len) == ST_OK &&
+			  len == sizeof raw))
+		memcpy(t, raw, sizeof t);
+	mem_wipe(raw, sizeof raw);
+	if ((st = oauth_keyed_hash(c, token, out)) != ST_OK || !timed)
+		return st;
+	memmove(out + TOKEN_TIME_BYTES, out, SHA256_LEN - TOKEN_TIME_BYTES);
+	memcpy(out, t, TOKEN_TIME_BYTES);
+	return ST_OK;
+}
 
 static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char h[SHA256_LEN],
 		   struct err *e)
 {
-	status st = rand_token(TOKEN_BYTES, out, TOKEN_CHARS + 1);
+	unsigned char raw[TOKEN_TIME_BYTES + TOKEN_BYTES];
+	struct timespec ts;
+	uint64_t ms;
+	status st;
 
-	if (st != ST_OK)
-		return err_set(e, st, "the CSPRNG failed");
-	st = oauth_keyed_hash(c, (struct sv){out, TOKEN_CHARS}, h);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	for (int i = 0; i < TOKEN_TIME_BYTES; i++)
+		raw[i] = (unsigned char)(ms >> (8 * (TOKEN_TIME_BYTES - 1 - i)));
+	if (rand_bytes(raw + TOKEN_TIME_BYTES, TOKEN_BYTES) != ST_OK)
+		return err_set(e, ST_INTERNAL, "the CSPRNG failed");
+	b64url_encode(raw, sizeof raw, out);
+	out[TOKEN_CHARS] = '\0';
+	mem_wipe(raw, sizeof raw);
+	st = tokens_key(c, (struct sv){out, TOKEN_CHARS}, NULL, h);
 	if (st != ST_OK)
 		return err_set(e, st, "cannot hash a token");
 	return ST_OK;
@@ -99,13 +181,13 @@ static status mint_jwt(struct oauth_ctx *c, const struct token_grant *g, struct 
 	json_t *claims;
 	status st;
 
-	if ((st = uuid_v4(tc->jti)) != ST_OK)
+	if ((st = uuid_v7(tc->jti)) != ST_OK) /* time-ordered: see tokens_key */
 		return err_set(e, st, "the CSPRNG failed");
 	claims = jwt_claims(c, g, tc->jti);
 	st = sign_jwt(g->arena, key, "at+jwt", claims, &tc->out.jwt, &tc->out.jwt_len, e);
 	json_decref(claims);
 	if (st == ST_OK &&
-	    (st = oauth_keyed_hash(c, (struct sv){tc->out.jwt, tc->out.jwt_len}, h)) != ST_OK)
+	    (st = tokens_key(c, (struct sv){tc->out.jwt, tc->out.jwt_len}, tc->jti, h)) != ST_OK)
 		st = err_set(e, st, "cannot hash a token");
 	return st;
 }

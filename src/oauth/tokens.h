@@ -1,13 +1,18 @@
 /* tokens.h - minting, storing and answering with tokens (docs/jwt-grant.md sections 5, 6 and 9).
  *
- * An opaque token is TOKEN_BYTES (256 bits) from the CSPRNG as base64url.
+ * An opaque token is base64url of TOKEN_TIME_BYTES (48 bits) of Unix time
+ * in milliseconds, big-endian, then TOKEN_BYTES (256 bits) from the CSPRNG.
+ * The time makes the stored key time-ordered (tokens_key): new tokens land
+ * at the right edge of the store's index of token keys instead of on a
+ * random page (docs/performance.md, "Write fewer pages per grant").
  * An application with accessToken.type "JWT" gets RFC 9068 access tokens
  * instead: header {"alg","kid","typ":"at+jwt"}, claims iss (the tenant's
  * token endpoint URL), sub, aud (the application's audience list, else its
  * client id), client_id, scope (when any), iat, nbf, exp, jti; signed with
  * the tenant's active key (signkeys.h). Refresh tokens are always opaque.
- * Either way only the token's keyed hash (oauth_keyed_hash: HMAC-SHA256
- * under the server secret; of the whole JWT text for a JWT) is stored,
+ * Either way only the token's key (tokens_key: its HMAC-SHA256 under the
+ * server secret, of the whole JWT text for a JWT, led by the token's time)
+ * is stored,
  * with a JWT's jti, with the tenant, application, client, IdP, subject, scope, grant,
  * chain id and lifetimes. The tokens are answered only after the store has
  * committed them (tokens_submit, then tokens_committed once the store says
@@ -41,8 +46,9 @@
 #include "oauth/app_conf.h"
 #include "oauth/context.h"
 
-#define TOKEN_BYTES 32
-#define TOKEN_CHARS 43 /* b64url_encoded_len(TOKEN_BYTES) */
+#define TOKEN_BYTES      32
+#define TOKEN_TIME_BYTES 6
+#define TOKEN_CHARS      51 /* b64url_encoded_len(TOKEN_TIME_BYTES + TOKEN_BYTES) */
 
 struct token_grant {
 	const char *tenant_id;
@@ -121,6 +127,17 @@ status tokens_respond(struct http_resp *resp, const struct token_issued *t,
  * its audience list (idToken.audience) as an array, else its client id as
  * a string. A new reference; NULL on OOM. */
 json_t *tokens_aud_json(const struct app_conf *app);
+
+/* The store's key of a token (opaque, refresh or JWT access token), the
+ * only thing kept of it: HMAC-SHA256 of its text under the server secret,
+ * except that for a token that carries its time - an opaque token of
+ * TOKEN_CHARS, a JWT whose jti is a UUIDv7 (tokens grantd issued before
+ * schema 3 had neither) - the key is those TOKEN_TIME_BYTES of time
+ * followed by the first SHA256_LEN - TOKEN_TIME_BYTES bytes of the HMAC
+ * (208 bits). Keys of tokens issued one after another then sort in time
+ * order. `jti` is the JWT's when the caller has it (minting), else NULL. */
+status tokens_key(const struct oauth_ctx *c, struct sv token, const char *jti,
+		  unsigned char out[SHA256_LEN]);
 
 /* Lifetimes: the application's setting, else the server's
  * [oauth.token_validation] default. `grant` is an enum app_grant bit. */

@@ -16,8 +16,6 @@ bounded by a list of inputs or a thread count.
 """
 import concurrent.futures
 import contextlib
-import hashlib
-import hmac
 import os
 import re
 import signal
@@ -98,9 +96,8 @@ def server_secret(srv):
 
 
 def keyed_hash(key, tok):
-    """What the store keeps of a token: HMAC-SHA256(server secret, the token's
-    base64url text) (src/oauth/tokens.c, context.c)."""
-    return hmac.new(key, tok.encode(), hashlib.sha256).digest()
+    """What the store keeps of a token (util_jwt.token_key)."""
+    return uj.token_key(key, tok)
 
 
 def tokens_columns(srv):

@@ -261,6 +261,36 @@ def test_expired_tokens_are_inactive(server):
     uj.assert_oauth_error(r, 400, "invalid_grant", "expired")
 
 
+def test_tokens_issued_before_time_ordered_keys_still_work(server):
+    """Tokens of 43 characters (256 random bits, no time) were issued before
+    the store's keys became time-ordered; they are stored under their plain
+    HMAC and must keep working: one is planted in place of a grant's refresh
+    token while the server is stopped."""
+    import os
+    import secrets
+    import sqlite3
+    _, client, rs, aud = make_apps(server)
+    body = grant(server, client, aud)
+    with open(os.path.join(server.data_dir, "server-secret"), "rb") as f:
+        key = f.read()
+    new_key = uj.token_key(key, body["refresh_token"])
+    assert new_key[:6] != uj.sha256(key, body["refresh_token"])[:6]  # led by the time
+    legacy = uj.b64u(secrets.token_bytes(32))
+    assert len(legacy) == 43 and uj.token_key(key, legacy) == uj.sha256(key, legacy)
+    server.stop()
+    db = sqlite3.connect(server.data_dir + "/grantd.db")
+    with db:
+        n = db.execute("UPDATE tokens SET hash = ? WHERE hash = ?",
+                       (uj.sha256(key, legacy), new_key)).rowcount
+    db.close()
+    assert n == 1
+    server.start()
+    assert introspect(server, rs, legacy)["active"] is True
+    inactive(server, rs, body["refresh_token"])
+    r = uj.token(server, {"grant_type": "refresh_token", "refresh_token": legacy}, auth=client)
+    uj.assert_tokens(r)
+
+
 def test_requests_session_independent_client(server):
     """The same through a plain requests.Session with TLS verification."""
     _, client, rs, aud = make_apps(server)

@@ -110,7 +110,7 @@ def test_opaque_app_stays_opaque(server):
     ocid, osecret = uj.create_app(server, "opaque-app")
     a = uj.mint(Keys.idp, uj.claims(aud))
     body = uj.assert_tokens(uj.jwt_grant(server, a, (ocid, osecret)))
-    assert body["access_token"].count(".") == 0 and len(body["access_token"]) == 43
+    assert body["access_token"].count(".") == 0 and len(body["access_token"]) == 51
 
 
 def test_jwt_tokens_are_stored_by_hash_and_jti(server):

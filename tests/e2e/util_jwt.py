@@ -168,5 +168,25 @@ def assert_oauth_error(r, status, error, desc=None, secrets=()):
     return body
 
 
-def sha256_token(secret_key, tok):
+def sha256(secret_key, tok):
+    """HMAC-SHA256(secret_key, tok): the key of a token without time."""
     return hmac.new(secret_key, tok.encode(), hashlib.sha256).digest()
+
+
+def token_key(secret_key, tok):
+    """What the store keeps of a token (src/oauth/tokens.h, tokens_key):
+    HMAC-SHA256(server secret, the token's text), led by the token's 48-bit
+    millisecond time when it carries one - an opaque token of 38 bytes
+    (time, then 32 random bytes), or a JWT whose jti is a UUIDv7 - then
+    only the first 26 bytes of the HMAC follow."""
+    mac = sha256(secret_key, tok)
+    if "." in tok:
+        body = tok.split(".")[1]
+        jti = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))).get("jti", "")
+        if len(jti) == 36 and jti[14] == "7":
+            return bytes.fromhex(jti.replace("-", "")[:12]) + mac[:26]
+        return mac
+    raw = base64.urlsafe_b64decode(tok + "=" * (-len(tok) % 4))
+    if len(raw) == 38:
+        return raw[:6] + mac[:26]
+    return mac

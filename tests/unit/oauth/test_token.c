@@ -6,9 +6,11 @@
 #include <openssl/evp.h>
 
 #include "http/http.h"
+#include "lib/b64.h"
 #include "oauth/client_auth.h"
 #include "oauth/oauth.h"
 #include "oauth/signkeys.h"
+#include "oauth/tokens.h"
 #include "jose/jws.h"
 
 #define FORM   "application/x-www-form-urlencoded"
@@ -120,11 +122,11 @@ static void expect_tokens(struct call *c, bool refresh)
 	if (c->status != 200)
 		fail_msg("got %d %s: %s", c->status, str(c, "error") ? str(c, "error") : "-",
 			 str(c, "error_description") ? str(c, "error_description") : "-");
-	assert_int_equal(strlen(str(c, "access_token")), 43);
+	assert_int_equal(strlen(str(c, "access_token")), TOKEN_CHARS);
 	assert_string_equal(str(c, "token_type"), "Bearer");
 	assert_true(json_is_integer(json_object_get(c->json, "expires_in")));
 	if (refresh)
-		assert_int_equal(strlen(str(c, "refresh_token")), 43);
+		assert_int_equal(strlen(str(c, "refresh_token")), TOKEN_CHARS);
 	else
 		assert_null(json_object_get(c->json, "refresh_token"));
 	assert_string_equal(c->cache, "no-store");
@@ -134,11 +136,76 @@ static void expect_tokens(struct call *c, bool refresh)
 /* The stored record of a token the server handed out. */
 static void stored(struct fx *f, const char *token, struct store_token *out)
 {
-	unsigned char h[SHA256_LEN];
+	unsigned char mac[SHA256_LEN], h[SHA256_LEN], raw[64];
 	struct err e = {0};
+	size_t n = 0;
 
-	assert_int_equal(oauth_keyed_hash(&f->c, sv_from(token), h), ST_OK);
+	/* tokens.h: the token's 6 bytes of time, then 26 bytes of its HMAC;
+	 * a JWT's time is its UUIDv7 jti's first 12 hex digits */
+	assert_int_equal(oauth_keyed_hash(&f->c, sv_from(token), mac), ST_OK);
+	if (strchr(token, '.') != NULL) {
+		struct jws jws;
+		const char *jti;
+		assert_int_equal(jws_parse(&f->a, sv_from(token), 65536, &jws, &e), ST_OK);
+		jti = json_string_value(json_object_get(jws.payload, "jti"));
+		assert_non_null(jti);
+		assert_int_equal(jti[14], '7');
+		for (int i = 0; i < TOKEN_TIME_BYTES; i++) {
+			const char *p = jti + 2 * i + (i >= 4); /* the '-' after 8 digits */
+			unsigned v = 0;
+			assert_int_equal(sscanf(p, "%2x", &v), 1);
+			raw[i] = (unsigned char)v;
+		}
+		jws_free(&jws);
+	} else {
+		assert_int_equal(b64url_decode(sv_from(token), raw, sizeof raw, &n), ST_OK);
+		assert_int_equal(n, TOKEN_TIME_BYTES + TOKEN_BYTES);
+	}
+	memcpy(h, raw, TOKEN_TIME_BYTES);
+	memcpy(h + TOKEN_TIME_BYTES, mac, SHA256_LEN - TOKEN_TIME_BYTES);
 	assert_int_equal(f->real->ops->token_get(f->real, &f->a, h, out, &e), ST_OK);
+}
+
+/* Token keys: time-ordered for tokens that carry their time, the plain
+ * HMAC for the others (tokens grantd issued before). */
+static void test_token_keys(void **state)
+{
+	struct fx *f = *state;
+	unsigned char raw[TOKEN_TIME_BYTES + TOKEN_BYTES] = {0}, mac[SHA256_LEN];
+	unsigned char k1[SHA256_LEN], k2[SHA256_LEN], k[SHA256_LEN];
+	char t1[TOKEN_CHARS + 1], t2[TOKEN_CHARS + 1], legacy[44];
+	const char *jwt;
+
+	memset(raw + TOKEN_TIME_BYTES, 0xee, TOKEN_BYTES); /* later random bytes are larger */
+	raw[5] = 1;
+	b64url_encode(raw, sizeof raw, t1);
+	memset(raw + TOKEN_TIME_BYTES, 0x11, TOKEN_BYTES);
+	raw[5] = 2;
+	b64url_encode(raw, sizeof raw, t2);
+	assert_int_equal(tokens_key(&f->c, sv_from(t1), NULL, k1), ST_OK);
+	assert_int_equal(tokens_key(&f->c, sv_from(t2), NULL, k2), ST_OK);
+	assert_true(memcmp(k1, k2, SHA256_LEN) < 0); /* the earlier sorts first */
+	assert_int_equal(oauth_keyed_hash(&f->c, sv_from(t2), mac), ST_OK);
+	assert_memory_equal(k2, "\0\0\0\0\0\2", TOKEN_TIME_BYTES);
+	assert_memory_equal(k2 + TOKEN_TIME_BYTES, mac, SHA256_LEN - TOKEN_TIME_BYTES);
+	/* a 43-character token (256 bits, no time): the whole HMAC */
+	b64url_encode(raw + TOKEN_TIME_BYTES, TOKEN_BYTES, legacy);
+	assert_int_equal(tokens_key(&f->c, sv_from(legacy), NULL, k), ST_OK);
+	assert_int_equal(oauth_keyed_hash(&f->c, sv_from(legacy), mac), ST_OK);
+	assert_memory_equal(k, mac, SHA256_LEN);
+	/* a JWT: the time of its UUIDv7 jti, read from the payload or given */
+	jwt = "eyJhbGciOiJSUzI1NiJ9."
+	      "eyJqdGkiOiIwMThiY2ZlNS02YmU3LTc0NTYtODlhYi0wMTIzNDU2Nzg5YWIifQ.c2ln";
+	assert_int_equal(tokens_key(&f->c, sv_from(jwt), NULL, k), ST_OK);
+	assert_memory_equal(k, "\x01\x8b\xcf\xe5\x6b\xe7", TOKEN_TIME_BYTES);
+	assert_int_equal(
+	    tokens_key(&f->c, sv_from(jwt), "018bcfe5-6be7-7456-89ab-0123456789ab", k1), ST_OK);
+	assert_memory_equal(k, k1, SHA256_LEN);
+	/* a JWT whose jti is no UUIDv7 (or that has none): the whole HMAC */
+	jwt = "eyJhbGciOiJSUzI1NiJ9.eyJqdGkiOiJ4In0.c2ln"; /* {"jti":"x"} */
+	assert_int_equal(tokens_key(&f->c, sv_from(jwt), NULL, k), ST_OK);
+	assert_int_equal(oauth_keyed_hash(&f->c, sv_from(jwt), mac), ST_OK);
+	assert_memory_equal(k, mac, SHA256_LEN);
 }
 
 static const char *jwt_body(struct fx *f, const char *extra)
@@ -599,7 +666,7 @@ static void test_jwt_access_token(void **state)
 	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), jwt_body(f, NULL), &c);
 	if (c.status != 200)
 		fail_msg("got %d: %s", c.status, str(&c, "error_description"));
-	assert_int_equal(strlen(str(&c, "refresh_token")), 43);
+	assert_int_equal(strlen(str(&c, "refresh_token")), TOKEN_CHARS);
 	assert_int_equal(jws_parse(&f->a, sv_from(str(&c, "access_token")), 65536, &jws, &e),
 			 ST_OK);
 	assert_string_equal(json_string_value(json_object_get(jws.header, "typ")), "at+jwt");
@@ -657,6 +724,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_seed_flow, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_token_keys, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_request_checks, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_client_auth, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_public_client, fx_setup, fx_teardown),
