@@ -511,8 +511,9 @@ def prefill_tokens(db_path, n, log=note, batch=1_000_000):
     The rows are clones of the ones the run itself stored (one template per
     app, kind and grant type, taken round-robin), so they match the real
     schema whatever migration it is at: the column list is read from the
-    database, every column of a UNIQUE index (the token hash) and chain_id
-    get fresh random values of the template's length, issued_at is spread
+    database, the token key is made as grantd makes it (its issue time in
+    milliseconds, then random bytes), every other column of a UNIQUE index
+    and chain_id get fresh random values of the template's length, issued_at is spread
     over the last 10 minutes and expires_at keeps the template's lifetime
     (nothing is expired, so the server's purge leaves them alone).
 
@@ -529,6 +530,9 @@ def prefill_tokens(db_path, n, log=note, batch=1_000_000):
         con.execute("PRAGMA threads=2")             # sorter threads for CREATE INDEX
         con.execute("PRAGMA synchronous=OFF")
         con.execute("PRAGMA journal_mode=OFF")
+        con.create_function(
+            "tkey", 2, lambda secs, i: (secs * 1000 + i % 1000).to_bytes(6, "big") + os.urandom(26),
+            deterministic=False)
         info = con.execute("PRAGMA table_info(tokens)").fetchall()  # cid name type notnull dflt pk
         cols = [c[1] for c in info]
         tsql = con.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name='tokens'"
@@ -559,6 +563,10 @@ def prefill_tokens(db_path, n, log=note, batch=1_000_000):
         ins = [c for c in cols if c != rowid_alias]
 
         def expr(c):
+            if c == "hash" and "issued_at" in cols:
+                # the key as grantd writes it (src/oauth/tokens.h, tokens_key):
+                # 48 bits of the issue time in ms, then 26 random bytes
+                return "tkey(:now - (c.i % 600), c.i)"
             if c in fresh:
                 # random hex of the template's length for text, random bytes for blobs
                 return (f"CASE WHEN t.{c} IS NULL THEN NULL WHEN typeof(t.{c}) = 'blob' "
