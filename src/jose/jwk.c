@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <sodium.h>
 
 #include "jose/jose_int.h"
 #include "jose/jws.h"
@@ -20,6 +21,53 @@
 #include "lib/ref.h"
 
 /* Key objects */
+
+/* The invariants of a public key that a well-formed encoding does not
+ * guarantee (docs/security.md, "Keys"): an RSA modulus that is odd and a
+ * public exponent that is odd, at least 3 and at most 64 bits; an EC point
+ * on its curve and not at infinity; an Ed25519 point encoded canonically,
+ * on the curve and in the prime-order subgroup (so not one of the small-order
+ * points, with which a constant signature verifies for any message). */
+static status check_public(EVP_PKEY *pkey, enum jose_kty kty, struct err *e)
+{
+	status st = ST_OK;
+
+	if (kty == JOSE_KTY_RSA) {
+		BIGNUM *n = NULL, *x = NULL;
+		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+		    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &x) != 1)
+			st = err_set(e, ST_INVALID, "RSA key without a modulus or an exponent");
+		else if (!BN_is_odd(n))
+			st = err_set(e, ST_INVALID, "RSA modulus is even");
+		else if (!BN_is_odd(x) || BN_num_bits(x) < 2 || BN_num_bits(x) > 64)
+			st = err_set(
+			    e, ST_INVALID,
+			    "RSA public exponent must be odd, at least 3 and at most 64 bits");
+		BN_free(n);
+		BN_free(x);
+	} else if (kty == JOSE_KTY_ED25519) {
+		unsigned char raw[32];
+		size_t len = sizeof raw;
+		if (EVP_PKEY_get_raw_public_key(pkey, raw, &len) != 1 || len != sizeof raw)
+			st = err_set(e, ST_INVALID, "Ed25519 key without a 32-byte public key");
+		else if (sodium_init() < 0)
+			st = err_set(e, ST_INTERNAL, "libsodium cannot initialise");
+		else if (crypto_core_ed25519_is_valid_point(raw) != 1)
+			st = err_set(e, ST_INVALID,
+				     "Ed25519 public key is not a valid point (small order, not "
+				     "canonical, or not on the curve)");
+	} else {
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+		if (ctx == NULL)
+			st = err_set(e, ST_NOMEM, "out of memory");
+		else if (EVP_PKEY_public_check(ctx) != 1)
+			st = err_set(e, ST_INVALID,
+				     "EC public key is not a point of its curve's group (off the "
+				     "curve or at infinity)");
+		EVP_PKEY_CTX_free(ctx);
+	}
+	return st;
+}
 
 status jose_key_wrap(EVP_PKEY *pkey, bool priv, struct jose_key **out, struct err *e)
 {
@@ -73,6 +121,8 @@ status jose_key_wrap(EVP_PKEY *pkey, bool priv, struct jose_key **out, struct er
 			     name ? name : "(unknown)");
 		goto out;
 	}
+	if ((st = check_public(pkey, kty, e)) != ST_OK)
+		goto out;
 	key = calloc(1, sizeof *key);
 	if (key == NULL || (key->vc = jose_verify_cache_new()) == NULL) {
 		free(key);

@@ -14,6 +14,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -168,6 +169,22 @@ static struct jose_key *jwk_key(const char *text)
 	}
 	json_decref(j);
 	return k;
+}
+
+/* Imports `pk` as the PEM public key an admin would upload. */
+static status pem_import_err(EVP_PKEY *pk, struct jose_key **k, struct err *e)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+	status st;
+
+	assert_non_null(b);
+	assert_int_equal(PEM_write_bio_PUBKEY(b, pk), 1);
+	n = BIO_get_mem_data(b, &p);
+	st = jose_key_from_pem((struct sv){p, (size_t)n}, k, e);
+	BIO_free(b);
+	return st;
 }
 
 static status jwk_import_err(const char *text, struct err *e)
@@ -1160,6 +1177,66 @@ static void jwk_rejections(void **state)
 	assert_int_equal(jwk_import_err("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"AQAB\"}", &e),
 			 ST_INVALID);
 	assert_string_equal(e.msg, "'x' must be 32 bytes for Ed25519, got 3");
+	/* Ed25519 points that are no public key: the identity (with which R =
+	 * identity, S = 0 verifies for any message), the point of order 2, the
+	 * order-4 point with y = 0, and y = p (a non-canonical encoding of 0) */
+	{
+		static const char *const bad_x[] = {
+		    "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		    "7P_______________________________________38",
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		    "7f_______________________________________38",
+		};
+		for (size_t i = 0; i < sizeof bad_x / sizeof bad_x[0]; i++) {
+			char jwk[160];
+			snprintf(jwk, sizeof jwk,
+				 "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"%s\"}", bad_x[i]);
+			assert_int_equal(jwk_import_err(jwk, &e), ST_INVALID);
+			assert_string_equal(e.msg, "Ed25519 public key is not a valid point (small "
+						   "order, not canonical, or not on the curve)");
+		}
+	}
+	/* the same through the path of certificates and PEM keys */
+	{
+		unsigned char one[32] = {1};
+		EVP_PKEY *pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, one, 32);
+		struct jose_key *k = NULL;
+		assert_non_null(pk);
+		assert_int_equal(pem_import_err(pk, &k, &e), ST_INVALID);
+		assert_null(k);
+		assert_non_null(strstr(e.msg, "Ed25519 public key is not a valid point"));
+		EVP_PKEY_free(pk);
+	}
+	/* an RSA key with public exponent 1 (every "signature" is the message) */
+	{
+		unsigned char nb[512];
+		size_t nl = 0;
+		BIGNUM *n = NULL, *one = BN_new();
+		OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+		OSSL_PARAM *params = NULL;
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+		EVP_PKEY *pk = NULL;
+		struct jose_key *k = NULL;
+		assert_int_equal(b64url_decode(SV(A2_N), nb, sizeof nb, &nl), ST_OK);
+		n = BN_bin2bn(nb, (int)nl, NULL);
+		assert_non_null(n);
+		assert_non_null(one);
+		assert_int_equal(BN_set_word(one, 1), 1);
+		assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n), 1);
+		assert_int_equal(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, one), 1);
+		params = OSSL_PARAM_BLD_to_param(bld);
+		assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params), 1);
+		assert_int_equal(pem_import_err(pk, &k, &e), ST_INVALID);
+		assert_non_null(strstr(
+		    e.msg, "RSA public exponent must be odd, at least 3 and at most 64 bits"));
+		EVP_PKEY_free(pk);
+		EVP_PKEY_CTX_free(ctx);
+		OSSL_PARAM_free(params);
+		OSSL_PARAM_BLD_free(bld);
+		BN_free(n);
+		BN_free(one);
+	}
 	/* RSA members */
 	assert_int_equal(jwk_import_err("{\"kty\":\"RSA\",\"n\":\"" A2_N "=\",\"e\":\"AQAB\"}", &e),
 			 ST_INVALID);
