@@ -9,6 +9,7 @@
 #include "admin/admin.h"
 #include "admin/auth.h"
 #include "http/form.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 #include "oauth/conf_util.h"
 
@@ -70,9 +71,10 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 		char *ra = arena_printf(req->arena, "%d", retry);
 		if (ra != NULL)
 			http_resp_header(resp, "Retry-After", ra);
-		admin_error(call, 429, "AUTH-60003",
-			    "too many failed logins from this address or for this user; retry in %d s",
-			    retry);
+		admin_error(
+		    call, 429, "AUTH-60003",
+		    "too many failed logins from this address or for this user; retry in %d s",
+		    retry);
 		return false;
 	}
 	found = split_user(call, login, &user, &domain);
@@ -103,7 +105,8 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 	}
 	if (!admin_auth_check(c->admin_auth, t.id, user, password, u.pw_hash)) {
 		admin_auth_failed(c->admin_auth, req->remote_addr, login);
-		log_info("admin login failed: wrong password for '%s' from %s", login, req->remote_addr);
+		log_info("admin login failed: wrong password for '%s' from %s", login,
+			 req->remote_addr);
 		unauthorized(call, "invalid credentials");
 		return false;
 	}
@@ -136,8 +139,9 @@ void admin_error(struct admin_call *call, int http_status, const char *code, con
 	vsnprintf(desc, sizeof desc, fmt, ap);
 	va_end(ap);
 	str_utf8_trim(desc);
-	o = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "message", http_status_text(http_status),
-		      "description", desc, "traceId", call->req->trace_id);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "code", code, "message",
+		      http_status_text(http_status), "description", desc, "traceId",
+		      call->req->trace_id);
 	admin_json(call, http_status, o, NULL);
 }
 
@@ -216,14 +220,13 @@ status admin_check_members(json_t *obj, const char *const *allowed, const char *
 
 	if (key == NULL)
 		return ST_OK;
-	return err_set(e, ST_INVALID, "unknown field '%s%s%.64s'", where, where[0] ? "." : "",
-		       key);
+	return err_set(e, ST_INVALID, "unknown field '%s%s%.64s'", where, where[0] ? "." : "", key);
 }
 
 bool admin_page(struct admin_call *call, struct store_page *pg)
 {
-	const char *names[2] = { "limit", "offset" };
-	int64_t *vals[2] = { &pg->limit, &pg->offset };
+	const char *names[2] = {"limit", "offset"};
+	int64_t *vals[2] = {&pg->limit, &pg->offset};
 
 	pg->limit = 30;
 	pg->offset = 0;
@@ -231,7 +234,8 @@ bool admin_page(struct admin_call *call, struct store_page *pg)
 		status st = ST_OK;
 		const char *v = http_req_query(call->req, names[i], &st);
 		if (st == ST_CONFLICT) {
-			admin_error(call, 400, "API-60400", "repeated query parameter '%s'", names[i]);
+			admin_error(call, 400, "API-60400", "repeated query parameter '%s'",
+				    names[i]);
 			return false;
 		}
 		if (st != ST_OK && st != ST_NOT_FOUND) {
@@ -241,9 +245,10 @@ bool admin_page(struct admin_call *call, struct store_page *pg)
 		if (v == NULL)
 			continue;
 		if (sv_to_i64(sv_from(v), vals[i]) != ST_OK || *vals[i] < 0 ||
-		    (i == 0 && (*vals[i] < 1 || *vals[i] > 1000))) {
-			admin_error(call, 400, "API-60400", "%s must be an integer%s", names[i],
-				    i == 0 ? " from 1 to 1000" : " >= 0");
+		    (i == 0 && (*vals[i] < 1 || *vals[i] > 1000)) ||
+		    (i == 1 && *vals[i] > LIMIT_PAGE_OFFSET)) {
+			admin_error(call, 400, "API-60400", "%s must be an integer from %d to %d",
+				    names[i], i == 0 ? 1 : 0, i == 0 ? 1000 : LIMIT_PAGE_OFFSET);
 			return false;
 		}
 	}

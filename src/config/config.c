@@ -96,7 +96,7 @@ static const struct key_def schema[] = {
     {"oauth.grant_type.jwt", "require_jti", KT_BOOL, OFF(oauth.jwt.require_jti), "false"},
     {"oauth.grant_type.jwt", "require_iat", KT_BOOL, OFF(oauth.jwt.require_iat), "false"},
     {"oauth.grant_type.jwt", "max_assertion_lifetime", KT_DUR,
-     OFF(oauth.jwt.max_assertion_lifetime), "0", 1, 0, DUR_MAX},
+     OFF(oauth.jwt.max_assertion_lifetime), "24h", 1, 0, DUR_MAX},
     {"oauth.grant_type.jwt", "max_assertion_size", KT_SIZE, OFF(oauth.jwt.max_assertion_size),
      "16384", 0, 256, MiB},
 

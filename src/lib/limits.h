@@ -11,6 +11,7 @@
 #define LIMIT_TOKEN_BODY (64 * 1024)  /* token/introspect/revoke form bodies */
 #define LIMIT_ADMIN_BODY (1024 * 1024) /* admin API JSON bodies (certificates) */
 #define LIMIT_ROUTE_PARAMS 4
+#define LIMIT_PAGE_OFFSET 1000000000  /* admin list ?offset= (no overflow in startIndex) */
 
 /* application/x-www-form-urlencoded */
 #define LIMIT_FORM_PARAMS 64          /* pairs per body */

@@ -10,6 +10,9 @@
 #include "oauth/directory.h"
 #include "oauth/metrics.h"
 
+/* Unknown client and wrong secret alike (docs/security.md, "Echoes"). */
+#define BAD_CLIENT "client authentication failed: unknown client or wrong client secret"
+
 static const char *method_name(enum app_auth_method m)
 {
 	switch (m) {
@@ -36,12 +39,11 @@ static status find_app(struct oauth_ctx *c, struct http_req *req, const char *cl
 		st = ST_NOT_FOUND;
 	else
 		st = directory_app_by_client_id(c, req->tenant_id, client_id, app, &e);
+	/* The same words as a wrong secret (no client enumeration), and the
+	 * value is not echoed: a client that swapped id and secret would
+	 * have its secret reflected. */
 	if (st == ST_NOT_FOUND)
-		return oauth_fail(
-		    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-		    "client authentication failed: unknown client '%s' in tenant '%s'",
-		    oauth_show(req->arena, client_id, OAUTH_SHOW_MAX),
-		    oauth_show(req->arena, req->tenant, OAUTH_SHOW_MAX));
+		return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED, BAD_CLIENT);
 	if (st != ST_OK)
 		return oauth_fail_err(fault, OAUTH_SERVER_ERROR, st, &e, "looking up the client: ");
 	return ST_OK;
@@ -85,10 +87,7 @@ static status check_secret(struct oauth_ctx *c, struct http_req *req, const char
 		return wrong_method(req, out->app, m, fault);
 	if (!out->app->has_secret ||
 	    !ct_eq(h, sizeof h, out->app->secret_hash, sizeof out->app->secret_hash))
-		return oauth_fail(
-		    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-		    "client authentication failed: wrong client secret for client '%s'",
-		    oauth_show(req->arena, client_id, OAUTH_SHOW_MAX));
+		return oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED, BAD_CLIENT);
 	out->method = m;
 	return ST_OK;
 }

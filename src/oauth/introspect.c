@@ -97,10 +97,13 @@ static void tok_answer(struct http_req *req, struct http_resp *resp, struct tok_
 {
 	if (st != ST_OK)
 		oauth_respond_fault(req, resp, &call->fault, st);
-	resp->log_note = arena_printf(
-	    req->arena, "client=%s %s%s%s",
-	    call->ca.client_id ? oauth_show(req->arena, call->ca.client_id, 64) : "-", what,
-	    st != ST_OK ? " error=" : "", st != ST_OK ? oauth_error_name(call->fault.error) : "");
+	resp->log_note =
+	    arena_printf(req->arena, "client=%s %s%s%s",
+			 call->ca.app != NULL ? oauth_show(req->arena, call->ca.client_id, 64)
+			 : call->ca.client_id != NULL ? "(unknown)"
+						      : "-",
+			 what, st != ST_OK ? " error=" : "",
+			 st != ST_OK ? oauth_error_name(call->fault.error) : "");
 	client_auth_release(&call->ca);
 }
 

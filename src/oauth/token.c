@@ -45,6 +45,27 @@ static bool form_content_type(const char *ct)
 	return *ct == '\0' || *ct == ';'; /* parameters (charset) are fine */
 }
 
+/* An unknown grant_type is echoed only when it looks like a grant type: a
+ * name of at most 32 characters of ALPHA DIGIT "-" "." "_", or a URN of at
+ * most 64 (RFC 6749 §4.5); otherwise only its length is told, so that a
+ * token or secret sent in its place is never reflected (docs/security.md,
+ * "Echoes"). */
+static const char *grant_shown(struct arena *a, struct sv gt)
+{
+	bool urn = gt.n > 4 && memcmp(gt.p, "urn:", 4) == 0;
+	bool ok = gt.n <= (urn ? 64u : 32u);
+
+	for (size_t i = 0; ok && i < gt.n; i++) {
+		char ch = gt.p[i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+		     (urn && ch == ':');
+	}
+	if (ok)
+		return arena_printf(a, "'%.*s'", (int)gt.n, gt.p);
+	return arena_printf(a, "(a value of %zu characters that is not a grant type name)", gt.n);
+}
+
 static const char *grant_label(unsigned grant)
 {
 	switch (grant) {
@@ -133,9 +154,9 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct to
 	*grant = app_grant_parse(gt.p);
 	if (*grant == 0)
 		return oauth_fail(fault, OAUTH_UNSUPPORTED_GRANT_TYPE, ST_UNSUPPORTED,
-				  "unsupported grant type '%s' (supported: %s, refresh_token, "
+				  "unsupported grant type %s (supported: %s, refresh_token, "
 				  "client_credentials)",
-				  oauth_show(a, gt.p, OAUTH_SHOW_MAX), GRANT_TYPE_JWT_BEARER);
+				  grant_shown(a, gt), GRANT_TYPE_JWT_BEARER);
 	if (!(ca->app->grants & *grant))
 		return oauth_fail(fault, OAUTH_UNAUTHORIZED_CLIENT, ST_FORBIDDEN,
 				  "grant type '%s' is not allowed for application '%s' (see its "
@@ -208,7 +229,9 @@ static void token_answer(struct http_req *req, struct http_resp *resp, struct to
 	 * what (never a secret, an assertion or a description). */
 	resp->log_note =
 	    arena_printf(req->arena, "client=%s grant=%s%s%s",
-			 call->ca.client_id ? oauth_show(req->arena, call->ca.client_id, 64) : "-",
+			 call->ca.app != NULL ? oauth_show(req->arena, call->ca.client_id, 64)
+			 : call->ca.client_id != NULL ? "(unknown)"
+						      : "-",
 			 grant_label(call->grant), st != ST_OK ? " error=" : "",
 			 st != ST_OK ? oauth_error_name(call->fault.error) : "");
 	client_auth_release(&call->ca);

@@ -236,8 +236,13 @@ def test_list_with_paging(srv):
     assert past["totalResults"] == 5 and past["count"] == 0 and past["identityProviders"] == []
     # Other tenants' IdPs are not listed.
     assert all(i["name"].startswith("page-") for i in full["identityProviders"])
-    for q in ("?limit=0", "?limit=1001", "?limit=abc", "?offset=-1", "?limit=1&limit=2"):
+    for q in ("?limit=0", "?limit=1001", "?limit=abc", "?offset=-1", "?limit=1&limit=2",
+              "?offset=9223372036854775807", "?offset=1000000001",
+              "?offset=99999999999999999999"):
         assert_error(srv.get(prefix + IDPS + q, auth=srv.admin), 400)
+    # the largest offset: an empty page whose startIndex did not overflow
+    top = listing(srv, prefix=prefix, query="?offset=1000000000")
+    assert top["startIndex"] == 1000000001 and top["count"] == 0
 
 
 # -- PUT --------------------------------------------------------------------------

@@ -211,6 +211,9 @@ BAD = {
     "expired": (
         lambda c: good(c, now=int(time.time()) - 1000, lifetime=100), 400, "invalid_grant",
         "assertion expired: exp is"),
+    "exp in the year 9999, no jti, no iat (default max_assertion_lifetime 24h)": (
+        lambda c: good(c, jti=None, iat=None, exp=253402300799), 400, "invalid_grant",
+        "assertion lifetime too long: exp - now is"),
     "not yet valid": (
         lambda c: good(c, nbf=int(time.time()) + 3600), 400, "invalid_grant",
         "assertion not yet valid: nbf is"),
@@ -331,6 +334,29 @@ def test_client_secret_off_by_one(ctx):
     r = uj.token(ctx.srv, {"grant_type": uj.JWT_BEARER, "assertion": good(ctx),
                            "client_secret": ctx.secret, "client_id": ctx.cid}, auth=ctx.auth)
     uj.assert_oauth_error(r, 400, "invalid_request", "more than one client authentication")
+
+
+def test_secrets_sent_in_the_wrong_place_are_not_echoed(ctx):
+    """Issue 9, finding 7: id and secret swapped, the base64 of id:secret as
+    the user name, a refresh token inside grant_type: the value is neither
+    reflected in the answer nor written to the log."""
+    import base64
+    both = base64.b64encode(f"{ctx.cid}:{ctx.secret}".encode()).decode()
+    for auth in ((ctx.secret, ctx.cid), (both, "x")):
+        r = uj.jwt_grant(ctx.srv, good(ctx), auth)
+        uj.assert_oauth_error(r, 401, "invalid_client",
+                              "unknown client or wrong client secret",
+                              secrets=[ctx.secret, both])
+    fake_rt = "kP2x" + "S3cr3t" * 8
+    r = uj.token(ctx.srv, {"grant_type": "refresh_token;refresh_token=" + fake_rt},
+                 auth=ctx.auth)
+    uj.assert_oauth_error(r, 400, "unsupported_grant_type", "not a grant type name",
+                          secrets=[fake_rt])
+    r = uj.token(ctx.srv, {"grant_type": "password"}, auth=ctx.auth)
+    uj.assert_oauth_error(r, 400, "unsupported_grant_type", "unsupported grant type 'password'")
+    log = ctx.srv.log()
+    assert ctx.secret not in log and both not in log and fake_rt not in log
+    assert "client=(unknown)" in log
 
 
 # -- dry run -------------------------------------------------------------------

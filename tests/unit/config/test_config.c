@@ -192,7 +192,7 @@ static void check_defaults(const struct config *c)
 	assert_true(c->oauth.jwt.enable_jwt_cache);
 	assert_false(c->oauth.jwt.require_jti);
 	assert_false(c->oauth.jwt.require_iat);
-	assert_int_equal(c->oauth.jwt.max_assertion_lifetime, 0);
+	assert_int_equal(c->oauth.jwt.max_assertion_lifetime, 86400);
 	assert_int_equal(c->oauth.jwt.max_assertion_size, 16384);
 	assert_int_equal(c->oauth.token_validation.user_access_token_validity, 3600);
 	assert_int_equal(c->oauth.token_validation.app_access_token_validity, 3600);
@@ -897,7 +897,7 @@ static void dump_format(void **state)
 	    "\npath = \"var/grantd.db\"\n# url = (unset)\nbusy_timeout = \"5s\"\n",
 	    "\ntimestamp_skew = \"60s\"\n",
 	    "\niat_validity_period = \"30m\"\n",
-	    "\nmax_assertion_lifetime = \"0s\"\n",
+	    "\nmax_assertion_lifetime = \"1d\"\n",
 	    "\nuser_access_token_validity = \"1h\"\n",
 	    "\nrefresh_token_validity = \"1d\"\n",
 	    "\ncache_ttl = \"10m\"\n",

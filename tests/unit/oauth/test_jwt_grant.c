@@ -557,6 +557,10 @@ static void test_step7_times(void **state)
 	expect_fail(&o, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT,
 		    "assertion too old: iat is 1861 s ago, the limit is 1800 s");
 	fx_cfg(f)->oauth.jwt.enable_iat_validation = false;
+	times(f, NOW + 300, NOW - 100000, NO, &o); /* exp - iat over the default 24 h */
+	expect_fail(&o, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT,
+		    "exp - iat is 100300 s, the maximum is 86400 s (max_assertion_lifetime)");
+	fx_cfg(f)->oauth.jwt.max_assertion_lifetime = 0; /* unlimited, explicitly */
 	times(f, NOW + 300, NOW - 100000, NO, &o);
 	expect_pass(&o);
 	fx_cfg(f)->oauth.jwt.enable_iat_validation = true;

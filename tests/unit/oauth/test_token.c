@@ -317,6 +317,18 @@ static void test_request_checks(void **state)
 	expect_error(&c, 400, "invalid_request", "missing parameter 'assertion'");
 	post(f, hdrs(f, auth), "grant_type=password&username=a&password=b", &c);
 	expect_error(&c, 400, "unsupported_grant_type", "unsupported grant type 'password'");
+	/* a grant_type that is no grant type name is not echoed */
+	post(f, hdrs(f, auth),
+	     "grant_type=refresh_token%3Brefresh_token%"
+	     "3DkP2xSECRETSECRETSECRETSECRETSECRETSECRETabcde",
+	     &c);
+	assert_null(strstr(str(&c, "error_description"), "SECRET"));
+	expect_error(&c, 400, "unsupported_grant_type",
+		     "unsupported grant type (a value of 73 characters that is not a grant type "
+		     "name)");
+	post(f, hdrs(f, auth), "grant_type=urn:ietf:params:oauth:grant-type:token-exchange", &c);
+	expect_error(&c, 400, "unsupported_grant_type",
+		     "unsupported grant type 'urn:ietf:params:oauth:grant-type:token-exchange'");
 	post(f, hdrs(f, auth), "grant_type=client_credentials", &c);
 	expect_error(&c, 400, "unauthorized_client",
 		     "grant type 'client_credentials' is not allowed for application");
@@ -335,10 +347,19 @@ static void test_client_auth(void **state)
 	wrong[sizeof wrong - 2] ^= 1;
 	post(f, hdrs(f, basic(f, FX_CLIENT, wrong)), jwt_body(f, NULL), &c);
 	assert_null(strstr(str(&c, "error_description"), wrong));
-	expect_error(&c, 401, "invalid_client", "wrong client secret for client '" FX_CLIENT "'");
+	/* a wrong secret and an unknown client read the same (no client
+	 * enumeration), and an unknown id is not echoed (it may be a secret
+	 * sent in its place) */
+	expect_error(&c, 401, "invalid_client",
+		     "client authentication failed: unknown client or wrong client secret");
 	post(f, hdrs(f, basic(f, "nobody_0123456789abcdefghijk", FX_SECRET)), jwt_body(f, NULL),
 	     &c);
-	expect_error(&c, 401, "invalid_client", "unknown client 'nobody_0123456789abcdefghijk'");
+	assert_null(strstr(str(&c, "error_description"), "nobody_"));
+	expect_error(&c, 401, "invalid_client",
+		     "client authentication failed: unknown client or wrong client secret");
+	post(f, hdrs(f, basic(f, FX_SECRET, FX_CLIENT)), jwt_body(f, NULL), &c); /* swapped */
+	assert_null(strstr(str(&c, "error_description"), FX_SECRET));
+	expect_error(&c, 401, "invalid_client", "unknown client or wrong client secret");
 	post(f, hdrs(f, NULL),
 	     arena_printf(&f->a, "%s&client_id=%s&client_secret=x", jwt_body(f, NULL), FX_CLIENT),
 	     &c);
