@@ -1,18 +1,26 @@
 /* auth.c - admin authentication: HTTP Basic against argon2id hashes.
  *
  * Three defences, in the order a request meets them:
- *  1. Throttling: failures are counted per source address and per user name
- *     in a fixed window; at max_failed_logins the caller gets 429 with
- *     Retry-After and no password is checked at all (argon2id is expensive
- *     on purpose, so an attacker must not be able to make us run it).
+ *  1. Throttling (docs/security.md, "Admin logins"): attempts are counted
+ *     per source (an IPv6 address by its /64) and per principal (user and
+ *     tenant domain, normalised) in a fixed window, before the password is
+ *     checked, and a success takes its attempt back. A source at
+ *     max_failed_logins gets 429 with Retry-After and no password is checked
+ *     at all (argon2id is expensive on purpose). A principal at the limit is
+ *     refused to sources that have failed, and slowed down to one attempt per
+ *     ADMIN_SOFT_INTERVAL for sources that have not, so a lock-out by
+ *     strangers does not keep the owner out.
  *  2. A verification cache: a successful check is remembered for
  *     auth_cache_ttl seconds under HMAC(server secret, tenant|user|password),
  *     so a burst of admin requests costs one argon2id, and no password is
  *     kept in memory.
  *  3. At most ARGON2_CONCURRENCY argon2id checks run at once (each takes
  *     64 MiB), bounding memory under a flood of distinct credentials. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,14 +30,16 @@
 #include "admin/auth.h"
 #include "lib/log.h"
 
-#define THROTTLE_SLOTS 1024   /* power of two */
-#define VERIFY_CACHE_SLOTS 256 /* power of two */
-#define ARGON2_CONCURRENCY 2
+#define THROTTLE_SLOTS      1024 /* power of two */
+#define VERIFY_CACHE_SLOTS  256  /* power of two */
+#define ARGON2_CONCURRENCY  2
+#define ADMIN_SOFT_INTERVAL 2 /* seconds between attempts on a locked account */
 
 struct throttle_slot {
 	unsigned char key[SHA256_LEN];
 	time_t window_start;
-	int failures;
+	int64_t failures; /* attempts not (yet) known to have succeeded */
+	time_t soft_next; /* principal: the next attempt a clean source may make */
 };
 
 struct verify_slot {
@@ -55,7 +65,8 @@ status admin_auth_new(const struct config *cfg, struct admin_auth **out)
 	if (a == NULL)
 		return ST_NOMEM;
 	a->cfg = cfg;
-	if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_mutex_init(&a->dummy_mu, NULL) != 0 || sem_init(&a->argon2_slots, 0, ARGON2_CONCURRENCY) != 0 ||
+	if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_mutex_init(&a->dummy_mu, NULL) != 0 ||
+	    sem_init(&a->argon2_slots, 0, ARGON2_CONCURRENCY) != 0 ||
 	    rand_bytes(a->key, sizeof a->key) != ST_OK) {
 		free(a);
 		return ST_INTERNAL;
@@ -78,7 +89,7 @@ void admin_auth_free(struct admin_auth *a)
 static void keyed(const struct admin_auth *a, const char *kind, const char *x, const char *y,
 		  const char *z, unsigned char out[SHA256_LEN])
 {
-	struct buf b = { .max = 4096 };
+	struct buf b = {.max = 4096};
 	/* NUL separators: no two different tuples hash the same. */
 	buf_append(&b, kind, strlen(kind) + 1);
 	buf_append(&b, x, strlen(x) + 1);
@@ -90,8 +101,8 @@ static void keyed(const struct admin_auth *a, const char *kind, const char *x, c
 	buf_free(&b);
 }
 
-static struct throttle_slot *throttle_find(struct admin_auth *a, const unsigned char key[SHA256_LEN],
-					   time_t now, bool create)
+static struct throttle_slot *
+throttle_find(struct admin_auth *a, const unsigned char key[SHA256_LEN], time_t now, bool create)
 {
 	size_t i = (key[0] | (size_t)key[1] << 8) & (THROTTLE_SLOTS - 1);
 	struct throttle_slot *s = &a->throttle[i];
@@ -105,53 +116,86 @@ static struct throttle_slot *throttle_find(struct admin_auth *a, const unsigned 
 	memcpy(s->key, key, SHA256_LEN);
 	s->window_start = now;
 	s->failures = 0;
+	s->soft_next = 0;
 	return s;
 }
 
-int admin_auth_throttled(struct admin_auth *a, const char *source, const char *user)
+/* The source key: an IPv4 address (also IPv4-mapped IPv6) as it is, an
+ * IPv6 address as its /64, which one host usually holds whole. */
+static void source_key(const char *addr, char out[INET6_ADDRSTRLEN + 4])
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (addr != NULL && inet_pton(AF_INET6, addr, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			memcpy(&a4, a6.s6_addr + 12, 4);
+			inet_ntop(AF_INET, &a4, out, INET6_ADDRSTRLEN);
+			return;
+		}
+		char buf[INET6_ADDRSTRLEN];
+		memset(a6.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &a6, buf, sizeof buf);
+		snprintf(out, INET6_ADDRSTRLEN + 4, "%s/64", buf);
+		return;
+	}
+	snprintf(out, INET6_ADDRSTRLEN + 4, "%s", addr != NULL ? addr : "-");
+}
+
+int admin_auth_begin(struct admin_auth *a, const char *source, const char *principal)
 {
 	unsigned char ks[SHA256_LEN], ku[SHA256_LEN];
-	time_t now = time(NULL);
+	char src[INET6_ADDRSTRLEN + 4];
+	time_t now = time(NULL), window = a->cfg->admin_api.lockout_window;
+	int64_t max = a->cfg->admin_api.max_failed_logins;
+	struct throttle_slot *s, *u;
 	int retry = 0;
 
-	keyed(a, "src", source, NULL, NULL, ks);
-	keyed(a, "user", user, NULL, NULL, ku);
+	source_key(source, src);
+	keyed(a, "src", src, NULL, NULL, ks);
+	keyed(a, "user", principal, NULL, NULL, ku);
 	pthread_mutex_lock(&a->mu);
-	for (int k = 0; k < 2; k++) {
-		struct throttle_slot *s = throttle_find(a, k ? ku : ks, now, false);
-		if (s != NULL && s->failures >= a->cfg->admin_api.max_failed_logins) {
-			int left = (int)(s->window_start + a->cfg->admin_api.lockout_window - now);
-			if (left > retry)
-				retry = left;
-		}
+	s = throttle_find(a, ks, now, true);
+	u = throttle_find(a, ku, now, true);
+	if (s->failures >= max) {
+		retry = (int)(s->window_start + window - now);
+	} else if (u->failures >= max && s->failures > 0) {
+		retry = (int)(u->window_start + window - now);
+	} else if (u->failures >= max) {
+		/* A source that has not failed meets a soft lock: one attempt
+		 * per ADMIN_SOFT_INTERVAL for the account, so that whoever
+		 * locked it cannot keep its owner out. */
+		if (now < u->soft_next)
+			retry = (int)(u->soft_next - now);
+		else
+			u->soft_next = now + ADMIN_SOFT_INTERVAL;
+	}
+	if (retry == 0) {
+		/* Counted before the check: parallel attempts cannot all pass. */
+		s->failures++;
+		u->failures++;
 	}
 	pthread_mutex_unlock(&a->mu);
-	return retry;
+	return retry > 0 ? retry : 0;
 }
 
-void admin_auth_failed(struct admin_auth *a, const char *source, const char *user)
+void admin_auth_succeeded(struct admin_auth *a, const char *source, const char *principal)
 {
 	unsigned char ks[SHA256_LEN], ku[SHA256_LEN];
+	char src[INET6_ADDRSTRLEN + 4];
+	struct throttle_slot *s;
 	time_t now = time(NULL);
 
-	keyed(a, "src", source, NULL, NULL, ks);
-	keyed(a, "user", user, NULL, NULL, ku);
+	source_key(source, src);
+	keyed(a, "src", src, NULL, NULL, ks);
+	keyed(a, "user", principal, NULL, NULL, ku);
 	pthread_mutex_lock(&a->mu);
-	throttle_find(a, ks, now, true)->failures++;
-	throttle_find(a, ku, now, true)->failures++;
-	pthread_mutex_unlock(&a->mu);
-}
-
-void admin_auth_succeeded(struct admin_auth *a, const char *user)
-{
-	unsigned char ku[SHA256_LEN];
-	struct throttle_slot *s;
-
-	keyed(a, "user", user, NULL, NULL, ku);
-	pthread_mutex_lock(&a->mu);
-	s = throttle_find(a, ku, time(NULL), false);
-	if (s != NULL)
+	if ((s = throttle_find(a, ks, now, false)) != NULL && s->failures > 0)
+		s->failures--; /* the attempt counted by admin_auth_begin */
+	if ((s = throttle_find(a, ku, now, false)) != NULL) {
 		s->failures = 0;
+		s->soft_next = 0;
+	}
 	pthread_mutex_unlock(&a->mu);
 }
 

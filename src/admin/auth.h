@@ -6,10 +6,13 @@
 
 #include "admin/admin.h"
 
-/* Seconds the caller must wait (0 = not throttled) for this source or user. */
-int admin_auth_throttled(struct admin_auth *a, const char *source, const char *user);
-void admin_auth_failed(struct admin_auth *a, const char *source, const char *user);
-void admin_auth_succeeded(struct admin_auth *a, const char *user);
+/* Before a password is checked: 0 = go on (the attempt is counted against
+ * the source and the principal, "user@domain" with the domain in lower
+ * case), else the seconds to wait (429; nothing counted). See auth.c. */
+int admin_auth_begin(struct admin_auth *a, const char *source, const char *principal);
+/* The password was right: the source's attempt is taken back and the
+ * principal's failures are forgotten. */
+void admin_auth_succeeded(struct admin_auth *a, const char *source, const char *principal);
 /* Verifies `password` against the argon2id `pw_hash`, through the cache. */
 bool admin_auth_check(struct admin_auth *a, const char *tenant_id, const char *user,
 		      const char *password, const char *pw_hash);

@@ -43,7 +43,7 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 	struct oauth_ctx *c = ctx;
 	const char *authz = http_req_header(req, "Authorization");
 	const char *super_domain = c->cfg->tenant.default_domain;
-	char *login = NULL, *password = NULL;
+	char *login = NULL, *password = NULL, *principal;
 	const char *user, *domain, *tenant_id;
 	struct store_tenant t;
 	struct store_admin u;
@@ -66,7 +66,14 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 		unauthorized(call, "malformed Authorization header: expected Basic credentials");
 		return false;
 	}
-	retry = admin_auth_throttled(c->admin_auth, req->remote_addr, login);
+	found = split_user(call, login, &user, &domain);
+	/* One principal however the domain is spelt ("admin" is
+	 * admin@<default domain>). */
+	principal = found ? arena_printf(req->arena, "%s@%s", user, domain) : login;
+	for (char *p = principal ? strrchr(principal, '@') : NULL; p != NULL && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	retry = admin_auth_begin(c->admin_auth, req->remote_addr, principal ? principal : login);
 	if (retry > 0) {
 		char *ra = arena_printf(req->arena, "%d", retry);
 		if (ra != NULL)
@@ -77,7 +84,6 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 		    retry);
 		return false;
 	}
-	found = split_user(call, login, &user, &domain);
 	if (found) {
 		st = c->store->ops->tenant_get_by_domain(c->store, req->arena, domain, &t, NULL);
 		found = st == ST_OK && t.active;
@@ -98,20 +104,19 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 		/* Same work for an unknown user as for a wrong password, so that
 		 * timing does not reveal which user names exist. */
 		admin_auth_check_dummy(c->admin_auth, password);
-		admin_auth_failed(c->admin_auth, req->remote_addr, login);
-		log_info("admin login failed: unknown user '%s' from %s", login, req->remote_addr);
+		/* The name is not logged: it may be a password typed there. */
+		log_info("admin login failed: unknown user from %s", req->remote_addr);
 		unauthorized(call, "invalid credentials");
 		return false;
 	}
 	if (!admin_auth_check(c->admin_auth, t.id, user, password, u.pw_hash)) {
-		admin_auth_failed(c->admin_auth, req->remote_addr, login);
-		log_info("admin login failed: wrong password for '%s' from %s", login,
+		log_info("admin login failed: wrong password for '%s' from %s", principal,
 			 req->remote_addr);
 		unauthorized(call, "invalid credentials");
 		return false;
 	}
 	mem_wipe(password, strlen(password));
-	admin_auth_succeeded(c->admin_auth, login);
+	admin_auth_succeeded(c->admin_auth, req->remote_addr, principal);
 
 	call->super = strcmp(t.domain, super_domain) == 0 && strcmp(user, "admin") == 0;
 	call->actor = call->super ? "admin" : arena_printf(req->arena, "%s@%s", user, t.domain);
