@@ -219,16 +219,49 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 				(long long)(now - exp), (long long)skew);
 		goto out;
 	}
-	if (jwt_claim_numericdate(jws.payload, "nbf", &nbf, &e) == ST_OK && nbf > now + skew) {
+	/* nbf and iat are optional, but when present they must be NumericDates,
+	 * as in a grant assertion (docs/jwt-grant.md, step 3): a malformed
+	 * one is an error, never ignored. */
+	for (int k = 0; k < 2; k++) {
+		int64_t *t = k == 0 ? &nbf : &iat;
+		status cst = jwt_claim_numericdate(jws.payload, k == 0 ? "nbf" : "iat", t, &e);
+		if (cst == ST_NOT_FOUND)
+			*t = -1;
+		else if (cst != ST_OK) {
+			st = jwt_fail(fault, e.msg);
+			goto out;
+		}
+	}
+	if (nbf >= 0 && nbf > now + skew) {
 		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
 				"client assertion not yet valid: nbf is %lld s in the future",
 				(long long)(nbf - now));
 		goto out;
 	}
-	if (jwt_claim_numericdate(jws.payload, "iat", &iat, &e) == ST_OK && iat > now + skew) {
+	if (iat >= 0 && iat > now + skew) {
 		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
 				"client assertion issued in the future: iat is %lld s ahead",
 				(long long)(iat - now));
+		goto out;
+	}
+	/* The grant assertion's age and lifetime limits apply too. */
+	if (iat >= 0 && cfg->oauth.jwt.enable_iat_validation &&
+	    now - iat > cfg->oauth.jwt.iat_validity_period + skew) {
+		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+				"client assertion too old: iat is %lld s ago, the limit is %lld s "
+				"(iat_validity_period)",
+				(long long)(now - iat),
+				(long long)cfg->oauth.jwt.iat_validity_period);
+		goto out;
+	}
+	if (cfg->oauth.jwt.max_assertion_lifetime > 0 &&
+	    exp - (iat >= 0 ? iat : now) > cfg->oauth.jwt.max_assertion_lifetime) {
+		st = oauth_fail(
+		    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
+		    "client assertion lifetime too long: exp - %s is %lld s, the maximum "
+		    "is %lld s (max_assertion_lifetime)",
+		    iat >= 0 ? "iat" : "now", (long long)(exp - (iat >= 0 ? iat : now)),
+		    (long long)cfg->oauth.jwt.max_assertion_lifetime);
 		goto out;
 	}
 	/* Last, after every other check. A used jti is refused here, before

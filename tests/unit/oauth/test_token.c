@@ -619,6 +619,45 @@ static void test_private_key_jwt(void **state)
 			  jwt_body(f, NULL), cas),
 	     &c);
 	expect_error(&c, 401, "invalid_client", "client assertion rejected");
+	/* The claim checks of a grant assertion: a malformed nbf or iat is an
+	 * error, never ignored; iat age and lifetime are bounded. */
+	{
+		static const struct {
+			const char *claim;
+			json_int_t v; /* offset from now, or a literal below */
+			bool as_string;
+			const char *want;
+		} cases[] = {
+		    {"nbf", 0, true, "claim 'nbf' must be a number, got string"},
+		    {"iat", 0, true, "claim 'iat' must be a number, got string"},
+		    {"nbf", -1, false, "claim 'nbf' must not be negative"},
+		    {"iat", -1, false, "claim 'iat' must not be negative"},
+		    {"iat", -7200, false, "client assertion too old: iat is 7200 s ago"},
+		    {"exp", 200000, false, "client assertion lifetime too long: exp - now is"},
+		};
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			json_t *x = json_deep_copy(ca);
+			json_int_t v = cases[i].v;
+			char jti[32];
+			snprintf(jti, sizeof jti, "client-jti-bad-%zu", i);
+			json_object_set_new(x, "jti", json_string(jti));
+			if (cases[i].as_string)
+				json_object_set_new(x, cases[i].claim, json_string("soon"));
+			else
+				json_object_set_new(
+				    x, cases[i].claim,
+				    json_integer(v == -1 ? -1 : (json_int_t)now + v));
+			cas = fx_sign(f, f->ec_key, JOSE_ALG_ES256, NULL, x);
+			post(f, hdrs(f, NULL),
+			     arena_printf(
+				 &f->a,
+				 "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
+				 "client-assertion-type%%3Ajwt-bearer&client_assertion=%s",
+				 jwt_body(f, NULL), cas),
+			     &c);
+			expect_error(&c, 401, "invalid_client", cases[i].want);
+		}
+	}
 	/* A secret is not accepted for this client. */
 	post(f, hdrs(f, basic(f, FX_CLIENT, FX_SECRET)), jwt_body(f, NULL), &c);
 	expect_error(&c, 401, "invalid_client", "registered for private_key_jwt");
