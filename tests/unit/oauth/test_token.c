@@ -632,7 +632,7 @@ static void test_private_key_jwt(void **state)
 		    {"iat", 0, true, "claim 'iat' must be a number, got string"},
 		    {"nbf", -1, false, "claim 'nbf' must not be negative"},
 		    {"iat", -1, false, "claim 'iat' must not be negative"},
-		    {"iat", -7200, false, "client assertion too old: iat is 7200 s ago"},
+		    {"iat", -7200, false, "client assertion too old: iat is"},
 		    {"exp", 200000, false, "client assertion lifetime too long: exp - now is"},
 		};
 		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
