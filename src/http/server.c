@@ -564,6 +564,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http_server *s = cls;
 	struct reqctx *rc = *con_cls;
 	struct arena a;
+	long us;
 
 	(void)c;
 	(void)toe;
@@ -585,9 +586,10 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		(void)run_cont(s, rc, NULL);
 	}
 	*con_cls = NULL;
+	us = elapsed_us(&rc->t0);
 	if (rc->status >= 200 && rc->status < 600) {
 		size_t r = rc->route != NULL ? s->series_of[rc->route - s->routes] : s->nroutes;
-		mx_observe_us(&s->hist[r][rc->status / 100 - 2], (uint64_t)elapsed_us(&rc->t0));
+		mx_observe_us(&s->hist[r][rc->status / 100 - 2], (uint64_t)(us > 0 ? us : 0));
 	}
 	/* Status 0: grantd sent no response (MHD refused the request itself,
 	 * the client went away or timed out). The query is never logged. */
@@ -596,8 +598,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		log_info("access %s %s %.*s %d %zu %ldus tenant=%s trace=%s%s%s",
 			 rc->req.remote_addr ? rc->req.remote_addr : "-",
 			 rc->req.method_name ? rc->req.method_name : "-", (int)path.n, path.p,
-			 rc->status, rc->resp_bytes, elapsed_us(&rc->t0),
-			 rc->req.tenant ? rc->req.tenant : "-",
+			 rc->status, rc->resp_bytes, us, rc->req.tenant ? rc->req.tenant : "-",
 			 rc->req.trace_id[0] ? rc->req.trace_id : "-", rc->log_note ? " note=" : "",
 			 rc->log_note ? rc->log_note : "");
 	}

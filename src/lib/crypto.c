@@ -126,7 +126,7 @@ status uuid_v4(char out[UUID_STR_LEN + 1])
 	return ST_OK;
 }
 
-static status uuid_v7_ms(uint64_t ms, char out[UUID_STR_LEN + 1])
+static status uuid_v7_at(uint64_t ms, char out[UUID_STR_LEN + 1])
 {
 	unsigned char b[16];
 
@@ -138,7 +138,7 @@ static status uuid_v7_ms(uint64_t ms, char out[UUID_STR_LEN + 1])
 	return ST_OK;
 }
 
-static uint64_t clock_ms(void)
+uint64_t clock_unix_ms(void)
 {
 	struct timespec ts;
 
@@ -148,34 +148,33 @@ static uint64_t clock_ms(void)
 
 status uuid_v7(char out[UUID_STR_LEN + 1])
 {
-	return uuid_v7_ms(clock_ms(), out);
+	return uuid_v7_at(clock_unix_ms(), out);
 }
 
 status uuid_v7_in(int64_t secs, char out[UUID_STR_LEN + 1])
 {
-	uint64_t ms = clock_ms();
+	uint64_t ms = clock_unix_ms();
 
 	if (secs < 0)
 		return ST_INTERNAL;
 	if (ms / 1000 != (uint64_t)secs)
 		ms = (uint64_t)secs * 1000 + 999;
-	return uuid_v7_ms(ms, out);
+	return uuid_v7_at(ms, out);
 }
 
-bool uuid_v7_time(const char *s, int64_t *secs)
+bool uuid_v7_unix_ms(struct sv s, uint64_t *ms)
 {
-	uint64_t ms = 0;
+	uint64_t v = 0;
 
-	if (s == NULL || !uuid_valid(sv_from(s)) || s[14] != '7')
+	if (!uuid_valid(s) || s.p[14] != '7')
 		return false;
 	/* 48 bits of milliseconds: the first 8 + 4 hex digits, "-" between */
 	for (int i = 0; i < 13; i++) {
-		char c = s[i];
-		if (c == '-')
-			continue;
-		ms = ms << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+		char c = s.p[i];
+		if (c != '-')
+			v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
 	}
-	*secs = (int64_t)(ms / 1000);
+	*ms = v;
 	return true;
 }
 

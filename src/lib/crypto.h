@@ -53,9 +53,11 @@ status uuid_v7(char out[UUID_STR_LEN + 1]);
 /* The same within the Unix second `secs`: the clock's milliseconds when
  * it reads that second, else the second's last millisecond. */
 status uuid_v7_in(int64_t secs, char out[UUID_STR_LEN + 1]);
-/* The Unix time in seconds that a version 7 UUID (as uuid_v7 writes it)
- * carries; false when `s` is not a valid version 7 UUID. */
-bool uuid_v7_time(const char *s, int64_t *secs);
+/* The Unix time in milliseconds that a version 7 UUID (as uuid_v7 writes
+ * it) carries; false when `s` is not a valid version 7 UUID. */
+bool uuid_v7_unix_ms(struct sv s, uint64_t *ms);
+/* CLOCK_REALTIME in milliseconds. */
+uint64_t clock_unix_ms(void);
 bool uuid_valid(struct sv s);
 
 status sha256(const void *p, size_t n, unsigned char out[SHA256_LEN]);

@@ -105,13 +105,6 @@ void mx_sample(struct mx_out *o, const char *name, const char *labels, uint64_t 
 			       labels ? labels : "", labels ? "}" : "", (unsigned long long)value);
 }
 
-void mx_sample_double(struct mx_out *o, const char *name, const char *labels, double value)
-{
-	if (o->st == ST_OK)
-		o->st = buf_printf(o->b, "%s%s%s%s %.17g\n", name, labels ? "{" : "",
-				   labels ? labels : "", labels ? "}" : "", value);
-}
-
 void mx_histogram(struct mx_out *o, const char *name, const char *labels, const struct mx_hist *h)
 {
 	uint64_t cum = 0, count;

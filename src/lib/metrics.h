@@ -89,7 +89,6 @@ struct mx_out {
 void mx_family(struct mx_out *o, const char *name, const char *type, const char *help);
 /* `name{labels} value`: `labels` is NULL or made by mx_labels (without braces). */
 void mx_sample(struct mx_out *o, const char *name, const char *labels, uint64_t value);
-void mx_sample_double(struct mx_out *o, const char *name, const char *labels, double value);
 /* name_bucket{labels,le=...} (cumulative), name_sum (seconds), name_count. */
 void mx_histogram(struct mx_out *o, const char *name, const char *labels, const struct mx_hist *h);
 

@@ -83,8 +83,9 @@ status grant_finish(struct grant_commit *gc, struct http_resp *resp, struct oaut
 	else if ((st = tokens_respond(resp, t, gc->refresh_echo)) != ST_OK)
 		st = oauth_fail(fault, OAUTH_SERVER_ERROR, st, "cannot write the token response");
 	else
-		oauth_mx_issued(g->req->tenant, t->jwt != NULL, t->refresh_token[0] != '\0',
-				t->id_token != NULL);
+		gc->issued = (t->jwt != NULL ? OAUTH_MX_JWT_ACCESS : OAUTH_MX_ACCESS) |
+			     (t->refresh_token[0] != '\0' ? OAUTH_MX_REFRESH : 0) |
+			     (t->id_token != NULL ? OAUTH_MX_ID_TOKEN : 0);
 	tokens_wipe(&gc->tc.out);
 	if (gc->has_jr)
 		jwt_grant_result_free(&gc->jr);
@@ -155,6 +156,7 @@ status grant_refresh_token(const struct grant_req *g, struct oauth_fault *fault)
 	struct token_grant tg = {0};
 	unsigned char h[SHA256_LEN];
 	bool rotate = tokens_rotate_refresh(c, g->app);
+	uint64_t chain_ms;
 	struct err e = {0};
 	status st;
 
@@ -217,8 +219,9 @@ status grant_refresh_token(const struct grant_req *g, struct oauth_fault *fault)
 	 * id (uuid_v7) holds that time (docs/jwt-grant.md, "id_token"). */
 	tg.id_token = scope_has(tg.scope, "openid");
 	tg.id_token_ttl = tokens_id_token_ttl(c, g->app);
-	if (!uuid_v7_time(tok.chain_id, &tg.auth_time))
-		tg.auth_time = tok.issued_at;
+	tg.auth_time = uuid_v7_unix_ms(sv_from(tok.chain_id), &chain_ms)
+			   ? (int64_t)(chain_ms / 1000)
+			   : tok.issued_at;
 	return issue(g, &tg, tok.chain_id, rotate ? NULL : rt);
 }
 

@@ -52,7 +52,8 @@ struct grant_commit {
 	const char *refresh_echo; /* refresh_token without rotation */
 	size_t first_own;         /* tc.tx.replays before it: the client's */
 	struct token_commit tc;
-	status st; /* the store's, set by its done callback */
+	status st;       /* the store's, set by its done callback */
+	unsigned issued; /* OAUTH_MX_* bits of the tokens answered (metrics) */
 };
 
 /* The `assertion` grant: docs/jwt-grant.md, "The checks, in order", steps 1-9,

@@ -16,7 +16,11 @@ static const char *const grant_names[NGRANTS] = {"jwt-bearer", "refresh_token",
 /* Check 0 is "none", 1..JWT_NCHECKS the jwt-bearer checks, then these. */
 enum { C_CLIENT_REPLAY = JWT_NCHECKS + 1, C_REFRESH_REUSE, NCHECKS };
 
+/* In the order of the OAUTH_MX_* bits. */
 enum { T_ACCESS, T_JWT_ACCESS, T_REFRESH, T_ID, NTOKENS };
+_Static_assert(OAUTH_MX_ACCESS == 1u << T_ACCESS && OAUTH_MX_JWT_ACCESS == 1u << T_JWT_ACCESS &&
+		   OAUTH_MX_REFRESH == 1u << T_REFRESH && OAUTH_MX_ID_TOKEN == 1u << T_ID,
+	       "token bits and names in one order");
 static const char *const token_names[NTOKENS] = {"access_token", "jwt_access_token",
 						 "refresh_token", "id_token"};
 
@@ -26,7 +30,7 @@ static const char *const replay_names[NREPLAYS] = {"assertion", "client_assertio
 
 static struct mx_names tenants = MX_NAMES_INIT;
 static mx_counter requests[MX_NAMES_MAX][NGRANTS][NOUTCOMES][NCHECKS];
-static mx_counter issued[MX_NAMES_MAX][NTOKENS];
+static mx_counter issued_n[MX_NAMES_MAX][NTOKENS]; /* by OAUTH_MX_* bit */
 static mx_counter replays[MX_NAMES_MAX][NREPLAYS];
 static mx_counter introspections[MX_NAMES_MAX][2];
 static const char *const active_names[2] = {"false", "true"};
@@ -66,7 +70,7 @@ static size_t check_index(const char *check)
 }
 
 void oauth_mx_token_request(const char *tenant, unsigned grant, status st,
-			    const struct oauth_fault *fault)
+			    const struct oauth_fault *fault, unsigned issued)
 {
 	size_t t = tenant_index(tenant), outcome = 0, check = 0;
 
@@ -86,17 +90,9 @@ void oauth_mx_token_request(const char *tenant, unsigned grant, status st,
 		}
 	}
 	mx_add(&requests[t][grant_index(grant)][outcome][check], 1);
-}
-
-void oauth_mx_issued(const char *tenant, bool jwt_access, bool refresh, bool id_token)
-{
-	size_t t = tenant_index(tenant);
-
-	mx_add(&issued[t][jwt_access ? T_JWT_ACCESS : T_ACCESS], 1);
-	if (refresh)
-		mx_add(&issued[t][T_REFRESH], 1);
-	if (id_token)
-		mx_add(&issued[t][T_ID], 1);
+	for (size_t k = 0; k < NTOKENS; k++)
+		if (issued & (1u << k))
+			mx_add(&issued_n[t][k], 1);
 }
 
 void oauth_mx_introspection(const char *tenant, bool active)
@@ -149,7 +145,7 @@ void oauth_mx_render(struct mx_out *o)
 							  mx_labels(lb, sizeof lb, 4, kv), v);
 				}
 	by_tenant(o, "grantd_tokens_issued_total", "Tokens handed out by tenant and kind.", "token",
-		  token_names, NTOKENS, &issued[0][0]);
+		  token_names, NTOKENS, &issued_n[0][0]);
 	by_tenant(o, "grantd_replays_rejected_total",
 		  "Requests refused because an assertion's jti, a client assertion's jti or a "
 		  "rotated refresh token was used again.",

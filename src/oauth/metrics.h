@@ -28,13 +28,18 @@
 #define OAUTH_CHECK_CLIENT_REPLAY "client_assertion_replay"
 #define OAUTH_CHECK_REFRESH_REUSE "refresh_token_reuse"
 
+/* The tokens of a 200 answer, for oauth_mx_token_request. */
+#define OAUTH_MX_ACCESS     1u
+#define OAUTH_MX_JWT_ACCESS 2u
+#define OAUTH_MX_REFRESH    4u
+#define OAUTH_MX_ID_TOKEN   8u
+
 /* An answered token request. `grant` is an enum app_grant bit (0 for a
- * missing or unsupported grant_type); `st` the request's status and
- * `fault` its failure (unused when st is ST_OK). */
+ * missing or unsupported grant_type); `st` the request's status, `fault`
+ * its failure (unused when st is ST_OK), `issued` the OAUTH_MX_* bits of
+ * the tokens it handed out. */
 void oauth_mx_token_request(const char *tenant, unsigned grant, status st,
-			    const struct oauth_fault *fault);
-/* Tokens handed out in one 200 answer. */
-void oauth_mx_issued(const char *tenant, bool jwt_access, bool refresh, bool id_token);
+			    const struct oauth_fault *fault, unsigned issued);
 void oauth_mx_introspection(const char *tenant, bool active);
 /* Appends the families above (lib/metrics.h). */
 void oauth_mx_render(struct mx_out *o);

@@ -224,7 +224,8 @@ static void token_answer(struct http_req *req, struct http_resp *resp, struct to
 {
 	if (st != ST_OK)
 		oauth_respond_fault(req, resp, &call->fault, st);
-	oauth_mx_token_request(req->tenant, call->grant, st, &call->fault);
+	oauth_mx_token_request(req->tenant, call->grant, st, &call->fault,
+			       st == ST_OK ? call->commit.issued : 0);
 	/* Client faults are not logged as errors: the access log gets who and
 	 * what (never a secret, an assertion or a description). */
 	resp->log_note =

@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "jose/jws.h"
 #include "lib/crypto.h"
@@ -11,23 +10,21 @@
 #include "oauth/oauth.h"
 #include "oauth/signkeys.h"
 
-/* The time a UUIDv7 `jti` carries, as TOKEN_TIME_BYTES: its first 12 hex
- * digits. */
+/* A time in ms as TOKEN_TIME_BYTES, big-endian. */
+static void put_time(uint64_t ms, unsigned char t[TOKEN_TIME_BYTES])
+{
+	for (int i = 0; i < TOKEN_TIME_BYTES; i++)
+		t[i] = (unsigned char)(ms >> (8 * (TOKEN_TIME_BYTES - 1 - i)));
+}
+
+/* The time a UUIDv7 `jti` carries, as TOKEN_TIME_BYTES. */
 static bool jti_time(const char *jti, size_t n, unsigned char t[TOKEN_TIME_BYTES])
 {
-	if (n != UUID_STR_LEN || jti[14] != '7' || !uuid_valid((struct sv){jti, n}))
+	uint64_t ms;
+
+	if (!uuid_v7_unix_ms((struct sv){jti, n}, &ms))
 		return false;
-	for (int i = 0, k = 0; i < 13; i++) {
-		int v;
-		if (jti[i] == '-')
-			continue;
-		v = jti[i] <= '9' ? jti[i] - '0' : jti[i] - 'a' + 10;
-		if (k % 2 == 0)
-			t[k / 2] = (unsigned char)(v << 4);
-		else
-			t[k / 2] |= (unsigned char)v;
-		k++;
-	}
+	put_time(ms, t);
 	return true;
 }
 
@@ -56,13 +53,25 @@ static bool jwt_time(struct sv tok, unsigned char t[TOKEN_TIME_BYTES])
 	return ok;
 }
 
+/* The key of `token` whose time is `t` (NULL: none). */
+static status key_of(const struct oauth_ctx *c, struct sv token,
+		     const unsigned char t[TOKEN_TIME_BYTES], unsigned char out[SHA256_LEN])
+{
+	status st = oauth_keyed_hash(c, token, out);
+
+	if (st != ST_OK || t == NULL)
+		return st;
+	memmove(out + TOKEN_TIME_BYTES, out, SHA256_LEN - TOKEN_TIME_BYTES);
+	memcpy(out, t, TOKEN_TIME_BYTES);
+	return ST_OK;
+}
+
 status tokens_key(const struct oauth_ctx *c, struct sv token, const char *jti,
 		  unsigned char out[SHA256_LEN])
 {
 	unsigned char raw[TOKEN_TIME_BYTES + TOKEN_BYTES], t[TOKEN_TIME_BYTES];
 	size_t len = 0;
 	bool timed;
-	status st;
 
 	if (jti != NULL)
 		timed = jti_time(jti, strlen(jti), t);
@@ -73,31 +82,22 @@ status tokens_key(const struct oauth_ctx *c, struct sv token, const char *jti,
 			  len == sizeof raw))
 		memcpy(t, raw, sizeof t);
 	mem_wipe(raw, sizeof raw);
-	if ((st = oauth_keyed_hash(c, token, out)) != ST_OK || !timed)
-		return st;
-	memmove(out + TOKEN_TIME_BYTES, out, SHA256_LEN - TOKEN_TIME_BYTES);
-	memcpy(out, t, TOKEN_TIME_BYTES);
-	return ST_OK;
+	return key_of(c, token, timed ? t : NULL, out);
 }
 
 static status mint(struct oauth_ctx *c, char out[TOKEN_CHARS + 1], unsigned char h[SHA256_LEN],
 		   struct err *e)
 {
 	unsigned char raw[TOKEN_TIME_BYTES + TOKEN_BYTES];
-	struct timespec ts;
-	uint64_t ms;
 	status st;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-	for (int i = 0; i < TOKEN_TIME_BYTES; i++)
-		raw[i] = (unsigned char)(ms >> (8 * (TOKEN_TIME_BYTES - 1 - i)));
+	put_time(clock_unix_ms(), raw);
 	if (rand_bytes(raw + TOKEN_TIME_BYTES, TOKEN_BYTES) != ST_OK)
 		return err_set(e, ST_INTERNAL, "the CSPRNG failed");
 	b64url_encode(raw, sizeof raw, out);
 	out[TOKEN_CHARS] = '\0';
+	st = key_of(c, (struct sv){out, TOKEN_CHARS}, raw, h); /* tokens_key, not decoded again */
 	mem_wipe(raw, sizeof raw);
-	st = tokens_key(c, (struct sv){out, TOKEN_CHARS}, NULL, h);
 	if (st != ST_OK)
 		return err_set(e, st, "cannot hash a token");
 	return ST_OK;

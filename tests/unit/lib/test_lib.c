@@ -250,17 +250,19 @@ static void crypto_helpers(void **state)
 		/* The time a version 7 id carries, and ids dated in a given
 		 * second (a past one: its last millisecond). */
 		char v[UUID_STR_LEN + 1];
-		int64_t t = 0;
+		uint64_t t = 0;
 		assert_int_equal(uuid_v7_in(1700000000, v), ST_OK);
-		assert_true(uuid_v7_time(v, &t));
-		assert_int_equal(t, 1700000000);
+		assert_true(uuid_v7_unix_ms(sv_from(v), &t));
+		assert_true(t / 1000 == 1700000000);
+		assert_true(t == UINT64_C(1700000000999));
 		assert_int_equal(memcmp(v, "018bcfe5-6be7-7", 15), 0); /* 1700000000999 ms */
 		assert_int_equal(uuid_v7(v), ST_OK);
-		assert_true(uuid_v7_time(v, &t));
-		assert_true(t > 1700000000);
-		assert_false(uuid_v7_time(u, &t)); /* version 4 */
-		assert_false(uuid_v7_time("018bcfe5-6be7-7", &t));
-		assert_false(uuid_v7_time(NULL, &t));
+		assert_true(uuid_v7_unix_ms(sv_from(v), &t));
+		assert_true(t / 1000 > 1700000000);
+		assert_true(t <= clock_unix_ms());
+		assert_false(uuid_v7_unix_ms(sv_from(u), &t)); /* version 4 */
+		assert_false(uuid_v7_unix_ms(SV("018bcfe5-6be7-7"), &t));
+		assert_false(uuid_v7_unix_ms(SV(""), &t));
 		assert_int_equal(uuid_v7_in(-1, v), ST_INTERNAL);
 	}
 	assert_int_equal(rand_token(32, tok, sizeof tok), ST_OK);
