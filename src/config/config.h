@@ -25,21 +25,25 @@ struct config {
 	char *source; /* path of the file read, or "(defaults)" */
 
 	struct {
-		char *hostname;             /* "localhost" */
-		struct config_strlist bind; /* ["127.0.0.1", "::1"] */
-		bool bind_is_default;       /* unbindable defaults are skipped */
-		int64_t port;               /* 9443 */
-		int64_t http_port;          /* 0 = off */
-		char *data_dir;             /* "var" */
-		char *tls_cert, *tls_key;   /* NULL = generated in data_dir */
-		int64_t threads;            /* 0 = number of CPUs */
-		int64_t max_connections;    /* 1024 */
-		int64_t connection_timeout; /* seconds, 30 */
-		int64_t max_header_size;    /* bytes, 16384 */
-		int64_t max_body_size;      /* bytes, 1 MiB (admin API) */
-		int64_t shutdown_timeout;   /* seconds, 10 */
-		bool access_log;            /* true */
-		char *log_level;            /* "info" */
+		char *hostname;                      /* "localhost" */
+		struct config_strlist bind;          /* ["127.0.0.1", "::1"] */
+		bool bind_is_default;                /* unbindable defaults are skipped */
+		int64_t port;                        /* 9443 */
+		int64_t http_port;                   /* 0 = off */
+		char *data_dir;                      /* "var" */
+		char *tls_cert, *tls_key;            /* NULL = generated in data_dir */
+		int64_t threads;                     /* 0 = number of CPUs */
+		int64_t max_connections;             /* 1024 */
+		int64_t connection_timeout;          /* seconds, 30: idle time between bytes */
+		int64_t max_connections_per_address; /* 32 (IPv6: per /64) */
+		int64_t header_timeout;              /* seconds, 10: whole request head */
+		int64_t body_timeout;                /* seconds, 30: whole body after the head */
+		int64_t max_header_size;             /* bytes, 16384 */
+		int64_t max_body_size;               /* bytes, 1 MiB (admin API) */
+		int64_t shutdown_timeout;            /* seconds, 10 */
+		bool access_log;                     /* true */
+		char *log_level;                     /* "info" */
+		char *user;                          /* NULL = keep the starting user */
 	} server;
 
 	struct {
@@ -82,11 +86,19 @@ struct config {
 			bool enforce_certificate_expiry_time_validity; /* true */
 			bool allow_insecure_http;                      /* false */
 			struct config_strlist allowed_hosts;           /* [] */
-			char *ca_file; /* NULL = the system CA store */
+			char *ca_file;                  /* NULL = the system CA store */
+			int64_t fetch_threads;          /* 4: the fetch pool */
+			int64_t max_fetches_per_tenant; /* 2 concurrent */
 		} jwks_endpoint;
 		struct {
 			char *jwt_signing_algorithm; /* "RS256" | "ES256" | "EdDSA" */
 		} access_token;
+		struct {
+			int64_t per_client;       /* token requests/s per client; 0 = off */
+			int64_t per_client_burst; /* bucket size; 0 = per_client */
+			int64_t per_source; /* token requests/s per address (IPv6 /64); 0 = off */
+			int64_t per_source_burst; /* bucket size; 0 = per_source */
+		} rate_limit;
 	} oauth;
 
 	struct {
