@@ -103,6 +103,7 @@ static const char full_src[] = "[server]\n"
 			       "max_header_size = \"32KiB\"\n"
 			       "max_body_size = 2_097_152\n"
 			       "shutdown_timeout = \"1m\"\n"
+			       "user = \"grantd\"\n"
 			       "access_log = false\n"
 			       "log_level = \"debug\"\n"
 			       "\n"
@@ -158,7 +159,7 @@ static const char full_src[] = "[server]\n"
 			       "[metrics]\n"
 			       "enabled = false\n";
 
-#define NUM_KEYS 48
+#define NUM_KEYS 58
 
 static void check_defaults(const struct config *c)
 {
