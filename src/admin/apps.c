@@ -10,8 +10,9 @@
  *    generated. `clientSecret` may never be supplied: the server generates
  *    256 bits, stores only HMAC-SHA256 under the server secret, and shows
  *    the secret in this response only (and in regenerate-secret's).
- *    Confidential clients get a secret whatever their auth method; public
- *    clients get none.
+ *    Only a client that authenticates with a secret (client_secret_basic
+ *    or client_secret_post) gets one: public clients and private_key_jwt
+ *    clients get none, as a secret they cannot use is only a liability.
  *  - PATCH /applications/{id}: a JSON merge (RFC 7396) of the top-level
  *    `name` and `description` only; at least one must be given; a null
  *    description clears it. The OAuth configuration changes only through
@@ -20,9 +21,10 @@
  *    left out take their defaults. `clientId` may be omitted or repeated
  *    but not changed; `publicClient` cannot change (a client's secret and
  *    its tokens would change nature: create a new application).
- *  - POST .../oidc/regenerate-secret: a new secret, shown once; the old one
- *    stops working and the application's tokens are revoked, in the same
- *    store transaction (store.h app_update).
+ *  - POST .../oidc/regenerate-secret: a new secret, shown once, for a
+ *    client whose auth method takes one (also the way to get a first
+ *    secret after switching from private_key_jwt); the old one stops working and the application's
+ * tokens are revoked, in the same store transaction (store.h app_update).
  *
  * Every change writes its audit record in the same transaction and tells
  * the directory (directory_app_changed) once committed. Ids in paths are
@@ -226,6 +228,12 @@ static struct app_conf *validate(struct admin_call *call, json_t *doc, bool in_o
 	return conf;
 }
 
+/* Whether a client of this auth method authenticates with a secret. */
+static bool uses_secret(enum app_auth_method m)
+{
+	return m == APP_AUTH_SECRET_BASIC || m == APP_AUTH_SECRET_POST;
+}
+
 /* Saves `doc` (canonical text of `conf`) as the new document of `a`, its
  * secret unchanged, with an "update" audit record (`summary` stolen);
  * false when answered. */
@@ -294,7 +302,7 @@ ADMIN_HANDLER(admin_app_create)
 	app.tenant_id = (char *)call.tenant_id;
 	app.name = conf->name;
 	app.client_id = conf->client_id;
-	if (!conf->public_client) {
+	if (uses_secret(conf->auth_method)) {
 		if (app_secret_new(secret) != ST_OK ||
 		    oauth_keyed_hash(call.c, sv_from(secret), app.secret_hash) != ST_OK) {
 			admin_error(&call, 500, "APP-50000", "cannot generate a client secret");
@@ -560,6 +568,7 @@ ADMIN_HANDLER(admin_app_regenerate_secret)
 	struct err e = {0};
 	char secret[APP_SECRET_LEN + 1] = "";
 	json_t *doc = NULL, *oidc, *body;
+	const char *method;
 	status st;
 
 	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
@@ -578,8 +587,19 @@ ADMIN_HANDLER(admin_app_regenerate_secret)
 	if ((doc = stored_doc(&call, &a)) == NULL)
 		return;
 	oidc = oidc_of(doc);
-	if (json_is_true(json_object_get(oidc, "publicClient")) || !a.has_secret) {
+	if (json_is_true(json_object_get(oidc, "publicClient"))) {
 		admin_error(&call, 400, "APP-60400", "a public client has no secret to regenerate");
+		goto out;
+	}
+	method = json_string_value(json_object_get(json_object_get(oidc, "clientAuthentication"),
+						   "tokenEndpointAuthMethod"));
+	if (method == NULL || (strcmp(method, "client_secret_basic") != 0 &&
+			       strcmp(method, "client_secret_post") != 0)) {
+		admin_error(&call, 400, "APP-60400",
+			    "this application authenticates with %s, which takes no client "
+			    "secret; set clientAuthentication.tokenEndpointAuthMethod to "
+			    "client_secret_basic or client_secret_post first",
+			    method != NULL ? method : "no secret");
 		goto out;
 	}
 	up = a;

@@ -7,6 +7,7 @@
 #include "jose/jws.h"
 #include "keys/keys.h"
 #include "lib/limits.h"
+#include "oauth/assertion.h"
 #include "oauth/directory.h"
 #include "oauth/metrics.h"
 
@@ -110,7 +111,17 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 	struct jose_keyset *fetched = NULL;
 	const struct jose_keyset *ks;
 	const char *iss = NULL, *sub, *jti, *endpoint, *const *aud = NULL;
-	int64_t exp, nbf, iat, skew = cfg->oauth.timestamp_skew;
+	const struct assertion_profile prof = {
+	    .noun = "client assertion",
+	    .jti_rule = "client authentication with a JWT",
+	    .skew = cfg->oauth.timestamp_skew,
+	    .skew_src = "[oauth] timestamp_skew",
+	    .iat_validation = cfg->oauth.jwt.enable_iat_validation,
+	    .iat_validity = cfg->oauth.jwt.iat_validity_period,
+	    .max_lifetime = cfg->oauth.jwt.max_assertion_lifetime,
+	    .max_lifetime_src = "max_assertion_lifetime",
+	};
+	struct assertion_claims cl;
 	size_t naud = 0;
 	bool aud_ok = false, seen = false;
 	struct err e = {0};
@@ -135,16 +146,21 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 		st = jwt_fail(fault, e.msg);
 		goto out;
 	}
-	if ((st = jwt_claim_string(jws.payload, "iss", &iss, &e)) != ST_OK ||
-	    (st = jwt_claim_string(jws.payload, "sub", &sub, &e)) != ST_OK ||
-	    (st = jwt_claim_audiences(a, jws.payload, "aud", &aud, &naud, &e)) != ST_OK ||
-	    (st = jwt_claim_numericdate(jws.payload, "exp", &exp, &e)) != ST_OK ||
-	    (st = jwt_claim_string(jws.payload, "jti", &jti, &e)) != ST_OK) {
+	/* The same claim checks as a grant assertion's (oauth/assertion.h),
+	 * with the client profile: jti required (it is what the replay
+	 * check keys on), the server's skew, age and lifetime limits. */
+	st = assertion_read_claims(a, jws.payload, &prof, &cl, &e);
+	if (st != ST_OK) {
 		st = status_is_server_fault(st)
 			 ? oauth_fail(fault, OAUTH_SERVER_ERROR, st, "%s", e.msg)
 			 : jwt_fail(fault, e.msg);
 		goto out;
 	}
+	iss = cl.iss;
+	sub = cl.sub;
+	jti = cl.jti;
+	aud = cl.aud;
+	naud = cl.naud;
 	out->client_id = arena_strdup(a, iss); /* iss dies with the payload */
 	if (strcmp(iss, sub) != 0) {
 		st = jwt_fail(fault, "iss and sub must both be the client id");
@@ -212,56 +228,8 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 				naud > 1 ? " and others" : "");
 		goto out;
 	}
-	if (exp <= now - skew) {
-		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				"client assertion expired: exp is %lld s in the past (clock skew "
-				"allowed: %lld s)",
-				(long long)(now - exp), (long long)skew);
-		goto out;
-	}
-	/* nbf and iat are optional, but when present they must be NumericDates,
-	 * as in a grant assertion (docs/jwt-grant.md, step 3): a malformed
-	 * one is an error, never ignored. */
-	for (int k = 0; k < 2; k++) {
-		int64_t *t = k == 0 ? &nbf : &iat;
-		status cst = jwt_claim_numericdate(jws.payload, k == 0 ? "nbf" : "iat", t, &e);
-		if (cst == ST_NOT_FOUND)
-			*t = -1;
-		else if (cst != ST_OK) {
-			st = jwt_fail(fault, e.msg);
-			goto out;
-		}
-	}
-	if (nbf >= 0 && nbf > now + skew) {
-		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				"client assertion not yet valid: nbf is %lld s in the future",
-				(long long)(nbf - now));
-		goto out;
-	}
-	if (iat >= 0 && iat > now + skew) {
-		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				"client assertion issued in the future: iat is %lld s ahead",
-				(long long)(iat - now));
-		goto out;
-	}
-	/* The grant assertion's age and lifetime limits apply too. */
-	if (iat >= 0 && cfg->oauth.jwt.enable_iat_validation &&
-	    now - iat > cfg->oauth.jwt.iat_validity_period + skew) {
-		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-				"client assertion too old: iat is %lld s ago, the limit is %lld s "
-				"(iat_validity_period)",
-				(long long)(now - iat),
-				(long long)cfg->oauth.jwt.iat_validity_period);
-		goto out;
-	}
-	if (cfg->oauth.jwt.max_assertion_lifetime > 0 &&
-	    exp - (iat >= 0 ? iat : now) > cfg->oauth.jwt.max_assertion_lifetime) {
-		st = oauth_fail(
-		    fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED,
-		    "client assertion lifetime too long: exp - %s is %lld s, the maximum "
-		    "is %lld s (max_assertion_lifetime)",
-		    iat >= 0 ? "iat" : "now", (long long)(exp - (iat >= 0 ? iat : now)),
-		    (long long)cfg->oauth.jwt.max_assertion_lifetime);
+	if (assertion_check_times(&cl, &prof, now, &e) != ST_OK) {
+		st = oauth_fail(fault, OAUTH_INVALID_CLIENT, ST_UNAUTHORIZED, "%s", e.msg);
 		goto out;
 	}
 	/* Last, after every other check. A used jti is refused here, before
@@ -284,7 +252,7 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 	out->replay.tenant_id = req->tenant_id;
 	out->replay.iss = arena_strdup(a, iss);
 	out->replay.jti = arena_strdup(a, jti);
-	out->replay.expires_at = exp + skew;
+	out->replay.expires_at = cl.exp + prof.skew;
 	if (out->replay.iss == NULL || out->replay.jti == NULL) {
 		st = oauth_fail(fault, OAUTH_SERVER_ERROR, ST_NOMEM, "out of memory");
 		goto out;

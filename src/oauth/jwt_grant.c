@@ -11,6 +11,7 @@
 #include "lib/b64.h"
 #include "lib/log.h"
 #include "lib/timefmt.h"
+#include "oauth/assertion.h"
 #include "oauth/directory.h"
 #include "oauth/scope.h"
 
@@ -23,12 +24,9 @@ struct run {
 	const struct jwt_grant_in *in;
 	struct jwt_grant_result *r;
 	struct oauth_fault *f;
-	bool idp_by_issuer; /* r->idp matched by idpIssuerName (not by name) */
-	const char *const *aud;
-	size_t naud;
-	bool has_nbf, has_iat;
-	int64_t nbf, iat;
-	const char *kid_shown; /* kid_shown(): made when first needed */
+	bool idp_by_issuer;         /* r->idp matched by idpIssuerName (not by name) */
+	struct assertion_claims cl; /* step 3's claims */
+	const char *kid_shown;      /* kid_shown(): made when first needed */
 };
 
 static const char *const check_names[JWT_NCHECKS] = {
@@ -258,65 +256,55 @@ static status step_header(struct run *x)
 
 /* ---------------------------------------------------------- step 3 */
 
-/* A claim failure: "claim 'sub' is missing" / "... must be a string, got
- * number" from the jose accessors. */
-static status claim_fail(struct run *x, status st, const struct err *e)
+/* The grant profile of the shared claim checks (oauth/assertion.h). The
+ * times' skew and lifetime come from the IdP when it sets them; before the
+ * IdP is known (step 3) only the required-claim rules matter. */
+static struct assertion_profile grant_profile(const struct run *x)
 {
-	if (status_is_server_fault(st))
-		return fault(x, JWT_CHECK_CLAIMS, st, e);
-	return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID, "%s", e->msg);
+	const struct config *cfg = x->c->cfg;
+	const struct idp_conf *idp = x->r->idp;
+	bool idp_life = idp != NULL && idp->max_assertion_lifetime > 0;
+
+	return (struct assertion_profile){
+	    .noun = "assertion",
+	    .jti_rule = cfg->oauth.jwt.require_jti        ? "the server's require_jti"
+			: idp != NULL && idp->require_jti ? "the identity provider's requireJti"
+							  : NULL,
+	    .iat_rule = cfg->oauth.jwt.require_iat        ? "the server's require_iat"
+			: idp != NULL && idp->require_iat ? "the identity provider's requireIat"
+							  : NULL,
+	    .skew = x->r->skew,
+	    .skew_src = idp != NULL && idp->clock_skew >= 0 ? "identity provider's clockSkewSeconds"
+							    : "[oauth] timestamp_skew",
+	    .iat_validation = cfg->oauth.jwt.enable_iat_validation,
+	    .iat_validity = cfg->oauth.jwt.iat_validity_period,
+	    .max_lifetime =
+		idp_life ? idp->max_assertion_lifetime : cfg->oauth.jwt.max_assertion_lifetime,
+	    .max_lifetime_src = idp_life ? "identity provider's maxAssertionLifetimeSeconds"
+					 : "max_assertion_lifetime",
+	};
 }
 
 static status step_claims(struct run *x)
 {
 	struct jwt_grant_result *r = x->r;
-	const json_t *claims = r->jws.payload;
-	const struct config *cfg = x->c->cfg;
-	bool need_jti = cfg->oauth.jwt.require_jti || (r->idp && r->idp->require_jti);
-	bool need_iat = cfg->oauth.jwt.require_iat || (r->idp && r->idp->require_iat);
+	struct assertion_profile p = grant_profile(x);
 	struct err e = {0};
 	status st;
 
-	if ((st = jwt_claim_string(claims, "iss", &r->iss, &e)) != ST_OK ||
-	    (st = jwt_claim_string(claims, "sub", &r->sub, &e)) != ST_OK ||
-	    (st = jwt_claim_audiences(x->a, claims, "aud", &x->aud, &x->naud, &e)) != ST_OK ||
-	    (st = jwt_claim_numericdate(claims, "exp", &r->exp, &e)) != ST_OK)
-		return claim_fail(x, st, &e);
-	if (r->iss[0] == '\0')
-		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "claim 'iss' is empty");
-	if (r->sub[0] == '\0')
-		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "claim 'sub' is empty");
-	/* The optional claims: absent ones are looked up only once (the
-	 * accessors would format a "missing" message nobody reads). */
-	x->has_nbf = json_object_get(claims, "nbf") != NULL;
-	if (x->has_nbf && (st = jwt_claim_numericdate(claims, "nbf", &x->nbf, &e)) != ST_OK)
-		return claim_fail(x, st, &e);
-	x->has_iat = json_object_get(claims, "iat") != NULL;
-	if (x->has_iat && (st = jwt_claim_numericdate(claims, "iat", &x->iat, &e)) != ST_OK)
-		return claim_fail(x, st, &e);
-	r->jti = NULL;
-	if (json_object_get(claims, "jti") != NULL) {
-		if ((st = jwt_claim_string(claims, "jti", &r->jti, &e)) != ST_OK)
-			return claim_fail(x, st, &e);
-		if (r->jti[0] == '\0')
-			return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
-				    "claim 'jti' is empty");
-	}
-	if (need_jti && r->jti == NULL)
-		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "claim 'jti' is missing (required by %s)",
-			    cfg->oauth.jwt.require_jti ? "the server's require_jti"
-						       : "the identity provider's requireJti");
-	if (need_iat && !x->has_iat)
-		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "claim 'iat' is missing (required by %s)",
-			    cfg->oauth.jwt.require_iat ? "the server's require_iat"
-						       : "the identity provider's requireIat");
-	return PASS(x, JWT_CHECK_CLAIMS, "iss, sub, aud (%zu value%s), exp present%s%s%s", x->naud,
-		    x->naud == 1 ? "" : "s", x->has_nbf ? ", nbf" : "", x->has_iat ? ", iat" : "",
-		    r->jti ? ", jti" : "");
+	/* "claim 'sub' is missing" / "... must be a string, got number" */
+	st = assertion_read_claims(x->a, r->jws.payload, &p, &x->cl, &e);
+	if (status_is_server_fault(st))
+		return fault(x, JWT_CHECK_CLAIMS, st, &e);
+	if (st != ST_OK)
+		return fail(x, JWT_CHECK_CLAIMS, OAUTH_INVALID_GRANT, ST_INVALID, "%s", e.msg);
+	r->iss = x->cl.iss;
+	r->sub = x->cl.sub;
+	r->exp = x->cl.exp;
+	r->jti = x->cl.jti;
+	return PASS(x, JWT_CHECK_CLAIMS, "iss, sub, aud (%zu value%s), exp present%s%s%s",
+		    x->cl.naud, x->cl.naud == 1 ? "" : "s", x->cl.has_nbf ? ", nbf" : "",
+		    x->cl.has_iat ? ", iat" : "", r->jti ? ", jti" : "");
 }
 
 /* ---------------------------------------------------------- step 4 */
@@ -437,8 +425,8 @@ static status step_audience(struct run *x)
 	if (primary == NULL &&
 	    (primary = oauth_token_endpoint_url(x->c, x->a, x->in->tenant)) == NULL)
 		return fault(x, JWT_CHECK_AUDIENCE, ST_NOMEM, NULL);
-	for (size_t i = 0; i < x->naud; i++) {
-		const char *aud = x->aud[i];
+	for (size_t i = 0; i < x->cl.naud; i++) {
+		const char *aud = x->cl.aud[i];
 		if (strcmp(aud, primary) == 0 || strlist_has(&idp->additional_audiences, aud))
 			return PASS(x, JWT_CHECK_AUDIENCE, "aud contains '%s' (%s)", show(x, aud),
 				    strcmp(aud, primary) == 0
@@ -451,9 +439,9 @@ static status step_audience(struct run *x)
 		buf_printf(&want, ", '%s'", show(x, idp->additional_audiences.v[i]));
 	if (idp->additional_audiences.n > AUD_SHOW)
 		buf_append_cstr(&want, ", ...");
-	for (size_t i = 0; i < x->naud && i < AUD_SHOW; i++)
-		buf_printf(&got, "%s'%s'", i ? ", " : "", show(x, x->aud[i]));
-	if (x->naud > AUD_SHOW)
+	for (size_t i = 0; i < x->cl.naud && i < AUD_SHOW; i++)
+		buf_printf(&got, "%s'%s'", i ? ", " : "", show(x, x->cl.aud[i]));
+	if (x->cl.naud > AUD_SHOW)
 		buf_append_cstr(&got, ", ...");
 	st = fail(x, JWT_CHECK_AUDIENCE, OAUTH_INVALID_GRANT, ST_INVALID,
 		  "audience mismatch: expected %s%s (%s), received %s",
@@ -469,51 +457,15 @@ static status step_audience(struct run *x)
 
 static status step_times(struct run *x)
 {
-	struct jwt_grant_result *r = x->r;
-	const struct config *cfg = x->c->cfg;
-	const struct idp_conf *idp = r->idp;
-	int64_t now = x->in->now, s = r->skew;
-	int64_t period = cfg->oauth.jwt.iat_validity_period;
-	int64_t maxlife = idp->max_assertion_lifetime > 0 ? idp->max_assertion_lifetime
-							  : cfg->oauth.jwt.max_assertion_lifetime;
-	const char *skew_src = idp->clock_skew >= 0 ? "identity provider's clockSkewSeconds"
-						    : "[oauth] timestamp_skew";
+	struct assertion_profile p = grant_profile(x);
+	struct err e = {0};
 
-	if (r->exp <= now - s)
-		return fail(x, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "assertion expired: exp is %lld s in the past (clock skew allowed: "
-			    "%lld s, %s)",
-			    (long long)(now - r->exp), (long long)s, skew_src);
-	if (x->has_nbf && x->nbf > now + s)
-		return fail(x, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "assertion not yet valid: nbf is %lld s in the future (clock skew "
-			    "allowed: %lld s)",
-			    (long long)(x->nbf - now), (long long)s);
-	if (x->has_iat && x->iat > now + s)
-		return fail(x, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "assertion issued in the future: iat is %lld s ahead (clock skew "
-			    "allowed: %lld s)",
-			    (long long)(x->iat - now), (long long)s);
-	if (cfg->oauth.jwt.enable_iat_validation && x->has_iat && now - x->iat > period + s)
-		return fail(x, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT, ST_INVALID,
-			    "assertion too old: iat is %lld s ago, the limit is %lld s "
-			    "(iat_validity_period) + %lld s clock skew",
-			    (long long)(now - x->iat), (long long)period, (long long)s);
-	if (maxlife > 0) {
-		int64_t from = x->has_iat ? x->iat : now;
-		if (r->exp - from > maxlife)
-			return fail(x, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT, ST_INVALID,
-				    "assertion lifetime too long: exp - %s is %lld s, the maximum "
-				    "is %lld s (%s)",
-				    x->has_iat ? "iat" : "now", (long long)(r->exp - from),
-				    (long long)maxlife,
-				    idp->max_assertion_lifetime > 0
-					? "identity provider's maxAssertionLifetimeSeconds"
-					: "max_assertion_lifetime");
-	}
+	if (assertion_check_times(&x->cl, &p, x->in->now, &e) != ST_OK)
+		return fail(x, JWT_CHECK_TIMES, OAUTH_INVALID_GRANT, ST_INVALID, "%s", e.msg);
 	return PASS(x, JWT_CHECK_TIMES, "exp in %lld s%s%s, clock skew %lld s",
-		    (long long)(r->exp - now), x->has_iat ? ", iat age within limits" : "",
-		    x->has_nbf ? ", nbf reached" : "", (long long)s);
+		    (long long)(x->cl.exp - x->in->now),
+		    x->cl.has_iat ? ", iat age within limits" : "",
+		    x->cl.has_nbf ? ", nbf reached" : "", (long long)p.skew);
 }
 
 /* ---------------------------------------------------------- step 8 */

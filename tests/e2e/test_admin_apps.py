@@ -546,6 +546,27 @@ def test_private_key_jwt_client(srv):
     ca = oidc(app)["clientAuthentication"]
     assert ca == {"tokenEndpointAuthMethod": "private_key_jwt", "jwksUri": None,
                   "jwks": {"keys": [jwk]}}
+    # A private_key_jwt client gets no secret it could not use: none shown,
+    # none stored, none to regenerate until its method takes one.
+    assert "clientSecret" not in oidc(app)
+    with db(srv) as c:
+        h = c.execute("SELECT secret_hash FROM applications WHERE id = ?",
+                      (app["id"],)).fetchone()[0]
+    assert h is None
+    regen = f"{API}/applications/{app['id']}/inbound-protocols/oidc/regenerate-secret"
+    assert_error(srv.post(regen, auth=srv.admin), 400, "APP-60400",
+                 "this application authenticates with private_key_jwt, which takes no "
+                 "client secret")
+    o = dict(oidc(app))
+    o["clientAuthentication"] = {"tokenEndpointAuthMethod": "client_secret_basic"}
+    r = srv.put(f"{API}/applications/{app['id']}/inbound-protocols/oidc", auth=srv.admin, json=o)
+    assert r.status_code == 200, r.text
+    assert "clientSecret" not in r.json()
+    r = srv.post(regen, auth=srv.admin)
+    assert r.status_code == 200, r.text
+    assert SECRET_RE.match(r.json()["clientSecret"])
+    app = created(srv, "pkjwt-inline-2", clientAuthentication={
+        "tokenEndpointAuthMethod": "private_key_jwt", "jwks": {"keys": [jwk]}})
     app = created(srv, "pkjwt-uri", clientAuthentication={
         "tokenEndpointAuthMethod": "private_key_jwt", "jwksUri": "https://client.example/jwks"})
     assert oidc(app)["clientAuthentication"]["jwksUri"] == "https://client.example/jwks"

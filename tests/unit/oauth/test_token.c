@@ -569,13 +569,24 @@ static void test_tenant(void **state)
 	json_decref(c.json);
 }
 
+/* A jwt-bearer request authenticated by the client assertion `cas`. */
+static void post_with_ca(struct fx *f, const char *cas, struct call *c)
+{
+	post(f, hdrs(f, NULL),
+	     arena_printf(&f->a,
+			  "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
+			  "assertion-type%%3Ajwt-bearer&client_assertion=%s",
+			  jwt_body(f, NULL), cas),
+	     c);
+}
+
 static void test_private_key_jwt(void **state)
 {
 	struct fx *f = *state;
 	struct call c;
 	int64_t now = (int64_t)time(NULL);
 	json_t *ca;
-	const char *cas, *body;
+	const char *cas;
 
 	fx_idp(f, f->super_id, fx_idp_doc(f, "jwtIDP"));
 	fx_app(f, f->super_id, FX_CLIENT, json_pack("[s]", GRANT_TYPE_JWT_BEARER),
@@ -585,39 +596,21 @@ static void test_private_key_jwt(void **state)
 	ca = json_pack("{s:s, s:s, s:s, s:I, s:s}", "iss", FX_CLIENT, "sub", FX_CLIENT, "aud",
 		       FX_ALIAS, "exp", (json_int_t)(now + 60), "jti", "client-jti-1");
 	cas = fx_sign(f, f->ec_key, JOSE_ALG_ES256, NULL, json_deep_copy(ca));
-	body = arena_printf(&f->a,
-			    "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
-			    "assertion-type%%3Ajwt-bearer&client_assertion=%s",
-			    jwt_body(f, NULL), cas);
-	post(f, hdrs(f, NULL), body, &c);
+	post_with_ca(f, cas, &c);
 	expect_tokens(&c, false);
 	json_decref(c.json);
 	/* The same client assertion twice: replay. */
-	body = arena_printf(&f->a,
-			    "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
-			    "assertion-type%%3Ajwt-bearer&client_assertion=%s",
-			    jwt_body(f, NULL), cas);
-	post(f, hdrs(f, NULL), body, &c);
+	post_with_ca(f, cas, &c);
 	expect_error(&c, 401, "invalid_client", "client assertion replayed");
 	/* Wrong audience; signed by another key. */
 	json_object_set_new(ca, "aud", json_string("https://elsewhere"));
 	json_object_set_new(ca, "jti", json_string("client-jti-2"));
 	cas = fx_sign(f, f->ec_key, JOSE_ALG_ES256, NULL, json_deep_copy(ca));
-	post(f, hdrs(f, NULL),
-	     arena_printf(&f->a,
-			  "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
-			  "assertion-type%%3Ajwt-bearer&client_assertion=%s",
-			  jwt_body(f, NULL), cas),
-	     &c);
+	post_with_ca(f, cas, &c);
 	expect_error(&c, 401, "invalid_client", "audience mismatch");
 	json_object_set_new(ca, "aud", json_string(FX_ALIAS));
 	cas = fx_sign(f, f->idp_key, JOSE_ALG_RS256, NULL, json_deep_copy(ca));
-	post(f, hdrs(f, NULL),
-	     arena_printf(&f->a,
-			  "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Aclient-"
-			  "assertion-type%%3Ajwt-bearer&client_assertion=%s",
-			  jwt_body(f, NULL), cas),
-	     &c);
+	post_with_ca(f, cas, &c);
 	expect_error(&c, 401, "invalid_client", "client assertion rejected");
 	/* The claim checks of a grant assertion: a malformed nbf or iat is an
 	 * error, never ignored; iat age and lifetime are bounded. */
@@ -648,13 +641,35 @@ static void test_private_key_jwt(void **state)
 				    x, cases[i].claim,
 				    json_integer(v == -1 ? -1 : (json_int_t)now + v));
 			cas = fx_sign(f, f->ec_key, JOSE_ALG_ES256, NULL, x);
-			post(f, hdrs(f, NULL),
-			     arena_printf(
-				 &f->a,
-				 "%s&client_assertion_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3A"
-				 "client-assertion-type%%3Ajwt-bearer&client_assertion=%s",
-				 jwt_body(f, NULL), cas),
-			     &c);
+			post_with_ca(f, cas, &c);
+			expect_error(&c, 401, "invalid_client", cases[i].want);
+		}
+	}
+	/* The same claim reader as a grant assertion's (oauth/assertion.c):
+	 * jti is required and must not be empty; the time messages name the
+	 * skew's source as a grant assertion's do. */
+	{
+		static const struct {
+			const char *jti; /* NULL: removed */
+			json_int_t exp;  /* offset from now */
+			const char *want;
+		} cases[] = {
+		    {"", 300, "client assertion rejected: claim 'jti' is empty"},
+		    {NULL, 300,
+		     "client assertion rejected: claim 'jti' is missing (required by client "
+		     "authentication with a JWT)"},
+		    {"client-jti-old", -3600,
+		     "s in the past (clock skew allowed: 60 s, [oauth] timestamp_skew)"},
+		};
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			json_t *x = json_deep_copy(ca);
+			if (cases[i].jti != NULL)
+				json_object_set_new(x, "jti", json_string(cases[i].jti));
+			else
+				json_object_del(x, "jti");
+			json_object_set_new(x, "exp", json_integer((json_int_t)now + cases[i].exp));
+			cas = fx_sign(f, f->ec_key, JOSE_ALG_ES256, NULL, x);
+			post_with_ca(f, cas, &c);
 			expect_error(&c, 401, "invalid_client", cases[i].want);
 		}
 	}
