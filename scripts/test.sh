@@ -6,6 +6,8 @@
 #   3. ASan+UBSan build of the same tests
 #   4. valgrind over the unit tests
 #   5. end-to-end tests (pytest) against the real binary over HTTPS
+#   6. the same end-to-end tests against the ASan+UBSan binary; any
+#      sanitizer report (leaks included, at each server's exit) fails it
 #
 # `scripts/test.sh quick` runs 1, 2 and 5 only.
 set -eu
@@ -50,6 +52,24 @@ fi
 step "end-to-end (pytest, real binary over HTTPS)"
 GRANTD_BIN="$PWD/build/grantd" $PY -m pytest -q -p no:cacheprovider tests/e2e
 record "e2e: ok"
+
+if [ "$mode" = full ]; then
+	step "end-to-end against the ASan+UBSan build"
+	san=$(mktemp -d)
+	ASAN_OPTIONS="detect_leaks=1:log_path=$san/asan" \
+		UBSAN_OPTIONS="print_stacktrace=1:log_path=$san/ubsan" \
+		GRANTD_BIN="$PWD/build-asan/grantd" $PY -m pytest -q -p no:cacheprovider tests/e2e
+	if [ -n "$(ls -A "$san")" ]; then
+		for f in "$san"/*; do
+			printf '\n---- %s\n' "$f"
+			head -n 60 "$f"
+		done
+		echo "sanitizer reports from the end-to-end run (above)"
+		exit 1
+	fi
+	rm -rf "$san"
+	record "e2e under asan+ubsan: ok (no sanitizer report)"
+fi
 
 end=$(date +%s)
 printf '\n==== summary ====%s\n  total time: %ss\n' "$results" "$((end - start))"
