@@ -501,6 +501,34 @@ static status wrong_type(struct loader *ld, size_t k, enum toml_type got)
 			toml_type_name(got));
 }
 
+static bool all_digits(struct sv s);
+static status text_as_toml(struct loader *ld, size_t k, struct sv s, struct toml_value *v);
+static status set_from_toml(struct loader *ld, size_t k, const struct toml_value *v);
+
+/* A boolean or an integer (or a duration's plain number) written quoted, as
+ * WSO2's own snippets do (`enable_iat_validation = "true"`,
+ * `iat_validity_period = "30"`; docs/configuration.md, "Value types"): the
+ * text inside the quotes must be exactly what the unquoted value would be. */
+static status quoted(struct loader *ld, size_t k, struct sv s)
+{
+	struct toml_value v;
+	status st;
+
+	if (schema[k].type == KT_BOOL) {
+		if (!sv_eq_cstr(s, "true") && !sv_eq_cstr(s, "false"))
+			return key_fail(ld, k, "expected a boolean (true or false), found \"%.*s\"",
+					(int)(s.n > 32 ? 32 : s.n), s.p);
+		*(bool *)field(ld->c, &schema[k]) = s.p[0] == 't';
+		return ST_OK;
+	}
+	if (!all_digits(s))
+		return key_fail(ld, k, "expected an integer, found \"%.*s\"",
+				(int)(s.n > 32 ? 32 : s.n), s.p);
+	if ((st = text_as_toml(ld, k, s, &v)) != ST_OK)
+		return st;
+	return set_from_toml(ld, k, &v);
+}
+
 /* A value from the TOML file (or a TOML literal in an env variable). */
 static status set_from_toml(struct loader *ld, size_t k, const struct toml_value *v)
 {
@@ -512,10 +540,14 @@ static status set_from_toml(struct loader *ld, size_t k, const struct toml_value
 			return wrong_type(ld, k, v->type);
 		return store_string(ld, k, (struct sv){v->s, v->slen});
 	case KT_INT:
+		if (v->type == TOML_STRING)
+			return quoted(ld, k, (struct sv){v->s, v->slen});
 		if (v->type != TOML_INT)
 			return wrong_type(ld, k, v->type);
 		return store_number(ld, k, v->i);
 	case KT_BOOL:
+		if (v->type == TOML_STRING)
+			return quoted(ld, k, (struct sv){v->s, v->slen});
 		if (v->type != TOML_BOOL)
 			return wrong_type(ld, k, v->type);
 		*(bool *)field(ld->c, d) = v->b;
@@ -533,6 +565,8 @@ static status set_from_toml(struct loader *ld, size_t k, const struct toml_value
 	case KT_DUR:
 		if (v->type == TOML_INT)
 			return store_dur_int(ld, k, v->i);
+		if (v->type == TOML_STRING && all_digits((struct sv){v->s, v->slen}))
+			return quoted(ld, k, (struct sv){v->s, v->slen}); /* "30" */
 		if (v->type == TOML_STRING)
 			return store_parsed(ld, k, parse_duration, (struct sv){v->s, v->slen});
 		return wrong_type(ld, k, v->type);
@@ -678,6 +712,100 @@ static bool known_table(const char *path)
 	return false;
 }
 
+/* Tables (with everything under them) and keys of WSO2 Identity Server's
+ * deployment.toml that grantd does not implement: named as such, so an
+ * operator carrying a WSO2 file over knows the line is WSO2's and not a
+ * typo (docs/configuration.md, "Differences from WSO2 Identity Server"). */
+static const char *const wso2_tables[] = {
+    "account_recovery",
+    "admin_service",
+    "authentication",
+    "authorization_manager",
+    "bundle",
+    "catalina",
+    "clustering",
+    "console",
+    "cors",
+    "database.identity_db",
+    "database.shared_db",
+    "database.user",
+    "database_configuration",
+    "event",
+    "hazelcast",
+    "identity",
+    "identity_data_source",
+    "identity_mgt",
+    "keystore",
+    "monitoring",
+    "myaccount",
+    "oauth.endpoints",
+    "oauth.grant_type.authorization_code",
+    "oauth.grant_type.iwa_ntlm",
+    "oauth.grant_type.organization_switch",
+    "oauth.grant_type.password",
+    "oauth.grant_type.saml_bearer",
+    "oauth.grant_type.token_exchange",
+    "oauth.oidc",
+    "oauth.token_cleanup",
+    "oauth.token_generation",
+    "output_adapter",
+    "passive_sts",
+    "realm_manager",
+    "recaptcha",
+    "role_mgt",
+    "saml",
+    "scim2",
+    "session",
+    "sts",
+    "super_admin",
+    "system_applications",
+    "tenant_mgt",
+    "transport",
+    "truststore",
+    "user_store",
+    NULL,
+};
+static const char *const wso2_keys[] = {
+    "server.node_ip",
+    "server.base_path",
+    "server.offset",
+    "server.enable_shutdown_from_api",
+    "server.enable_restart_from_api",
+    "server.force_local_cache",
+    "oauth.authorize_all_scopes",
+    "oauth.show_display_name_in_consent_page",
+    "oauth.drop_unregistered_scopes",
+    "oauth.allowed_scopes",
+    "oauth.token_renewal.extend_renewed_refresh_token_expiry_time",
+    "oauth.token_validation.include_validation_context_as_jwt_in_reponse",
+    NULL,
+};
+
+static bool wso2_table(const char *path)
+{
+	for (size_t k = 0; wso2_tables[k] != NULL; k++) {
+		size_t n = strlen(wso2_tables[k]);
+		if (strncmp(path, wso2_tables[k], n) == 0 && (path[n] == '\0' || path[n] == '.'))
+			return true;
+	}
+	return false;
+}
+
+static bool wso2_key(const char *table, const char *key)
+{
+	size_t t = strlen(table);
+
+	for (size_t k = 0; wso2_keys[k] != NULL; k++)
+		if (strncmp(wso2_keys[k], table, t) == 0 && wso2_keys[k][t] == '.' &&
+		    strcmp(wso2_keys[k] + t + 1, key) == 0)
+			return true;
+	return false;
+}
+
+#define WSO2_UNSUPPORTED                                                                           \
+	"a WSO2 Identity Server setting that grantd does not support; remove it "                  \
+	"(docs/configuration.md, \"Differences from WSO2 Identity Server\")"
+
 static status apply_file(struct loader *ld, const char *buf, size_t len)
 {
 	struct toml_doc doc;
@@ -690,8 +818,10 @@ static status apply_file(struct loader *ld, const char *buf, size_t len)
 	}
 	for (size_t j = 0; j < doc.ntables; j++) {
 		if (!known_table(doc.tables[j].path)) {
-			st = err_set(ld->e, ST_INVALID, "%s:%d: [%.64s]: unknown table", ld->file,
-				     doc.tables[j].line, doc.tables[j].path);
+			st = err_set(ld->e, ST_INVALID, "%s:%d: [%.64s]: %s", ld->file,
+				     doc.tables[j].line, doc.tables[j].path,
+				     wso2_table(doc.tables[j].path) ? WSO2_UNSUPPORTED
+								    : "unknown table");
 			goto out;
 		}
 	}
@@ -706,8 +836,10 @@ static status apply_file(struct loader *ld, const char *buf, size_t len)
 					     "its [table] header)",
 					     ld->file, kv->line, kv->key);
 			else
-				st = err_set(ld->e, ST_INVALID, "%s:%d: [%.64s] %.64s: unknown key",
-					     ld->file, kv->line, kv->table, kv->key);
+				st = err_set(ld->e, ST_INVALID, "%s:%d: [%.64s] %.64s: %s",
+					     ld->file, kv->line, kv->table, kv->key,
+					     wso2_key(kv->table, kv->key) ? WSO2_UNSUPPORTED
+									  : "unknown key");
 			goto out;
 		}
 		ld->org[k] =

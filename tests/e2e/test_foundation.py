@@ -52,12 +52,29 @@ def test_check_config_names_file_and_line(tmp_path):
 
 def test_check_config_wrong_type_and_duplicate(tmp_path):
     p = tmp_path / "a.toml"
-    p.write_text('[server]\nport = "9443"\n')
+    p.write_text('[server]\nport = "94x3"\n')
     r = run_grantd("check-config", "-c", str(p))
     assert r.returncode == 2 and f"{p}:2" in r.stderr
     p.write_text('[server]\nport = 1\nport = 2\n')
     r = run_grantd("check-config", "-c", str(p))
     assert r.returncode == 2 and f"{p}:3" in r.stderr
+
+
+def test_check_config_wso2_spellings(tmp_path):
+    # WSO2's own snippet, quoted values and all, is accepted and shown normalised.
+    p = tmp_path / "wso2.toml"
+    p.write_text('[oauth.grant_type.jwt]\nenable_iat_validation = "true"\n'
+                 'iat_validity_period = "30"\n')
+    r = run_grantd("check-config", "-c", str(p))
+    assert r.returncode == 0, r.stderr
+    assert "\nenable_iat_validation = true\n" in r.stdout
+    assert '\niat_validity_period = "30m"\n' in r.stdout
+    # A WSO2 setting grantd does not implement is named as one, with its line.
+    p.write_text('[server]\nhostname = "localhost"\nnode_ip = "127.0.0.1"\n')
+    r = run_grantd("check-config", "-c", str(p))
+    assert r.returncode == 2
+    assert (f"{p}:3: [server] node_ip: a WSO2 Identity Server setting that grantd does not "
+            "support") in r.stderr
 
 
 def test_check_config_env_override(tmp_path):

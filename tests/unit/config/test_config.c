@@ -89,75 +89,76 @@ static struct config *round_trip(const struct config *c)
 	return c2;
 }
 
-static const char full_src[] = "[server]\n"
-			       "hostname = \"auth.example.com\"\n"
-			       "bind = [\"0.0.0.0\", \"::\"]\n"
-			       "port = 8443\n"
-			       "http_port = 8080\n"
-			       "data_dir = \"/srv/grantd\"\n"
-			       "tls_cert = \"/etc/grantd/cert.pem\"\n"
-			       "tls_key = \"/etc/grantd/key.pem\"\n"
-			       "threads = 8\n"
-			       "max_connections = 5000\n"
-			       "connection_timeout = 45\n"
-			       "max_header_size = \"32KiB\"\n"
-			       "max_body_size = 2_097_152\n"
-			       "shutdown_timeout = \"1m\"\n"
-			       "user = \"grantd\"\n"
-			       "access_log = false\n"
-			       "log_level = \"debug\"\n"
-			       "\n"
-			       "[database]\n"
-			       "type = \"postgres\"\n"
-			       "url = \"postgresql://grantd@db/grantd\"\n"
-			       "busy_timeout = \"2s\"\n"
-			       "\n"
-			       "[tenant]\n"
-			       "default_domain = \"example.org\"\n"
-			       "\n"
-			       "[oauth]\n"
-			       "timestamp_skew = \"2m\"\n"
-			       "hash_tokens_and_secrets = true\n"
-			       "\n"
-			       "[oauth.grant_type.jwt]\n"
-			       "enable_iat_validation = false\n"
-			       "iat_validity_period = 45\n"
-			       "enable_jwt_cache = false\n"
-			       "require_jti = true\n"
-			       "require_iat = true\n"
-			       "max_assertion_lifetime = \"1h\"\n"
-			       "max_assertion_size = 8192\n"
-			       "\n"
-			       "[oauth.token_validation]\n"
-			       "user_access_token_validity = \"15m\"\n"
-			       "app_access_token_validity = 7200\n"
-			       "refresh_token_validity = \"30d\"\n"
-			       "id_token_validity = \"10m\"\n"
-			       "\n"
-			       "[oauth.token_renewal]\n"
-			       "renew_refresh_token = false\n"
-			       "\n"
-			       "[oauth.jwks_endpoint]\n"
-			       "connection_timeout = \"3s\"\n"
-			       "read_timeout = 5\n"
-			       "size_limit_bytes = \"1MiB\"\n"
-			       "cache_ttl = \"1h\"\n"
-			       "min_refetch_interval = \"30s\"\n"
-			       "enforce_certificate_expiry_time_validity = false\n"
-			       "allow_insecure_http = true\n"
-			       "allowed_hosts = [\"idp.example.com\", \"10.0.0.5\", \"*.corp.example:8443\"]\n"
-			       "ca_file = \"/etc/grantd/ca.pem\"\n"
-			       "\n"
-			       "[oauth.access_token]\n"
-			       "jwt_signing_algorithm = \"EdDSA\"\n"
-			       "\n"
-			       "[admin_api]\n"
-			       "max_failed_logins = 10\n"
-			       "lockout_window = \"15m\"\n"
-			       "auth_cache_ttl = 0\n"
-			       "\n"
-			       "[metrics]\n"
-			       "enabled = false\n";
+static const char full_src[] =
+    "[server]\n"
+    "hostname = \"auth.example.com\"\n"
+    "bind = [\"0.0.0.0\", \"::\"]\n"
+    "port = 8443\n"
+    "http_port = 8080\n"
+    "data_dir = \"/srv/grantd\"\n"
+    "tls_cert = \"/etc/grantd/cert.pem\"\n"
+    "tls_key = \"/etc/grantd/key.pem\"\n"
+    "threads = 8\n"
+    "max_connections = 5000\n"
+    "connection_timeout = 45\n"
+    "max_header_size = \"32KiB\"\n"
+    "max_body_size = 2_097_152\n"
+    "shutdown_timeout = \"1m\"\n"
+    "user = \"grantd\"\n"
+    "access_log = false\n"
+    "log_level = \"debug\"\n"
+    "\n"
+    "[database]\n"
+    "type = \"postgres\"\n"
+    "url = \"postgresql://grantd@db/grantd\"\n"
+    "busy_timeout = \"2s\"\n"
+    "\n"
+    "[tenant]\n"
+    "default_domain = \"example.org\"\n"
+    "\n"
+    "[oauth]\n"
+    "timestamp_skew = \"2m\"\n"
+    "hash_tokens_and_secrets = true\n"
+    "\n"
+    "[oauth.grant_type.jwt]\n"
+    "enable_iat_validation = false\n"
+    "iat_validity_period = 45\n"
+    "enable_jwt_cache = false\n"
+    "require_jti = true\n"
+    "require_iat = true\n"
+    "max_assertion_lifetime = \"1h\"\n"
+    "max_assertion_size = 8192\n"
+    "\n"
+    "[oauth.token_validation]\n"
+    "user_access_token_validity = \"15m\"\n"
+    "app_access_token_validity = 7200\n"
+    "refresh_token_validity = \"30d\"\n"
+    "id_token_validity = \"10m\"\n"
+    "\n"
+    "[oauth.token_renewal]\n"
+    "renew_refresh_token = false\n"
+    "\n"
+    "[oauth.jwks_endpoint]\n"
+    "connection_timeout = \"3s\"\n"
+    "read_timeout = 5\n"
+    "size_limit_bytes = \"1MiB\"\n"
+    "cache_ttl = \"1h\"\n"
+    "min_refetch_interval = \"30s\"\n"
+    "enforce_certificate_expiry_time_validity = false\n"
+    "allow_insecure_http = true\n"
+    "allowed_hosts = [\"idp.example.com\", \"10.0.0.5\", \"*.corp.example:8443\"]\n"
+    "ca_file = \"/etc/grantd/ca.pem\"\n"
+    "\n"
+    "[oauth.access_token]\n"
+    "jwt_signing_algorithm = \"EdDSA\"\n"
+    "\n"
+    "[admin_api]\n"
+    "max_failed_logins = 10\n"
+    "lockout_window = \"15m\"\n"
+    "auth_cache_ttl = 0\n"
+    "\n"
+    "[metrics]\n"
+    "enabled = false\n";
 
 #define NUM_KEYS 58
 
@@ -311,8 +312,14 @@ static void unknown_and_wrong_types(void **state)
 	bad("[oauth]\niat_validity_period = 1\n",
 	    "t.toml:2: [oauth] iat_validity_period: unknown key");
 	bad("[oauth.grant_type]\njwt = 1\n", "t.toml:2: [oauth.grant_type] jwt: unknown key");
-	bad("[server]\nport = \"9443\"\n",
-	    "t.toml:2: [server] port: expected an integer, found a string");
+	bad("[server]\nport = \"94x3\"\n",
+	    "t.toml:2: [server] port: expected an integer, found \"94x3\"");
+	bad("[server]\nport = \" 9443\"\n",
+	    "t.toml:2: [server] port: expected an integer, found \" 9443\"");
+	bad("[server]\naccess_log = \"yes\"\n",
+	    "t.toml:2: [server] access_log: expected a boolean (true or false), found \"yes\"");
+	bad("[server]\naccess_log = \"True\"\n",
+	    "t.toml:2: [server] access_log: expected a boolean (true or false), found \"True\"");
 	bad("[server]\naccess_log = 1\n",
 	    "t.toml:2: [server] access_log: expected a boolean (true or false), found an integer");
 	bad("[server]\nbind = \"127.0.0.1\"\n",
@@ -438,8 +445,9 @@ static void durations(void **state)
 	assert_int_equal(cache_ttl("600"), 600); /* plain integer: seconds */
 	assert_int_equal(cache_ttl("1_200"), 1200);
 
-	bad_ttl("\"90\"", "invalid duration \"90\": use an integer with one unit s, m, h or d "
-			  "(\"90s\", \"30m\", \"1h\", \"1d\")");
+	assert_int_equal(cache_ttl("\"90\""), 90); /* quoted plain number: the key's unit */
+	bad_ttl("\"9 0\"", "invalid duration \"9 0\": use an integer with one unit s, m, h or d "
+			   "(\"90s\", \"30m\", \"1h\", \"1d\")");
 	bad_ttl("\"1h30m\"", "invalid duration \"1h30m\": use an integer with one unit s, m, h "
 			     "or d (\"90s\", \"30m\", \"1h\", \"1d\")");
 	bad_ttl("\"5 s\"", "invalid duration \"5 s\": use an integer with one unit s, m, h or d "
@@ -738,6 +746,44 @@ static void env_unknown_warns(void **state)
 	assert_int_equal(load_capture("", quiet, out, sizeof out), ST_OK);
 	assert_string_equal(out, "");
 	log_set_level(lvl);
+}
+
+static void wso2_spellings(void **state)
+{
+	(void)state;
+	/* Quoted booleans and integers, as WSO2's snippets write them; the
+	 * dump shows them normalised. */
+	struct config *c = load("[oauth.grant_type.jwt]\nenable_iat_validation = \"false\"\n"
+				"iat_validity_period = \"30\"\nrequire_jti = \"true\"\n"
+				"max_assertion_size = \"20000\"\n[server]\nport = \"9444\"\n");
+	char *d = dump(c);
+	assert_false(c->oauth.jwt.enable_iat_validation);
+	assert_int_equal(c->oauth.jwt.iat_validity_period, 30 * 60); /* minutes */
+	assert_true(c->oauth.jwt.require_jti);
+	assert_int_equal(c->oauth.jwt.max_assertion_size, 20000);
+	assert_int_equal(c->server.port, 9444);
+	assert_non_null(strstr(d, "\nenable_iat_validation = false\n"));
+	assert_non_null(strstr(d, "\niat_validity_period = \"30m\"\n"));
+	assert_non_null(strstr(d, "\nport = 9444\n"));
+	free(d);
+	config_free(c);
+	bad("[server]\nport = \"99999\"\n", "t.toml:2: [server] port: must be between 0 and 65535");
+	/* WSO2 settings grantd does not implement are named as such. */
+	bad("[server]\nhostname = \"a.example\"\nnode_ip = \"10.0.0.1\"\n",
+	    "t.toml:3: [server] node_ip: a WSO2 Identity Server setting that grantd does not "
+	    "support; remove it (docs/configuration.md, \"Differences from WSO2 Identity "
+	    "Server\")");
+	bad("[super_admin]\nusername = \"admin\"\n",
+	    "t.toml:1: [super_admin]: a WSO2 Identity Server setting that grantd does not "
+	    "support; remove it (docs/configuration.md, \"Differences from WSO2 Identity "
+	    "Server\")");
+	bad("[database.identity_db]\ntype = \"h2\"\n",
+	    "t.toml:1: [database.identity_db]: a WSO2 Identity Server setting that grantd does "
+	    "not support; remove it (docs/configuration.md, \"Differences from WSO2 Identity "
+	    "Server\")");
+	/* A typo is still just unknown. */
+	bad("[server]\nnode_ipp = 1\n", "t.toml:2: [server] node_ipp: unknown key");
+	bad("[super_admins]\n", "t.toml:1: [super_admins]: unknown table");
 }
 
 static void every_key_has_an_env_var(void **state)
@@ -1093,6 +1139,7 @@ int main(void)
 	    cmocka_unit_test(env_errors),
 	    cmocka_unit_test(env_unknown_warns),
 	    cmocka_unit_test(every_key_has_an_env_var),
+	    cmocka_unit_test(wso2_spellings),
 	    cmocka_unit_test(cross_field),
 	    cmocka_unit_test(dump_format),
 	    cmocka_unit_test(dump_round_trip),
