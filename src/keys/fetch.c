@@ -6,13 +6,17 @@
 #include "keys/keys.h"
 #include "keys/keys_int.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
+#include "keys/addr.h"
+#include "lib/log.h"
 #include "lib/str.h"
 
 static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
@@ -146,6 +150,11 @@ static bool host_allowed(const struct config_strlist *list, struct sv host, int6
 	return false;
 }
 
+static const char *a_or_an(const char *word)
+{
+	return strchr("aeiou", word[0]) != NULL ? "an" : "a";
+}
+
 /* "scheme://X..." with X not '/', '?' or '#': libcurl would read
  * "https:///jwks" as host "jwks", which no other parser does. */
 static bool has_authority(const char *uri)
@@ -161,7 +170,8 @@ static bool has_authority(const char *uri)
 	return uri[i + 3] != '\0' && uri[i + 3] != '/' && uri[i + 3] != '?' && uri[i + 3] != '#';
 }
 
-status keys_uri_parse(const struct config *cfg, const char *uri, CURLU **out, struct err *e)
+status keys_uri_parse(const struct config *cfg, const char *uri, CURLU **out, bool *internal_ok,
+		      struct err *e)
 {
 	const struct config_strlist *allowed = &cfg->oauth.jwks_endpoint.allowed_hosts;
 	CURLU *u = NULL;
@@ -171,8 +181,13 @@ status keys_uri_parse(const struct config *cfg, const char *uri, CURLU **out, st
 	status st = ST_OK;
 	size_t n;
 
+	enum keys_addr cls;
+	bool named = false;
+
 	if (out != NULL)
 		*out = NULL;
+	if (internal_ok != NULL)
+		*internal_ok = false;
 	if (uri == NULL || uri[0] == '\0') {
 		st = err_set(e, ST_INVALID, "JWKS URI is empty");
 		goto out;
@@ -259,13 +274,28 @@ status keys_uri_parse(const struct config *cfg, const char *uri, CURLU **out, st
 		st = err_set(e, ST_INVALID, "JWKS URI port must be between 1 and 65535");
 		goto out;
 	}
-	if (allowed->n > 0 && !host_allowed(allowed, sv_from(host), portnum)) {
+	if (allowed->n > 0) {
+		named = host_allowed(allowed, sv_from(host), portnum);
+		if (!named) {
+			st = err_set(e, ST_INVALID,
+				     "JWKS URI host '%.255s' (port %lld) does not match "
+				     "[oauth.jwks_endpoint] allowed_hosts",
+				     host, (long long)portnum);
+			goto out;
+		}
+	}
+	/* The same rule is applied again at connect time, to every address
+	 * a name resolves to (fetch_socket). */
+	if (!named && keys_addr_literal(host, &cls) && cls != KEYS_ADDR_PUBLIC) {
 		st = err_set(e, ST_INVALID,
-			     "JWKS URI host '%.255s' (port %lld) does not match "
-			     "[oauth.jwks_endpoint] allowed_hosts",
-			     host, (long long)portnum);
+			     "JWKS URI host '%.255s' is %s %s address; grantd fetches keys "
+			     "only from public addresses unless [oauth.jwks_endpoint] "
+			     "allowed_hosts names the host",
+			     host, a_or_an(keys_addr_name(cls)), keys_addr_name(cls));
 		goto out;
 	}
+	if (internal_ok != NULL)
+		*internal_ok = named;
 out:
 	curl_free(scheme);
 	curl_free(part);
@@ -280,7 +310,7 @@ out:
 
 status keys_check_uri(const struct config *cfg, const char *uri, struct err *e)
 {
-	return keys_uri_parse(cfg, uri, NULL, e);
+	return keys_uri_parse(cfg, uri, NULL, NULL, e);
 }
 
 /* ---- the fetch ---------------------------------------------------------- */
@@ -390,11 +420,71 @@ void keys_mx_render(struct mx_out *o)
 	mx_histogram(o, "grantd_jwks_fetch_duration_seconds", NULL, &fetch_time);
 }
 
+/* What the connect-time address check saw. */
+struct guard {
+	bool internal_ok;      /* allowed_hosts names the host */
+	bool refused;          /* an address was refused */
+	enum keys_addr class_; /* of the last refused address */
+};
+
+/* CURLOPT_OPENSOCKETFUNCTION: every address libcurl is about to connect
+ * to, after name resolution, so DNS answers (and rebinding) cannot lead a
+ * fetch to an internal service. Refusing makes libcurl try the next
+ * address, then fail with CURLE_COULDNT_CONNECT. */
+static curl_socket_t fetch_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct guard *g = ud;
+	enum keys_addr c = KEYS_ADDR_RESERVED;
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (a->family == AF_INET && a->addrlen >= sizeof(struct sockaddr_in))
+		c = keys_addr_classify(
+		    (const unsigned char *)&((const struct sockaddr_in *)&a->addr)->sin_addr, 4);
+	else if (a->family == AF_INET6 && a->addrlen >= sizeof(struct sockaddr_in6))
+		c = keys_addr_classify(
+		    (const unsigned char *)&((const struct sockaddr_in6 *)&a->addr)->sin6_addr, 16);
+	if (c != KEYS_ADDR_PUBLIC && !g->internal_ok) {
+		g->refused = true;
+		g->class_ = c;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 static status fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_keyset **out,
 		    enum fetch_result *res, struct err *e);
 
+/* The stable text for what clients and tenant admins see. Categories whose
+ * detail would tell closed ports, non-TLS services and TLS services apart
+ * get one text each; the others (rules, HTTP status, size, JWKS content)
+ * are already stable and kept as they are. */
+static void public_reason(enum fetch_result res, const struct config *cfg, struct err *e)
+{
+	switch (res) {
+	case FR_UNREACHABLE:
+	case FR_TLS:
+		err_set(e, e->st,
+			"JWKS endpoint unreachable (no %s connection could be made; the server "
+			"log has the reason)",
+			cfg->oauth.jwks_endpoint.allow_insecure_http ? "HTTP(S)" : "TLS");
+		break;
+	case FR_TIMEOUT:
+		err_set(e, e->st,
+			"JWKS endpoint timed out (no complete response within read_timeout, "
+			"%lld s)",
+			(long long)cfg->oauth.jwks_endpoint.read_timeout);
+		break;
+	case FR_ERROR:
+		if (e->st == ST_IO)
+			err_set(e, e->st, "JWKS fetch failed (the server log has the reason)");
+		break;
+	default: break;
+	}
+}
+
 status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_keyset **out,
-		  struct err *e)
+		  struct err *e, struct err *detail)
 {
 	enum fetch_result res = FR_ERROR;
 	struct timespec t0, t1;
@@ -408,6 +498,11 @@ status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_
 	mx_add(&fetches[res], 1);
 	mx_observe_us(&fetch_time, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000L +
 					      (t1.tv_nsec - t0.tv_nsec) / 1000L));
+	if (st != ST_OK) {
+		if (detail != NULL)
+			*detail = *e;
+		public_reason(res, o->cfg, e);
+	}
 	return st;
 }
 
@@ -423,6 +518,7 @@ static status fetch(const struct keys_fetch_opts *o, const char *uri, struct jos
 	struct curl_slist *hdrs = NULL;
 	struct jose_keyset *set = NULL;
 	struct err je = {0};
+	struct guard guard = {0};
 	CURLU *u = NULL;
 	CURL *h = NULL;
 	CURLcode rc = CURLE_OK;
@@ -435,7 +531,7 @@ static status fetch(const struct keys_fetch_opts *o, const char *uri, struct jos
 		limit = 1;
 	sink.limit = (size_t)limit;
 	sink.body.max = sink.limit;
-	st = keys_uri_parse(cfg, uri, &u, e);
+	st = keys_uri_parse(cfg, uri, &u, &guard.internal_ok, e);
 	if (st != ST_OK) {
 		*res = st == ST_NOMEM ? FR_ERROR : FR_REFUSED;
 		goto out;
@@ -452,6 +548,11 @@ static status fetch(const struct keys_fetch_opts *o, const char *uri, struct jos
 	       cfg->oauth.jwks_endpoint.allow_insecure_http ? "http,https" : "https");
 	SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	/* No proxy from the environment: the address check below must see
+	 * the JWKS host's own addresses (docs/security.md, "JWKS hosts"). */
+	SETOPT(CURLOPT_PROXY, "");
+	SETOPT(CURLOPT_OPENSOCKETFUNCTION, fetch_socket);
+	SETOPT(CURLOPT_OPENSOCKETDATA, &guard);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	SETOPT(CURLOPT_TIMEOUT_MS, connect_ms + read_ms);
@@ -506,9 +607,21 @@ static status fetch(const struct keys_fetch_opts *o, const char *uri, struct jos
 					     "response (read_timeout)",
 					     read_ms / 1000);
 			break;
+		case CURLE_COULDNT_CONNECT:
+			if (guard.refused) {
+				*res = FR_REFUSED;
+				st = err_set(e, ST_IO,
+					     "JWKS endpoint refused: its host resolves to %s %s "
+					     "address; grantd fetches keys only from public "
+					     "addresses unless [oauth.jwks_endpoint] allowed_hosts "
+					     "names the host",
+					     a_or_an(keys_addr_name(guard.class_)),
+					     keys_addr_name(guard.class_));
+				break;
+			}
+			/* fall through */
 		case CURLE_COULDNT_RESOLVE_HOST:
 		case CURLE_COULDNT_RESOLVE_PROXY:
-		case CURLE_COULDNT_CONNECT:
 			*res = FR_UNREACHABLE;
 			st = err_set(e, ST_IO, "JWKS endpoint unreachable: %s", why);
 			break;

@@ -226,7 +226,7 @@ static int64_t backoff_ms(const struct keys *k, unsigned failures)
 
 /* Stores a fetch's result. Called with mu held. Takes ownership of `set`. */
 static void fetch_done(struct keys *k, struct entry *ent, status st, struct jose_keyset *set,
-		       const struct err *fe)
+		       const struct err *fe, const struct err *detail)
 {
 	int64_t now = now_ms(k);
 
@@ -252,11 +252,11 @@ static void fetch_done(struct keys *k, struct entry *ent, status st, struct jose
 				log_warn(
 				    "JWKS refresh failed for identity provider %s (%.512s): %s; "
 				    "serving the copy fetched %lld s ago",
-				    ent->idp_id, ent->uri, ent->last_err.msg,
+				    ent->idp_id, ent->uri, detail->msg,
 				    (long long)((now - ent->fetched_at) / 1000));
 			else
 				log_warn("JWKS fetch failed for identity provider %s (%.512s): %s",
-					 ent->idp_id, ent->uri, ent->last_err.msg);
+					 ent->idp_id, ent->uri, detail->msg);
 			ent->warned = true;
 		}
 		ent->refresh_at = now + backoff_ms(k, ent->failures);
@@ -272,7 +272,7 @@ static void run_fetch(struct keys *k, struct entry *ent)
 {
 	struct keys_fetch_opts fo = {.cfg = k->cfg, .ca_file = k->ca_file, .cancel = &k->stop};
 	struct jose_keyset *set = NULL;
-	struct err fe = {0};
+	struct err fe = {0}, detail = {0};
 	int64_t now = now_ms(k);
 	status st;
 
@@ -280,9 +280,9 @@ static void run_fetch(struct keys *k, struct entry *ent)
 	ent->retry_at = now + k->min_refetch_ms;
 	ent->refs++;
 	pthread_mutex_unlock(&k->mu);
-	st = keys_fetch(&fo, ent->uri, &set, &fe);
+	st = keys_fetch(&fo, ent->uri, &set, &fe, &detail);
 	pthread_mutex_lock(&k->mu);
-	fetch_done(k, ent, st, set, &fe);
+	fetch_done(k, ent, st, set, &fe, &detail);
 	entry_put(ent);
 }
 

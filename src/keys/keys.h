@@ -95,8 +95,10 @@ void keys_free(struct keys *k);
  *                        counts: https://idp.example/ is port 443);
  *   "[::1]", "[::1]:8443" IPv6 literals, in their canonical form.
  * The host compared is the one libcurl will connect to: percent-decoded,
- * IPv4 and IPv6 literals normalised ("0x7f.1" is 127.0.0.1). DNS answers
- * are not checked (allowed_hosts is a name allow-list, not an IP filter).
+ * IPv4 and IPv6 literals normalised ("0x7f.1" is 127.0.0.1). An IP
+ * literal that is not public (keys/addr.h) is refused unless allowed_hosts
+ * names it; names are checked once resolved, at connect time, by the
+ * fetch (docs/security.md, "JWKS hosts").
  * ST_INVALID naming the rule broken ("JWKS URI must use https ..."),
  * ST_NOMEM. */
 status keys_check_uri(const struct config *cfg, const char *uri, struct err *e);

@@ -19,14 +19,19 @@ struct keys_fetch_opts {
 };
 
 /* keys_check_uri, also handing back the parsed URL (curl_url_cleanup() it)
- * so that the fetch uses exactly what was checked. `out` may be NULL. */
-status keys_uri_parse(const struct config *cfg, const char *uri, CURLU **out, struct err *e);
+ * so that the fetch uses exactly what was checked, and whether
+ * [oauth.jwks_endpoint] allowed_hosts names the host (which lets the fetch
+ * connect to an internal address). `out` and `internal_ok` may be NULL. */
+status keys_uri_parse(const struct config *cfg, const char *uri, CURLU **out, bool *internal_ok,
+		      struct err *e);
 
 /* One GET of `uri` with one easy handle: the rules of keys.h. On success
- * `*out` is a new keyset. Failures are ST_IO with a reason (ST_INVALID for
- * a URI that breaks the rules, ST_NOMEM, ST_INTERNAL for a libcurl setup
- * failure). */
+ * `*out` is a new keyset. Failures are ST_IO (ST_INVALID for a URI that
+ * breaks the rules, ST_NOMEM, ST_INTERNAL for a libcurl setup failure).
+ * `e` gets one of a few stable texts, safe to show to clients and tenant
+ * admins (docs/security.md, "JWKS hosts"); `detail` (may be NULL) the
+ * full reason for the server log (libcurl's, the TLS library's). */
 status keys_fetch(const struct keys_fetch_opts *o, const char *uri, struct jose_keyset **out,
-		  struct err *e);
+		  struct err *e, struct err *detail);
 
 #endif

@@ -566,7 +566,8 @@ def test_jwks_uri_rules_follow_config(make_server):
     assert state_of(s) == before
     created(s, jwks_body("allowed-host", uri="https://idp.example/jwks"))
 
-    lab = make_server(extra_toml="[oauth.jwks_endpoint]\nallow_insecure_http = true\n").start()
+    lab = make_server(extra_toml="[oauth.jwks_endpoint]\nallow_insecure_http = true\n"
+                                 'allowed_hosts = ["127.0.0.1"]\n').start()
     idp = created(lab, jwks_body("lab-http", uri="http://127.0.0.1:8080/jwks"))
     assert idp["certificate"]["jwksUri"] == "http://127.0.0.1:8080/jwks"
 

@@ -20,6 +20,7 @@ from conftest import Server
 EXTRA_TOML = """
 [oauth.jwks_endpoint]
 allow_insecure_http = true
+allowed_hosts = ["127.0.0.1"]
 min_refetch_interval = "0s"
 """
 

@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "keys/addr.h"
 #include "keys/keys.h"
 #include "keys/keys_test.h"
 #include "lib/b64.h"
@@ -458,6 +459,9 @@ static void cfg_defaults(struct config *c)
 	c->oauth.jwks_endpoint.cache_ttl = 600;
 	c->oauth.jwks_endpoint.min_refetch_interval = 10;
 	c->oauth.jwks_endpoint.allow_insecure_http = true;
+	/* The test servers listen on loopback, which only a named host may be. */
+	c->oauth.jwks_endpoint.allowed_hosts.v[0] = "127.0.0.1";
+	c->oauth.jwks_endpoint.allowed_hosts.n = 1;
 }
 
 static struct fx *fx_new(int64_t read_timeout, size_t max_entries)
@@ -544,7 +548,24 @@ static void check_uri_rules(void **state)
 	    {"https://a%00b/jwks", false, false, ""},
 	    {"https://idp.example:0/jwks", false, false, ""},
 	    {"https://idp.example:99999/jwks", false, false, ""},
-	    {"https://[::1]:8443/jwks", false, false, NULL},
+	    /* internal IP literals, unless allowed_hosts names them */
+	    {"https://[::1]:8443/jwks", false, false, "is a loopback address"},
+	    {"https://127.0.0.1:22/", false, false, "is a loopback address"},
+	    {"https://169.254.169.254/latest/meta-data/", false, false, "is a link-local address"},
+	    {"https://10.0.0.1/jwks", false, false, "is a private address"},
+	    {"https://192.168.1.1/jwks", false, false, "is a private address"},
+	    {"https://100.64.0.1/jwks", false, false, "is a shared (CGNAT) address"},
+	    {"https://0.0.0.0/jwks", false, false, "is an unspecified address"},
+	    {"https://224.0.0.1/jwks", false, false, "is a multicast address"},
+	    {"https://[::ffff:127.0.0.1]/jwks", false, false, "is a loopback address"},
+	    {"https://[::ffff:a9fe:a9fe]/jwks", false, false, "is a link-local address"},
+	    {"https://[64:ff9b::a00:1]/jwks", false, false, "is a private address"},
+	    {"https://[fd00::1]/jwks", false, false, "is a private address"},
+	    {"https://[fe80::1]/jwks", false, false, "is a link-local address"},
+	    {"https://0x7f.1/jwks", false, false, "is a loopback address"},
+	    {"https://2130706433/jwks", false, false, "is a loopback address"},
+	    {"https://8.8.8.8/jwks", false, false, NULL},
+	    {"https://[2606:4700::1111]/jwks", false, false, NULL},
 	    /* allowed_hosts */
 	    {"https://idp.example/jwks", false, true, NULL},
 	    {"https://IDP.Example./jwks", false, true, NULL},
@@ -573,6 +594,7 @@ static void check_uri_rules(void **state)
 		status st;
 		cfg_defaults(&c);
 		c.oauth.jwks_endpoint.allow_insecure_http = v[i].http_ok;
+		c.oauth.jwks_endpoint.allowed_hosts.n = 0;
 		if (v[i].use_hosts) {
 			memcpy(c.oauth.jwks_endpoint.allowed_hosts.v, hosts, sizeof hosts);
 			c.oauth.jwks_endpoint.allowed_hosts.n = sizeof hosts / sizeof hosts[0];
@@ -593,6 +615,7 @@ static void check_uri_rules(void **state)
 		struct err e = {0};
 		assert_non_null(longuri);
 		cfg_defaults(&c);
+		c.oauth.jwks_endpoint.allowed_hosts.n = 0;
 		memcpy(longuri, "https://idp.example/", 20);
 		memset(longuri + 20, 'a', KEYS_URI_MAX);
 		longuri[20 + KEYS_URI_MAX] = '\0';
@@ -841,7 +864,7 @@ static void read_timeout_expires(void **state)
 	f->cfg.oauth.jwks_endpoint.connection_timeout = 1; /* the whole fetch: 2 s */
 	srv_hold(&g_srv); /* the server reads the request and never answers in time */
 	get_fails(f, "idp", NULL, "k1", ST_IO,
-		  "JWKS endpoint timed out after 1 s waiting for the response (read_timeout)");
+		  "JWKS endpoint timed out (no complete response within read_timeout, 1 s)");
 	srv_release(&g_srv);
 	fx_free(f);
 }
@@ -853,7 +876,10 @@ static void tls_to_plain_server(void **state)
 	(void)state;
 
 	snprintf(uri, sizeof uri, "https://127.0.0.1:%u/jwks", g_srv.port);
-	get_fails(f, "idp", uri, "k1", ST_IO, "TLS");
+	/* Which of closed, plain and TLS services answered is not told. */
+	get_fails(f, "idp", uri, "k1", ST_IO,
+		  "JWKS endpoint unreachable (no HTTP(S) connection could be made; the server log "
+		  "has the reason)");
 	fx_free(f);
 }
 
@@ -879,7 +905,7 @@ static void tls_verification(void **state)
 
 	assert_int_equal(keys_new_with_opts(&c, &o, &k, &e), ST_OK);
 	assert_int_equal(keys_get(k, "idp", uri, "k1", &ks, &e), ST_IO);
-	assert_non_null(strstr(e.msg, "TLS certificate is not trusted"));
+	assert_non_null(strstr(e.msg, "JWKS endpoint unreachable (no TLS connection"));
 	assert_int_equal(srv_requests(&g_tls_srv), 0);
 	keys_free(k);
 
@@ -890,6 +916,101 @@ static void tls_verification(void **state)
 	jose_keyset_free(ks);
 	assert_int_equal(srv_requests(&g_tls_srv), 1);
 	keys_free(k);
+}
+
+static void address_classes(void **state)
+{
+	static const struct {
+		const char *ip;
+		enum keys_addr want;
+	} v[] = {
+	    {"8.8.8.8", KEYS_ADDR_PUBLIC},
+	    {"1.1.1.1", KEYS_ADDR_PUBLIC},
+	    {"0.1.2.3", KEYS_ADDR_UNSPECIFIED},
+	    {"127.0.0.1", KEYS_ADDR_LOOPBACK},
+	    {"127.255.255.254", KEYS_ADDR_LOOPBACK},
+	    {"10.255.0.1", KEYS_ADDR_PRIVATE},
+	    {"172.16.0.1", KEYS_ADDR_PRIVATE},
+	    {"172.31.255.255", KEYS_ADDR_PRIVATE},
+	    {"172.32.0.1", KEYS_ADDR_PUBLIC},
+	    {"192.168.0.1", KEYS_ADDR_PRIVATE},
+	    {"100.64.0.1", KEYS_ADDR_CGNAT},
+	    {"100.127.255.255", KEYS_ADDR_CGNAT},
+	    {"100.128.0.1", KEYS_ADDR_PUBLIC},
+	    {"169.254.169.254", KEYS_ADDR_LINK_LOCAL},
+	    {"224.0.0.251", KEYS_ADDR_MULTICAST},
+	    {"239.255.255.250", KEYS_ADDR_MULTICAST},
+	    {"255.255.255.255", KEYS_ADDR_RESERVED},
+	    {"240.0.0.1", KEYS_ADDR_RESERVED},
+	    {"192.0.2.1", KEYS_ADDR_RESERVED},
+	    {"198.18.0.1", KEYS_ADDR_RESERVED},
+	    {"::", KEYS_ADDR_UNSPECIFIED},
+	    {"::1", KEYS_ADDR_LOOPBACK},
+	    {"::ffff:127.0.0.1", KEYS_ADDR_LOOPBACK},
+	    {"::ffff:8.8.8.8", KEYS_ADDR_PUBLIC},
+	    {"::ffff:10.1.2.3", KEYS_ADDR_PRIVATE},
+	    {"::127.0.0.1", KEYS_ADDR_LOOPBACK},
+	    {"64:ff9b::169.254.169.254", KEYS_ADDR_LINK_LOCAL},
+	    {"64:ff9b::8.8.8.8", KEYS_ADDR_PUBLIC},
+	    {"64:ff9b:1::1", KEYS_ADDR_PRIVATE},
+	    {"2002:7f00:1::", KEYS_ADDR_LOOPBACK},
+	    {"2002:0808:0808::", KEYS_ADDR_PUBLIC},
+	    {"fc00::1", KEYS_ADDR_PRIVATE},
+	    {"fdff:ffff::1", KEYS_ADDR_PRIVATE},
+	    {"fe80::1", KEYS_ADDR_LINK_LOCAL},
+	    {"febf::1", KEYS_ADDR_LINK_LOCAL},
+	    {"fec0::1", KEYS_ADDR_PRIVATE},
+	    {"ff02::1", KEYS_ADDR_MULTICAST},
+	    {"2001:db8::1", KEYS_ADDR_RESERVED},
+	    {"2001:0::1", KEYS_ADDR_RESERVED},
+	    {"100::1", KEYS_ADDR_RESERVED},
+	    {"4000::1", KEYS_ADDR_RESERVED},
+	    {"2606:4700:4700::1111", KEYS_ADDR_PUBLIC},
+	    {"[2a00:1450::1]", KEYS_ADDR_PUBLIC},
+	};
+	enum keys_addr c;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		assert_true(keys_addr_literal(v[i].ip, &c));
+		if (c != v[i].want)
+			fail_msg("%s: class %s, want %s", v[i].ip, keys_addr_name(c),
+				 keys_addr_name(v[i].want));
+	}
+	assert_false(keys_addr_literal("idp.example", &c));
+	assert_false(keys_addr_literal("[idp.example]", &c));
+	assert_false(keys_addr_literal("", &c));
+	assert_int_equal(keys_addr_classify((const unsigned char *)"ab", 2), KEYS_ADDR_RESERVED);
+}
+
+/* A DNS name that resolves to an internal address is refused when libcurl
+ * is about to connect (no request reaches the server), unless allowed_hosts
+ * names it. */
+static void internal_address_refused_at_connect(void **state)
+{
+	struct fx *f = fx_new(30, 0);
+	struct jose_keyset *ks = NULL;
+	struct err e = {0};
+	char uri[128];
+	int n = srv_requests(&g_srv);
+	(void)state;
+
+	snprintf(uri, sizeof uri, "http://localhost:%u/jwks", g_srv.port);
+	/* No allowed_hosts: "localhost" passes the URI rules, and is refused
+	 * once resolved. */
+	f->cfg.oauth.jwks_endpoint.allowed_hosts.n = 0;
+	get_fails(f, "idp", uri, "k1", ST_IO,
+		  "JWKS endpoint refused: its host resolves to a loopback address");
+	assert_int_equal(srv_requests(&g_srv), n);
+	fx_free(f);
+
+	f = fx_new(30, 0);
+	f->cfg.oauth.jwks_endpoint.allowed_hosts.v[0] = "localhost";
+	assert_int_equal(keys_get(f->k, "idp", uri, "k1", &ks, &e), ST_OK);
+	assert_true(has_kid(ks, "k1"));
+	jose_keyset_free(ks);
+	assert_int_equal(srv_requests(&g_srv), n + 1);
+	fx_free(f);
 }
 
 /* Log capture: the logger writes to fd 2, which the setup points at a
@@ -979,6 +1100,22 @@ static void warns_once_per_failure_streak(void **state)
 	assert_int_equal(count(log, "JWKS endpoint returned HTTP 503"), 1);
 	assert_int_equal(count(log, "fetched again"), 1);
 	assert_null(strstr(log, "SECRET-DOCUMENT-TEXT"));
+	free(log);
+}
+
+/* The client sees a stable category; the server log gets libcurl's reason. */
+static void fetch_detail_only_in_log(void **state)
+{
+	struct fx *f = fx_new(30, 0);
+	char uri[128];
+	char *log;
+
+	snprintf(uri, sizeof uri, "https://127.0.0.1:%u/jwks", g_srv.port);
+	get_fails(f, "idp-detail", uri, "k1", ST_IO, "the server log has the reason");
+	fx_free(f);
+	log = captured(*state);
+	assert_non_null(strstr(log, "JWKS fetch failed for identity provider idp-detail"));
+	assert_null(strstr(log, "the server log has the reason"));
 	free(log);
 }
 
@@ -1224,6 +1361,10 @@ int main(void)
 	    cmocka_unit_test(read_timeout_expires),
 	    cmocka_unit_test(tls_to_plain_server),
 	    cmocka_unit_test(tls_verification),
+	    cmocka_unit_test(address_classes),
+	    cmocka_unit_test(internal_address_refused_at_connect),
+	    cmocka_unit_test_setup_teardown(fetch_detail_only_in_log, capture_setup,
+					    capture_teardown),
 	    cmocka_unit_test_setup_teardown(warns_once_per_failure_streak, capture_setup,
 					    capture_teardown),
 	    cmocka_unit_test(single_flight_first_fetch),
