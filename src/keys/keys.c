@@ -1,12 +1,18 @@
 /* keys.c - the per-IdP JWKS cache and its refresh thread.
  *
- * Locking: one mutex per cache guards the hash table, the LRU list and every
- * entry's fields. No lock is ever held across the network: a fetch marks its
- * entry in_flight, takes a reference, unlocks, fetches, relocks and stores
- * the result. Whoever needs that result waits on `fetched` (bounded by the
- * fetch's own timeouts), which is single flight for first fetches and for
- * unknown-kid refetches alike. Readers take a keyset reference under the lock
- * and verify with it after unlocking.
+ * Locking: one mutex per cache guards the hash table, the LRU list, the
+ * fetch queue and every entry's fields. No lock is ever held across the
+ * network: a fetch marks its entry in_flight, takes a reference, unlocks,
+ * fetches, relocks and stores the result. Readers take a keyset reference
+ * under the lock and verify with it after unlocking.
+ *
+ * Request threads never fetch (docs/security.md, "JWKS hosts"): a first
+ * fetch or an unknown-kid refetch is queued for the fetch pool
+ * ([oauth.jwks_endpoint] fetch_threads), which runs at most
+ * max_fetches_per_tenant fetches of one tenant at once, and the request
+ * waits for it at most KEYS_WAIT_MS on `fetched` — single flight for first
+ * fetches and refetches alike — before it is told to retry. The refresh
+ * thread refreshes cached sets in the background on its own.
  *
  * Entries are reference counted (the table holds one reference), so an entry
  * evicted or forgotten while a fetch runs stays valid for the fetcher and its
@@ -18,6 +24,7 @@
 #include "keys/keys_int.h"
 #include "keys/keys_test.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,16 +39,21 @@
 #define KEYS_BUCKETS 1024u /* a power of two */
 #define KID_SHOW_MAX 64    /* longest kid echoed in an error message */
 #define WAIT_MAX_MS  (3600 * 1000LL)
+#define POOL_MAX     64 /* fetch_threads' upper bound */
 
 struct entry {
 	struct entry *hnext;       /* hash chain */
 	struct entry *prev, *next; /* LRU list, most recently used first */
 	char *idp_id;              /* immutable */
 	char *uri;                 /* immutable: another URI is another entry */
+	char *tenant;              /* immutable: whose fetch budget it uses */
+	struct entry *qnext;       /* the fetch queue, while queued */
 	uint32_t hash;
 	int refs;                /* the table's (while linked) + fetchers' + waiters' */
 	bool linked;             /* in the table */
-	bool in_flight;          /* a fetch runs for it */
+	bool in_flight;          /* a fetch is queued or runs for it */
+	bool queued;             /* in the fetch queue, not running yet */
+	bool told_retry;         /* a caller gave up waiting for this fetch */
 	bool warned;             /* log_warn done for the current failure streak */
 	struct jose_keyset *set; /* NULL until a fetch succeeds */
 	int64_t fetched_at;      /* clock ms of the last success */
@@ -57,12 +69,15 @@ struct keys {
 	char *ca_file;
 	keys_clock_fn clock;
 	void *clock_ctx;
-	int64_t ttl_ms, min_refetch_ms, idle_ms;
+	int64_t ttl_ms, min_refetch_ms, idle_ms, wait_ms;
 	size_t max_entries;
+	size_t npool, per_tenant;
+	pthread_t pool[POOL_MAX];
 
 	pthread_mutex_t mu;
 	pthread_cond_t fetched; /* a fetch ended, or the refresh thread went idle */
 	pthread_cond_t wake;    /* the refresh thread sleeps on it (CLOCK_MONOTONIC) */
+	pthread_cond_t work;    /* the fetch pool sleeps on it */
 	pthread_t thread;
 	atomic_bool stop; /* also read by libcurl's progress callback */
 
@@ -70,7 +85,9 @@ struct keys {
 	struct entry *buckets[KEYS_BUCKETS];
 	struct entry lru; /* sentinel */
 	size_t n;
-	uint64_t kick_gen, idle_gen; /* keys_refresh_sync() handshake */
+	struct entry *qhead, *qtail;   /* fetches waiting for a pool thread */
+	const char *running[POOL_MAX]; /* tenant of each pool thread's fetch */
+	uint64_t kick_gen, idle_gen;   /* keys_refresh_sync() handshake */
 };
 
 static int64_t mono_ms(void)
@@ -109,6 +126,7 @@ static void entry_put(struct entry *ent)
 	jose_keyset_free(ent->set);
 	free(ent->idp_id);
 	free(ent->uri);
+	free(ent->tenant);
 	free(ent);
 }
 
@@ -156,17 +174,18 @@ static void entry_unlink(struct keys *k, struct entry *ent)
 	entry_put(ent);
 }
 
-static status entry_create(struct keys *k, const char *idp_id, const char *uri, uint32_t hash,
-			   int64_t now, struct entry **out, struct err *e)
+static status entry_create(struct keys *k, const char *tenant, const char *idp_id, const char *uri,
+			   uint32_t hash, int64_t now, struct entry **out, struct err *e)
 {
 	struct entry *ent = calloc(1, sizeof *ent);
 	size_t b = hash & (KEYS_BUCKETS - 1);
 
 	*out = NULL;
 	if (ent == NULL || (ent->idp_id = strdup(idp_id)) == NULL ||
-	    (ent->uri = strdup(uri)) == NULL) {
+	    (ent->uri = strdup(uri)) == NULL || (ent->tenant = strdup(tenant)) == NULL) {
 		if (ent != NULL) {
 			free(ent->idp_id);
+			free(ent->uri);
 			free(ent);
 		}
 		return err_set(e, ST_NOMEM, "out of memory (JWKS cache entry)");
@@ -231,6 +250,10 @@ static void fetch_done(struct keys *k, struct entry *ent, status st, struct jose
 	int64_t now = now_ms(k);
 
 	if (st == ST_OK) {
+		if (ent->told_retry && !ent->warned)
+			log_info("JWKS of identity provider %s fetched from %.512s after callers "
+				 "were told to retry (slower than %lld ms)",
+				 ent->idp_id, ent->uri, (long long)k->wait_ms);
 		if (ent->warned)
 			log_info("JWKS of identity provider %s fetched again from %.512s after %u "
 				 "failed attempt(s)",
@@ -262,28 +285,124 @@ static void fetch_done(struct keys *k, struct entry *ent, status st, struct jose
 		ent->refresh_at = now + backoff_ms(k, ent->failures);
 	}
 	ent->in_flight = false;
+	ent->told_retry = false;
 	pthread_cond_broadcast(&k->fetched);
 	pthread_cond_signal(&k->wake); /* the refresh thread recomputes its deadline */
 }
 
-/* Fetches `ent` with mu held on entry and on return, but not during. The
- * caller has checked that no fetch is in flight for it. */
-static void run_fetch(struct keys *k, struct entry *ent)
+/* Marks `ent` fetched from now on: in flight, refetch budget used, a
+ * reference for the fetcher. Called with mu held, no fetch in flight. */
+static void fetch_begin(struct keys *k, struct entry *ent)
+{
+	ent->in_flight = true;
+	ent->retry_at = now_ms(k) + k->min_refetch_ms;
+	ent->refs++;
+}
+
+/* Fetches `ent` (fetch_begin done) with mu held on entry and on return,
+ * but not during, and drops the fetcher's reference. */
+static void fetch_run(struct keys *k, struct entry *ent)
 {
 	struct keys_fetch_opts fo = {.cfg = k->cfg, .ca_file = k->ca_file, .cancel = &k->stop};
 	struct jose_keyset *set = NULL;
 	struct err fe = {0}, detail = {0};
-	int64_t now = now_ms(k);
 	status st;
 
-	ent->in_flight = true;
-	ent->retry_at = now + k->min_refetch_ms;
-	ent->refs++;
 	pthread_mutex_unlock(&k->mu);
 	st = keys_fetch(&fo, ent->uri, &set, &fe, &detail);
 	pthread_mutex_lock(&k->mu);
 	fetch_done(k, ent, st, set, &fe, &detail);
 	entry_put(ent);
+}
+
+/* ---- the fetch pool (all under mu) -------------------------------------- */
+
+static void fetch_submit(struct keys *k, struct entry *ent)
+{
+	fetch_begin(k, ent);
+	ent->queued = true;
+	ent->qnext = NULL;
+	if (k->qtail != NULL)
+		k->qtail->qnext = ent;
+	else
+		k->qhead = ent;
+	k->qtail = ent;
+	pthread_cond_signal(&k->work);
+}
+
+static size_t tenant_running(const struct keys *k, const char *tenant)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < k->npool; i++)
+		if (k->running[i] != NULL && strcmp(k->running[i], tenant) == 0)
+			n++;
+	return n;
+}
+
+/* The first queued entry whose tenant is under its fetch budget, taken off
+ * the queue; NULL when there is none. */
+static struct entry *queue_take(struct keys *k)
+{
+	struct entry **pp = &k->qhead, *prev = NULL;
+
+	for (; *pp != NULL; prev = *pp, pp = &(*pp)->qnext) {
+		struct entry *ent = *pp;
+		if (tenant_running(k, ent->tenant) >= k->per_tenant)
+			continue;
+		*pp = ent->qnext;
+		if (k->qtail == ent)
+			k->qtail = prev;
+		ent->qnext = NULL;
+		ent->queued = false;
+		return ent;
+	}
+	return NULL;
+}
+
+struct pool_arg {
+	struct keys *k;
+	size_t slot;
+};
+
+static void *pool_main(void *arg)
+{
+	struct keys *k = ((struct pool_arg *)arg)->k;
+	size_t slot = ((struct pool_arg *)arg)->slot;
+	struct entry *ent;
+
+	free(arg);
+	pthread_mutex_lock(&k->mu);
+	while (!atomic_load(&k->stop)) {
+		if ((ent = queue_take(k)) == NULL) {
+			pthread_cond_wait(&k->work, &k->mu);
+			continue;
+		}
+		k->running[slot] = ent->tenant;
+		pthread_cond_broadcast(&k->fetched); /* keys_wait_taken() */
+		fetch_run(k, ent);
+		k->running[slot] = NULL;
+		/* A tenant's budget came free: another queued fetch may run. */
+		pthread_cond_broadcast(&k->work);
+		pthread_cond_broadcast(&k->fetched); /* keys_fetches_sync() */
+	}
+	pthread_mutex_unlock(&k->mu);
+	return NULL;
+}
+
+/* At shutdown: queued fetches end without running. */
+static void queue_cancel(struct keys *k)
+{
+	struct entry *ent;
+
+	while ((ent = k->qhead) != NULL) {
+		struct err fe;
+		k->qhead = ent->qnext;
+		ent->queued = false;
+		err_set(&fe, ST_IO, "JWKS fetch cancelled (shutting down)");
+		fetch_done(k, ent, ST_IO, NULL, &fe, &fe);
+		entry_put(ent);
+	}
+	k->qtail = NULL;
 }
 
 /* Why keys_get cannot return a set. `tried`: this call fetched, or waited
@@ -325,17 +444,35 @@ static status get_failure(const struct entry *ent, const char *kid, bool tried, 
 		       shown, (long long)((now - ent->fetched_at) / 1000), (long long)wait_s);
 }
 
-status keys_get(struct keys *k, const char *idp_id, const char *uri, const char *kid,
-		struct jose_keyset **out, struct err *e)
+/* The absolute CLOCK_MONOTONIC time `ms` from now. */
+static struct timespec deadline_in(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+status keys_get(struct keys *k, const char *tenant, const char *idp_id, const char *uri,
+		const char *kid, struct jose_keyset **out, struct err *e)
 {
 	struct entry *ent = NULL;
-	bool tried = false;
+	bool tried = false, waiting = false;
+	struct timespec deadline = {0};
 	status st = ST_OK;
 	uint32_t hash;
 	size_t idn;
 	int64_t now;
 
 	*out = NULL;
+	if (tenant == NULL)
+		tenant = "";
 	idn = idp_id != NULL ? strnlen(idp_id, KEYS_IDP_ID_MAX + 1) : 0;
 	if (idn == 0 || idn > KEYS_IDP_ID_MAX)
 		return err_set(e, ST_INVALID,
@@ -356,7 +493,7 @@ status keys_get(struct keys *k, const char *idp_id, const char *uri, const char 
 		/* Pure CPU (libcurl's URL parser), and only on a new entry. */
 		st = keys_check_uri(k->cfg, uri, e);
 		if (st == ST_OK)
-			st = entry_create(k, idp_id, uri, hash, now, &ent, e);
+			st = entry_create(k, tenant, idp_id, uri, hash, now, &ent, e);
 		if (st != ST_OK) {
 			ent = NULL;
 			goto out;
@@ -372,8 +509,23 @@ status keys_get(struct keys *k, const char *idp_id, const char *uri, const char 
 			break;
 		}
 		if (ent->in_flight) {
-			while (ent->in_flight)
-				pthread_cond_wait(&k->fetched, &k->mu);
+			/* Single flight, and a bounded wait: a slow endpoint holds a
+			 * pool thread, never this request's worker. */
+			if (!waiting) {
+				deadline = deadline_in(k->wait_ms);
+				waiting = true;
+			}
+			while (ent->in_flight &&
+			       pthread_cond_timedwait(&k->fetched, &k->mu, &deadline) == 0)
+				;
+			if (ent->in_flight) {
+				ent->told_retry = true;
+				st = err_set(e, ST_BUSY,
+					     "its keys are being fetched (no answer from the JWKS "
+					     "endpoint within %lld ms); retry shortly",
+					     (long long)k->wait_ms);
+				break;
+			}
 			tried = true;
 			continue;
 		}
@@ -382,8 +534,7 @@ status keys_get(struct keys *k, const char *idp_id, const char *uri, const char 
 			st = get_failure(ent, kid, tried, now, e);
 			break;
 		}
-		run_fetch(k, ent);
-		tried = true;
+		fetch_submit(k, ent);
 	}
 out:
 	if (ent != NULL)
@@ -470,7 +621,8 @@ static void *refresh_main(void *arg)
 		struct entry *due = scan(k, now, &next);
 
 		if (due != NULL) {
-			run_fetch(k, due);
+			fetch_begin(k, due);
+			fetch_run(k, due);
 			continue;
 		}
 		k->idle_gen = gen;
@@ -484,6 +636,34 @@ static void *refresh_main(void *arg)
 	}
 	pthread_mutex_unlock(&k->mu);
 	return NULL;
+}
+
+static bool pool_busy(const struct keys *k)
+{
+	if (k->qhead != NULL)
+		return true;
+	for (size_t i = 0; i < k->npool; i++)
+		if (k->running[i] != NULL)
+			return true;
+	return false;
+}
+
+void keys_fetches_sync(struct keys *k)
+{
+	pthread_mutex_lock(&k->mu);
+	while (pool_busy(k))
+		pthread_cond_wait(&k->fetched, &k->mu);
+	pthread_mutex_unlock(&k->mu);
+}
+
+void keys_wait_taken(struct keys *k, const char *idp_id)
+{
+	struct entry *ent;
+
+	pthread_mutex_lock(&k->mu);
+	while ((ent = entry_lookup(k, idp_id, hash_id(idp_id))) != NULL && ent->queued)
+		pthread_cond_wait(&k->fetched, &k->mu);
+	pthread_mutex_unlock(&k->mu);
 }
 
 void keys_refresh_kick(struct keys *k)
@@ -516,6 +696,7 @@ status keys_entry_info(struct keys *k, const char *idp_id, struct keys_entry_inf
 	ent = entry_lookup(k, idp_id, hash_id(idp_id));
 	if (ent != NULL) {
 		out->in_flight = ent->in_flight;
+		out->queued = ent->queued;
 		out->has_keys = ent->set != NULL;
 		out->failures = ent->failures;
 		out->fetched_at = ent->fetched_at;
@@ -546,7 +727,8 @@ status keys_new_with_opts(const struct config *cfg, const struct keys_opts *o, s
 	struct keys *k = NULL;
 	pthread_condattr_t ca;
 	sigset_t all, old;
-	bool mu_ok = false, ca_ok = false, fetched_ok = false, wake_ok = false;
+	bool mu_ok = false, ca_ok = false, fetched_ok = false, wake_ok = false, work_ok = false;
+	size_t started = 0;
 	status st = ST_OK;
 	int rc;
 
@@ -573,6 +755,15 @@ status keys_new_with_opts(const struct config *cfg, const struct keys_opts *o, s
 				: 0;
 	k->idle_ms = KEYS_IDLE_TTLS * k->ttl_ms;
 	k->max_entries = o->max_entries > 0 ? o->max_entries : KEYS_MAX_ENTRIES;
+	k->wait_ms = o->wait_ms > 0 ? o->wait_ms : KEYS_WAIT_MS;
+	k->npool = cfg->oauth.jwks_endpoint.fetch_threads;
+	if (k->npool < 1)
+		k->npool = 1;
+	if (k->npool > POOL_MAX)
+		k->npool = POOL_MAX;
+	k->per_tenant = cfg->oauth.jwks_endpoint.max_fetches_per_tenant > 0
+			    ? (size_t)cfg->oauth.jwks_endpoint.max_fetches_per_tenant
+			    : 1;
 	k->lru.next = k->lru.prev = &k->lru;
 	atomic_init(&k->stop, false);
 
@@ -592,17 +783,38 @@ status keys_new_with_opts(const struct config *cfg, const struct keys_opts *o, s
 	}
 	fetched_ok = pthread_cond_init(&k->fetched, &ca) == 0;
 	wake_ok = fetched_ok && pthread_cond_init(&k->wake, &ca) == 0;
-	if (!wake_ok) {
+	work_ok = wake_ok && pthread_cond_init(&k->work, NULL) == 0;
+	if (!work_ok) {
 		st = err_set(e, ST_INTERNAL, "pthread_cond_init failed");
 		goto out;
 	}
 	/* Signals belong to the threads that handle them, not to this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&k->thread, NULL, refresh_main, k);
+	for (rc = 0; rc == 0 && started < k->npool; started++) {
+		struct pool_arg *pa = malloc(sizeof *pa);
+		if (pa == NULL) {
+			rc = ENOMEM;
+			break;
+		}
+		*pa = (struct pool_arg){k, started};
+		rc = pthread_create(&k->pool[started], NULL, pool_main, pa);
+		if (rc != 0) {
+			free(pa);
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = pthread_create(&k->thread, NULL, refresh_main, k);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
-		st = err_set(e, ST_INTERNAL, "cannot start the JWKS refresh thread (error %d)", rc);
+		st = err_set(e, ST_INTERNAL, "cannot start the JWKS fetch threads (error %d)", rc);
+		pthread_mutex_lock(&k->mu);
+		atomic_store(&k->stop, true);
+		pthread_cond_broadcast(&k->work);
+		pthread_mutex_unlock(&k->mu);
+		for (size_t i = 0; i < started; i++)
+			pthread_join(k->pool[i], NULL);
 		goto out;
 	}
 	*out = k;
@@ -611,6 +823,8 @@ out:
 	if (ca_ok)
 		pthread_condattr_destroy(&ca);
 	if (k != NULL) {
+		if (work_ok)
+			pthread_cond_destroy(&k->work);
 		if (wake_ok)
 			pthread_cond_destroy(&k->wake);
 		if (fetched_ok)
@@ -635,13 +849,18 @@ void keys_free(struct keys *k)
 	pthread_mutex_lock(&k->mu);
 	atomic_store(&k->stop, true);
 	pthread_cond_signal(&k->wake);
+	pthread_cond_broadcast(&k->work);
 	pthread_mutex_unlock(&k->mu);
 	pthread_join(k->thread, NULL);
+	for (size_t i = 0; i < k->npool; i++)
+		pthread_join(k->pool[i], NULL);
 
 	pthread_mutex_lock(&k->mu);
+	queue_cancel(k);
 	while (k->lru.next != &k->lru)
 		entry_unlink(k, k->lru.next);
 	pthread_mutex_unlock(&k->mu);
+	pthread_cond_destroy(&k->work);
 	pthread_cond_destroy(&k->wake);
 	pthread_cond_destroy(&k->fetched);
 	pthread_mutex_destroy(&k->mu);

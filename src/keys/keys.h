@@ -57,6 +57,8 @@
 #define KEYS_MAX_ENTRIES 1024
 /* An entry unused for this many cache_ttl is dropped. */
 #define KEYS_IDLE_TTLS 10
+/* How long keys_get waits for a fetch before it answers "retry". */
+#define KEYS_WAIT_MS 300
 
 struct keys;
 
@@ -103,9 +105,14 @@ void keys_free(struct keys *k);
  * ST_NOMEM. */
 status keys_check_uri(const struct config *cfg, const char *uri, struct err *e);
 
-/* The key set published at `uri` for identity provider `idp_id` (a new
- * reference: jose_keyset_free() it). A different `uri` than the cached one
- * starts a new entry (the old one is dropped). `kid` (may be NULL) is the
+/* The key set published at `uri` for identity provider (or application)
+ * `idp_id` of `tenant` (a new reference: jose_keyset_free() it). A
+ * different `uri` than the cached one starts a new entry (the old one is
+ * dropped). The calling thread never fetches: a needed fetch is queued for
+ * the fetch pool, which runs at most max_fetches_per_tenant fetches of one
+ * tenant at once, and the caller waits for it at most KEYS_WAIT_MS; then
+ * ST_BUSY "its keys are being fetched ...; retry shortly" (the fetch goes
+ * on, and a later call gets its result). `kid` (may be NULL) is the
  * kid the caller looks for:
  *   - kid NULL, or found in the cached set: ST_OK at once (never waits for
  *     the network once a set has been fetched, even while refreshing);
@@ -118,8 +125,8 @@ status keys_check_uri(const struct config *cfg, const char *uri, struct err *e);
  * the remembered reason of the last failure, see above). ST_INVALID when
  * `uri` breaks keys_check_uri's rules or `idp_id` is empty or longer than
  * KEYS_IDP_ID_MAX. ST_NOMEM. `*out` is NULL on failure. */
-status keys_get(struct keys *k, const char *idp_id, const char *uri, const char *kid,
-		struct jose_keyset **out, struct err *e);
+status keys_get(struct keys *k, const char *tenant, const char *idp_id, const char *uri,
+		const char *kid, struct jose_keyset **out, struct err *e);
 
 /* Forgets the entry of an IdP (its URI changed or it was deleted); a fetch
  * in flight for it completes into nothing. Unknown ids are ignored. */

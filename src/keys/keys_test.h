@@ -19,6 +19,7 @@ struct keys_opts {
 	void *clock_ctx;
 	size_t max_entries;  /* 0 = KEYS_MAX_ENTRIES */
 	const char *ca_file; /* NULL = the system CA store (copied) */
+	int64_t wait_ms;     /* 0 = KEYS_WAIT_MS: how long a request waits for a fetch */
 };
 
 /* keys_new with the options above. The refresh thread sleeps on the real
@@ -30,11 +31,17 @@ status keys_new_with_opts(const struct config *cfg, const struct keys_opts *o, s
 /* Wakes the refresh thread and returns once it has refreshed every entry
  * due at the (injected) current time and gone back to sleep. */
 void keys_refresh_sync(struct keys *k);
+/* Returns once no fetch is queued or running in the fetch pool. */
+void keys_fetches_sync(struct keys *k);
+/* Returns once the fetch of `idp_id` is not queued any more (a pool thread
+ * runs it, or it ended). */
+void keys_wait_taken(struct keys *k, const char *idp_id);
 /* Wakes the refresh thread and returns at once. */
 void keys_refresh_kick(struct keys *k);
 
 struct keys_entry_info {
-	bool in_flight;      /* a fetch is running for it */
+	bool in_flight;      /* a fetch is queued or running for it */
+	bool queued;         /* waiting for a pool thread (its tenant's budget) */
 	bool has_keys;       /* a set has been fetched */
 	unsigned failures;   /* consecutive failed fetches */
 	int64_t fetched_at;  /* clock ms of the last success */

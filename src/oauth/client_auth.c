@@ -185,8 +185,8 @@ static status client_jwt(struct oauth_ctx *c, struct http_req *req, const struct
 					"the JWKS cache is not running");
 			goto out;
 		}
-		st = keys_get(c->keys, out->app->id, out->app->client_jwks_uri, jws.kid, &fetched,
-			      &e);
+		st = keys_get(c->keys, out->app->tenant_id, out->app->id, out->app->client_jwks_uri,
+			      jws.kid, &fetched, &e);
 		if (st == ST_NOMEM || st == ST_INTERNAL) {
 			st = oauth_fail(fault, OAUTH_SERVER_ERROR, st, "%s", e.msg);
 			goto out;

@@ -382,7 +382,8 @@ static status step_signature(struct run *x)
 			err_set(&e, ST_INTERNAL, "the JWKS cache is not running");
 			return fault(x, JWT_CHECK_SIGNATURE, ST_INTERNAL, &e);
 		}
-		st = keys_get(x->c->keys, idp->id, idp->jwks_uri, r->jws.kid, &fetched, &e);
+		st = keys_get(x->c->keys, idp->tenant_id, idp->id, idp->jwks_uri, r->jws.kid,
+			      &fetched, &e);
 		if (st == ST_NOMEM || st == ST_INTERNAL)
 			return fault(x, JWT_CHECK_SIGNATURE, st, &e);
 		if (st != ST_OK)

@@ -173,14 +173,25 @@ def test_jwks_endpoint_down(ctx):
 
 
 def test_jwks_endpoint_slow(ctx):
+    """A slow endpoint holds a fetch thread, not the request: the request is
+    told to retry at once, the fetch goes on, and once it is done the same
+    kind of assertion is accepted from the cache (issue 9 finding 2)."""
     ep, iss = idp(ctx, "slow", [uj.public_jwk(Keys.a, "key-a")], mode="slow")
     r = uj.jwt_grant(ctx.srv, assertion(ctx, Keys.a, iss, "key-a"), ctx.auth)
-    # grantd answered while the endpoint was still holding the response:
-    # it timed out rather than waited.
+    # grantd answered while the endpoint was still holding the response.
     assert not ep.release.is_set()
+    uj.assert_oauth_error(r, 400, "invalid_grant",
+                          "cannot get the keys of identity provider 'slow' from its jwksUri: "
+                          "its keys are being fetched")
+    assert "retry shortly" in r.json()["error_description"]
+    # Other work is not held up meanwhile.
+    assert ctx.srv.get("/healthz").status_code == 200
     ep.release.set()
-    uj.assert_oauth_error(r, 400, "invalid_grant", "cannot get the keys of identity provider")
-    assert "timed out" in r.json()["error_description"]
+    assert ctx.srv.wait_log(r"JWKS of identity provider \S+ fetched from .*/slow/jwks.json "
+                            r"after callers were told to retry")
+    hits = ep.hits
+    uj.assert_tokens(uj.jwt_grant(ctx.srv, assertion(ctx, Keys.a, iss, "key-a"), ctx.auth))
+    assert ep.hits == hits  # from the cache
 
 
 def test_jwks_endpoint_oversized(ctx):
@@ -224,3 +235,98 @@ def test_jwks_uri_change_takes_effect(ctx):
     r = uj.jwt_grant(ctx.srv, assertion(ctx, Keys.a, iss, "key-a"), ctx.auth)
     uj.assert_oauth_error(r, 400, "invalid_grant", "key-a")
     uj.assert_tokens(uj.jwt_grant(ctx.srv, assertion(ctx, Keys.b, iss, "key-b"), ctx.auth))
+
+
+class Tarpit:
+    """Accepts connections and never answers until released; counts how
+    many it holds at once."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.open = 0
+        self.most = 0
+        self.accepted = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.open += 1
+                self.accepted += 1
+                self.most = max(self.most, self.open)
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn):
+        # Reads whatever comes and never answers; the connection counts as
+        # held until grantd closes it (its fetch gave up).
+        with conn:
+            while True:
+                try:
+                    if not conn.recv(4096):
+                        break
+                except OSError:
+                    break
+        with self.lock:
+            self.open -= 1
+
+    def stop(self):
+        self.release.set()
+        self.sock.close()
+
+
+def test_tarpit_jwks_cannot_stall_the_server(make_server):
+    """Issue 9 finding 2: requests with unknown kids for identity providers
+    whose JWKS endpoint is a tarpit get a bounded answer ("retry"), fetches
+    run on the fetch pool with at most max_fetches_per_tenant (2) of this
+    tenant's at once, and /healthz and other identity providers are served
+    meanwhile."""
+    srv = make_server(extra_toml=EXTRA_TOML + 'read_timeout = "60s"\n').start()
+    aud = uj.alias(srv)
+    cid, secret = uj.create_app(srv, "tarpit-app")
+    pit = Tarpit()
+    try:
+        names = [f"tarpit-{i}" for i in range(5)]
+        for n in names:
+            uj.create_idp(srv, {"name": n, "idpIssuerName": f"https://{n}.example",
+                                "alias": aud, "certificate": {
+                                    "jwksUri": f"http://127.0.0.1:{pit.port}/{n}"}})
+        inline_iss = "https://inline-beside-tarpit.example"
+        uj.create_idp(srv, uj.jwks_idp("inline-beside-tarpit", [uj.public_jwk(Keys.b, "kb")],
+                                       inline_iss, alias_url=aud))
+        results = []
+        lock = threading.Lock()
+
+        def one(i):
+            n = names[i % len(names)]
+            a = uj.mint(Keys.a, uj.claims(aud, iss=f"https://{n}.example"), kid=f"unknown-{i}")
+            r = uj.jwt_grant(srv, a, (cid, secret))
+            with lock:
+                results.append(r)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 40
+        for r in results:
+            uj.assert_oauth_error(r, 400, "invalid_grant", "its keys are being fetched")
+        # No fetch can have ended (read_timeout 60 s): the pool held exactly
+        # this tenant's budget of connections, never one per IdP.
+        assert pit.most == 2, pit.most
+        assert pit.accepted == 2
+        assert srv.get("/healthz").status_code == 200
+        uj.assert_tokens(uj.jwt_grant(srv, uj.mint(Keys.b, uj.claims(aud, iss=inline_iss),
+                                                   kid="kb"), (cid, secret)))
+    finally:
+        srv.stop()  # aborts the fetches held by the tarpit
+        pit.stop()

@@ -90,6 +90,10 @@ static void srv_release(struct srv *s)
 	s->hold = false;
 	s->released = true;
 	pthread_cond_broadcast(&s->cv);
+	/* Until the held requests are let go: a srv_hold() right after must
+	 * not catch them again. */
+	while (s->held > 0)
+		pthread_cond_wait(&s->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -187,6 +191,7 @@ static void serve_one(struct srv *s, struct conn *c)
 		while (!s->released && !s->stopping)
 			pthread_cond_wait(&s->cv, &s->mu);
 		s->held--;
+		pthread_cond_broadcast(&s->cv);
 	}
 	code = s->status;
 	no_length = s->no_length;
@@ -464,14 +469,19 @@ static void cfg_defaults(struct config *c)
 	c->oauth.jwks_endpoint.allowed_hosts.n = 1;
 }
 
-static struct fx *fx_new(int64_t read_timeout, size_t max_entries)
+/* A cache whose callers wait `wait_ms` for a fetch, with `threads` fetch
+ * threads and at most `per_tenant` fetches of one tenant at once. */
+static struct fx *fx_new_pool(int64_t read_timeout, size_t max_entries, int64_t wait_ms,
+			      int64_t threads, int64_t per_tenant)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	struct keys_opts o = {.clock = fake_clock, .max_entries = max_entries};
+	struct keys_opts o = {.clock = fake_clock, .max_entries = max_entries, .wait_ms = wait_ms};
 	struct err e = {0};
 
 	assert_non_null(f);
 	cfg_defaults(&f->cfg);
+	f->cfg.oauth.jwks_endpoint.fetch_threads = threads;
+	f->cfg.oauth.jwks_endpoint.max_fetches_per_tenant = per_tenant;
 	/* Generous, so that slow runs (valgrind, TSan) never time out by
 	 * accident; read_timeout_expires uses 1 s on a server that never answers. */
 	f->cfg.oauth.jwks_endpoint.connection_timeout = 30;
@@ -480,6 +490,13 @@ static struct fx *fx_new(int64_t read_timeout, size_t max_entries)
 	assert_int_equal(keys_new_with_opts(&f->cfg, &o, &f->k, &e), ST_OK);
 	serve_jwks("k1");
 	return f;
+}
+
+/* Callers wait for fetches as long as they take (60 s), so that slow runs
+ * (valgrind) see every fetch's own outcome. */
+static struct fx *fx_new(int64_t read_timeout, size_t max_entries)
+{
+	return fx_new_pool(read_timeout, max_entries, 60000, 2, 2);
 }
 
 static void fx_free(struct fx *f)
@@ -494,7 +511,7 @@ static bool get_ok(struct fx *f, const char *idp, const char *kid)
 	struct jose_keyset *ks = NULL;
 	struct err e = {0};
 	int before = srv_requests(&g_srv);
-	status st = keys_get(f->k, idp, f->uri, kid, &ks, &e);
+	status st = keys_get(f->k, "t1", idp, f->uri, kid, &ks, &e);
 	if (st != ST_OK)
 		fail_msg("keys_get(%s, %s): %s: %s", idp, kid ? kid : "NULL", status_name(st),
 			 e.msg);
@@ -511,7 +528,7 @@ static void get_fails(struct fx *f, const char *idp, const char *uri, const char
 {
 	struct jose_keyset *ks = (struct jose_keyset *)&ks;
 	struct err e = {0};
-	status st = keys_get(f->k, idp, uri ? uri : f->uri, kid, &ks, &e);
+	status st = keys_get(f->k, "t1", idp, uri ? uri : f->uri, kid, &ks, &e);
 	if (st != want || strstr(e.msg, text) == NULL)
 		fail_msg("keys_get(%s): want %s '%s', got %s '%s'", idp, status_name(want), text,
 			 status_name(st), e.msg);
@@ -849,7 +866,7 @@ static void lenient_jwks(void **state)
 
 	/* Real JWKS documents publish keys grantd cannot use: they are skipped. */
 	serve_jwks("k1 k256k1");
-	assert_int_equal(keys_get(f->k, "idp", f->uri, NULL, &ks, &e), ST_OK);
+	assert_int_equal(keys_get(f->k, "t1", "idp", f->uri, NULL, &ks, &e), ST_OK);
 	assert_int_equal(ks->n, 1);
 	assert_true(has_kid(ks, "k1"));
 	jose_keyset_free(ks);
@@ -904,14 +921,14 @@ static void tls_verification(void **state)
 	serve_jwks_on(&g_tls_srv, "k1 k2");
 
 	assert_int_equal(keys_new_with_opts(&c, &o, &k, &e), ST_OK);
-	assert_int_equal(keys_get(k, "idp", uri, "k1", &ks, &e), ST_IO);
+	assert_int_equal(keys_get(k, "t1", "idp", uri, "k1", &ks, &e), ST_IO);
 	assert_non_null(strstr(e.msg, "JWKS endpoint unreachable (no TLS connection"));
 	assert_int_equal(srv_requests(&g_tls_srv), 0);
 	keys_free(k);
 
 	o.ca_file = g_ca_path;
 	assert_int_equal(keys_new_with_opts(&c, &o, &k, &e), ST_OK);
-	assert_int_equal(keys_get(k, "idp", uri, "k2", &ks, &e), ST_OK);
+	assert_int_equal(keys_get(k, "t1", "idp", uri, "k2", &ks, &e), ST_OK);
 	assert_true(has_kid(ks, "k2"));
 	jose_keyset_free(ks);
 	assert_int_equal(srv_requests(&g_tls_srv), 1);
@@ -1006,7 +1023,7 @@ static void internal_address_refused_at_connect(void **state)
 
 	f = fx_new(30, 0);
 	f->cfg.oauth.jwks_endpoint.allowed_hosts.v[0] = "localhost";
-	assert_int_equal(keys_get(f->k, "idp", uri, "k1", &ks, &e), ST_OK);
+	assert_int_equal(keys_get(f->k, "t1", "idp", uri, "k1", &ks, &e), ST_OK);
 	assert_true(has_kid(ks, "k1"));
 	jose_keyset_free(ks);
 	assert_int_equal(srv_requests(&g_srv), n + 1);
@@ -1135,7 +1152,7 @@ static void *getter_main(void *arg)
 	struct err e = {0};
 
 	atomic_fetch_add(&g_started, 1);
-	g->st = keys_get(g->f->k, "idp", g->f->uri, "k1", &ks, &e);
+	g->st = keys_get(g->f->k, "t1", "idp", g->f->uri, "k1", &ks, &e);
 	g->found = ks != NULL && has_kid(ks, "k1");
 	jose_keyset_free(ks);
 	return NULL;
@@ -1193,6 +1210,83 @@ static void refresh_in_flight_does_not_block(void **state)
 	fx_free(f);
 }
 
+/* A fetch slower than the caller's bounded wait holds a pool thread, not
+ * the caller: it is told to retry, the fetch goes on (single flight), and
+ * a later call gets its result from the cache. */
+static void slow_endpoint_bounded_wait(void **state)
+{
+	struct fx *f = fx_new_pool(30, 0, 50, 2, 2);
+	int n = srv_requests(&g_srv);
+	(void)state;
+
+	srv_hold(&g_srv);
+	get_fails(f, "idp", NULL, "k1", ST_BUSY,
+		  "its keys are being fetched (no answer from the JWKS endpoint within 50 ms); "
+		  "retry shortly");
+	srv_wait_requests(&g_srv, n + 1);
+	get_fails(f, "idp", NULL, "k1", ST_BUSY, "its keys are being fetched");
+	srv_release(&g_srv);
+	keys_fetches_sync(f->k);
+	assert_false(get_ok(f, "idp", "k1")); /* cached: no second request */
+	assert_int_equal(srv_requests(&g_srv), n + 1);
+	fx_free(f);
+}
+
+/* One tenant's identity providers use at most max_fetches_per_tenant pool
+ * threads: a tarpit IdP of tenant A cannot take the pool from tenant B. */
+static void per_tenant_fetch_budget(void **state)
+{
+	struct fx *f = fx_new_pool(30, 0, 20, 4, 1);
+	struct keys_entry_info info;
+	struct jose_keyset *ks = NULL;
+	struct err e = {0};
+	int n = srv_requests(&g_srv);
+	(void)state;
+
+	srv_hold(&g_srv);
+	assert_int_equal(keys_get(f->k, "tA", "a1", f->uri, "k1", &ks, &e), ST_BUSY);
+	srv_wait_requests(&g_srv, n + 1); /* a1's fetch is held by the endpoint */
+	assert_int_equal(keys_get(f->k, "tA", "a2", f->uri, "k1", &ks, &e), ST_BUSY);
+	assert_int_equal(keys_get(f->k, "tB", "b1", f->uri, "k1", &ks, &e), ST_BUSY);
+	keys_wait_taken(f->k, "b1"); /* tenant B's fetch runs beside a1 ... */
+	assert_int_equal(keys_entry_info(f->k, "b1", &info), ST_OK);
+	assert_true(info.in_flight);
+	assert_false(info.queued);
+	assert_int_equal(keys_entry_info(f->k, "a2", &info), ST_OK);
+	assert_true(info.in_flight); /* ... while tenant A's second one waits */
+	assert_true(info.queued);
+	srv_release(&g_srv);
+	keys_fetches_sync(f->k);
+	for (int i = 0; i < 3; i++) {
+		const char *id = (const char *[]){"a1", "a2", "b1"}[i];
+		assert_int_equal(keys_entry_info(f->k, id, &info), ST_OK);
+		assert_true(info.has_keys);
+		assert_false(info.in_flight);
+	}
+	assert_int_equal(srv_requests(&g_srv), n + 3);
+	fx_free(f);
+}
+
+/* keys_free() with fetches queued behind a held one: they end cancelled. */
+static void free_with_queued_fetches(void **state)
+{
+	struct fx *f = fx_new_pool(30, 0, 20, 1, 1);
+	struct jose_keyset *ks = NULL;
+	struct err e = {0};
+	int n = srv_requests(&g_srv);
+	(void)state;
+
+	srv_hold(&g_srv);
+	assert_int_equal(keys_get(f->k, "tA", "q1", f->uri, "k1", &ks, &e), ST_BUSY);
+	srv_wait_requests(&g_srv, n + 1);
+	assert_int_equal(keys_get(f->k, "tA", "q2", f->uri, "k1", &ks, &e), ST_BUSY);
+	assert_int_equal(keys_get(f->k, "tB", "q3", f->uri, "k1", &ks, &e), ST_BUSY);
+	keys_free(f->k); /* aborts q1, cancels q2 and q3 */
+	f->k = NULL;
+	srv_release(&g_srv);
+	fx_free(f);
+}
+
 static void free_with_idle_thread(void **state)
 {
 	struct config c;
@@ -1220,7 +1314,7 @@ static void uri_change_and_forget(void **state)
 	n = srv_requests(&g_srv);
 	/* The IdP's URI changed: a new entry, fetched at once. */
 	snprintf(other, sizeof other, "%s-v2", f->uri);
-	assert_int_equal(keys_get(f->k, "idp", other, "k1", &ks, &e), ST_OK);
+	assert_int_equal(keys_get(f->k, "t1", "idp", other, "k1", &ks, &e), ST_OK);
 	jose_keyset_free(ks);
 	assert_int_equal(srv_requests(&g_srv), n + 1);
 	srv_last_path(&g_srv, path, sizeof path);
@@ -1294,7 +1388,7 @@ static void *hammer_main(void *arg)
 		snprintf(idp, sizeof idp, "idp-%d", (h->id + i) % 5);
 		if (i % 50 == 49)
 			keys_forget(h->f->k, idp);
-		keys_get(h->f->k, idp, h->f->uri, (i % 7 == 0) ? "nope" : "k1", &ks, &e);
+		keys_get(h->f->k, "t1", idp, h->f->uri, (i % 7 == 0) ? "nope" : "k1", &ks, &e);
 		jose_keyset_free(ks);
 		if (i % 20 == 0) {
 			advance(11);
@@ -1369,6 +1463,9 @@ int main(void)
 					    capture_teardown),
 	    cmocka_unit_test(single_flight_first_fetch),
 	    cmocka_unit_test(refresh_in_flight_does_not_block),
+	    cmocka_unit_test(slow_endpoint_bounded_wait),
+	    cmocka_unit_test(per_tenant_fetch_budget),
+	    cmocka_unit_test(free_with_queued_fetches),
 	    cmocka_unit_test(free_with_idle_thread),
 	    cmocka_unit_test(uri_change_and_forget),
 	    cmocka_unit_test(bad_arguments),
