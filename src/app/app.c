@@ -2,11 +2,18 @@
 #include "app/app.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,10 +42,321 @@ static void set_base_url(struct oauth_ctx *c, int port)
 			 port);
 }
 
-status app_open(const struct config *cfg, struct app **out, struct err *e)
+/* ---- Least privilege (docs/operations.md, "Running as a service") ---- */
+
+/* What this start does about its user: resolved once, before any thread. */
+struct privs {
+	bool drop; /* started as root with [server] user: switch to uid/gid */
+	uid_t uid;
+	gid_t gid;
+	const char *name; /* cfg->server.user */
+};
+
+#define PW_BUF_MAX (1024 * 1024) /* a passwd entry larger than this is refused */
+
+/* Decides what to do about [server] user. Unknown user, a non-root start as
+ * another user, and a user that is root itself are errors. */
+static status privs_resolve(const struct config *cfg, struct privs *p, struct err *e)
+{
+	const char *user = cfg->server.user;
+	struct passwd pw, *res = NULL;
+	size_t len = 16384;
+	char *buf = NULL;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	p->name = user;
+	if (user == NULL) {
+		if (geteuid() == 0)
+			log_warn("running as root; set [server] user to an unprivileged user "
+				 "(docs/operations.md, \"Running as a service\")");
+		return ST_OK;
+	}
+	for (;;) {
+		char *nb = realloc(buf, len);
+		if (nb == NULL) {
+			free(buf);
+			return err_set(e, ST_NOMEM, "out of memory");
+		}
+		buf = nb;
+		rc = getpwnam_r(user, &pw, buf, len, &res);
+		if (rc != ERANGE || len >= PW_BUF_MAX)
+			break;
+		len *= 2;
+	}
+	if (rc != 0 || res == NULL) {
+		free(buf);
+		if (rc != 0 && rc != ENOENT && rc != ESRCH)
+			return err_set(e, ST_IO, "[server] user: cannot look up user '%.64s': %s",
+				       user, strerror(rc));
+		return err_set(e, ST_INVALID, "[server] user: no user named '%.64s' on this system",
+			       user);
+	}
+	p->uid = pw.pw_uid;
+	p->gid = pw.pw_gid;
+	free(buf);
+	if (p->uid == 0)
+		return err_set(e, ST_INVALID,
+			       "[server] user: '%.64s' is uid 0; name an unprivileged user", user);
+	if (geteuid() == 0) {
+		p->drop = true;
+		return ST_OK;
+	}
+	if (getuid() != p->uid || geteuid() != p->uid)
+		return err_set(
+		    e, ST_INVALID,
+		    "[server] user is '%.64s' (uid %u) but grantd was started as uid %u: "
+		    "only root can switch users; start it as '%.64s' or as root, or unset "
+		    "[server] user",
+		    user, (unsigned)p->uid, (unsigned)geteuid(), user);
+	return ST_OK; /* already that user */
+}
+
+/* Length of the longest prefix of `path` (at a '/' boundary, or all of it)
+ * that exists, so that the directories boot_data_dir creates after it are
+ * known to be this start's. */
+static size_t existing_prefix(const char *path)
+{
+	char buf[4096];
+	struct stat sb;
+	size_t n;
+
+	if (!str_copy(buf, sizeof buf, path))
+		return 0;
+	n = strlen(buf);
+	for (;;) {
+		if (stat(buf, &sb) == 0)
+			return n;
+		while (n > 0 && buf[n - 1] != '/')
+			n--;
+		if (n == 0)
+			return 0;
+		while (n > 1 && buf[n - 1] == '/')
+			n--;
+		if (n == 1)
+			return 1; /* "/" */
+		buf[n] = '\0';
+	}
+}
+
+/* Gives the directories created after `known` bytes of `dir` (by
+ * boot_data_dir, as root) to the user: each component beyond the prefix. */
+static status chown_created_dirs(const char *dir, size_t known, const struct privs *p,
+				 struct err *e)
+{
+	char buf[4096];
+	size_t n;
+
+	if (!str_copy(buf, sizeof buf, dir))
+		return err_set(e, ST_INVALID, "data dir path too long");
+	n = strlen(buf);
+	for (size_t i = known + 1; i <= n; i++) {
+		if (i < n && buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (buf[0] != '\0' && lchown(buf, p->uid, p->gid) != 0)
+			return err_set(e, ST_IO, "cannot chown %s to %.64s: %s", buf, p->name,
+				       strerror(errno));
+		if (i < n)
+			buf[i] = '/';
+	}
+	return ST_OK;
+}
+
+/* Refuses a data dir (or its state files) that another uid owns: after the
+ * switch they could not be written, and a root-owned file is not ours to
+ * take over silently. */
+static status check_owner(const char *path, const struct privs *p, bool is_dir, struct err *e)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) != 0)
+		return errno == ENOENT && !is_dir
+			   ? ST_OK
+			   : err_set(e, ST_IO, "cannot stat %s: %s", path, strerror(errno));
+	if (sb.st_uid == p->uid)
+		return ST_OK;
+	return err_set(e, ST_INVALID,
+		       "%s belongs to uid %u, not to [server] user '%.64s' (uid %u): chown -R "
+		       "%.64s: the data dir and its files",
+		       path, (unsigned)sb.st_uid, p->name, (unsigned)p->uid, p->name);
+}
+
+/* The state files of a data dir that the switched user reads or writes. The
+ * TLS files are read before the switch and are not in this list. */
+static const char *const state_files[] = {
+    "grantd.lock", "server-secret", "admin-password", "grantd.db", "grantd.db-wal", "grantd.db-shm",
+};
+
+/* The data dir: never writable by group or others; when switching users it
+ * is the user's (this start's new directories are given to it). */
+static status privs_data_dir(const struct config *cfg, const struct privs *p, size_t known,
+			     struct err *e)
+{
+	const char *dir = cfg->server.data_dir;
+	char path[4096];
+	struct stat sb;
+	status st;
+
+	if (stat(dir, &sb) != 0)
+		return err_set(e, ST_IO, "cannot stat data dir %s: %s", dir, strerror(errno));
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, ST_INVALID,
+			       "data dir %s is writable by group or others (mode %04o): chmod 700 "
+			       "it",
+			       dir, (unsigned)(sb.st_mode & 07777));
+	if (!p->drop)
+		return ST_OK;
+	if (known < strlen(dir) && (st = chown_created_dirs(dir, known, p, e)) != ST_OK)
+		return st;
+	if ((st = check_owner(dir, p, true, e)) != ST_OK)
+		return st;
+	for (size_t i = 0; i < sizeof state_files / sizeof state_files[0]; i++) {
+		if (snprintf(path, sizeof path, "%s/%s", dir, state_files[i]) >= (int)sizeof path)
+			return err_set(e, ST_INVALID, "data dir path too long");
+		if ((st = check_owner(path, p, false, e)) != ST_OK)
+			return st;
+	}
+	return ST_OK;
+}
+
+/* The TLS private key's path: configured, or the generated one. */
+static bool tls_key_path(const struct config *cfg, char *out, size_t outsz)
+{
+	int n;
+	if (cfg->server.tls_key != NULL)
+		return str_copy(out, outsz, cfg->server.tls_key);
+	n = snprintf(out, outsz, "%s/tls/key.pem", cfg->server.data_dir);
+	return n > 0 && (size_t)n < outsz;
+}
+
+/* A TLS private key others may write is refused; one others may read is
+ * worth a warning (tls_load_or_generate refuses a world-readable one). */
+static status check_tls_key_mode(const char *path, struct err *e)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return ST_OK; /* missing: generated, or tls_load_or_generate names it */
+	if (sb.st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, ST_INVALID,
+			       "%s: the TLS private key is writable by group or others (mode "
+			       "%04o): chmod 600 it",
+			       path, (unsigned)(sb.st_mode & 07777));
+	if (sb.st_mode & (S_IRGRP | S_IROTH))
+		log_warn("%s: the TLS private key is readable by group or others (mode %04o); "
+			 "0600 is safer",
+			 path, (unsigned)(sb.st_mode & 07777));
+	return ST_OK;
+}
+
+/* Reads (or generates) the TLS identity, as the starting user; what was
+ * generated in the data dir is given to the user we switch to. */
+static status load_tls(const struct config *cfg, const struct privs *p, struct app_tls *tls,
+		       struct err *e)
+{
+	char key[4096], dir[4096], cert[4096];
+	bool had_dir, had_key, had_cert;
+	struct stat sb;
+	status st;
+
+	if (!tls_key_path(cfg, key, sizeof key))
+		return err_set(e, ST_INVALID, "TLS key path too long");
+	if ((st = check_tls_key_mode(key, e)) != ST_OK)
+		return st;
+	if (snprintf(dir, sizeof dir, "%s/tls", cfg->server.data_dir) >= (int)sizeof dir ||
+	    snprintf(cert, sizeof cert, "%s/cert.pem", dir) >= (int)sizeof cert)
+		return err_set(e, ST_INVALID, "data dir path too long");
+	had_dir = lstat(dir, &sb) == 0;
+	had_key = cfg->server.tls_key != NULL || lstat(key, &sb) == 0;
+	had_cert = cfg->server.tls_key != NULL || lstat(cert, &sb) == 0;
+	if ((st = tls_load_or_generate(cfg, &tls->cert, &tls->key, e)) != ST_OK)
+		return st;
+	if (!p->drop)
+		return ST_OK;
+	/* tls/ is created even with configured files: give it over as well. */
+	if ((!had_dir && lchown(dir, p->uid, p->gid) != 0 && errno != ENOENT) ||
+	    (!had_key && lchown(key, p->uid, p->gid) != 0) ||
+	    (!had_cert && lchown(cert, p->uid, p->gid) != 0))
+		return err_set(e, ST_IO, "cannot chown the generated TLS files in %s to %.64s: %s",
+			       dir, p->name, strerror(errno));
+	return ST_OK;
+}
+
+/* setgroups, setgid, setuid, in that order, then proof that root cannot be
+ * regained. Runs while the process has one thread. */
+static status privs_drop(const struct privs *p, struct err *e)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (setgroups(0, NULL) != 0)
+		return err_set(e, ST_IO, "setgroups: %s", strerror(errno));
+	if (setgid(p->gid) != 0)
+		return err_set(e, ST_IO, "setgid(%u): %s", (unsigned)p->gid, strerror(errno));
+	if (setuid(p->uid) != 0)
+		return err_set(e, ST_IO, "setuid(%u): %s", (unsigned)p->uid, strerror(errno));
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 || ru != p->uid ||
+	    eu != p->uid || su != p->uid || rg != p->gid || eg != p->gid || sg != p->gid ||
+	    getgroups(0, NULL) != 0)
+		return err_set(e, ST_INTERNAL, "the switch to user '%.64s' is incomplete", p->name);
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0)
+		return err_set(e, ST_INTERNAL, "root could be regained after switching to '%.64s'",
+			       p->name);
+	/* Nothing grantd runs gains privileges through exec either. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return err_set(e, ST_IO, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+	log_info("switched to user %.64s (uid %u, gid %u)", p->name, (unsigned)p->uid,
+		 (unsigned)p->gid);
+	return ST_OK;
+}
+
+/* The service manager's readiness socket ($NOTIFY_SOCKET, sd_notify(3)
+ * protocol without libsystemd): connected before the switch, so that the
+ * socket's permissions are checked as root. -1 when there is none. */
+static int notify_open(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t n;
+	socklen_t len;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@'))
+		return -1;
+	n = strlen(path);
+	if (n < 2 || n >= sizeof sa.sun_path) {
+		log_warn("NOTIFY_SOCKET is not a usable socket path; not notifying");
+		return -1;
+	}
+	memcpy(sa.sun_path, path, n);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '/'));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, len) != 0) {
+		log_warn("cannot connect to NOTIFY_SOCKET: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void notify_send(int fd, const char *msg)
+{
+	if (fd >= 0 && send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0)
+		log_warn("cannot notify the service manager: %s", strerror(errno));
+}
+
+status app_open(const struct config *cfg, struct app_tls *tls, struct app **out, struct err *e)
 {
 	struct app *app = calloc(1, sizeof *app);
 	struct oauth_ctx *c;
+	struct privs p;
+	struct stat sb;
+	size_t known;
 	status st;
 
 	if (app == NULL)
@@ -51,10 +369,33 @@ status app_open(const struct config *cfg, struct app **out, struct err *e)
 		st = err_set(e, ST_INTERNAL, "OpenSSL provides no SHA-2 digests or no HMAC");
 		goto fail;
 	}
-	if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK)
+	/* As the starting user (root or not): the data dir, its lock and the TLS
+	 * identity; then, before any thread exists, the switch to [server] user,
+	 * which creates everything else (docs/operations.md, "Running as a
+	 * service"). */
+	if ((st = privs_resolve(cfg, &p, e)) != ST_OK)
+		goto fail;
+	known = existing_prefix(cfg->server.data_dir);
+	if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK ||
+	    (st = privs_data_dir(cfg, &p, known, e)) != ST_OK)
 		goto fail;
 	if ((st = boot_lock(cfg->server.data_dir, &app->lock_fd, e)) != ST_OK)
 		goto fail;
+	if (p.drop && fstat(app->lock_fd, &sb) == 0 && sb.st_uid != p.uid &&
+	    fchown(app->lock_fd, p.uid, p.gid) != 0) {
+		st = err_set(e, ST_IO, "cannot chown %s/grantd.lock: %s", cfg->server.data_dir,
+			     strerror(errno));
+		goto fail;
+	}
+	if (tls != NULL && (st = load_tls(cfg, &p, tls, e)) != ST_OK)
+		goto fail;
+	if (p.drop) {
+		if ((st = privs_drop(&p, e)) != ST_OK)
+			goto fail;
+		/* As the user now: a parent it cannot search shows here. */
+		if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK)
+			goto fail;
+	}
 	if ((st = boot_server_secret(cfg->server.data_dir, c->secret, sizeof c->secret, e)) !=
 	    ST_OK)
 		goto fail;
@@ -185,11 +526,11 @@ int app_serve(const struct config *cfg)
 	struct http_server_opts opts = {0};
 	struct maint m = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 	bool maint_started = false;
-	char *cert = NULL, *key = NULL;
+	struct app_tls tls = {0};
 	struct http_route *routes = NULL;
 	struct err e = {0};
 	sigset_t sigs;
-	int sig = 0, rc = 1;
+	int sig = 0, rc = 1, notify_fd;
 	status st;
 
 	/* Block the stop signals before any thread exists, so that every thread
@@ -200,22 +541,19 @@ int app_serve(const struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	st = app_open(cfg, &app, &e);
+	notify_fd = notify_open();
+	st = app_open(cfg, &tls, &app, &e);
 	if (st != ST_OK) {
 		log_error("%s", e.msg);
-		return 1;
+		goto out;
 	}
 	if (load_signing_key(app, &e) != ST_OK) {
 		log_error("%s", e.msg);
 		goto out;
 	}
-	if (tls_load_or_generate(cfg, &cert, &key, &e) != ST_OK) {
-		log_error("%s", e.msg);
-		goto out;
-	}
 	opts.cfg = cfg;
-	opts.cert_pem = cert;
-	opts.key_pem = key;
+	opts.cert_pem = tls.cert;
+	opts.key_pem = tls.key;
 	opts.ctx = &app->ctx;
 	opts.tenant_resolve = directory_tenant_resolve;
 	opts.metrics = app_metrics;
@@ -237,10 +575,12 @@ int app_serve(const struct config *cfg)
 	maint_started = true;
 	log_info("grantd %s ready (data dir %s, database %s)", GRANTD_VERSION, cfg->server.data_dir,
 		 cfg->database.type);
+	notify_send(notify_fd, "READY=1");
 	if (sigwait(&sigs, &sig) == 0)
 		log_info("received %s, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rc = 0;
 out:
+	notify_send(notify_fd, "STOPPING=1");
 	if (srv != NULL)
 		http_server_stop(srv);
 	if (maint_started) {
@@ -250,11 +590,13 @@ out:
 		pthread_mutex_unlock(&m.mu);
 		pthread_join(m.thread, NULL);
 	}
-	if (key != NULL) {
-		mem_wipe(key, strlen(key));
-		free(key);
+	if (tls.key != NULL) {
+		mem_wipe(tls.key, strlen(tls.key));
+		free(tls.key);
 	}
-	free(cert);
+	free(tls.cert);
+	if (notify_fd >= 0)
+		close(notify_fd);
 	free(routes);
 	app_close(app);
 	if (rc == 0)
@@ -275,7 +617,7 @@ int app_keys_rotate(const struct config *cfg, const char *tenant)
 	arena_init(&a, 0);
 	if (tenant == NULL)
 		tenant = cfg->tenant.default_domain;
-	if (app_open(cfg, &app, &e) != ST_OK) {
+	if (app_open(cfg, NULL, &app, &e) != ST_OK) {
 		log_error("%s", e.msg);
 		goto out;
 	}
