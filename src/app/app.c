@@ -283,6 +283,32 @@ static status load_tls(const struct config *cfg, const struct privs *p, struct a
 	return ST_OK;
 }
 
+/* After the switch no capability is left, so a port below the kernel's
+ * unprivileged start (net.ipv4.ip_unprivileged_port_start, 1024 by default)
+ * could not be bound: say so now rather than with a bind error. */
+static status check_ports(const struct config *cfg, const struct privs *p, struct err *e)
+{
+	const int64_t ports[] = {cfg->server.port, cfg->server.http_port};
+	long start = 1024;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re");
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &start) != 1)
+			start = 1024;
+		fclose(f);
+	}
+	for (size_t i = 0; i < sizeof ports / sizeof ports[0]; i++)
+		if (ports[i] > 0 && ports[i] < start)
+			return err_set(
+			    e, ST_INVALID,
+			    "[server] %s %lld is below %ld: after the switch to [server] "
+			    "user '%.64s' it cannot be bound; use a port of %ld or above "
+			    "(docs/operations.md, \"Running as a service\")",
+			    i == 0 ? "port" : "http_port", (long long)ports[i], start, p->name,
+			    start);
+	return ST_OK;
+}
+
 /* setgroups, setgid, setuid, in that order, then proof that root cannot be
  * regained. Runs while the process has one thread. */
 static status privs_drop(const struct privs *p, struct err *e)
@@ -375,6 +401,8 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 	 * service"). */
 	if ((st = privs_resolve(cfg, &p, e)) != ST_OK)
 		goto fail;
+	if (p.drop && tls != NULL && (st = check_ports(cfg, &p, e)) != ST_OK)
+		goto fail;
 	known = existing_prefix(cfg->server.data_dir);
 	if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK ||
 	    (st = privs_data_dir(cfg, &p, known, e)) != ST_OK)
@@ -393,8 +421,13 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 		if ((st = privs_drop(&p, e)) != ST_OK)
 			goto fail;
 		/* As the user now: a parent it cannot search shows here. */
-		if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK)
+		if (access(cfg->server.data_dir, R_OK | W_OK | X_OK) != 0) {
+			st = err_set(e, ST_IO,
+				     "data dir %s is not accessible to [server] user '%.64s': %s "
+				     "(each parent directory must be searchable by it)",
+				     cfg->server.data_dir, p.name, strerror(errno));
 			goto fail;
+		}
 	}
 	if ((st = boot_server_secret(cfg->server.data_dir, c->secret, sizeof c->secret, e)) !=
 	    ST_OK)

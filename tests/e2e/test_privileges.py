@@ -315,3 +315,35 @@ def test_unit_verifies(tmp_path):
                 "LockPersonality=yes", "Type=notify", "User=grantd", "StateDirectoryMode=0700",
                 "UMask=0077"):
         assert key in text, key
+
+
+@needs_root
+def test_root_refuses_unreachable_data_dir(base):
+    """The data dir below a directory only root may search: named after the switch."""
+    top = base()
+    os.chmod(top, 0o700)
+    s = Server(top, extra_toml='user = "nobody"\n')
+    r = serve_rc(s)
+    assert r.returncode == 1, r.stderr
+    assert (f"data dir {s.data_dir} is not accessible to [server] user 'nobody': Permission "
+            "denied (each parent directory must be searchable by it)") in r.stderr
+
+
+@needs_root
+@pytest.mark.parametrize("key", ["port", "http_port"])
+def test_root_refuses_privileged_port(base, key):
+    """No capability is left after the switch: a port below 1024 is refused at once."""
+    port = 80 if key == "http_port" else 443
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        start = int(f.read())
+    if start <= port:
+        pytest.skip(f"net.ipv4.ip_unprivileged_port_start is {start}: port {port} is allowed")
+    top = base()
+    ports = f"port = 0\nhttp_port = {port}\n" if key == "http_port" else f"port = {port}\n"
+    s = Server(top, config_text=f'[server]\ndata_dir = "{top}/data"\nbind = ["127.0.0.1"]\n'
+               + ports + 'user = "nobody"\n')
+    r = serve_rc(s)
+    assert r.returncode == 1, r.stderr
+    assert (f"[server] {key} {port} is below {start}: after the switch to [server] user "
+            "'nobody' it cannot be bound") in r.stderr
+    assert not os.path.exists(os.path.join(str(top), "data"))
