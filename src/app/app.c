@@ -1,6 +1,7 @@
 /* app.c - opening the data dir and store, and running the server. */
 #include "app/app.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -309,6 +310,22 @@ static status check_ports(const struct config *cfg, const struct privs *p, struc
 	return ST_OK;
 }
 
+/* Threads of this process (1 when /proc is not mounted: nothing to check). */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
 /* setgroups, setgid, setuid, in that order, then proof that root cannot be
  * regained. Runs while the process has one thread. */
 static status privs_drop(const struct privs *p, struct err *e)
@@ -316,6 +333,9 @@ static status privs_drop(const struct privs *p, struct err *e)
 	uid_t ru, eu, su;
 	gid_t rg, eg, sg;
 
+	if (thread_count() > 1)
+		return err_set(e, ST_INTERNAL, "a thread runs before the switch to user '%.64s'",
+			       p->name);
 	if (setgroups(0, NULL) != 0)
 		return err_set(e, ST_IO, "setgroups: %s", strerror(errno));
 	if (setgid(p->gid) != 0)
