@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -140,28 +141,52 @@ static size_t existing_prefix(const char *path)
 	}
 }
 
-/* Gives the directories created after `known` bytes of `dir` (by
- * boot_data_dir, as root) to the user: each component beyond the prefix. */
+/* Gives the directories boot_data_dir created (as root) beyond the `known`
+ * existing bytes of `dir` to the user. The walk opens each one below its
+ * parent's descriptor, never following a symbolic link, so a component
+ * swapped meanwhile is refused rather than followed. */
 static status chown_created_dirs(const char *dir, size_t known, const struct privs *p,
 				 struct err *e)
 {
-	char buf[4096];
-	size_t n;
+	char buf[4096], *name, *save = NULL;
+	status st = ST_OK;
+	int fd;
 
 	if (!str_copy(buf, sizeof buf, dir))
 		return err_set(e, ST_INVALID, "data dir path too long");
-	n = strlen(buf);
-	for (size_t i = known + 1; i <= n; i++) {
-		if (i < n && buf[i] != '/')
-			continue;
-		buf[i] = '\0';
-		if (buf[0] != '\0' && lchown(buf, p->uid, p->gid) != 0)
-			return err_set(e, ST_IO, "cannot chown %s to %.64s: %s", buf, p->name,
-				       strerror(errno));
-		if (i < n)
-			buf[i] = '/';
+	if (known == 0) {
+		fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		char c = buf[known];
+		buf[known] = '\0';
+		fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		buf[known] = c;
 	}
-	return ST_OK;
+	if (fd < 0)
+		return err_set(e, ST_IO, "cannot open the parent of data dir %s: %s", dir,
+			       strerror(errno));
+	for (name = strtok_r(buf + known, "/", &save); name != NULL;
+	     name = strtok_r(NULL, "/", &save)) {
+		int next;
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			st = err_set(e, ST_INVALID,
+				     "data dir %s: a '..' in the part this start creates", dir);
+			break;
+		}
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		if (fd < 0 || fchown(fd, p->uid, p->gid) != 0) {
+			st = err_set(e, ST_IO, "cannot give %s of data dir %s to %.64s: %s", name,
+				     dir, p->name, strerror(errno));
+			break;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return st;
 }
 
 /* Refuses a data dir (or its state files) that another uid owns: after the
@@ -183,10 +208,10 @@ static status check_owner(const char *path, const struct privs *p, bool is_dir, 
 		       path, (unsigned)sb.st_uid, p->name, (unsigned)p->uid, p->name);
 }
 
-/* The state files of a data dir that the switched user reads or writes. The
- * TLS files are read before the switch and are not in this list. */
+/* The files of a data dir that the switched user reads or writes. */
 static const char *const state_files[] = {
-    "grantd.lock", "server-secret", "admin-password", "grantd.db", "grantd.db-wal", "grantd.db-shm",
+    "grantd.lock",   "server-secret", "admin-password", "grantd.db",    "grantd.db-wal",
+    "grantd.db-shm", "tls",           "tls/key.pem",    "tls/cert.pem",
 };
 
 /* The data dir: never writable by group or others; when switching users it
@@ -251,37 +276,17 @@ static status check_tls_key_mode(const char *path, struct err *e)
 	return ST_OK;
 }
 
-/* Reads (or generates) the TLS identity, as the starting user; what was
- * generated in the data dir is given to the user we switch to. */
-static status load_tls(const struct config *cfg, const struct privs *p, struct app_tls *tls,
-		       struct err *e)
+/* Reads (or generates) the TLS identity as the current user. */
+static status load_tls(const struct config *cfg, struct app_tls *tls, struct err *e)
 {
-	char key[4096], dir[4096], cert[4096];
-	bool had_dir, had_key, had_cert;
-	struct stat sb;
+	char key[4096];
 	status st;
 
 	if (!tls_key_path(cfg, key, sizeof key))
 		return err_set(e, ST_INVALID, "TLS key path too long");
 	if ((st = check_tls_key_mode(key, e)) != ST_OK)
 		return st;
-	if (snprintf(dir, sizeof dir, "%s/tls", cfg->server.data_dir) >= (int)sizeof dir ||
-	    snprintf(cert, sizeof cert, "%s/cert.pem", dir) >= (int)sizeof cert)
-		return err_set(e, ST_INVALID, "data dir path too long");
-	had_dir = lstat(dir, &sb) == 0;
-	had_key = cfg->server.tls_key != NULL || lstat(key, &sb) == 0;
-	had_cert = cfg->server.tls_key != NULL || lstat(cert, &sb) == 0;
-	if ((st = tls_load_or_generate(cfg, &tls->cert, &tls->key, e)) != ST_OK)
-		return st;
-	if (!p->drop)
-		return ST_OK;
-	/* tls/ is created even with configured files: give it over as well. */
-	if ((!had_dir && lchown(dir, p->uid, p->gid) != 0 && errno != ENOENT) ||
-	    (!had_key && lchown(key, p->uid, p->gid) != 0) ||
-	    (!had_cert && lchown(cert, p->uid, p->gid) != 0))
-		return err_set(e, ST_IO, "cannot chown the generated TLS files in %s to %.64s: %s",
-			       dir, p->name, strerror(errno));
-	return ST_OK;
+	return tls_load_or_generate(cfg, &tls->cert, &tls->key, e);
 }
 
 /* After the switch no capability is left, so a port below the kernel's
@@ -401,7 +406,7 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 	struct app *app = calloc(1, sizeof *app);
 	struct oauth_ctx *c;
 	struct privs p;
-	struct stat sb;
+	bool tls_configured;
 	size_t known;
 	status st;
 
@@ -415,10 +420,11 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 		st = err_set(e, ST_INTERNAL, "OpenSSL provides no SHA-2 digests or no HMAC");
 		goto fail;
 	}
-	/* As the starting user (root or not): the data dir, its lock and the TLS
-	 * identity; then, before any thread exists, the switch to [server] user,
-	 * which creates everything else (docs/operations.md, "Running as a
-	 * service"). */
+	/* As the starting user (root or not): the data dir and a configured TLS
+	 * identity (which may be readable by root only); then, before any thread
+	 * exists, the switch to [server] user, which does everything else, so
+	 * root never writes in a directory the user owns (docs/operations.md,
+	 * "Running as a service"). */
 	if ((st = privs_resolve(cfg, &p, e)) != ST_OK)
 		goto fail;
 	if (p.drop && tls != NULL && (st = check_ports(cfg, &p, e)) != ST_OK)
@@ -427,15 +433,8 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 	if ((st = boot_data_dir(cfg->server.data_dir, e)) != ST_OK ||
 	    (st = privs_data_dir(cfg, &p, known, e)) != ST_OK)
 		goto fail;
-	if ((st = boot_lock(cfg->server.data_dir, &app->lock_fd, e)) != ST_OK)
-		goto fail;
-	if (p.drop && fstat(app->lock_fd, &sb) == 0 && sb.st_uid != p.uid &&
-	    fchown(app->lock_fd, p.uid, p.gid) != 0) {
-		st = err_set(e, ST_IO, "cannot chown %s/grantd.lock: %s", cfg->server.data_dir,
-			     strerror(errno));
-		goto fail;
-	}
-	if (tls != NULL && (st = load_tls(cfg, &p, tls, e)) != ST_OK)
+	tls_configured = cfg->server.tls_cert != NULL || cfg->server.tls_key != NULL;
+	if (tls != NULL && tls_configured && (st = load_tls(cfg, tls, e)) != ST_OK)
 		goto fail;
 	if (p.drop) {
 		if ((st = privs_drop(&p, e)) != ST_OK)
@@ -449,6 +448,11 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 			goto fail;
 		}
 	}
+	if ((st = boot_lock(cfg->server.data_dir, &app->lock_fd, e)) != ST_OK)
+		goto fail;
+	/* Generated under the lock, so two starts never write a pair each. */
+	if (tls != NULL && !tls_configured && (st = load_tls(cfg, tls, e)) != ST_OK)
+		goto fail;
 	if ((st = boot_server_secret(cfg->server.data_dir, c->secret, sizeof c->secret, e)) !=
 	    ST_OK)
 		goto fail;

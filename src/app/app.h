@@ -21,11 +21,12 @@ struct app_tls {
 };
 
 /* Creates the data dir (0700; refused when group or others may write it),
- * takes its lock, reads or generates the TLS identity when `tls` is not
- * NULL, then, started as root with [server] user, switches to that user
- * (docs/operations.md, "Running as a service"), loads or creates the server
- * secret, opens the store and makes sure the super tenant and super admin
- * exist. No thread is started before the switch.
+ * reads a configured TLS identity when `tls` is not NULL, then, started as
+ * root with [server] user, switches to that user (docs/operations.md,
+ * "Running as a service"); as that user takes the data dir lock, reads or
+ * generates the data dir's TLS identity (`tls` not NULL), loads or creates
+ * the server secret, opens the store and makes sure the super tenant and
+ * super admin exist. No thread is started before the switch.
  * ST_CONFLICT when another grantd holds the data dir. */
 status app_open(const struct config *cfg, struct app_tls *tls, struct app **out, struct err *e);
 void app_close(struct app *app);

@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import stat
 import subprocess
 import tempfile
@@ -152,17 +153,46 @@ def test_root_refuses_data_dir_of_another_user(base):
 
 
 @needs_root
-def test_root_refuses_root_owned_state_file(base):
-    """A database a root start left behind is not taken over silently."""
+@pytest.mark.parametrize("name", ["grantd.db", "tls"])
+def test_root_refuses_root_owned_state_file(base, name):
+    """A database or TLS dir a root start left behind is not taken over silently."""
     pw = nobody()
     top = base()
     s = Server(top, extra_toml='user = "nobody"\n')
     os.mkdir(s.data_dir, 0o700)
     os.chown(s.data_dir, pw.pw_uid, pw.pw_gid)
-    open(os.path.join(s.data_dir, "grantd.db"), "w").close()
+    path = os.path.join(s.data_dir, name)
+    if name == "tls":
+        os.mkdir(path, 0o700)
+    else:
+        open(path, "w").close()
     r = serve_rc(s)
     assert r.returncode == 1, r.stderr
-    assert "grantd.db belongs to uid 0" in r.stderr
+    assert (f"{path} belongs to uid 0, not to [server] user 'nobody' (uid {pw.pw_uid}): "
+            "chown -R nobody") in r.stderr
+
+
+@needs_root
+def test_root_reads_configured_tls_key_before_switch(base, servers):
+    """A key only root may read (as in /etc/ssl/private) works: it is read first."""
+    private = tempfile.mkdtemp(prefix="grantd-priv-key-")  # 0700, root's
+    s = None
+    try:
+        extra, kp = configured_tls(private, 0o600)
+        s = Server(base(), extra_toml=extra + 'user = "nobody"\n')
+        servers.append(s)
+        s.start()
+        assert "switched to user nobody" in s.log()
+        assert not os.path.exists(os.path.join(s.data_dir, "tls"))
+        # The configured certificate is the one served (it names localhost only).
+        with open(os.path.join(private, "cert.pem")) as f:
+            want = ssl.PEM_cert_to_DER_cert(f.read())
+        got = ssl.PEM_cert_to_DER_cert(ssl.get_server_certificate(("127.0.0.1", s.port)))
+        assert got == want
+    finally:
+        if s is not None:
+            s.stop()
+        shutil.rmtree(private, ignore_errors=True)
 
 
 @pytest.mark.parametrize("user,message", [
