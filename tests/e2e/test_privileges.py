@@ -10,6 +10,7 @@ systemd-analyze verify. Tests that need root skip without it (CI runs as root).
 """
 import os
 import pwd
+import re
 import shutil
 import socket
 import ssl
@@ -377,3 +378,19 @@ def test_root_refuses_privileged_port(base, key):
     assert (f"[server] {key} {port} is below {start}: after the switch to [server] user "
             "'nobody' it cannot be bound") in r.stderr
     assert not os.path.exists(os.path.join(str(top), "data"))
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
+def test_unit_exposure(tmp_path):
+    """systemd-analyze security rates the sandbox: 'OK' (below 2.0 of 10)."""
+    with open(UNIT_IN) as f:
+        text = f.read().replace("@bindir@", os.path.dirname(os.path.abspath(GRANTD)))
+    unit = tmp_path / "grantd.service"
+    unit.write_text(text.replace("@sysconfdir@", "/etc"))
+    r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+                       capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 and "offline" in r.stderr:
+        pytest.skip("systemd-analyze security --offline needs systemd 250 or later")
+    m = re.search(r"Overall exposure level for grantd\.service: (\d+\.\d+)", r.stdout)
+    assert m, r.stdout + r.stderr
+    assert float(m.group(1)) < 2.0, r.stdout
