@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -210,6 +211,10 @@ static int cmd_version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* Everything grantd creates is its own only: the data dir 0700, the
+	 * database, its WAL and SHM, keys and secrets 0600 (docs/operations.md,
+	 * "The data dir"); a wider mode is always set explicitly. */
+	umask(077);
 	if (argc < 2) {
 		fputs(usage_main, stderr);
 		return EXIT_USAGE;

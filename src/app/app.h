@@ -14,10 +14,21 @@ struct app {
 	int lock_fd;          /* flock on <data_dir>/grantd.lock */
 };
 
-/* Creates the data dir, takes its lock, loads or creates the server secret,
- * opens the store and makes sure the super tenant and super admin exist.
+/* The TLS identity app_open reads for `grantd serve` (PEM texts, malloc'd;
+ * the caller wipes the key and frees both, also on failure). */
+struct app_tls {
+	char *cert, *key;
+};
+
+/* Creates the data dir (0700; refused when group or others may write it),
+ * reads a configured TLS identity when `tls` is not NULL, then, started as
+ * root with [server] user, switches to that user (docs/operations.md,
+ * "Running as a service"); as that user takes the data dir lock, reads or
+ * generates the data dir's TLS identity (`tls` not NULL), loads or creates
+ * the server secret, opens the store and makes sure the super tenant and
+ * super admin exist. No thread is started before the switch.
  * ST_CONFLICT when another grantd holds the data dir. */
-status app_open(const struct config *cfg, struct app **out, struct err *e);
+status app_open(const struct config *cfg, struct app_tls *tls, struct app **out, struct err *e);
 void app_close(struct app *app);
 
 /* Runs the server until SIGTERM/SIGINT. Returns 0, or 1 on a runtime failure. */
