@@ -56,6 +56,7 @@ record "e2e: ok"
 if [ "$mode" = full ]; then
 	step "end-to-end against the ASan+UBSan build"
 	san=$(mktemp -d)
+	chmod 1777 "$san" # servers that switch to [server] user write here too
 	ASAN_OPTIONS="detect_leaks=1:log_path=$san/asan" \
 		UBSAN_OPTIONS="print_stacktrace=1:log_path=$san/ubsan" \
 		GRANTD_BIN="$PWD/build-asan/grantd" $PY -m pytest -q -p no:cacheprovider tests/e2e
