@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +54,24 @@
 #define RESP_BODY_MAX (16u * 1024u * 1024u)
 /* Status classes of the latency histograms: 2xx, 3xx, 4xx, 5xx. */
 #define HTTP_MX_CLASSES 4
+/* Slow clients (docs/security.md, "Slow clients"): per-address connection
+ * counters (an address hashes to one of these; a rare collision only makes
+ * two addresses share a budget), the reserve's threshold, and how often the
+ * sweeper looks for connections past their deadline. */
+#define ADDR_BUCKETS   4096u /* a power of two */
+#define RESERVE_FEW    4
+#define SWEEP_EVERY_MS 500
+#define NO_DEADLINE    INT64_MAX
+
+/* One open connection, from MHD's STARTED to its CLOSED notification. The
+ * deadline is set by the connection's own thread and read by the sweeper. */
+struct conntrack {
+	struct conntrack *prev, *next; /* under conn_mu */
+	int fd;
+	uint32_t bucket;
+	_Atomic int64_t deadline; /* CLOCK_MONOTONIC ms; NO_DEADLINE */
+	atomic_bool in_body;      /* which deadline: the head's or the body's */
+};
 
 struct listener {
 	struct MHD_Daemon *d;
@@ -81,6 +100,18 @@ struct http_server {
 
 	atomic_long inflight;
 	atomic_long deferred; /* http_defer() called, http_resume() not yet */
+
+	/* Slow clients: every open connection, its address's count, the
+	 * sweeper that closes connections past their deadline. */
+	pthread_mutex_t conn_mu; /* the list; taken at connect, close, sweep */
+	pthread_cond_t sweep_cv;
+	struct conntrack conns; /* sentinel */
+	bool sweep_stop, sweeper_running;
+	pthread_t sweeper;
+	uint64_t addr_seed;
+	atomic_int addr_count[ADDR_BUCKETS];
+	atomic_long nconns;
+	mx_counter refused_per_address, refused_reserve, closed_head, closed_body;
 	atomic_bool stopping;
 	atomic_bool serving; /* start finished: MHD messages are client noise */
 	pthread_mutex_t mu;  /* only for the stop wait, never per request */
@@ -119,9 +150,65 @@ struct reqctx {
 	int status; /* 0 until a response is queued */
 	size_t resp_bytes;
 	const char *log_note;
+	struct conntrack *ct; /* NULL when the connection is not tracked */
 };
 
 /* ---------------------------------------------------------------- helpers */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The counter bucket of a client address: IPv4 (also IPv4-mapped IPv6) by
+ * the whole address, IPv6 by its /64 (one host usually holds a whole /64),
+ * hashed under a random seed so that nobody can pick colliding addresses. */
+static uint32_t addr_bucket(const struct http_server *s, const struct sockaddr *sa)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const unsigned char *p = NULL;
+	size_t n = 0;
+	uint64_t h = s->addr_seed;
+
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		p = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)
+			->sin_addr;
+		n = 4;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		p = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		n = 8;
+		if (memcmp(p, mapped, sizeof mapped) == 0) {
+			p += 12;
+			n = 4;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull; /* FNV-1a step over a secret basis */
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)h & (ADDR_BUCKETS - 1);
+}
+
+static struct conntrack *conntrack_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    c != NULL ? MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void deadline_set(struct conntrack *ct, bool body, int64_t seconds)
+{
+	if (ct == NULL)
+		return;
+	atomic_store_explicit(&ct->in_body, body, memory_order_relaxed);
+	atomic_store_explicit(&ct->deadline, seconds > 0 ? mono_ms() + seconds * 1000 : NO_DEADLINE,
+			      memory_order_relaxed);
+}
 
 static bool starts_with_cstr(struct sv s, const char *prefix)
 {
@@ -468,6 +555,29 @@ static void render_http(const struct http_server *s, struct mx_out *o)
 	mx_sample(o, "grantd_build_info", mx_labels(lb, sizeof lb, 1, bi), 1);
 	mx_family(o, "grantd_start_time_seconds", "gauge", "When the server started (unix time).");
 	mx_sample(o, "grantd_start_time_seconds", NULL, (uint64_t)s->started);
+	mx_family(o, "grantd_http_connections", "gauge", "Open client connections.");
+	mx_sample(o, "grantd_http_connections", NULL,
+		  (uint64_t)atomic_load_explicit(&s->nconns, memory_order_relaxed));
+	mx_family(o, "grantd_http_connections_refused_total", "counter",
+		  "Connections closed at accept: the address holds max_connections_per_address, "
+		  "or the reserve is reached and the address holds several.");
+	{
+		const char *a[] = {"reason", "per_address"}, *b[] = {"reason", "reserve"};
+		mx_sample(o, "grantd_http_connections_refused_total",
+			  mx_labels(lb, sizeof lb, 1, a), mx_get(&s->refused_per_address));
+		mx_sample(o, "grantd_http_connections_refused_total",
+			  mx_labels(lb, sizeof lb, 1, b), mx_get(&s->refused_reserve));
+	}
+	mx_family(o, "grantd_http_deadline_closed_total", "counter",
+		  "Connections closed because a request head (header_timeout) or body "
+		  "(body_timeout) was not complete in time.");
+	{
+		const char *a[] = {"phase", "head"}, *b[] = {"phase", "body"};
+		mx_sample(o, "grantd_http_deadline_closed_total", mx_labels(lb, sizeof lb, 1, a),
+			  mx_get(&s->closed_head));
+		mx_sample(o, "grantd_http_deadline_closed_total", mx_labels(lb, sizeof lb, 1, b),
+			  mx_get(&s->closed_body));
+	}
 	mx_family(o, "grantd_http_request_duration_seconds", "histogram",
 		  "Time from a request's first byte to its last response byte, by endpoint (the "
 		  "route's pattern) and status class.");
@@ -566,8 +676,9 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct arena a;
 	long us;
 
-	(void)c;
 	(void)toe;
+	/* The next request's head is due within header_timeout. */
+	deadline_set(conntrack_of(c), false, s->cfg->server.header_timeout);
 	if (rc == NULL)
 		return;
 	if (rc->req.defer_cont != NULL) {
@@ -653,6 +764,9 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 	req->arena = &rc->arena;
 	req->conn = c;
 	req->defer_priv = rc;
+	/* The head is here; the body is due within body_timeout. */
+	rc->ct = conntrack_of(c);
+	deadline_set(rc->ct, true, s->cfg->server.body_timeout);
 	req->method = router_method(method);
 	req->method_name = arena_strndup(&rc->arena, method, strnlen(method, 16));
 	req->path = SV("/");
@@ -852,6 +966,8 @@ static enum MHD_Result finish(struct http_server *s, struct reqctx *rc, struct M
 	struct http_resp resp;
 	enum MHD_Result q;
 
+	/* Handled, perhaps deferred for a commit: no deadline until answered. */
+	deadline_set(rc->ct, false, 0);
 	if (rc->body_too_large)
 		return fail(rc, c, 413, NULL,
 			    rc->max_body == 0 ? "this endpoint takes no request body"
@@ -886,6 +1002,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	(void)url; /* MHD's decoded copy; the layer works on the raw URI */
 	if (rc == NULL)
 		return MHD_NO; /* on_uri() ran out of memory: drop the connection */
+	/* Body data after body_timeout: the sweeper would close the connection
+	 * at its next pass; a trickling client is closed at once. */
+	if ((rc->phase == PH_BODY || rc->phase == PH_DISCARD) && *upload_data_size != 0 &&
+	    rc->ct != NULL && atomic_load_explicit(&rc->ct->in_body, memory_order_relaxed) &&
+	    mono_ms() >= atomic_load_explicit(&rc->ct->deadline, memory_order_relaxed)) {
+		mx_add(&s->closed_body, 1);
+		return MHD_NO;
+	}
 	switch (rc->phase) {
 	case PH_HEADERS: return begin(s, rc, c, method, version);
 	case PH_BODY:
@@ -944,10 +1068,107 @@ static bool parse_addr(const char *text, int port, struct bind_addr *b)
 static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
 {
 	struct http_server *s = cls;
+	const struct config *cfg = s->cfg;
+	int held;
 
-	(void)addr;
 	(void)addrlen;
-	return atomic_load_explicit(&s->stopping, memory_order_relaxed) ? MHD_NO : MHD_YES;
+	if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
+		return MHD_NO;
+	/* Counted at STARTED, checked here: concurrent accepts may overshoot
+	 * by a few, but a count is never left behind by a connection MHD
+	 * dropped between the two. */
+	held = atomic_load_explicit(&s->addr_count[addr_bucket(s, addr)], memory_order_relaxed);
+	if (held >= cfg->server.max_connections_per_address) {
+		mx_add(&s->refused_per_address, 1);
+		return MHD_NO;
+	}
+	/* The last eighth of max_connections is kept for addresses that hold
+	 * few connections: whoever has many cannot take the server from the
+	 * others (or from /healthz). */
+	if (held >= RESERVE_FEW &&
+	    atomic_load_explicit(&s->nconns, memory_order_relaxed) >=
+		cfg->server.max_connections - cfg->server.max_connections / 8) {
+		mx_add(&s->refused_reserve, 1);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	struct conntrack *ct;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ad =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		*socket_context = NULL;
+		if (fd == NULL || (ct = calloc(1, sizeof *ct)) == NULL)
+			return; /* not tracked: no per-address count, no deadline */
+		ct->fd = fd->connect_fd;
+		ct->bucket = addr_bucket(s, ad != NULL ? ad->client_addr : NULL);
+		deadline_set(ct, false, s->cfg->server.header_timeout);
+		atomic_fetch_add(&s->addr_count[ct->bucket], 1);
+		atomic_fetch_add(&s->nconns, 1);
+		pthread_mutex_lock(&s->conn_mu);
+		ct->next = s->conns.next;
+		ct->prev = &s->conns;
+		s->conns.next->prev = ct;
+		s->conns.next = ct;
+		pthread_mutex_unlock(&s->conn_mu);
+		*socket_context = ct;
+		return;
+	}
+	/* MHD_CONNECTION_NOTIFY_CLOSED: before MHD closes the socket, so the
+	 * sweeper, which shuts sockets down under conn_mu, never touches a
+	 * descriptor that was closed and reused. */
+	if ((ct = *socket_context) == NULL)
+		return;
+	*socket_context = NULL;
+	pthread_mutex_lock(&s->conn_mu);
+	ct->prev->next = ct->next;
+	ct->next->prev = ct->prev;
+	pthread_mutex_unlock(&s->conn_mu);
+	atomic_fetch_sub(&s->addr_count[ct->bucket], 1);
+	atomic_fetch_sub(&s->nconns, 1);
+	free(ct);
+}
+
+/* Closes connections past their deadline: a head not complete within
+ * header_timeout of the connection (or of the previous response), a body
+ * not complete within body_timeout of its head. shutdown() makes MHD see
+ * the end of the connection and close it itself. */
+static void *sweeper_main(void *arg)
+{
+	struct http_server *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->conn_mu);
+	while (!s->sweep_stop) {
+		int64_t now = mono_ms();
+		for (struct conntrack *ct = s->conns.next; ct != &s->conns; ct = ct->next) {
+			if (atomic_load_explicit(&ct->deadline, memory_order_relaxed) > now)
+				continue;
+			atomic_store_explicit(&ct->deadline, NO_DEADLINE, memory_order_relaxed);
+			mx_add(atomic_load_explicit(&ct->in_body, memory_order_relaxed)
+				   ? &s->closed_body
+				   : &s->closed_head,
+			       1);
+			shutdown(ct->fd, SHUT_RDWR);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += SWEEP_EVERY_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->sweep_cv, &s->conn_mu, &ts);
+	}
+	pthread_mutex_unlock(&s->conn_mu);
+	return NULL;
 }
 
 static struct MHD_Daemon *start_daemon(struct http_server *s, const struct bind_addr *b,
@@ -988,10 +1209,10 @@ static struct MHD_Daemon *start_daemon(struct http_server *s, const struct bind_
 	opt[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
 	/* The port is in the address; MHD uses the argument in its messages. */
-	return MHD_start_daemon(flags, port, on_accept, s, on_access, s, MHD_OPTION_EXTERNAL_LOGGER,
-				mhd_log, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-				MHD_OPTION_NOTIFY_COMPLETED, on_done, s, MHD_OPTION_ARRAY, opt,
-				MHD_OPTION_END);
+	return MHD_start_daemon(
+	    flags, port, on_accept, s, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_done, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_ARRAY, opt, MHD_OPTION_END);
 }
 
 /* Starts the listeners of one kind on every bind address. */
@@ -1060,7 +1281,16 @@ static void server_free(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	stop_daemons(s);
+	stop_daemons(s); /* closes every connection: the list empties */
+	if (s->sweeper_running) {
+		pthread_mutex_lock(&s->conn_mu);
+		s->sweep_stop = true;
+		pthread_cond_signal(&s->sweep_cv);
+		pthread_mutex_unlock(&s->conn_mu);
+		pthread_join(s->sweeper, NULL);
+	}
+	pthread_cond_destroy(&s->sweep_cv);
+	pthread_mutex_destroy(&s->conn_mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	if (s->key != NULL)
@@ -1089,17 +1319,22 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 	if (cfg->server.port < 0 || cfg->server.port > 65535 || cfg->server.http_port < 0 ||
 	    cfg->server.http_port > 65535 || cfg->server.max_header_size <= 0 ||
 	    cfg->server.max_connections <= 0 || cfg->server.connection_timeout < 0 ||
-	    cfg->server.threads < 0 || cfg->server.threads > 1024)
+	    cfg->server.threads < 0 || cfg->server.threads > 1024 ||
+	    cfg->server.max_connections_per_address <= 0 || cfg->server.header_timeout < 0 ||
+	    cfg->server.body_timeout < 0)
 		return err_set(e, ST_INVALID, "http server: server settings out of range");
 
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->conn_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cv, &ca);
+	pthread_cond_init(&s->sweep_cv, &ca);
 	pthread_condattr_destroy(&ca);
+	s->conns.next = s->conns.prev = &s->conns;
 	s->cfg = cfg;
 	s->ctx = o->ctx;
 	s->tenant_resolve = o->tenant_resolve;
@@ -1148,6 +1383,25 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 			threads = THREADS_MIN;
 		if (threads > THREADS_MAX)
 			threads = THREADS_MAX;
+	}
+	if (rand_bytes((unsigned char *)&s->addr_seed, sizeof s->addr_seed) != ST_OK) {
+		st = err_set(e, ST_INTERNAL, "no random bytes for the address seed");
+		goto out;
+	}
+	{
+		sigset_t all, old;
+		int rc;
+		/* Signals belong to the threads that handle them. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(&s->sweeper, NULL, sweeper_main, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			st =
+			    err_set(e, ST_INTERNAL, "cannot start the connection sweeper (%d)", rc);
+			goto out;
+		}
+		s->sweeper_running = true;
 	}
 	if ((st = start_kind(s, true, (int)cfg->server.port, threads, e)) != ST_OK)
 		goto out;

@@ -256,6 +256,9 @@ static void fixture_cfg(struct fixture *f)
 	c->server.threads = 2;
 	c->server.max_connections = 64;
 	c->server.connection_timeout = 30;
+	c->server.max_connections_per_address = 64;
+	c->server.header_timeout = 30;
+	c->server.body_timeout = 30;
 	c->server.max_header_size = 8192;
 	c->server.max_body_size = 1024 * 1024;
 	c->server.shutdown_timeout = 60;
