@@ -118,7 +118,10 @@ class Server:
                     f'data_dir = "{data_dir}"\n'
                     'bind = ["127.0.0.1"]\n'
                     "port = 0\n"
-                    f"http_port = {self.http_port_cfg}\n")
+                    f"http_port = {self.http_port_cfg}\n"
+                    # One load generator on loopback opens up to 64
+                    # connections: above the default per-address cap.
+                    "max_connections_per_address = 1024\n")
         self.proc = None
         self.port = self.http_port = None
         self.head = []

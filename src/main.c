@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -15,6 +18,7 @@
 
 #include "app/app.h"
 #include "config/config.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 #include "store/store.h"
 
@@ -30,6 +34,8 @@ static const char usage_main[] =
     "  check-config [-c FILE]  validate the configuration and print it\n"
     "  keys rotate [--tenant T] [-c FILE]\n"
     "                          new token-signing key for a tenant (server stopped)\n"
+    "  admin set-password [--tenant T] [--password-file F] [-c FILE] [USER]\n"
+    "                          change an admin's password (read from stdin)\n"
     "  version                 print version information\n"
     "\n"
     "Run 'grantd <command> --help' for a command's options.\n";
@@ -62,6 +68,19 @@ static const char usage_keys[] =
     "\n"
     "  --tenant T          the tenant's domain\n"
     "  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
+
+static const char usage_admin[] =
+    "usage: grantd admin set-password [--tenant T] [--password-file F] [-c FILE] [USER]\n"
+    "\n"
+    "Sets the password of admin USER (default: admin) of tenant T (default: the\n"
+    "super tenant). The new password is the first line of F, or of standard input\n"
+    "(never an argument: argv is visible to every user); 8 to 1024 characters.\n"
+    "Works beside a running server: the old password stops working at once. Run\n"
+    "it as the data dir's owner.\n"
+    "\n"
+    "  --tenant T            the tenant's domain\n"
+    "  --password-file F     read the password from F instead of standard input\n"
+    "  -c, --config FILE     deployment.toml to read (default: built-in defaults)\n";
 
 static const char usage_version[] = "usage: grantd version\n\nPrints version information.\n";
 
@@ -166,6 +185,97 @@ static int cmd_keys(int argc, char **argv)
 	return rc;
 }
 
+/* The first line of `f` without its line end, in `out`; false when it does
+ * not fit. Echo is off while a terminal types it. */
+static bool read_password(FILE *f, char *out, size_t outsz)
+{
+	struct termios old, quiet;
+	bool tty = isatty(fileno(f)) && tcgetattr(fileno(f), &old) == 0;
+	bool ok;
+	size_t n;
+
+	if (tty) {
+		fputs("New password: ", stderr);
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fileno(f), TCSAFLUSH, &quiet);
+	}
+	ok = fgets(out, (int)outsz, f) != NULL;
+	if (tty) {
+		tcsetattr(fileno(f), TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (!ok)
+		return false;
+	n = strlen(out);
+	if (n > 0 && out[n - 1] != '\n' && !feof(f))
+		return false; /* longer than the buffer */
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	return true;
+}
+
+static int cmd_admin(int argc, char **argv)
+{
+	const char *path = NULL, *tenant = NULL, *user = NULL, *file = NULL;
+	char password[LIMIT_PASSWORD + 4];
+	struct config *cfg;
+	FILE *f = stdin;
+	int rc;
+
+	if (argc < 1 || is_help(argv[0])) {
+		fputs(usage_admin, argc < 1 ? stderr : stdout);
+		return argc < 1 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[0], "set-password") != 0) {
+		fprintf(stderr, "grantd: unknown admin command '%s'\n\n%s", argv[0], usage_admin);
+		return EXIT_USAGE;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(usage_admin, stdout);
+			return EXIT_OK;
+		}
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc && path == NULL)
+			path = argv[++i];
+		else if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc && tenant == NULL)
+			tenant = argv[++i];
+		else if (strcmp(argv[i], "--password-file") == 0 && i + 1 < argc && file == NULL)
+			file = argv[++i];
+		else if (argv[i][0] != '-' && user == NULL)
+			user = argv[i];
+		else {
+			fprintf(stderr, "grantd: unexpected argument '%s'\n\n%s", argv[i],
+				usage_admin);
+			return EXIT_USAGE;
+		}
+	}
+	if ((rc = load_config(path, &cfg)) != EXIT_OK)
+		return rc;
+	log_set_level(LOG_WARN);
+	if (file != NULL && (f = fopen(file, "r")) == NULL) {
+		fprintf(stderr, "grantd: cannot read %s\n", file);
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+	if (!read_password(f, password, sizeof password)) {
+		fprintf(stderr, "grantd: no password read (or longer than %d characters)\n",
+			LIMIT_PASSWORD);
+		rc = EXIT_USAGE;
+	} else if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		rc = EXIT_RUNTIME;
+	} else {
+		rc = app_admin_set_password(cfg, tenant, user, password);
+	}
+	sodium_memzero(password, sizeof password);
+	if (f != stdin)
+		fclose(f);
+	config_free(cfg);
+	return rc;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	const char *path;
@@ -229,6 +339,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(argc - 2, argv + 2);
 	if (strcmp(argv[1], "keys") == 0)
 		return cmd_keys(argc - 2, argv + 2);
+	if (strcmp(argv[1], "admin") == 0)
+		return cmd_admin(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc - 2, argv + 2);
 	fprintf(stderr, "grantd: unknown command '%s'\n\n%s", argv[1], usage_main);

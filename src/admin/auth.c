@@ -207,7 +207,11 @@ bool admin_auth_check(struct admin_auth *a, const char *tenant_id, const char *u
 	time_t now = time(NULL);
 	bool ok;
 
-	keyed(a, "ok", tenant_id, user, password, k);
+	/* Keyed by the stored hash too: once the password is changed (even by
+	 * `grantd admin set-password` beside a running server), the old one's
+	 * cached success no longer matches. The hash ("$argon2id$...") cannot
+	 * equal another kind of key's label. */
+	keyed(a, pw_hash, tenant_id, user, password, k);
 	s = &a->verified[(k[0] | (size_t)k[1] << 8) & (VERIFY_CACHE_SLOTS - 1)];
 	pthread_mutex_lock(&a->mu);
 	ok = s->expires > now && ct_eq(s->key, SHA256_LEN, k, SHA256_LEN);

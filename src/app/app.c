@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "app/bootstrap.h"
 #include "app/routes.h"
 #include "oauth/directory.h"
@@ -29,6 +31,7 @@
 #include "admin/admin.h"
 #include "keys/keys.h"
 #include "lib/crypto.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 
 #define PURGE_INTERVAL 60 /* seconds between purges of expired rows */
@@ -694,6 +697,80 @@ int app_keys_rotate(const struct config *cfg, const char *tenant)
 	rc = 0;
 out:
 	app_close(app);
+	arena_free(&a);
+	return rc;
+}
+
+/* The shortest admin password accepted (as for tenant owners). */
+#define ADMIN_PASSWORD_MIN 8
+
+int app_admin_set_password(const struct config *cfg, const char *tenant, const char *user,
+			   const char *password)
+{
+	struct store *store = NULL;
+	struct store_tenant t;
+	struct store_admin u;
+	char hash[crypto_pwhash_STRBYTES];
+	struct arena a;
+	struct err e = {0};
+	struct stat sb;
+	size_t n = password != NULL ? strlen(password) : 0;
+	int rc = 1;
+	status st;
+
+	arena_init(&a, 0);
+	if (tenant == NULL)
+		tenant = cfg->tenant.default_domain;
+	if (user == NULL)
+		user = "admin";
+	if (n < ADMIN_PASSWORD_MIN || n > LIMIT_PASSWORD) {
+		log_error("the new password must have %d to %d characters (it has %zu)",
+			  ADMIN_PASSWORD_MIN, LIMIT_PASSWORD, n);
+		rc = 2;
+		goto out;
+	}
+	if (stat(cfg->server.data_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		log_error("no data dir at %s (start the server once to create it)",
+			  cfg->server.data_dir);
+		goto out;
+	}
+	/* SQLite may create the WAL and SHM files: they must stay the server's. */
+	if (sb.st_uid != geteuid()) {
+		log_error("data dir %s belongs to uid %u: run this as that user (e.g. sudo -u "
+			  "grantd grantd admin set-password ...)",
+			  cfg->server.data_dir, (unsigned)sb.st_uid);
+		goto out;
+	}
+	if (crypto_init() != ST_OK || store_open(cfg, &store, &e) != ST_OK) {
+		log_error("%s", e.msg[0] ? e.msg : "cannot initialise OpenSSL");
+		goto out;
+	}
+	st = store->ops->tenant_get_by_domain(store, &a, tenant, &t, &e);
+	if (st == ST_OK)
+		st = store->ops->admin_get(store, &a, t.id, user, &u, &e);
+	if (st == ST_NOT_FOUND) {
+		log_error("no admin '%.64s' in tenant '%.253s'", user, tenant);
+		rc = 2;
+		goto out;
+	}
+	if (st != ST_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	if (crypto_pwhash_str(hash, password, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+		log_error("argon2id hashing failed (out of memory)");
+		goto out;
+	}
+	u.pw_hash = hash;
+	if (store->ops->admin_put(store, &u, &e) != ST_OK) {
+		log_error("%s", e.msg);
+		goto out;
+	}
+	printf("password of admin '%s' in tenant %s changed\n", u.username, t.domain);
+	rc = 0;
+out:
+	store_close(store);
 	arena_free(&a);
 	return rc;
 }

@@ -40,4 +40,14 @@ int app_serve(const struct config *cfg);
  * code: 0, 1 (runtime failure), 2 (no such tenant). */
 int app_keys_rotate(const struct config *cfg, const char *tenant);
 
+/* `grantd admin set-password`: sets the password of admin `user` (NULL:
+ * "admin") of tenant `tenant` (NULL: the super tenant) in the data dir's
+ * database, beside a running server or not (the server's verification
+ * cache is keyed by the stored hash, so the old password stops working at
+ * once). Runs as the data dir's owner only (files it creates must stay the
+ * server's). Returns 0, 1 (runtime failure), 2 (no such tenant or admin,
+ * bad password). */
+int app_admin_set_password(const struct config *cfg, const char *tenant, const char *user,
+			   const char *password);
+
 #endif

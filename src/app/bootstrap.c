@@ -178,6 +178,10 @@ status boot_tenants_and_admin(struct oauth_ctx *c, struct err *e)
 	arena_init(&a, 0);
 	st = c->store->ops->tenant_get_by_domain(c->store, &a, cfg->tenant.default_domain, &t, e);
 	if (st == ST_OK) {
+		password = getenv("GRANTD_ADMIN_PASSWORD");
+		if (password != NULL && password[0] != '\0')
+			log_warn("GRANTD_ADMIN_PASSWORD is set but ignored: the super admin already "
+				 "exists (change its password with 'grantd admin set-password')");
 		arena_free(&a);
 		return ST_OK;
 	}

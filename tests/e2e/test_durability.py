@@ -235,6 +235,8 @@ def test_kill9_under_load_loses_no_answered_grant(make_server):
 # -- 2. exactly one of N concurrent uses wins ------------------------------------
 
 N_RACERS = 32
+# Every racer connects from 127.0.0.1: more than the default 32 per address.
+PER_ADDRESS = "max_connections_per_address = 64\n"
 ROUNDS = 3
 
 
@@ -242,7 +244,7 @@ ROUNDS = 3
 def racers(make_server):
     """A server, its client and N_RACERS keep-alive sessions with their TLS
     connections already open, so the barrier releases requests, not handshakes."""
-    srv = make_server().start()
+    srv = make_server(extra_toml=PER_ADDRESS).start()
     auth = setup_tenant(srv)
     sessions = [session(srv) for _ in range(N_RACERS)]
     for s in sessions:

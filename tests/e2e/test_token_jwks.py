@@ -289,7 +289,9 @@ def test_tarpit_jwks_cannot_stall_the_server(make_server):
     run on the fetch pool with at most max_fetches_per_tenant (2) of this
     tenant's at once, and /healthz and other identity providers are served
     meanwhile."""
-    srv = make_server(extra_toml=EXTRA_TOML + 'read_timeout = "60s"\n').start()
+    # 40 concurrent requests from 127.0.0.1: more than the default 32 per address.
+    srv = make_server(extra_toml="max_connections_per_address = 64\n" + EXTRA_TOML +
+                      'read_timeout = "60s"\n').start()
     aud = uj.alias(srv)
     cid, secret = uj.create_app(srv, "tarpit-app")
     pit = Tarpit()
