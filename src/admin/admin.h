@@ -63,10 +63,17 @@ json_t *admin_body(struct admin_call *call);
 status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
 			   struct err *e);
 
-/* Reads ?limit=&offset= (defaults 30 and 0; limit 1..1000). false = answered. */
+/* Reads ?limit=&offset= (defaults 30 and 0; limit 1..1000). A ?filter= is
+ * refused (400). false = answered. */
 bool admin_page(struct admin_call *call, struct store_page *pg);
+/* admin_page, and ?filter=name <op> <value> (WSO2's SCIM-like filter: op
+ * eq, sw, ew or co, case-insensitive; the value as is, or in double
+ * quotes). Anything else, "and"/"or" included, is a 400: a filter grantd
+ * cannot evaluate is never ignored. */
+bool admin_page_filtered(struct admin_call *call, struct store_page *pg);
 /* Answers 200 with one page of a collection: {"totalResults": total,
- * "startIndex": pg.offset + 1, "count": <entries of items>, name: items}.
+ * "startIndex": pg.offset + 1, "count": <entries of items>, "links": [next
+ * and previous pages, as WSO2 does], name: items}.
  * `items` (an array) is stolen; NULL or a failed allocation answers 500. */
 void admin_list_envelope(struct admin_call *call, struct store_page pg, int64_t total,
 			 const char *name, json_t *items);

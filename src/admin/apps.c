@@ -361,7 +361,7 @@ ADMIN_HANDLER(admin_app_list)
 	json_t *arr;
 	status st;
 
-	if (!admin_begin(ctx, req, resp, 0, &call) || !admin_page(&call, &pg))
+	if (!admin_begin(ctx, req, resp, 0, &call) || !admin_page_filtered(&call, &pg))
 		return;
 	st = call.c->store->ops->app_list(call.c->store, req->arena, call.tenant_id, pg, &items, &n,
 					  &total, &e);

@@ -228,13 +228,95 @@ status admin_check_members(json_t *obj, const char *const *allowed, const char *
 	return err_set(e, ST_INVALID, "unknown field '%s%s%.64s'", where, where[0] ? "." : "", key);
 }
 
-bool admin_page(struct admin_call *call, struct store_page *pg)
+/* ?filter=name <op> <value>: true with pg->name_op/name_value set, or
+ * answered (400) and false. */
+static bool parse_filter(struct admin_call *call, const char *f, struct store_page *pg)
+{
+	static const char *const ops[] = {"eq", "sw", "ew", "co"};
+	struct arena *a = call->req->arena;
+	const char *p = f, *val;
+	size_t n;
+
+	while (*p == ' ')
+		p++;
+	if (strncasecmp(p, "name ", 5) != 0) {
+		size_t w = strcspn(p, " ");
+		admin_error(call, 400, "API-60400",
+			    "filter attribute '%.*s' is not supported (supported: name)",
+			    (int)(w > 64 ? 64 : w), p);
+		return false;
+	}
+	p += 5;
+	while (*p == ' ')
+		p++;
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strncasecmp(p, ops[i], 2) == 0 && p[2] == ' ')
+			pg->name_op = ops[i];
+	if (pg->name_op == NULL) {
+		size_t w = strcspn(p, " ");
+		admin_error(call, 400, "API-60400",
+			    "filter operator '%.*s' is not supported (supported: eq, sw, ew, co)",
+			    (int)(w > 16 ? 16 : w), p);
+		return false;
+	}
+	p += 3;
+	while (*p == ' ')
+		p++;
+	n = strlen(p);
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	if (n >= 2 && p[0] == '"' && p[n - 1] == '"') {
+		p++;
+		n -= 2;
+		if (memchr(p, '"', n) != NULL) {
+			admin_error(call, 400, "API-60400",
+				    "filter value: a quoted value cannot contain '\"'");
+			return false;
+		}
+	} else if (strstr(p, " and ") != NULL || strstr(p, " or ") != NULL ||
+		   strstr(p, " AND ") != NULL || strstr(p, " OR ") != NULL) {
+		admin_error(call, 400, "API-60400",
+			    "filter: one condition only (quote a value that contains ' and ' or "
+			    "' or ')");
+		return false;
+	}
+	if (n == 0 || n > 255) {
+		admin_error(call, 400, "API-60400", "filter value must have 1 to 255 characters");
+		return false;
+	}
+	if ((val = arena_strndup(a, p, n)) == NULL) {
+		admin_error(call, 500, "SE-50000", "out of memory");
+		return false;
+	}
+	pg->name_value = val;
+	return true;
+}
+
+static bool page(struct admin_call *call, struct store_page *pg, bool filterable)
 {
 	const char *names[2] = {"limit", "offset"};
 	int64_t *vals[2] = {&pg->limit, &pg->offset};
+	const char *f;
+	status fst = ST_OK;
 
+	memset(pg, 0, sizeof *pg);
 	pg->limit = 30;
 	pg->offset = 0;
+	f = http_req_query(call->req, "filter", &fst);
+	if (fst == ST_CONFLICT) {
+		admin_error(call, 400, "API-60400", "repeated query parameter 'filter'");
+		return false;
+	}
+	if (fst != ST_OK && fst != ST_NOT_FOUND) {
+		admin_error(call, 400, "API-60400", "malformed query string");
+		return false;
+	}
+	if (f != NULL && !filterable) {
+		admin_error(call, 400, "API-60400", "this list cannot be filtered");
+		return false;
+	}
+	if (f != NULL && !parse_filter(call, f, pg))
+		return false;
 	for (int i = 0; i < 2; i++) {
 		status st = ST_OK;
 		const char *v = http_req_query(call->req, names[i], &st);
@@ -260,12 +342,69 @@ bool admin_page(struct admin_call *call, struct store_page *pg)
 	return true;
 }
 
+bool admin_page(struct admin_call *call, struct store_page *pg)
+{
+	return page(call, pg, false);
+}
+
+bool admin_page_filtered(struct admin_call *call, struct store_page *pg)
+{
+	return page(call, pg, true);
+}
+
+/* WSO2's paging links: {"href": "<path>?offset=N&limit=L[&filter=...]",
+ * "rel": "next" | "previous"}. */
+static json_t *page_link(struct admin_call *call, struct store_page pg, int64_t offset,
+			 const char *rel)
+{
+	struct http_req *req = call->req;
+	const char *filter = NULL;
+	char *href;
+
+	if (pg.name_op != NULL) {
+		/* The value, percent-encoded except for unreserved characters. */
+		struct sv v = sv_from(pg.name_value);
+		char *enc = arena_alloc(req->arena, v.n * 3 + 1), *o = enc;
+		if (enc == NULL)
+			return NULL;
+		for (size_t i = 0; i < v.n; i++) {
+			unsigned char ch = (unsigned char)v.p[i];
+			if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+			    ch == '~') {
+				*o++ = (char)ch;
+			} else {
+				snprintf(o, 4, "%%%02X", ch);
+				o += 3;
+			}
+		}
+		*o = '\0';
+		filter = arena_printf(req->arena, "&filter=name%%20%s%%20%s", pg.name_op, enc);
+	}
+	href = arena_printf(req->arena, "%.*s?offset=%lld&limit=%lld%s", (int)req->full_path.n,
+			    req->full_path.p, (long long)offset, (long long)pg.limit,
+			    filter != NULL ? filter : "");
+	if (href == NULL)
+		return NULL;
+	return json_pack("{s:s, s:s}", "href", href, "rel", rel);
+}
+
 void admin_list_envelope(struct admin_call *call, struct store_page pg, int64_t total,
 			 const char *name, json_t *items)
 {
-	json_t *o = json_pack("{s:I, s:I, s:I, s:o}", "totalResults", (json_int_t)total,
-			      "startIndex", (json_int_t)pg.offset + 1, "count",
-			      (json_int_t)json_array_size(items), name, items);
+	json_t *links = json_array();
+	size_t count = json_array_size(items);
+	json_t *o;
+
+	if (links != NULL && pg.offset + (int64_t)count < total)
+		json_array_append_new(links, page_link(call, pg, pg.offset + pg.limit, "next"));
+	if (links != NULL && pg.offset > 0)
+		json_array_append_new(
+		    links, page_link(call, pg, pg.offset > pg.limit ? pg.offset - pg.limit : 0,
+				     "previous"));
+	o = json_pack("{s:I, s:I, s:I, s:o, s:o}", "totalResults", (json_int_t)total, "startIndex",
+		      (json_int_t)pg.offset + 1, "count", (json_int_t)count, "links", links, name,
+		      items);
 
 	if (o == NULL) {
 		admin_error(call, 500, "SE-50000", "out of memory");

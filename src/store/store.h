@@ -178,6 +178,10 @@ struct store_stats {
 struct store_page {
 	int64_t limit;  /* 1..1000 */
 	int64_t offset; /* >= 0 */
+	/* Identity providers and applications only: a condition on the name,
+	 * "eq" (equal), "sw" (starts with), "ew" (ends with) or "co"
+	 * (contains), case-sensitive, on a non-empty `name_value`; NULL = all. */
+	const char *name_op, *name_value;
 };
 
 struct store;

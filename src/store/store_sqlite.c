@@ -216,6 +216,13 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	"publish_until"
 #define AUDIT_COLS "id, tenant_id, actor, action, object_type, object_id, summary, at"
 #define PAGE " LIMIT ? OFFSET ?"
+/* The optional name condition of a list (struct store_page): ?2 the
+ * operator or NULL, ?3 the value. No LIKE, so no value needs escaping. */
+#define NAME_FILTER                                                                                \
+	" AND (?2 IS NULL OR CASE ?2 WHEN 'eq' THEN name = ?3 "                                    \
+	"WHEN 'sw' THEN substr(name, 1, length(?3)) = ?3 "                                         \
+	"WHEN 'ew' THEN length(name) >= length(?3) AND substr(name, -length(?3)) = ?3 "            \
+	"WHEN 'co' THEN instr(name, ?3) > 0 ELSE 0 END)"
 
 #define SQL_STATEMENTS(X)                                                                        \
 	X(BEGIN_READ, "BEGIN")                                                                    \
@@ -250,9 +257,9 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	X(IDP_FIND_BY_ISSUER, "SELECT " IDP_COLS " FROM identity_providers "                      \
 			      "WHERE tenant_id = ?1 AND (issuer = ?2 OR name = ?2) "              \
 			      "ORDER BY issuer = ?2 DESC, created_at, id LIMIT ?3")               \
-	X(IDP_COUNT, "SELECT count(*) FROM identity_providers WHERE tenant_id = ?")               \
-	X(IDP_PAGE, "SELECT " IDP_COLS " FROM identity_providers WHERE tenant_id = ? "            \
-		    "ORDER BY created_at, id" PAGE)                                                \
+	X(IDP_COUNT, "SELECT count(*) FROM identity_providers WHERE tenant_id = ?1" NAME_FILTER) \
+	X(IDP_PAGE, "SELECT " IDP_COLS " FROM identity_providers WHERE tenant_id = ?1"            \
+		    NAME_FILTER " ORDER BY created_at, id" PAGE)                                   \
 	X(APP_INSERT, "INSERT INTO applications (" APP_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")   \
 	X(APP_UPDATE, "UPDATE applications SET name = ?, doc = ?, updated_at = ? "                \
 		      "WHERE tenant_id = ? AND id = ?")                                             \
@@ -262,9 +269,9 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	X(APP_GET, "SELECT " APP_COLS " FROM applications WHERE tenant_id = ? AND id = ?")        \
 	X(APP_GET_BY_CLIENT_ID, "SELECT " APP_COLS " FROM applications "                          \
 				"WHERE client_id = ?1 AND (?2 IS NULL OR tenant_id = ?2)")        \
-	X(APP_COUNT, "SELECT count(*) FROM applications WHERE tenant_id = ?")                     \
-	X(APP_PAGE, "SELECT " APP_COLS " FROM applications WHERE tenant_id = ? "                  \
-		    "ORDER BY created_at, id" PAGE)                                                \
+	X(APP_COUNT, "SELECT count(*) FROM applications WHERE tenant_id = ?1" NAME_FILTER)       \
+	X(APP_PAGE, "SELECT " APP_COLS " FROM applications WHERE tenant_id = ?1" NAME_FILTER     \
+		    " ORDER BY created_at, id" PAGE)                                               \
 	X(TOKEN_INSERT, "INSERT INTO tokens (" TOKEN_COLS ") "                                    \
 			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                      \
 	X(TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = ?")                          \
@@ -1413,6 +1420,7 @@ static status sq_tenant_get_by_domain(struct store *s, struct arena *a, const ch
  * id) is bound first to both queries when not NULL. */
 struct list_spec {
 	enum sql count, page;
+	bool filtered; /* the statements take NAME_FILTER's ?2 and ?3 */
 	const char *key;
 	size_t elem;
 	row_fn row;
@@ -1445,6 +1453,10 @@ static status list_rows(struct store *s, struct arena *a, const struct list_spec
 		goto out;
 	if (ls->key != NULL)
 		q_text(&q, ls->key);
+	if (ls->filtered) {
+		q_text(&q, pg.name_op);
+		q_text(&q, pg.name_op != NULL ? pg.name_value : NULL);
+	}
 	rc = q_step(&q);
 	if (rc != SQLITE_ROW) {
 		ret = db_fail(c, rc, ls->what, e);
@@ -1465,6 +1477,10 @@ static status list_rows(struct store *s, struct arena *a, const struct list_spec
 			goto out;
 		if (ls->key != NULL)
 			q_text(&q, ls->key);
+		if (ls->filtered) {
+			q_text(&q, pg.name_op);
+			q_text(&q, pg.name_op != NULL ? pg.name_value : NULL);
+		}
 		q_int(&q, want);
 		q_int(&q, pg.offset);
 		while (got < (size_t)want && (rc = q_step(&q)) == SQLITE_ROW) {
@@ -1729,6 +1745,7 @@ static status entity_list(struct store *s, const struct entity *ent, struct aren
 	const struct list_spec ls = {
 	    .count = ent->count,
 	    .page = ent->page,
+	    .filtered = true,
 	    .key = tenant_id,
 	    .elem = ent->size,
 	    .row = ent->row,

@@ -169,7 +169,7 @@ def test_super_admin_creates_and_reads_secret_once(srv):
     lst = srv.get(API + "/applications?limit=1000", auth=srv.admin)
     assert lst.status_code == 200
     body = lst.json()
-    assert set(body) == {"totalResults", "startIndex", "count", "applications"}
+    assert set(body) == {"totalResults", "startIndex", "count", "links", "applications"}
     mine = [a for a in body["applications"] if a["id"] == app["id"]]
     assert mine == [{"id": app["id"], "name": "super-app-1", "description": "e2e super-app-1",
                      "clientId": o["clientId"], "self": f"{API}/applications/{app['id']}"}]
