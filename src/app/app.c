@@ -25,6 +25,8 @@
 #include "app/routes.h"
 #include "oauth/directory.h"
 #include "oauth/metrics.h"
+#include "oauth/ratelimit.h"
+#include "oauth/token.h"
 #include "oauth/signkeys.h"
 #include "http/server.h"
 #include "http/tls.h"
@@ -476,6 +478,13 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 		err_set(e, st, "cannot set up admin authentication");
 		goto fail;
 	}
+	if ((st = ratelimit_new(cfg->oauth.rate_limit.per_client,
+				cfg->oauth.rate_limit.per_client_burst, &c->rl_client)) != ST_OK ||
+	    (st = ratelimit_new(cfg->oauth.rate_limit.per_source,
+				cfg->oauth.rate_limit.per_source_burst, &c->rl_source)) != ST_OK) {
+		err_set(e, st, "cannot set up the token endpoint's rate limits");
+		goto fail;
+	}
 	*out = app;
 	return ST_OK;
 fail:
@@ -493,6 +502,8 @@ void app_close(struct app *app)
 		store_close(app->ctx.store);
 	directory_free(app->ctx.dir);
 	admin_auth_free(app->ctx.admin_auth);
+	ratelimit_free(app->ctx.rl_client);
+	ratelimit_free(app->ctx.rl_source);
 	mem_wipe(app->ctx.secret, sizeof app->ctx.secret);
 	if (app->lock_fd >= 0)
 		close(app->lock_fd);
@@ -517,6 +528,7 @@ static void app_metrics(void *ctx, struct mx_out *o)
 	struct store_stats ss;
 
 	oauth_mx_render(o);
+	oauth_mx_render_rate_limits(o);
 	keys_mx_render(o);
 	c->store->ops->stats(c->store, &ss);
 	mx_family(o, "grantd_store_write_transactions_total", "counter",

@@ -170,7 +170,6 @@ static uint32_t addr_bucket(const struct http_server *s, const struct sockaddr *
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	const unsigned char *p = NULL;
 	size_t n = 0;
-	uint64_t h = s->addr_seed;
 
 	if (sa != NULL && sa->sa_family == AF_INET) {
 		p = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)
@@ -184,14 +183,8 @@ static uint32_t addr_bucket(const struct http_server *s, const struct sockaddr *
 			n = 4;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull; /* FNV-1a step over a secret basis */
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return (uint32_t)h & (ADDR_BUCKETS - 1);
+	return (uint32_t)hash64_keyed(s->addr_seed, p != NULL ? p : (const unsigned char *)"", n) &
+	       (ADDR_BUCKETS - 1);
 }
 
 static struct conntrack *conntrack_of(struct MHD_Connection *c)

@@ -457,3 +457,20 @@ status aead_open(const unsigned char key[AEAD_KEY_LEN], const void *aad, size_t 
 	out->p[out->n] = '\0';
 	return ST_OK;
 }
+
+uint64_t hash64_keyed(uint64_t seed, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = seed ^ 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}

@@ -39,6 +39,11 @@ const EVP_MD *crypto_md(enum crypto_md md);
 
 /* Fills `p` from the OpenSSL CSPRNG; ST_INTERNAL if it ever fails. */
 status rand_bytes(void *p, size_t n);
+
+/* A fast 64-bit hash of `p` under a secret `seed` (FNV-1a over a secret
+ * basis, then a 64-bit finaliser): for spreading attacker-chosen keys over
+ * table slots, not a MAC. */
+uint64_t hash64_keyed(uint64_t seed, const void *p, size_t n);
 /* `nbytes` random bytes as base64url (no padding) into out (needs
  * b64url_encoded_len(nbytes) + 1). */
 status rand_token(size_t nbytes, char *out, size_t outsz);

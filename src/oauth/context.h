@@ -27,6 +27,8 @@ struct oauth_ctx {
 	struct keys *keys;             /* JWKS cache (src/keys) */
 	struct signkeys *signkeys;     /* the tenants' token-signing keys */
 	struct admin_auth *admin_auth; /* owned by the admin layer */
+	/* Token-endpoint rate limits ([oauth.rate_limit]); NULL = off. */
+	struct ratelimit *rl_client, *rl_source;
 	/* "https://<hostname>:<port>" of the HTTPS listener (port omitted for
 	 * 443); the tenant's token endpoint URL is derived from it. */
 	char base_url[300];

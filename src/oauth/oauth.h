@@ -46,6 +46,8 @@ struct oauth_fault {
 	/* The metrics' `check` label (oauth/metrics.h): a static name set
 	 * after oauth_fail(), which clears it; NULL = none. */
 	const char *check;
+	/* > 0: a rate limit refused the request: 429 with Retry-After. */
+	int64_t retry_after;
 };
 
 /* The RFC 6749 name ("invalid_grant"); "server_error" for NONE. */

@@ -13,6 +13,39 @@
 #include "oauth/client_auth.h"
 #include "oauth/grants.h"
 #include "oauth/metrics.h"
+#include "oauth/ratelimit.h"
+
+/* Requests refused by a rate limit, for GET /metrics. */
+static mx_counter limited[2]; /* 0 per client, 1 per source */
+
+void oauth_mx_render_rate_limits(struct mx_out *o)
+{
+	static const char *const kind[2] = {"client", "source"};
+	char lb[64];
+
+	mx_family(o, "grantd_rate_limited_total", "counter",
+		  "Token requests refused by [oauth.rate_limit], by limit.");
+	for (size_t i = 0; i < 2; i++) {
+		const char *kv[] = {"limit", kind[i]};
+		mx_sample(o, "grantd_rate_limited_total", mx_labels(lb, sizeof lb, 1, kv),
+			  mx_get(&limited[i]));
+	}
+}
+
+/* One request against a limiter: ST_OK, or the 429 recorded in `fault`. */
+static status rate_check(struct ratelimit *rl, uint64_t key, int which, const char *who,
+			 struct oauth_fault *fault)
+{
+	int64_t wait = ratelimit_take(rl, key, ratelimit_now_us());
+
+	if (wait == 0)
+		return ST_OK;
+	mx_add(&limited[which], 1);
+	oauth_fail(fault, OAUTH_INVALID_REQUEST, ST_BUSY,
+		   "too many requests from this %s; retry after %lld s", who, (long long)wait);
+	fault->retry_after = wait;
+	return ST_BUSY;
+}
 
 /* Parameters that carry credentials and so must never travel in a URL
  * (it ends up in logs, proxies and browser history). */
@@ -141,6 +174,12 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct to
 	struct sv gt;
 	status st;
 
+	/* Before anything costly, credentials included (docs/security.md,
+	 * "Rate limits"). */
+	if (c->rl_source != NULL &&
+	    (st = rate_check(c->rl_source, ratelimit_addr_key(c->rl_source, req->remote_addr), 1,
+			     "address", fault)) != ST_OK)
+		return st;
 	if ((st = oauth_read_form(req, &body, fault)) != ST_OK)
 		return st;
 	if (form_get(&body, "grant_type", &gt) != ST_OK || gt.n == 0)
@@ -150,6 +189,18 @@ static status token_request(struct oauth_ctx *c, struct http_req *req, struct to
 	g.now = (int64_t)time(NULL);
 	if ((st = client_authenticate(c, req, &body, g.now, ca, fault)) != ST_OK)
 		return st;
+	if (c->rl_client != NULL) {
+		/* tenant id and client id, NUL-separated: one key per client. */
+		size_t tn = strlen(ca->app->tenant_id), cn = strlen(ca->client_id);
+		char *k = arena_alloc(a, tn + cn + 1);
+		if (k == NULL)
+			return oauth_fail(fault, OAUTH_SERVER_ERROR, ST_NOMEM, "out of memory");
+		memcpy(k, ca->app->tenant_id, tn + 1);
+		memcpy(k + tn + 1, ca->client_id, cn);
+		if ((st = rate_check(c->rl_client, ratelimit_key(c->rl_client, k, tn + 1 + cn), 0,
+				     "client", fault)) != ST_OK)
+			return st;
+	}
 
 	*grant = app_grant_parse(gt.p);
 	if (*grant == 0)
@@ -207,6 +258,14 @@ void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 		http_resp_oauth_error(
 		    resp, 500, "server_error",
 		    arena_printf(req->arena, "internal error (trace id %s)", req->trace_id));
+		return;
+	}
+	if (fault->retry_after > 0) {
+		/* RFC 6585 §4 and RFC 9110 §10.2.3. */
+		http_resp_oauth_error(resp, 429, oauth_error_name(error),
+				      description(req->arena, fault->e.msg));
+		http_resp_header(resp, "Retry-After",
+				 arena_printf(req->arena, "%lld", (long long)fault->retry_after));
 		return;
 	}
 	http_resp_oauth_error(resp, oauth_error_http_status(error), oauth_error_name(error),

@@ -14,6 +14,7 @@
 #include "http/form.h"
 #include "http/http.h"
 #include "lib/err.h"
+#include "lib/metrics.h"
 #include "oauth/oauth.h"
 
 /* The edge: turns a failed step into the response. Client faults become
@@ -30,5 +31,8 @@ status oauth_read_form(struct http_req *req, struct form *body, struct oauth_fau
 
 void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 			 const struct oauth_fault *fault, status st);
+
+/* grantd_rate_limited_total{limit} for GET /metrics. */
+void oauth_mx_render_rate_limits(struct mx_out *o);
 
 #endif

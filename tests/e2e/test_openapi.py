@@ -163,7 +163,7 @@ SEEN = collections.defaultdict(set)
 CONTRIBUTORS = {"test_tenants", "test_identity_providers", "test_applications",
                 "test_audit_events", "test_validate_dry_run", "test_token_endpoint",
                 "test_healthz", "test_metrics", "test_jwks", "test_introspect_and_revoke", "test_metadata", "test_auth_tenant_and_size_errors",
-                "test_throttled_logins"}
+                "test_throttled_logins", "test_token_rate_limit"}
 COMPLETED = set()
 
 
@@ -259,6 +259,18 @@ def follow_location(api, r, auth=_ADMIN):
     got = api.call("get", template, id=ident, prefix=prefix, auth=auth, expect=200)
     assert got.json()["id"] == r.json()["id"]
     return got
+
+
+def test_token_rate_limit(make_server, doc, request):
+    s = make_server(extra_toml="[oauth.rate_limit]\nper_source = 1\nper_source_burst = 1\n"
+                    ).start()
+    api = Api(doc, s)
+    api.call("post", TOKEN, auth=("x", "y"), data={"grant_type": "client_credentials"},
+             headers=FORM, expect=401)
+    r = api.call("post", TOKEN, auth=("x", "y"), data={"grant_type": "client_credentials"},
+                 headers=FORM, expect=429)
+    assert int(r.headers["Retry-After"]) >= 1
+    completed(request)
 
 
 @pytest.fixture(scope="module")
