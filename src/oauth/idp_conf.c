@@ -25,8 +25,40 @@
 #define SHOW_MAX 64
 #define SHOW_BUF (SHOW_MAX + 4)
 
-static const char *const top_members[] = {"name",  "description", "isEnabled", "idpIssuerName",
-					  "alias", "certificate", "jwtGrant",  NULL};
+/* WSO2 IS 7's other IdP members (IdentityProviderPOSTRequest and the
+ * response): stored and returned unchanged, type-checked only. */
+static const struct {
+	const char *name;
+	json_type type;
+} wso2_members[] = {
+    {"image", JSON_STRING},         {"isPrimary", JSON_TRUE}, /* JSON_TRUE: either boolean */
+    {"isFederationHub", JSON_TRUE}, {"homeRealmIdentifier", JSON_STRING},
+    {"templateId", JSON_STRING},    {"implicitAssociation", JSON_OBJECT},
+    {"claims", JSON_OBJECT},        {"roles", JSON_OBJECT},
+    {"groups", JSON_ARRAY},         {"federatedAuthenticators", JSON_OBJECT},
+    {"provisioning", JSON_OBJECT},
+};
+
+static const char *const top_members[] = {"name",
+					  "description",
+					  "isEnabled",
+					  "idpIssuerName",
+					  "alias",
+					  "certificate",
+					  "jwtGrant",
+					  "image",
+					  "isPrimary",
+					  "isFederationHub",
+					  "homeRealmIdentifier",
+					  "templateId",
+					  "implicitAssociation",
+					  "claims",
+					  "roles",
+					  "groups",
+					  "federatedAuthenticators",
+					  "provisioning",
+					  NULL};
+
 static const char *const cert_members[] = {"jwksUri", "certificates", "jwks", NULL};
 static const char *const grant_members[] = {"allowedAlgorithms",
 					    "additionalAudiences",
@@ -141,7 +173,6 @@ const char *idp_key_source_name(enum idp_key_source src)
 }
 
 /* ---- time ------------------------------------------------------------------ */
-
 
 /* ---- members --------------------------------------------------------------- */
 
@@ -504,6 +535,33 @@ static status check_keys_usable(const struct idp_conf *c, struct err *e)
 
 /* ---- the document ---------------------------------------------------------- */
 
+/* Copies the WSO2 members of `doc` into c->wso2, checking their types. */
+static status parse_wso2_members(struct idp_conf *c, const json_t *doc, struct err *e)
+{
+	for (size_t i = 0; i < sizeof wso2_members / sizeof wso2_members[0]; i++) {
+		const json_t *v = conf_member(doc, wso2_members[i].name);
+		json_type want = wso2_members[i].type;
+		bool ok;
+		if (v == NULL || json_is_null(v))
+			continue;
+		ok = want == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == want;
+		if (!ok)
+			return err_set(e, ST_INVALID, "%s: must be %s", wso2_members[i].name,
+				       want == JSON_TRUE     ? "a boolean"
+				       : want == JSON_STRING ? "a string"
+				       : want == JSON_ARRAY  ? "an array"
+							     : "an object");
+		if (want == JSON_STRING && check_text(v, wso2_members[i].name, IDP_STRING_MAX, true,
+						      TEXT_LINE, e) != ST_OK)
+			return ST_INVALID;
+		if (c->wso2 == NULL && (c->wso2 = json_object()) == NULL)
+			return err_set(e, ST_NOMEM, "out of memory");
+		if (json_object_set_new(c->wso2, wso2_members[i].name, json_deep_copy(v)) != 0)
+			return err_set(e, ST_NOMEM, "out of memory");
+	}
+	return ST_OK;
+}
+
 status idp_conf_parse(const json_t *doc, const struct config *cfg, struct idp_conf **out,
 		      struct err *e)
 {
@@ -551,6 +609,8 @@ status idp_conf_parse(const json_t *doc, const struct config *cfg, struct idp_co
 		goto out;
 	if ((st = parse_jwt_grant(c, doc, e)) != ST_OK)
 		goto out;
+	if ((st = parse_wso2_members(c, doc, e)) != ST_OK)
+		goto out;
 	st = check_keys_usable(c, e);
 out:
 	if (st != ST_OK) {
@@ -577,6 +637,7 @@ void idp_conf_free(struct idp_conf *c)
 	free(c->issuer);
 	free(c->alias);
 	free(c->jwks_uri);
+	json_decref(c->wso2);
 	jose_keyset_free(c->keys);
 	strlist_free(&c->certificates);
 	json_decref(c->jwks);
@@ -628,6 +689,8 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 	conf_put(doc, "alias", conf_string_or_null(c->alias), &ok);
 	conf_put(doc, "certificate", cert, &ok);
 	conf_put(doc, "jwtGrant", grant, &ok);
+	if (ok && c->wso2 != NULL && json_object_update(doc, c->wso2) != 0)
+		ok = false;
 	if (!ok) {
 		json_decref(doc);
 		return err_set(e, ST_NOMEM, "out of memory");

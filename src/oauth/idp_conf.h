@@ -105,7 +105,11 @@ struct idp_conf {
 	int64_t max_assertion_lifetime; /* seconds; 0 = the server's setting */
 	int64_t clock_skew;             /* seconds; -1 = the server's timestamp_skew */
 	int64_t expires_at;             /* unix seconds; 0 = trust never expires */
-	int refs;                       /* private */
+	/* WSO2 IS 7 members grantd does not use (image, isPrimary, claims,
+	 * roles, federatedAuthenticators, ...): kept as given, returned
+	 * unchanged (docs/api/openapi.yaml, "WSO2 members"); NULL = none. */
+	json_t *wso2;
+	int refs; /* private */
 };
 
 /* Validates `doc` (the admin API's IdP object, without `id`; unknown

@@ -416,7 +416,12 @@ OPEN_SCHEMAS = {"Jwk", "Jwks"}
 OPTIONAL_MEMBERS = {"OAuthError": {"error_description"},
                     "TokenResponse": {"refresh_token", "scope", "id_token"},
                     "OidcWithSecret": {"clientSecret"},
-                    "IntrospectionActive": {"scope", "jti"}}
+                    "IntrospectionActive": {"scope", "jti"},
+                    # WSO2's members are returned when they were given.
+                    "IdentityProvider": {"image", "isPrimary", "isFederationHub",
+                                         "homeRealmIdentifier", "templateId",
+                                         "implicitAssociation", "claims", "roles", "groups",
+                                         "federatedAuthenticators", "provisioning"}}
 
 
 def test_response_schemas_are_closed(doc):

@@ -1,0 +1,61 @@
+"""Issue 10: identity-provider bodies as WSO2 IS 7 sends them: its other
+members (image, isPrimary, claims, roles, federatedAuthenticators, ...) are
+stored and returned unchanged, type-checked; a typo is still refused by
+name."""
+import util_certs as uc
+import util_jwt as uj
+
+IDPS = uj.API + "/identity-providers"
+KEY = uc.rsa_key()
+
+WSO2_MEMBERS = {
+    "image": "assets/images/logos/enterprise.svg",
+    "isPrimary": False,
+    "isFederationHub": False,
+    "homeRealmIdentifier": "",
+    "templateId": "enterprise-idp",
+    "implicitAssociation": {"isEnabled": False, "lookupAttribute": []},
+    "claims": {"userIdClaim": {"uri": "http://wso2.org/claims/username"},
+               "roleClaim": {"uri": "http://wso2.org/claims/role"},
+               "mappings": [], "provisioningClaims": []},
+    "roles": {"mappings": [], "outboundProvisioningRoles": []},
+    "groups": [],
+    "federatedAuthenticators": {"defaultAuthenticatorId": "", "authenticators": []},
+    "provisioning": {"jit": {"isEnabled": False, "scheme": "PROVISION_SILENTLY",
+                             "userstore": "PRIMARY"}},
+}
+
+
+def body(name, **extra):
+    b = uj.jwks_idp(name, [uj.public_jwk(KEY, "k1")], "https://" + name + ".example")
+    b.update(extra)
+    return b
+
+
+def test_wso2_members_stored_and_returned(server):
+    r = server.post(IDPS, auth=server.admin, json=body("wso2-shaped", **WSO2_MEMBERS))
+    assert r.status_code == 201, r.text
+    created = r.json()
+    for k, v in WSO2_MEMBERS.items():
+        assert created[k] == v, k
+    got = server.get(IDPS + "/" + created["id"], auth=server.admin).json()
+    for k, v in WSO2_MEMBERS.items():
+        assert got[k] == v, k
+    # The IdP still works for the grant: the members change nothing there.
+    assert got["certificate"]["jwks"]["keys"][0]["kid"] == "k1"
+    # PUT replaces the whole object: members left out are gone.
+    r = server.put(IDPS + "/" + created["id"], auth=server.admin, json=body("wso2-shaped"))
+    assert r.status_code == 200, r.text
+    assert "claims" not in r.json() and "image" not in r.json()
+
+
+def test_wso2_member_types_and_typos(server):
+    for member, value, why in [("isPrimary", "yes", "isPrimary: must be a boolean"),
+                               ("claims", [], "claims: must be an object"),
+                               ("groups", {}, "groups: must be an array"),
+                               ("image", 5, "image: must be a string")]:
+        r = server.post(IDPS, auth=server.admin, json=body("typed", **{member: value}))
+        assert r.status_code == 400, r.text
+        assert why in r.json()["description"]
+    r = server.post(IDPS, auth=server.admin, json=body("typo", imagee="x"))
+    assert r.status_code == 400 and "imagee" in r.json()["description"]
