@@ -228,6 +228,26 @@ static struct app_conf *validate(struct admin_call *call, json_t *doc, bool in_o
 	return conf;
 }
 
+/* A secret an admin brings along: long enough to be a secret, and of the
+ * characters that survive Basic auth and form encoding unchanged. */
+#define SECRET_GIVEN_MIN 20
+#define SECRET_GIVEN_MAX 128
+
+static bool secret_acceptable(const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	if (n < SECRET_GIVEN_MIN || n > SECRET_GIVEN_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~'))
+			return false;
+	}
+	return true;
+}
+
 /* Whether a client of this auth method authenticates with a secret. */
 static bool uses_secret(enum app_auth_method m)
 {
@@ -268,8 +288,9 @@ ADMIN_HANDLER(admin_app_create)
 	struct store_app app = {0};
 	struct store_audit audit;
 	struct app_conf *conf = NULL;
-	char id[UUID_STR_LEN + 1], cid[APP_CLIENT_ID_LEN + 1], secret[APP_SECRET_LEN + 1] = "";
+	char id[UUID_STR_LEN + 1], cid[APP_CLIENT_ID_LEN + 1], secret[SECRET_GIVEN_MAX + 1] = "";
 	json_t *body, *oidc, *doc = NULL, *out = NULL;
+	bool chosen = false;
 	status st;
 
 	if (!admin_begin(ctx, req, resp, 0, &call))
@@ -277,11 +298,23 @@ ADMIN_HANDLER(admin_app_create)
 	if ((body = admin_body(&call)) == NULL)
 		return;
 	oidc = oidc_of(body);
+	/* An admin migrating a client (from WSO2, say) keeps its secret: taken
+	 * here, checked, hashed below, never stored or repeated as given. */
 	if (json_object_get(oidc, "clientSecret") != NULL) {
-		admin_error(&call, 400, "APP-60400",
-			    OIDC_PATH ".clientSecret: cannot be chosen; the server generates a "
-				      "256-bit secret and shows it once in this response");
-		goto out;
+		const char *given = json_string_value(json_object_get(oidc, "clientSecret"));
+		if (!secret_acceptable(given)) {
+			admin_error(&call, 400, "APP-60400",
+				    OIDC_PATH
+				    ".clientSecret: when given (to keep a migrated "
+				    "client's secret) it must have %d to %d characters of "
+				    "A-Z a-z 0-9 - . _ ~; leave it out and the server "
+				    "generates a 256-bit secret",
+				    SECRET_GIVEN_MIN, SECRET_GIVEN_MAX);
+			goto out;
+		}
+		memcpy(secret, given, strlen(given) + 1);
+		chosen = true;
+		json_object_del(oidc, "clientSecret");
 	}
 	if (json_is_object(oidc) && json_is_null(json_object_get(oidc, "clientId")))
 		json_object_del(oidc, "clientId");
@@ -302,8 +335,14 @@ ADMIN_HANDLER(admin_app_create)
 	app.tenant_id = (char *)call.tenant_id;
 	app.name = conf->name;
 	app.client_id = conf->client_id;
+	if (chosen && !uses_secret(conf->auth_method)) {
+		admin_error(&call, 400, "APP-60400",
+			    OIDC_PATH ".clientSecret: this client does not authenticate with a "
+				      "secret (public client or private_key_jwt)");
+		goto out;
+	}
 	if (uses_secret(conf->auth_method)) {
-		if (app_secret_new(secret) != ST_OK ||
+		if ((!chosen && app_secret_new(secret) != ST_OK) ||
 		    oauth_keyed_hash(call.c, sv_from(secret), app.secret_hash) != ST_OK) {
 			admin_error(&call, 500, "APP-50000", "cannot generate a client secret");
 			goto out;
@@ -326,7 +365,7 @@ ADMIN_HANDLER(admin_app_create)
 		goto out;
 	}
 	directory_app_changed(call.c, call.tenant_id, conf->client_id);
-	if (app.has_secret) {
+	if (app.has_secret && !chosen) {
 		json_t *o = oidc_with_secret(oidc_of(doc), secret);
 		if (o == NULL ||
 		    json_object_set_new(json_object_get(doc, "inboundProtocolConfiguration"),

@@ -317,9 +317,25 @@ def test_client_supplied_client_id(srv):
     for bad in ("short_id", "x" * 65, "has.dot." + "x" * 24, 12345):
         assert_error(create(srv, app_body("supplied-bad", clientId=bad)), 400, "APP-60400",
                      "inboundProtocolConfiguration.oidc.clientId: must be 28 to 64")
-    # A secret can never be chosen by the caller.
-    assert_error(create(srv, app_body("supplied-secret", clientSecret="s" * 64)), 400,
-                 "APP-60400", "inboundProtocolConfiguration.oidc.clientSecret: cannot be chosen")
+    # A migrated client keeps its secret (issue 10): accepted when it looks
+    # like a secret, stored only as a keyed hash, not repeated; it works at
+    # the token endpoint.
+    wso2_id, wso2_secret = "Wso2MigratedClient_" + "x" * 12, "1ytw5fP6yvcWsU4z0jrHzNYy9ksa"
+    app = created(srv, "supplied-secret", clientId=wso2_id, clientSecret=wso2_secret,
+                  grantTypes=["client_credentials"])
+    assert "clientSecret" not in oidc(app)
+    assert wso2_secret not in json.dumps(app)
+    r = srv.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                 auth=(wso2_id, wso2_secret))
+    assert r.status_code == 200, r.text
+    assert srv.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                    auth=(wso2_id, wso2_secret + "x")).status_code == 401
+    for bad in ("s" * 19, "s" * 129, "has space" + "s" * 20, "colon:" + "s" * 20, 12345):
+        assert_error(create(srv, app_body("supplied-bad-secret", clientSecret=bad)), 400,
+                     "APP-60400", "inboundProtocolConfiguration.oidc.clientSecret: when given")
+    assert_error(create(srv, app_body("supplied-public", clientSecret="s" * 32,
+                                      publicClient=True)), 400, "APP-60400",
+                 "does not authenticate with a secret")
 
 
 # -- validation -------------------------------------------------------------------------------

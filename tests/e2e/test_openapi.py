@@ -788,7 +788,7 @@ def test_applications(api, request):
     follow_location(api, r, auth=ALICE)
 
     api.call("post", APPS, json_body=app_body("conf-app"), expect=409)
-    for bad in (app_body("x", clientSecret="chosen-secret-0123456789012345678901234567"),
+    for bad in (app_body("x", clientSecret="too-short-secret"),
                 app_body("x", grantTypes=["password"]),
                 app_body("x", grantTypes=[]),
                 app_body("x", grantTypes=[JWT_BEARER, JWT_BEARER]),
