@@ -30,6 +30,8 @@ struct admin_call {
 	bool super;            /* the super admin */
 	const char *tenant_id; /* the tenant acted in (request's tenant) */
 	const char *tenant;    /* its domain */
+	/* Who logged in: the admin's own tenant and user name. */
+	const char *login_tenant_id, *login_user;
 };
 
 enum admin_flags {

@@ -118,6 +118,8 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 	mem_wipe(password, strlen(password));
 	admin_auth_succeeded(c->admin_auth, req->remote_addr, principal);
 
+	call->login_tenant_id = t.id;
+	call->login_user = user;
 	call->super = strcmp(t.domain, super_domain) == 0 && strcmp(user, "admin") == 0;
 	call->actor = call->super ? "admin" : arena_printf(req->arena, "%s@%s", user, t.domain);
 	if ((flags & ADMIN_SUPER_ONLY) && !call->super) {

@@ -45,4 +45,7 @@ bool admin_valid_domain(const char *d);
 /* Admin user names: 1-64 of A-Z a-z 0-9 . _ - */
 bool admin_valid_username(const char *u);
 
+/* me.c */
+ADMIN_HANDLER(admin_me_change_password);
+
 #endif

@@ -28,5 +28,6 @@ const struct http_route admin_routes[] = {
      admin_app_regenerate_secret, 0, BODY},
     {HTTP_POST, V1 "/jwt-grant/validate", admin_jwt_validate, 0, BODY},
     {HTTP_GET, V1 "/audit-events", admin_audit_list, 0, 0},
+    {HTTP_POST, V1 "/me/change-password", admin_me_change_password, 0, BODY},
 };
 const size_t admin_nroutes = sizeof admin_routes / sizeof admin_routes[0];

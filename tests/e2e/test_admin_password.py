@@ -79,3 +79,37 @@ def test_set_password_of_a_tenant_admin(make_server):
     assert s.get("/t/pw.example" + API, auth=("owner@pw.example", NEW)).status_code == 200
     assert s.get("/t/pw.example" + API,
                  auth=("owner@pw.example", "0wner-Passw0rd")).status_code == 401
+
+
+ME = "/api/server/v1/me/change-password"
+
+
+def test_logged_in_admin_changes_its_password(make_server):
+    s = make_server().start()
+    old = s.admin_password
+    r = s.post(ME, auth=s.admin, json={"currentPassword": "not-it-at-all", "newPassword": NEW})
+    assert r.status_code == 400 and "currentPassword is not" in r.json()["description"]
+    r = s.post(ME, auth=s.admin, json={"currentPassword": old, "newPassword": "short"})
+    assert r.status_code == 400 and "newPassword" in r.json()["description"]
+    r = s.post(ME, auth=s.admin, json={"currentPassword": old, "newPassword": NEW, "x": 1})
+    assert r.status_code == 400 and "'x'" in r.json()["description"]
+    assert status_with(s, old) == 200  # nothing changed so far
+    r = s.post(ME, auth=s.admin, json={"currentPassword": old, "newPassword": NEW})
+    assert r.status_code == 204, r.text
+    assert status_with(s, old) == 401
+    assert status_with(s, NEW) == 200
+    assert s.post(ME, json={"currentPassword": NEW, "newPassword": old}).status_code == 401
+
+
+def test_tenant_admin_changes_only_its_own_password(make_server):
+    s = make_server().start()
+    r = s.post("/api/server/v1/tenants", auth=s.admin, json={
+        "domain": "me.example", "owners": [{"username": "owner", "password": "0wner-Passw0rd"}]})
+    assert r.status_code == 201, r.text
+    owner = ("owner@me.example", "0wner-Passw0rd")
+    r = s.post("/t/me.example" + ME, auth=owner,
+               json={"currentPassword": "0wner-Passw0rd", "newPassword": NEW})
+    assert r.status_code == 204, r.text
+    assert s.get("/t/me.example" + API, auth=("owner@me.example", NEW)).status_code == 200
+    # The super admin's password is untouched.
+    assert status_with(s, s.admin_password) == 200

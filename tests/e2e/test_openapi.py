@@ -163,7 +163,7 @@ SEEN = collections.defaultdict(set)
 CONTRIBUTORS = {"test_tenants", "test_identity_providers", "test_applications",
                 "test_audit_events", "test_validate_dry_run", "test_token_endpoint",
                 "test_healthz", "test_metrics", "test_jwks", "test_introspect_and_revoke", "test_metadata", "test_auth_tenant_and_size_errors",
-                "test_throttled_logins", "test_token_rate_limit"}
+                "test_throttled_logins", "test_token_rate_limit", "test_change_own_password"}
 COMPLETED = set()
 
 
@@ -869,6 +869,18 @@ def test_applications(api, request):
     api.call("delete", APP, id=pk_id, expect=404)
     api.call("delete", APP, id="x", expect=404)
     api.call("get", AUDIT, params={"limit": 1000}, expect=200)
+    completed(request)
+
+
+def test_change_own_password(api, request):
+    ME = V1 + "/me/change-password"
+    api.call("post", ME, json_body={"currentPassword": "wrong-one", "newPassword": "x" * 12},
+             expect=400)
+    api.call("post", ME, json_body={"currentPassword": api.server.admin_password},
+             expect=400, request_valid=False)
+    api.call("post", ME, data="{}", headers=TEXT, expect=415)
+    api.call("post", ME, json_body={"currentPassword": api.server.admin_password,
+                                    "newPassword": api.server.admin_password}, expect=204)
     completed(request)
 
 
