@@ -191,6 +191,8 @@ static json_t *summary_of(const json_t *doc)
 		for (size_t i = 0; arr != NULL && i < json_array_size(keys); i++)
 			json_array_append_new(arr, jwk_member(json_array_get(keys, i), "kid"));
 		conf_put(s, "kids", arr, &ok);
+	} else {
+		conf_put(s, "keySource", json_string("none"), &ok);
 	}
 	if (!ok) {
 		json_decref(s);

@@ -165,6 +165,7 @@ static status check_text(const json_t *v, const char *what, size_t max, bool may
 const char *idp_key_source_name(enum idp_key_source src)
 {
 	switch (src) {
+	case IDP_KEYS_NONE: return "none";
 	case IDP_KEYS_JWKS_URI: return "jwksUri";
 	case IDP_KEYS_CERTS: return "certificates";
 	case IDP_KEYS_JWKS: return "jwks";
@@ -453,11 +454,11 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 	struct err ke = {0};
 	status st;
 
+	/* As in WSO2, an IdP may be registered before its keys are known: it
+	 * then cannot verify assertions, and the grant and the dry run say so. */
+	c->key_source = IDP_KEYS_NONE;
 	if (cert == NULL)
-		return err_set(
-		    e, ST_INVALID,
-		    "certificate: required (an object with one of jwksUri, certificates, "
-		    "jwks)");
+		return ST_OK;
 	if (!json_is_object(cert))
 		return err_set(e, ST_INVALID, "certificate: must be an object");
 	if ((st = check_members(cert, cert_members, "certificate", e)) != ST_OK)
@@ -465,6 +466,8 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 	uri = conf_member(cert, "jwksUri");
 	certs = conf_member(cert, "certificates");
 	jwks = conf_member(cert, "jwks");
+	if (uri == NULL && certs == NULL && jwks == NULL)
+		return ST_OK;
 	if ((uri != NULL) + (certs != NULL) + (jwks != NULL) != 1)
 		return err_set(
 		    e, ST_INVALID,
@@ -676,6 +679,7 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 	conf_put(grant, "expiresAt", c->expires_at > 0 ? json_string(when) : json_null(), &ok);
 
 	switch (c->key_source) {
+	case IDP_KEYS_NONE: break; /* "certificate": {} */
 	case IDP_KEYS_JWKS_URI: conf_put(cert, "jwksUri", json_string(c->jwks_uri), &ok); break;
 	case IDP_KEYS_CERTS:
 		conf_put(cert, "certificates", conf_strlist_json(&c->certificates), &ok);

@@ -80,12 +80,13 @@
 #define IDP_SKEW_MAX        3600                 /* seconds */
 
 enum idp_key_source {
+	IDP_KEYS_NONE = 0,     /* not set yet: the IdP cannot verify assertions */
 	IDP_KEYS_JWKS_URI = 1, /* fetched and cached by src/keys */
 	IDP_KEYS_CERTS,        /* uploaded X.509 certificates */
 	IDP_KEYS_JWKS,         /* inline JWKS */
 };
 
-/* "jwksUri", "certificates", "jwks": the member of `certificate`. */
+/* "jwksUri", "certificates", "jwks": the member of `certificate`; "none". */
 const char *idp_key_source_name(enum idp_key_source src);
 
 struct idp_conf {

@@ -371,6 +371,11 @@ static status step_signature(struct run *x)
 	if (cfg->oauth.jwks_endpoint.enforce_certificate_expiry_time_validity)
 		flags |= JOSE_VERIFY_CERT_TIME;
 	switch (idp->key_source) {
+	case IDP_KEYS_NONE:
+		return fail(x, JWT_CHECK_SIGNATURE, OAUTH_INVALID_GRANT, ST_INVALID,
+			    "identity provider '%s' has no keys yet: set its certificate (jwksUri, "
+			    "certificates or jwks)",
+			    show(x, idp->name));
 	case IDP_KEYS_CERTS:
 		/* Certificates carry no kid: a kid that matches nothing means
 		 * "try each", as WSO2 does. */

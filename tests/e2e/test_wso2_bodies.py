@@ -59,3 +59,23 @@ def test_wso2_member_types_and_typos(server):
         assert why in r.json()["description"]
     r = server.post(IDPS, auth=server.admin, json=body("typo", imagee="x"))
     assert r.status_code == 400 and "imagee" in r.json()["description"]
+
+
+def test_idp_with_name_only(server):
+    """WSO2 lets an IdP be registered before its keys: valid, verifies
+    nothing, and says why; keys added later work."""
+    r = server.post(IDPS, auth=server.admin, json={"name": "keys-later", "alias": uj.alias(server)})
+    assert r.status_code == 201, r.text
+    idp = r.json()
+    assert idp["certificate"] == {}
+    cid, secret = uj.create_app(server, "keys-later-app")
+    a = uj.mint(KEY, uj.claims(uj.alias(server), iss="keys-later"), kid="k1")
+    uj.assert_oauth_error(uj.jwt_grant(server, a, (cid, secret)), 400, "invalid_grant",
+                          "identity provider 'keys-later' has no keys yet")
+    rep = server.post(uj.API + "/jwt-grant/validate", auth=server.admin,
+                      json={"assertion": a}).json()
+    assert rep["valid"] is False and "has no keys yet" in rep["errorDescription"]
+    r = server.put(IDPS + "/" + idp["id"], auth=server.admin,
+                   json=body("keys-later", alias=uj.alias(server), idpIssuerName="keys-later"))
+    assert r.status_code == 200, r.text
+    uj.assert_tokens(uj.jwt_grant(server, a, (cid, secret)))

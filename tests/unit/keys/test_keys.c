@@ -906,7 +906,7 @@ static void tls_to_plain_server(void **state)
 static void tls_verification(void **state)
 {
 	struct config c;
-	struct keys_opts o = {.clock = fake_clock};
+	struct keys_opts o = {.clock = fake_clock, .wait_ms = 60000};
 	struct keys *k = NULL;
 	struct jose_keyset *ks = NULL;
 	struct err e = {0};

@@ -560,13 +560,24 @@ static void enabled_issuer_alias(void **state)
 static void certificate_shape(void **state)
 {
 	(void)state;
-	parse_fails(with_json("certificate", NULL), cfg, ST_INVALID, "certificate: required", NULL);
-	parse_fails(with_json("certificate", "null"), cfg, ST_INVALID, "certificate: required",
-		    NULL);
+	/* No key source yet (as WSO2 allows): valid, and it verifies nothing. */
+	{
+		const char *none[] = {NULL, "null", "{}"};
+		for (size_t i = 0; i < 3; i++) {
+			struct idp_conf *c = parse_ok(with_json("certificate", none[i]), cfg);
+			json_t *out = NULL;
+			struct err e = {0};
+			assert_int_equal(c->key_source, IDP_KEYS_NONE);
+			assert_null(c->keys);
+			assert_string_equal(idp_key_source_name(c->key_source), "none");
+			assert_int_equal(idp_conf_to_json(c, &out, &e), ST_OK);
+			assert_int_equal(json_object_size(json_object_get(out, "certificate")), 0);
+			json_decref(out);
+			idp_conf_free(c);
+		}
+	}
 	parse_fails(with_json("certificate", "\"https://idp.example/jwks\""), cfg, ST_INVALID,
 		    "certificate: must be an object", NULL);
-	parse_fails(with_json("certificate", "{}"), cfg, ST_INVALID,
-		    "certificate: exactly one of jwksUri, certificates or jwks", NULL);
 	parse_fails(with_json("certificate.jwks", "{\"keys\":[]}"), cfg, ST_INVALID,
 		    "certificate: exactly one of", NULL);
 	/* A null member counts as absent. */
