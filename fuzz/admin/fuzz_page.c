@@ -5,6 +5,7 @@
  * 0 <= offset <= LIMIT_PAGE_OFFSET; a refusal is answered 400 with a JSON
  * body. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.query = (struct sv){(const char *)data, size};
 	req.arena = &a;
 	req.fake_headers = no_headers;
-	strcpy(req.trace_id, "fuzz");
+	snprintf(req.trace_id, sizeof req.trace_id, "fuzz");
 	resp.status = 200;
 	call.req = &req;
 	call.resp = &resp;
