@@ -3,10 +3,12 @@
 #   make test   install what the tests need, build, run every suite
 #   make bench  benchmark: grantd next to a Node.js reference (bench/;
 #               BENCH_FULL=1 for the longer grantd-only matrix)
+#   make fuzz   bounded libFuzzer campaign over every fuzz/ driver (clang;
+#               FUZZ_SECONDS=60 per target, FUZZ_TARGETS, FUZZ_JOBS)
 BUILD ?= build
 CONFIG ?=
 
-.PHONY: all build run test test-quick lint format bench clean
+.PHONY: all build run test test-quick lint format bench fuzz clean
 
 all: build
 
@@ -32,6 +34,9 @@ format:
 
 bench: build
 	@bench/run.sh
+
+fuzz:
+	@scripts/fuzz.sh
 
 clean:
 	rm -rf $(BUILD) build-asan

@@ -139,6 +139,130 @@ static status check_authority(const char *a, size_t n, const char *path, struct 
 	return ST_OK;
 }
 
+/* glibc's regcomp() copies the subexpression under every '+' and interval
+ * ({m,n}: n copies), so stacked or nested repetitions ("a++++...",
+ * "((a{99}){99}){99}") grow its parse tree, and its memory, exponentially
+ * (found by fuzz/admin/fuzz_app.c). A callback pattern needs nothing of the
+ * kind: the pattern's size with every repetition expanded is bounded by
+ * APP_REGEX_EXPANDED before regcomp() sees it. */
+#define APP_REGEX_EXPANDED 4096
+#define APP_REGEX_DEPTH    32
+
+static size_t sat_mul(size_t a, size_t b)
+{
+	return b != 0 && a > (APP_REGEX_EXPANDED + 1) / b ? APP_REGEX_EXPANDED + 1 : a * b;
+}
+
+static size_t sat_add(size_t a, size_t b)
+{
+	return a + b > APP_REGEX_EXPANDED + 1 ? APP_REGEX_EXPANDED + 1 : a + b;
+}
+
+/* Reads an interval "{m}", "{m,}", "{m,n}" or "{,n}" at `p`; its largest copy count
+ * in *k (m + 1 for "{m,}"). NULL when it is not one (regcomp() judges). */
+static const char *interval(const char *p, size_t *k)
+{
+	size_t m = 0, n = 0, digits = 0;
+
+	for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+		m = sat_add(sat_mul(m, 10), (size_t)(*p - '0'));
+	if (digits == 0 && *p != ',') /* glibc reads "{,n}" as "{0,n}" */
+		return NULL;
+	n = m;
+	if (*p == ',') {
+		n = sat_add(m, 1);
+		digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			n = digits == 0 ? (size_t)(*p - '0')
+					: sat_add(sat_mul(n, 10), (size_t)(*p - '0'));
+	}
+	if (*p != '}')
+		return NULL;
+	*k = n > m ? n : m;
+	return p + 1;
+}
+
+/* Whether ERE `re` expanded stays within APP_REGEX_EXPANDED atoms. */
+static bool regex_bounded(const char *re)
+{
+	size_t total[APP_REGEX_DEPTH + 1] = {0}, last[APP_REGEX_DEPTH + 1] = {0};
+	size_t d = 0, k;
+	const char *p = re, *q;
+
+	while (*p != '\0') {
+		k = 0;
+		if (*p == '(') {
+			if (d == APP_REGEX_DEPTH)
+				return false;
+			d++;
+			total[d] = last[d] = 0;
+			p++;
+			continue;
+		}
+		if (*p == ')' && d > 0) {
+			size_t g = sat_add(total[d], 1);
+			d--;
+			total[d] = sat_add(total[d], g);
+			last[d] = g;
+			p++;
+			continue;
+		}
+		if (*p == '+') {
+			k = 2;
+			p++;
+		} else if (*p == '{' && (q = interval(p, &k)) != NULL) {
+			p = q;
+		} else if (*p == '*' || *p == '?') {
+			k = 1;
+			p++;
+		}
+		if (k != 0) {
+			/* The last atom now counts k times (k - 1 more copies). */
+			size_t grown = sat_mul(last[d], k);
+			total[d] = sat_add(total[d], grown > last[d] ? grown - last[d] : 0);
+			last[d] = grown;
+		} else {
+			if (*p == '\\' && p[1] != '\0') {
+				p += 2;
+			} else if (*p == '[') {
+				/* A bracket expression is one atom: "[]...]", "[^]...]",
+				 * "[[:alpha:]]"; unterminated ones are regcomp()'s to refuse. */
+				p++;
+				if (*p == '^')
+					p++;
+				if (*p == ']')
+					p++;
+				while (*p != '\0' && *p != ']') {
+					if (*p == '[' &&
+					    (p[1] == ':' || p[1] == '=' || p[1] == '.')) {
+						char close = p[1];
+						for (p += 2;
+						     *p != '\0' && !(*p == close && p[1] == ']');
+						     p++)
+							;
+						if (*p != '\0')
+							p += 2;
+					} else {
+						p++;
+					}
+				}
+				if (*p == ']')
+					p++;
+			} else {
+				p++;
+			}
+			total[d] = sat_add(total[d], 1);
+			last[d] = 1;
+		}
+		if (total[d] > APP_REGEX_EXPANDED)
+			return false;
+	}
+	/* Unclosed groups: regcomp() refuses them; count them anyway. */
+	for (; d > 0; d--)
+		total[d - 1] = sat_add(total[d - 1], total[d]);
+	return total[0] <= APP_REGEX_EXPANDED;
+}
+
 static status check_callback(const char *s, size_t n, const char *path, const struct config *cfg,
 			     struct err *e)
 {
@@ -154,6 +278,11 @@ static status check_callback(const char *s, size_t n, const char *path, const st
 		int rc;
 		if (n == 7)
 			return err_set(e, ST_INVALID, "%s: empty regular expression", path);
+		if (!regex_bounded(s + 7))
+			return err_set(e, ST_INVALID,
+				       "%s: regular expression too complex (repetitions expand it "
+				       "beyond %d elements, or groups nest deeper than %d)",
+				       path, APP_REGEX_EXPANDED, APP_REGEX_DEPTH);
 		rc = regcomp(&re, s + 7, REG_EXTENDED | REG_NOSUB);
 		if (rc != 0) {
 			char why[128];

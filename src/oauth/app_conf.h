@@ -30,7 +30,9 @@
  *   callbackURLs    absolute URLs (http/https with a host, or a custom
  *                   scheme for native apps; never javascript:, data:,
  *                   vbscript:, file:), no fragment, ASCII; or WSO2's
- *                   "regexp=<POSIX ERE>" form, which must compile
+ *                   "regexp=<POSIX ERE>" form, which must compile and,
+ *                   with every repetition expanded, have at most 4096
+ *                   elements, groups nested at most 32 deep
  *   publicClient    bool (default false); a public client has no secret,
  *                   authenticates with "none", and cannot use
  *                   client_credentials; a confidential one cannot use "none"
