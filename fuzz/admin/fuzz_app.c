@@ -12,21 +12,13 @@
 
 #include <jansson.h>
 
+#include "roundtrip.h"
 #include "config/config.h"
 #include "oauth/app_conf.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Invariants hold in every build type (CHECK() vanishes under NDEBUG). */
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
-
 static struct config *cfg;
 
-/* The canonical document of `doc`, or NULL when it is refused. */
+/* roundtrip.h's canonical_fn. */
 static json_t *canonical(const json_t *doc)
 {
 	struct app_conf *conf = NULL;
@@ -46,28 +38,9 @@ static json_t *canonical(const json_t *doc)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char *const no_env[] = {NULL};
-	json_error_t je;
-	json_t *body, *c1, *back, *c2;
 	struct err e = {0};
-	char *text;
 
 	if (cfg == NULL)
 		CHECK(config_load_buffer("fuzz.toml", "", 0, no_env, &cfg, &e) == ST_OK);
-	body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
-	if (body == NULL)
-		return 0;
-	if ((c1 = canonical(body)) != NULL) {
-		text = json_dumps(c1, JSON_COMPACT);
-		CHECK(text != NULL);
-		back = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-		CHECK(back != NULL && json_equal(back, c1));
-		c2 = canonical(back);
-		CHECK(c2 != NULL && json_equal(c1, c2));
-		json_decref(c2);
-		json_decref(back);
-		free(text);
-		json_decref(c1);
-	}
-	json_decref(body);
-	return 0;
+	return roundtrip(data, size, canonical);
 }

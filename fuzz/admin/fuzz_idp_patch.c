@@ -15,16 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "admin/idp.c"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Invariants hold in every build type (CHECK() vanishes under NDEBUG). */
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 /* A valid stored document: every member set, an inline JWKS (no network). */
 static const char IDP_DOC[] =

@@ -9,18 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "http/form.h"
 #include "http/router.h"
 #include "lib/arena.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Invariants hold in every build type (CHECK() vanishes under NDEBUG). */
-#define CHECK(x)                                                                                   \
-	do {                                                                                       \
-		if (!(x))                                                                          \
-			abort();                                                                   \
-	} while (0)
 
 static void nop(void *ctx, struct http_req *req, struct http_resp *resp)
 {

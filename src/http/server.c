@@ -38,6 +38,7 @@
 #include "lib/crypto.h"
 #include "lib/limits.h"
 #include "lib/metrics.h"
+#include "lib/net.h"
 #include "lib/log.h"
 
 #define MAX_LISTENERS (2 * CONFIG_MAX_LIST)
@@ -167,24 +168,9 @@ static int64_t mono_ms(void)
  * hashed under a random seed so that nobody can pick colliding addresses. */
 static uint32_t addr_bucket(const struct http_server *s, const struct sockaddr *sa)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	const unsigned char *p = NULL;
-	size_t n = 0;
+	unsigned char src[NET_SOURCE_MAX];
 
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		p = (const unsigned char *)&((const struct sockaddr_in *)(const void *)sa)
-			->sin_addr;
-		n = 4;
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		p = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-		n = 8;
-		if (memcmp(p, mapped, sizeof mapped) == 0) {
-			p += 12;
-			n = 4;
-		}
-	}
-	return (uint32_t)hash64_keyed(s->addr_seed, p != NULL ? p : (const unsigned char *)"", n) &
-	       (ADDR_BUCKETS - 1);
+	return (uint32_t)hash64_keyed(s->addr_seed, src, net_source(sa, src)) & (ADDR_BUCKETS - 1);
 }
 
 static struct conntrack *conntrack_of(struct MHD_Connection *c)
@@ -194,13 +180,20 @@ static struct conntrack *conntrack_of(struct MHD_Connection *c)
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
-static void deadline_set(struct conntrack *ct, bool body, int64_t seconds)
+/* `seconds` after `now` (CLOCK_MONOTONIC ms); seconds 0: no deadline. The
+ * request path passes times it already has, so no clock is read for it. */
+static void deadline_set(struct conntrack *ct, bool body, int64_t now, int64_t seconds)
 {
 	if (ct == NULL)
 		return;
 	atomic_store_explicit(&ct->in_body, body, memory_order_relaxed);
-	atomic_store_explicit(&ct->deadline, seconds > 0 ? mono_ms() + seconds * 1000 : NO_DEADLINE,
+	atomic_store_explicit(&ct->deadline, seconds > 0 ? now + seconds * 1000 : NO_DEADLINE,
 			      memory_order_relaxed);
+}
+
+static int64_t ts_ms(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000;
 }
 
 static bool starts_with_cstr(struct sv s, const char *prefix)
@@ -657,6 +650,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	if (n <= LIMIT_HTTP_PATH + 1 + LIMIT_HTTP_QUERY)
 		rc->raw_uri = arena_strndup(&rc->arena, uri, n);
 	fill_peer(rc, c);
+	rc->ct = conntrack_of(c);
 	atomic_fetch_add(&s->inflight, 1);
 	return rc;
 }
@@ -670,10 +664,13 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	long us;
 
 	(void)toe;
-	/* The next request's head is due within header_timeout. */
-	deadline_set(conntrack_of(c), false, s->cfg->server.header_timeout);
-	if (rc == NULL)
+	if (rc == NULL) {
+		deadline_set(conntrack_of(c), false, mono_ms(), s->cfg->server.header_timeout);
 		return;
+	}
+	us = elapsed_us(&rc->t0);
+	/* The next request's head is due within header_timeout. */
+	deadline_set(rc->ct, false, ts_ms(&rc->t0) + us / 1000, s->cfg->server.header_timeout);
 	if (rc->req.defer_cont != NULL) {
 		int st = __atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE);
 		if (st != DEF_EARLY && st != DEF_RESUMED) {
@@ -690,7 +687,6 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		(void)run_cont(s, rc, NULL);
 	}
 	*con_cls = NULL;
-	us = elapsed_us(&rc->t0);
 	if (rc->status >= 200 && rc->status < 600) {
 		size_t r = rc->route != NULL ? s->series_of[rc->route - s->routes] : s->nroutes;
 		mx_observe_us(&s->hist[r][rc->status / 100 - 2], (uint64_t)(us > 0 ? us : 0));
@@ -757,9 +753,9 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 	req->arena = &rc->arena;
 	req->conn = c;
 	req->defer_priv = rc;
-	/* The head is here; the body is due within body_timeout. */
-	rc->ct = conntrack_of(c);
-	deadline_set(rc->ct, true, s->cfg->server.body_timeout);
+	/* The head is here (on_uri() saw its first line); the body is due
+	 * within body_timeout. */
+	deadline_set(rc->ct, true, ts_ms(&rc->t0), s->cfg->server.body_timeout);
 	req->method = router_method(method);
 	req->method_name = arena_strndup(&rc->arena, method, strnlen(method, 16));
 	req->path = SV("/");
@@ -960,7 +956,7 @@ static enum MHD_Result finish(struct http_server *s, struct reqctx *rc, struct M
 	enum MHD_Result q;
 
 	/* Handled, perhaps deferred for a commit: no deadline until answered. */
-	deadline_set(rc->ct, false, 0);
+	deadline_set(rc->ct, false, 0, 0);
 	if (rc->body_too_large)
 		return fail(rc, c, 413, NULL,
 			    rc->max_body == 0 ? "this endpoint takes no request body"
@@ -1103,7 +1099,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 			return; /* not tracked: no per-address count, no deadline */
 		ct->fd = fd->connect_fd;
 		ct->bucket = addr_bucket(s, ad != NULL ? ad->client_addr : NULL);
-		deadline_set(ct, false, s->cfg->server.header_timeout);
+		deadline_set(ct, false, mono_ms(), s->cfg->server.header_timeout);
 		atomic_fetch_add(&s->addr_count[ct->bucket], 1);
 		atomic_fetch_add(&s->nconns, 1);
 		pthread_mutex_lock(&s->conn_mu);

@@ -1,13 +1,13 @@
 /* ratelimit.c - the GCRA table of ratelimit.h. */
 #include "oauth/ratelimit.h"
 
-#include <arpa/inet.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lib/crypto.h"
+#include "lib/net.h"
 
 #define TIME_BITS 48 /* microseconds: 8.9 years of uptime */
 #define TIME_MASK ((UINT64_C(1) << TIME_BITS) - 1)
@@ -70,16 +70,11 @@ uint64_t ratelimit_key(const struct ratelimit *rl, const void *p, size_t n)
 
 uint64_t ratelimit_addr_key(const struct ratelimit *rl, const char *addr)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	unsigned char a[16];
+	unsigned char src[NET_SOURCE_MAX];
+	size_t n = net_source_text(addr, src);
 
-	if (addr != NULL && inet_pton(AF_INET, addr, a) == 1)
-		return ratelimit_key(rl, a, 4);
-	if (addr != NULL && inet_pton(AF_INET6, addr, a) == 1) {
-		if (memcmp(a, mapped, sizeof mapped) == 0)
-			return ratelimit_key(rl, a + 12, 4);
-		return ratelimit_key(rl, a, 8); /* the /64 */
-	}
+	if (n > 0)
+		return ratelimit_key(rl, src, n);
 	return ratelimit_key(rl, addr != NULL ? addr : "", addr != NULL ? strlen(addr) : 0);
 }
 
