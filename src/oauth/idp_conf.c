@@ -468,12 +468,17 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 	jwks = conf_member(cert, "jwks");
 	if (uri == NULL && certs == NULL && jwks == NULL)
 		return ST_OK;
-	if ((uri != NULL) + (certs != NULL) + (jwks != NULL) != 1)
-		return err_set(
-		    e, ST_INVALID,
-		    "certificate: exactly one of jwksUri, certificates or jwks is required");
-	if (certs != NULL)
-		return parse_certificates(c, certs, e);
+	if (jwks != NULL && (uri != NULL || certs != NULL))
+		return err_set(e, ST_INVALID,
+			       "certificate: jwks cannot be combined with jwksUri or "
+			       "certificates (give one key source, or jwksUri with certificates)");
+	if (certs != NULL) {
+		/* WSO2 keeps both: with a jwksUri as well, the JWKS is what
+		 * verifies (docs/jwt-grant.md, "Key sources"); the certificates
+		 * are checked, stored and returned, but not used. */
+		if ((st = parse_certificates(c, certs, e)) != ST_OK || uri == NULL)
+			return st;
+	}
 	if (jwks != NULL) {
 		c->key_source = IDP_KEYS_JWKS;
 		if (!json_is_object(jwks))
@@ -516,7 +521,7 @@ static status check_keys_usable(const struct idp_conf *c, struct err *e)
 		if (usable)
 			continue;
 		jose_alg_set_format(c->algs, algs, sizeof algs);
-		if (c->key_source == IDP_KEYS_CERTS)
+		if (c->certificates.n > 0)
 			return err_set(e, ST_INVALID,
 				       "certificate.certificates[%zu]: its %s key fits none of "
 				       "jwtGrant.allowedAlgorithms (%s)",
@@ -680,7 +685,11 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 
 	switch (c->key_source) {
 	case IDP_KEYS_NONE: break; /* "certificate": {} */
-	case IDP_KEYS_JWKS_URI: conf_put(cert, "jwksUri", json_string(c->jwks_uri), &ok); break;
+	case IDP_KEYS_JWKS_URI:
+		conf_put(cert, "jwksUri", json_string(c->jwks_uri), &ok);
+		if (c->certificates.n > 0) /* kept alongside, as WSO2 does */
+			conf_put(cert, "certificates", conf_strlist_json(&c->certificates), &ok);
+		break;
 	case IDP_KEYS_CERTS:
 		conf_put(cert, "certificates", conf_strlist_json(&c->certificates), &ok);
 		break;

@@ -11,6 +11,7 @@
  *   { "name", "description", "isEnabled", "idpIssuerName", "alias",
  *     "certificate": { "jwksUri": "https://..." }
  *                  | { "certificates": ["<PEM>", ...] }
+ *                  | { "jwksUri": "https://...", "certificates": [...] }
  *                  | { "jwks": { "keys": [...] } },
  *     "jwtGrant": { "allowedAlgorithms": [..], "additionalAudiences": [..],
  *                   "allowedSubjects": [..], "allowedScopes": [..],
@@ -36,12 +37,15 @@
  *                 character at all: C0, DEL, C1)
  *   isEnabled     boolean (default true)
  *   idpIssuerName, alias  string <= IDP_STRING_MAX characters, or null
- *   certificate   required object with exactly one of
+ *   certificate   optional object (absent or {}: no keys yet) with one of
  *                 jwksUri (keys_check_uri: https unless allow_insecure_http,
  *                 allowed_hosts), certificates (1..LIMIT_IDP_CERTS texts,
  *                 jose_key_from_pem, no certificate twice), jwks (strict
  *                 jose_keyset_from_jwks_json); each uploaded key must fit
- *                 at least one allowed algorithm
+ *                 at least one allowed algorithm. jwksUri and certificates
+ *                 may come together, as in WSO2: the jwksUri is the key
+ *                 source, the certificates are checked and kept, unused
+ *                 (docs/jwt-grant.md, "Key sources")
  *   jwtGrant      object or null; allowedAlgorithms (names; [] or null =
  *                 all ten), additionalAudiences, allowedSubjects,
  *                 allowedScopes (<= IDP_LIST_MAX non-empty strings of
@@ -98,7 +102,8 @@ struct idp_conf {
 	enum idp_key_source key_source;
 	char *jwks_uri;              /* IDP_KEYS_JWKS_URI */
 	struct jose_keyset *keys;    /* IDP_KEYS_CERTS / IDP_KEYS_JWKS; NULL otherwise */
-	struct strlist certificates; /* IDP_KEYS_CERTS: normalised texts, keys[i] is of v[i] */
+	struct strlist certificates; /* normalised texts, keys[i] is of v[i]; with a
+				      * jwksUri (IDP_KEYS_JWKS_URI) kept but unused */
 	json_t *jwks;                /* IDP_KEYS_JWKS: the document as given (own reference) */
 	jose_alg_set algs;           /* allowedAlgorithms (default: all ten) */
 	struct strlist additional_audiences, allowed_subjects, allowed_scopes;

@@ -638,6 +638,10 @@ def test_identity_providers(api, request):
     r = api.call("post", IDPS, json_body={
         "name": "uri-idp", "certificate": {"jwksUri": "https://idp.example/jwks"}}, expect=201)
     uri_id = r.json()["id"]
+    api.call("post", IDPS, json_body={  # both, as WSO2 allows
+        "name": "both-idp", "certificate": {"jwksUri": "https://idp.example/jwks",
+                                            "certificates": [uc.cert_pem(Keys.rsa2_cert)]}},
+        expect=201)
     r = api.call("post", IDPS, json_body={
         "name": "jwks-idp", "certificate": {"jwks": {"keys": [
             uc.public_jwk(Keys.ec, "ec-1", "ES256"), uc.public_jwk(Keys.rsa, "rsa-1")]}}},
@@ -664,7 +668,8 @@ def test_identity_providers(api, request):
                 idp_body("tab\there"),
                 {"name": "x", "certificate": []},
                 {"name": "x", "certificate": {"jwksUri": "https://a.example/jwks",
-                                              "certificates": [uc.cert_pem(Keys.rsa_cert)]}},
+                                              "jwks": {"keys": [uc.public_jwk(Keys.ec, "p",
+                                                                              "ES256")]}}},
                 {"name": "x", "certificate": {"certificates": []}},
                 {"name": "x", "certificate": {"jwks": [1]}},
                 {"name": "x", "certificate": {"jwks": {"keys": []}}},
@@ -686,11 +691,11 @@ def test_identity_providers(api, request):
     api.call("post", IDPS, data="{}", headers=TEXT, expect=415)
 
     lst = api.call("get", IDPS, expect=200).json()
-    assert lst["totalResults"] == 4
+    assert lst["totalResults"] == 5
     assert api.call("get", IDPS, prefix=ACME, auth=ALICE, expect=200).json()["count"] == 1
     # The super tenant by name is the super tenant.
     assert api.call("get", IDPS, prefix="/t/carbon.super", expect=200).json()[
-        "totalResults"] == 4
+        "totalResults"] == 5
     api.call("get", IDPS, params={"limit": 2, "offset": 1}, expect=200)
     for q in ({"limit": 0}, {"limit": 1001}, {"offset": -5}, "offset=1&offset=2"):
         api.call("get", IDPS, params=q, expect=400)

@@ -79,3 +79,38 @@ def test_idp_with_name_only(server):
                    json=body("keys-later", alias=uj.alias(server), idpIssuerName="keys-later"))
     assert r.status_code == 200, r.text
     uj.assert_tokens(uj.jwt_grant(server, a, (cid, secret)))
+
+
+def test_certificate_with_both_jwks_uri_and_certificates(server):
+    """WSO2 lets `certificate` hold both; the jwksUri is what verifies
+    (docs/jwt-grant.md, "Key sources"), the certificates are checked,
+    stored and returned, never used."""
+    cert = uc.self_signed(KEY, "both.example")
+    uri = "https://both-unreachable.invalid/jwks.json"
+    both = {"jwksUri": uri, "certificates": [uc.cert_pem(cert)]}
+    r = server.post(IDPS, auth=server.admin,
+                    json={"name": "both", "idpIssuerName": "https://both.example",
+                          "alias": uj.alias(server), "certificate": both})
+    assert r.status_code == 201, r.text
+    got = server.get(IDPS + "/" + r.json()["id"], auth=server.admin).json()["certificate"]
+    assert got["jwksUri"] == uri
+    assert got["certificates"] == both["certificates"]
+    assert got["certificateInfo"][0]["sha256Thumbprint"] == uc.sha256_hex(cert)
+    # Signed by the certificate's key: refused, because the keys come from
+    # the (unreachable) jwksUri, with no fallback to the certificate.
+    cid, secret = uj.create_app(server, "both-app")
+    a = uj.mint(KEY, uj.claims(uj.alias(server), iss="https://both.example"))
+    r = uj.jwt_grant(server, a, (cid, secret))
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
+    assert "jwksUri" in r.json()["error_description"] or \
+        "being fetched" in r.json()["error_description"], r.text
+    # The certificates are still checked: garbage is a 400 naming the entry.
+    r = server.post(IDPS, auth=server.admin,
+                    json={"name": "both-bad", "certificate": {"jwksUri": uri,
+                                                              "certificates": ["garbage"]}})
+    assert r.status_code == 400 and "certificate.certificates[0]" in r.json()["description"]
+    # jwks combines with neither.
+    r = server.post(IDPS, auth=server.admin,
+                    json={"name": "both-jwks", "certificate": {
+                        "jwksUri": uri, "jwks": {"keys": [uj.public_jwk(KEY, "k1")]}}})
+    assert r.status_code == 400 and "jwks cannot be combined" in r.json()["description"]

@@ -579,7 +579,7 @@ static void certificate_shape(void **state)
 	parse_fails(with_json("certificate", "\"https://idp.example/jwks\""), cfg, ST_INVALID,
 		    "certificate: must be an object", NULL);
 	parse_fails(with_json("certificate.jwks", "{\"keys\":[]}"), cfg, ST_INVALID,
-		    "certificate: exactly one of", NULL);
+		    "certificate: jwks cannot be combined", NULL);
 	/* A null member counts as absent. */
 	json_t *d = with_certs((const char *const[]){pem_rsa}, 1);
 	json_object_set_new(json_object_get(d, "certificate"), "jwksUri", json_null());
@@ -587,6 +587,41 @@ static void certificate_shape(void **state)
 	struct idp_conf *c = parse_ok(d, cfg);
 	assert_int_equal(c->key_source, IDP_KEYS_CERTS);
 	idp_conf_free(c);
+}
+
+/* WSO2's both: the jwksUri is the key source, the certificates are
+ * checked and kept (and come back out), never used. */
+static void jwks_uri_with_certificates(void **state)
+{
+	struct err e = {0};
+	json_t *out = NULL, *d;
+	struct idp_conf *c, *again;
+
+	(void)state;
+	d = with_certs((const char *const[]){pem_rsa}, 1);
+	json_object_set_new(json_object_get(d, "certificate"), "jwksUri",
+			    json_string("https://idp.example/jwks"));
+	c = parse_ok(d, cfg);
+	assert_int_equal(c->key_source, IDP_KEYS_JWKS_URI);
+	assert_string_equal(c->jwks_uri, "https://idp.example/jwks");
+	assert_int_equal(c->certificates.n, 1);
+	assert_int_equal(idp_conf_to_json(c, &out, &e), ST_OK);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(out, "certificate"), "jwksUri")),
+	    "https://idp.example/jwks");
+	assert_int_equal(
+	    json_array_size(json_object_get(json_object_get(out, "certificate"), "certificates")),
+	    1);
+	again = parse_ok(out, cfg); /* the canonical form parses to the same */
+	assert_int_equal(again->key_source, IDP_KEYS_JWKS_URI);
+	assert_int_equal(again->certificates.n, 1);
+	idp_conf_free(again);
+	idp_conf_free(c);
+	/* Checked all the same. */
+	d = with_certs((const char *const[]){"garbage"}, 1);
+	json_object_set_new(json_object_get(d, "certificate"), "jwksUri",
+			    json_string("https://idp.example/jwks"));
+	parse_fails(d, cfg, ST_INVALID, "certificate.certificates[0]: ", NULL);
 }
 
 static void jwks_uri_rules(void **state)
@@ -945,6 +980,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(minimal_defaults),
 	    cmocka_unit_test(canonical_form),
+	    cmocka_unit_test(jwks_uri_with_certificates),
 	    cmocka_unit_test(round_trip),
 	    cmocka_unit_test(refcount),
 	    cmocka_unit_test(not_an_object),
