@@ -97,6 +97,36 @@ json_t *admin_stored_doc(struct admin_call *call, const char *text, const char *
 /* Sends `body` (stolen) with `http_status`; adds Location when `location` set. */
 void admin_json(struct admin_call *call, int http_status, json_t *body, const char *location);
 
+/* Who changes what, without an HTTP request: the admin API's handlers and
+ * `grantd import` (src/admin/import.h) share the create paths through it. */
+struct admin_who {
+	struct oauth_ctx *c;
+	struct arena *arena; /* audit texts and ids live here */
+	const char *tenant_id;
+	const char *actor; /* for audit records: "admin", "user@tenant", "grantd import" */
+};
+struct admin_who admin_who_of(const struct admin_call *call);
+/* Fills an audit record of `w`'s change. `summary` is stolen. */
+void admin_audit_fill(const struct admin_who *w, struct store_audit *a, const char *action,
+		      const char *object_type, const char *object_id, json_t *summary);
+
+/* POST /identity-providers and POST /applications without the HTTP around
+ * them (idp.c, apps.c): validate `body` (borrowed; members the API ignores
+ * on create are removed from it, and an application's clientSecret is
+ * taken out, checked and only its keyed hash stored), then store the object
+ * with its audit record in one transaction and tell the directory. With
+ * `dry_run` nothing is written, but a name (or client id) already in use is
+ * still ST_CONFLICT. On success `id` holds the new id ("" for a dry run)
+ * and `*view` (when not NULL) the response body of the create; an
+ * application's holds a generated secret, so the import passes NULL.
+ * ST_INVALID/ST_UNSUPPORTED: the body is refused, the reason in `e`
+ * ("<path>: <reason>"); ST_CONFLICT: the name or client id is taken;
+ * other statuses are server faults. */
+status admin_idp_create_body(const struct admin_who *w, json_t *body, bool dry_run,
+			     char id[UUID_STR_LEN + 1], json_t **view, struct err *e);
+status admin_app_create_body(const struct admin_who *w, json_t *body, bool dry_run,
+			     char id[UUID_STR_LEN + 1], json_t **view, struct err *e);
+
 /* Fills an audit record for the caller's change. `summary` is stolen. */
 void admin_audit(struct admin_call *call, struct store_audit *a, const char *action,
 		 const char *object_type, const char *object_id, json_t *summary);

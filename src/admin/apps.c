@@ -56,29 +56,23 @@ static void refuse(struct admin_call *call, status st, const struct err *e, bool
 	admin_error(call, 400, "APP-60400", "%s", msg);
 }
 
-/* Every allowedIdentityProviders name must be an IdP of this tenant. */
-static bool check_idps(struct admin_call *call, const struct app_conf *conf, bool in_oidc)
+/* Every allowedIdentityProviders name must be an IdP of this tenant:
+ * ST_INVALID naming the entry (path from the document's root). */
+static status check_idps(const struct admin_who *w, const struct app_conf *conf, struct err *e)
 {
 	for (size_t i = 0; i < conf->allowed_idps.n; i++) {
 		struct store_idp idp;
-		struct err e = {0};
-		status st = call->c->store->ops->idp_get_by_name(call->c->store, call->req->arena,
-								 call->tenant_id,
-								 conf->allowed_idps.v[i], &idp, &e);
-		if (st == ST_NOT_FOUND) {
-			admin_error(
-			    call, 400, "APP-60400",
-			    "%sallowedIdentityProviders[%zu]: no identity provider '%.255s' "
-			    "in this tenant",
-			    in_oidc ? "" : OIDC_PATH ".", i, conf->allowed_idps.v[i]);
-			return false;
-		}
-		if (st != ST_OK) {
-			admin_error_status(call, st, &e, "APP");
-			return false;
-		}
+		status st = w->c->store->ops->idp_get_by_name(w->c->store, w->arena, w->tenant_id,
+							      conf->allowed_idps.v[i], &idp, e);
+		if (st == ST_NOT_FOUND)
+			return err_set(e, ST_INVALID,
+				       OIDC_PATH ".allowedIdentityProviders[%zu]: no identity "
+						 "provider '%.255s' in this tenant",
+				       i, conf->allowed_idps.v[i]);
+		if (st != ST_OK)
+			return st;
 	}
-	return true;
+	return ST_OK;
 }
 
 /* The application named by the path's {id} in the caller's tenant; false
@@ -210,19 +204,31 @@ static char *canonical(struct admin_call *call, const struct app_conf *conf, jso
 	return out;
 }
 
-/* Validates `doc` (borrowed) and its IdP names; NULL when answered. */
-static struct app_conf *validate(struct admin_call *call, json_t *doc, bool in_oidc)
+/* Validates `doc` (borrowed) and its IdP names. */
+static status validate_doc(const struct admin_who *w, const json_t *doc, struct app_conf **out,
+			   struct err *e)
 {
 	struct app_conf *conf = NULL;
+	status st = app_conf_parse(doc, w->c->cfg, &conf, e);
+
+	if (st == ST_OK && (st = check_idps(w, conf, e)) != ST_OK) {
+		app_conf_free(conf);
+		conf = NULL;
+	}
+	*out = conf;
+	return st;
+}
+
+/* validate_doc() for a handler; NULL when answered. */
+static struct app_conf *validate(struct admin_call *call, json_t *doc, bool in_oidc)
+{
+	struct admin_who w = admin_who_of(call);
+	struct app_conf *conf = NULL;
 	struct err e = {0};
-	status st = app_conf_parse(doc, call->c->cfg, &conf, &e);
+	status st = validate_doc(&w, doc, &conf, &e);
 
 	if (st != ST_OK) {
 		refuse(call, st, &e, in_oidc);
-		return NULL;
-	}
-	if (!check_idps(call, conf, in_oidc)) {
-		app_conf_free(conf);
 		return NULL;
 	}
 	return conf;
@@ -281,35 +287,58 @@ static bool save(struct admin_call *call, const struct store_app *a, const struc
 
 /* ---- handlers ------------------------------------------------------------------ */
 
-ADMIN_HANDLER(admin_app_create)
+/* A dry run's conflicts: the name in the tenant, the client id anywhere. */
+static status check_free(const struct admin_who *w, const struct app_conf *conf, struct err *e)
 {
-	struct admin_call call;
-	struct err e = {0};
+	struct store_page pg = {.limit = 1, .name_op = "eq", .name_value = conf->name};
+	struct store_app *items = NULL, a;
+	size_t n = 0;
+	int64_t total = 0;
+	status st;
+
+	st = w->c->store->ops->app_list(w->c->store, w->arena, w->tenant_id, pg, &items, &n, &total,
+					e);
+	if (st != ST_OK)
+		return st;
+	if (total > 0)
+		return err_set(e, ST_CONFLICT, "an application named '%.255s' already exists",
+			       conf->name);
+	st = w->c->store->ops->app_get_by_client_id(w->c->store, w->arena, NULL, conf->client_id,
+						    &a, e);
+	if (st == ST_OK)
+		return err_set(e, ST_CONFLICT, "client id '%s' is already registered",
+			       conf->client_id);
+	return st == ST_NOT_FOUND ? ST_OK : st;
+}
+
+status admin_app_create_body(const struct admin_who *w, json_t *body, bool dry_run,
+			     char id[UUID_STR_LEN + 1], json_t **view, struct err *e)
+{
 	struct store_app app = {0};
 	struct store_audit audit;
 	struct app_conf *conf = NULL;
-	char id[UUID_STR_LEN + 1], cid[APP_CLIENT_ID_LEN + 1], secret[SECRET_GIVEN_MAX + 1] = "";
-	json_t *body, *oidc, *doc = NULL, *out = NULL;
+	char cid[APP_CLIENT_ID_LEN + 1], secret[SECRET_GIVEN_MAX + 1] = "";
+	json_t *oidc, *doc = NULL;
 	bool chosen = false;
+	char *text;
 	status st;
 
-	if (!admin_begin(ctx, req, resp, 0, &call))
-		return;
-	if ((body = admin_body(&call)) == NULL)
-		return;
+	id[0] = '\0';
+	if (view != NULL)
+		*view = NULL;
 	oidc = oidc_of(body);
 	/* An admin migrating a client (from WSO2, say) keeps its secret: taken
 	 * here, checked, hashed below, never stored or repeated as given. */
 	if (json_object_get(oidc, "clientSecret") != NULL) {
 		const char *given = json_string_value(json_object_get(oidc, "clientSecret"));
 		if (!secret_acceptable(given)) {
-			admin_error(&call, 400, "APP-60400",
-				    OIDC_PATH
-				    ".clientSecret: when given (to keep a migrated "
-				    "client's secret) it must have %d to %d characters of "
-				    "A-Z a-z 0-9 - . _ ~; leave it out and the server "
-				    "generates a 256-bit secret",
-				    SECRET_GIVEN_MIN, SECRET_GIVEN_MAX);
+			st = err_set(e, ST_INVALID,
+				     OIDC_PATH
+				     ".clientSecret: when given (to keep a migrated "
+				     "client's secret) it must have %d to %d characters of "
+				     "A-Z a-z 0-9 - . _ ~; leave it out and the server "
+				     "generates a 256-bit secret",
+				     SECRET_GIVEN_MIN, SECRET_GIVEN_MAX);
 			goto out;
 		}
 		memcpy(secret, given, strlen(given) + 1);
@@ -321,71 +350,102 @@ ADMIN_HANDLER(admin_app_create)
 	if (json_is_object(oidc) && json_object_get(oidc, "clientId") == NULL) {
 		if (app_client_id_new(cid) != ST_OK ||
 		    json_object_set_new(oidc, "clientId", json_string(cid)) != 0) {
-			admin_error(&call, 500, "APP-50000", "cannot generate a client id");
+			st = err_set(e, ST_INTERNAL, "cannot generate a client id");
 			goto out;
 		}
 	}
-	if ((conf = validate(&call, body, false)) == NULL)
+	if ((st = validate_doc(w, body, &conf, e)) != ST_OK)
 		goto out;
-	if (uuid_v4(id) != ST_OK) {
-		admin_error(&call, 500, "APP-50000", "cannot generate an id");
+	if (chosen && !uses_secret(conf->auth_method)) {
+		st = err_set(e, ST_INVALID,
+			     OIDC_PATH ".clientSecret: this client does not authenticate with a "
+				       "secret (public client or private_key_jwt)");
+		goto out;
+	}
+	if (dry_run) {
+		st = check_free(w, conf, e);
+		goto out;
+	}
+	if ((st = uuid_v4(id)) != ST_OK) {
+		err_set(e, st, "cannot generate an id");
 		goto out;
 	}
 	app.id = id;
-	app.tenant_id = (char *)call.tenant_id;
+	app.tenant_id = (char *)w->tenant_id;
 	app.name = conf->name;
 	app.client_id = conf->client_id;
-	if (chosen && !uses_secret(conf->auth_method)) {
-		admin_error(&call, 400, "APP-60400",
-			    OIDC_PATH ".clientSecret: this client does not authenticate with a "
-				      "secret (public client or private_key_jwt)");
-		goto out;
-	}
 	if (uses_secret(conf->auth_method)) {
 		if ((!chosen && app_secret_new(secret) != ST_OK) ||
-		    oauth_keyed_hash(call.c, sv_from(secret), app.secret_hash) != ST_OK) {
-			admin_error(&call, 500, "APP-50000", "cannot generate a client secret");
+		    oauth_keyed_hash(w->c, sv_from(secret), app.secret_hash) != ST_OK) {
+			st = err_set(e, ST_INTERNAL, "cannot generate a client secret");
 			goto out;
 		}
 		app.has_secret = true;
 	}
-	if ((app.doc = canonical(&call, conf, &doc)) == NULL)
+	doc = app_conf_doc(conf, w->c->cfg);
+	text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	app.doc = text ? arena_strdup(w->arena, text) : NULL;
+	free(text);
+	if (app.doc == NULL) {
+		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
-	admin_audit(
-	    &call, &audit, "create", "application", id,
+	}
+	admin_audit_fill(
+	    w, &audit, "create", "application", id,
 	    json_pack("{s:s, s:s, s:O, s:b, s:s}", "name", conf->name, "clientId", conf->client_id,
 		      "grantTypes", json_object_get(oidc_of(doc), "grantTypes"), "publicClient",
 		      conf->public_client, "tokenEndpointAuthMethod",
 		      json_string_value(
 			  json_object_get(json_object_get(oidc_of(doc), "clientAuthentication"),
 					  "tokenEndpointAuthMethod"))));
-	st = call.c->store->ops->app_create(call.c->store, &app, &audit, &e);
-	if (st != ST_OK) {
-		admin_error_status(&call, st, &e, "APP");
+	st = w->c->store->ops->app_create(w->c->store, &app, &audit, e);
+	if (st != ST_OK)
 		goto out;
-	}
-	directory_app_changed(call.c, call.tenant_id, conf->client_id);
+	directory_app_changed(w->c, w->tenant_id, conf->client_id);
+	if (view == NULL)
+		goto out;
 	if (app.has_secret && !chosen) {
 		json_t *o = oidc_with_secret(oidc_of(doc), secret);
 		if (o == NULL ||
 		    json_object_set_new(json_object_get(doc, "inboundProtocolConfiguration"),
 					"oidc", o) != 0) {
-			admin_error(&call, 500, "APP-50000", "out of memory");
+			st = err_set(e, ST_NOMEM, "out of memory");
 			goto out;
 		}
 	}
-	out = with_id(id, doc);
+	*view = with_id(id, doc);
 	doc = NULL;
-	if (out == NULL) {
-		admin_error(&call, 500, "APP-50000", "out of memory");
-		goto out;
-	}
-	admin_json(&call, 201, out, admin_object_path(&call, APPS_BASE, id));
+	if (*view == NULL)
+		st = err_set(e, ST_NOMEM, "out of memory");
 out:
+	if (st != ST_OK)
+		id[0] = '\0';
 	mem_wipe(secret, sizeof secret);
 	mem_wipe(app.secret_hash, sizeof app.secret_hash);
 	app_conf_free(conf);
 	json_decref(doc);
+	return st;
+}
+
+ADMIN_HANDLER(admin_app_create)
+{
+	struct admin_call call;
+	struct admin_who w;
+	struct err e = {0};
+	char id[UUID_STR_LEN + 1];
+	json_t *body, *view = NULL;
+	status st;
+
+	if (!admin_begin(ctx, req, resp, 0, &call))
+		return;
+	if ((body = admin_body(&call)) == NULL)
+		return;
+	w = admin_who_of(&call);
+	st = admin_app_create_body(&w, body, false, id, &view, &e);
+	if (st != ST_OK)
+		refuse(&call, st, &e, false);
+	else
+		admin_json(&call, 201, view, admin_object_path(&call, APPS_BASE, id));
 	json_decref(body);
 }
 

@@ -474,19 +474,34 @@ void admin_json(struct admin_call *call, int http_status, json_t *body, const ch
 		http_resp_header(r, "Location", location);
 }
 
-void admin_audit(struct admin_call *call, struct store_audit *a, const char *action,
-		 const char *object_type, const char *object_id, json_t *summary)
+void admin_audit_fill(const struct admin_who *w, struct store_audit *a, const char *action,
+		      const char *object_type, const char *object_id, json_t *summary)
 {
 	char *text = summary ? json_dumps(summary, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
 	memset(a, 0, sizeof *a);
-	a->tenant_id = (char *)call->tenant_id;
-	a->actor = (char *)call->actor;
+	a->tenant_id = (char *)w->tenant_id;
+	a->actor = (char *)w->actor;
 	a->action = (char *)action;
 	a->object_type = (char *)object_type;
 	a->object_id = (char *)object_id;
-	a->summary = text ? arena_strdup(call->req->arena, text) : (char *)"{}";
+	a->summary = text ? arena_strdup(w->arena, text) : (char *)"{}";
 	a->at = time(NULL);
 	free(text);
 	json_decref(summary);
+}
+
+struct admin_who admin_who_of(const struct admin_call *call)
+{
+	struct admin_who w = {call->c, call->req->arena, call->tenant_id, call->actor};
+
+	return w;
+}
+
+void admin_audit(struct admin_call *call, struct store_audit *a, const char *action,
+		 const char *object_type, const char *object_id, json_t *summary)
+{
+	struct admin_who w = admin_who_of(call);
+
+	admin_audit_fill(&w, a, action, object_type, object_id, summary);
 }

@@ -42,6 +42,7 @@
 #define PATCH_OPS_MAX  64  /* operations per PATCH */
 #define PATCH_PATH_MAX 256 /* bytes of one operation's path */
 #define PATCH_DEPTH    4   /* segments of a path */
+#define IDP_EXISTS     "an identity provider with this name already exists in this tenant"
 
 /* ---- representation -------------------------------------------------------- */
 
@@ -238,26 +239,35 @@ static void validated_free(struct validated *v)
 	json_decref(v->doc);
 }
 
-/* Validates `body` and makes its canonical form. false = answered. */
-static bool validate(struct admin_call *call, const json_t *body, struct validated *v)
+/* Validates `body` and makes its canonical form (text in `arena`). */
+static status validate_doc(const struct config *cfg, struct arena *arena, const json_t *body,
+			   struct validated *v, struct err *e)
 {
-	struct err e = {0};
 	char *text;
 	status st;
 
 	memset(v, 0, sizeof *v);
-	st = idp_conf_parse(body, call->c->cfg, &v->conf, &e);
+	st = idp_conf_parse(body, cfg, &v->conf, e);
 	if (st == ST_OK)
-		st = idp_conf_to_json(v->conf, &v->doc, &e);
+		st = idp_conf_to_json(v->conf, &v->doc, e);
+	if (st != ST_OK)
+		return st;
+	text = json_dumps(v->doc, JSON_COMPACT);
+	v->text = text != NULL ? arena_strdup(arena, text) : NULL;
+	free(text);
+	if (v->text == NULL)
+		return err_set(e, ST_NOMEM, "out of memory");
+	return ST_OK;
+}
+
+/* validate_doc() for a handler. false = answered. */
+static bool validate(struct admin_call *call, const json_t *body, struct validated *v)
+{
+	struct err e = {0};
+	status st = validate_doc(call->c->cfg, call->req->arena, body, v, &e);
+
 	if (st != ST_OK) {
 		admin_error_status(call, st, &e, "IDP");
-		return false;
-	}
-	text = json_dumps(v->doc, JSON_COMPACT);
-	v->text = text != NULL ? arena_strdup(call->req->arena, text) : NULL;
-	free(text);
-	if (v->text == NULL) {
-		admin_error_status(call, ST_NOMEM, NULL, "IDP");
 		return false;
 	}
 	return true;
@@ -266,8 +276,7 @@ static bool validate(struct admin_call *call, const json_t *body, struct validat
 static void write_failed(struct admin_call *call, status st, const struct err *e)
 {
 	if (st == ST_CONFLICT)
-		admin_error(call, 409, "IDP-60409",
-			    "an identity provider with this name already exists in this tenant");
+		admin_error(call, 409, "IDP-60409", IDP_EXISTS);
 	else if (st == ST_NOT_FOUND)
 		admin_error(call, 404, "IDP-60404",
 			    "no identity provider with that id in this tenant");
@@ -399,53 +408,76 @@ ADMIN_HANDLER(admin_idp_list)
 	admin_list_envelope(&call, pg, total, "identityProviders", arr);
 }
 
+status admin_idp_create_body(const struct admin_who *w, json_t *body, bool dry_run,
+			     char id[UUID_STR_LEN + 1], json_t **view, struct err *e)
+{
+	struct validated v = {0};
+	struct store_idp rec = {0}, old;
+	struct store_audit audit;
+	status st;
+
+	id[0] = '\0';
+	if (view != NULL)
+		*view = NULL;
+	if (json_object_get(body, "id") != NULL)
+		return err_set(e, ST_INVALID, "id: read-only; the server assigns ids");
+	strip_derived(body);
+	if ((st = validate_doc(w->c->cfg, w->arena, body, &v, e)) != ST_OK)
+		goto out;
+	if (dry_run) {
+		st = w->c->store->ops->idp_get_by_name(w->c->store, w->arena, w->tenant_id,
+						       v.conf->name, &old, e);
+		if (st == ST_OK)
+			st = err_set(e, ST_CONFLICT, IDP_EXISTS);
+		else if (st == ST_NOT_FOUND)
+			st = ST_OK;
+		goto out;
+	}
+	if ((st = uuid_v4(id)) != ST_OK) {
+		err_set(e, st, "cannot generate an id");
+		goto out;
+	}
+	rec.id = id;
+	rec.tenant_id = (char *)w->tenant_id;
+	rec.name = v.conf->name;
+	rec.issuer = v.conf->issuer != NULL ? v.conf->issuer : (char *)"";
+	rec.enabled = v.conf->enabled;
+	rec.doc = v.text;
+	admin_audit_fill(w, &audit, "create", OBJECT_TYPE, id, summary_of(v.doc));
+	st = w->c->store->ops->idp_create(w->c->store, &rec, &audit, e);
+	if (st == ST_CONFLICT)
+		err_set(e, st, IDP_EXISTS);
+	if (st != ST_OK) {
+		id[0] = '\0';
+		goto out;
+	}
+	directory_idp_changed(w->c, w->tenant_id, id);
+	if (view != NULL && (*view = idp_view(id, v.doc)) == NULL)
+		st = err_set(e, ST_NOMEM, "out of memory");
+out:
+	validated_free(&v);
+	return st;
+}
+
 ADMIN_HANDLER(admin_idp_create)
 {
 	struct admin_call call;
-	struct validated v = {0};
-	struct store_idp rec = {0};
-	struct store_audit audit;
+	struct admin_who w;
 	struct err e = {0};
 	char id[UUID_STR_LEN + 1];
-	json_t *body, *view;
+	json_t *body, *view = NULL;
 	status st;
 
 	if (!admin_begin(ctx, req, resp, 0, &call))
 		return;
 	if ((body = admin_body(&call)) == NULL)
 		return;
-	if (json_object_get(body, "id") != NULL) {
-		admin_error(&call, 400, "IDP-60400", "id: read-only; the server assigns ids");
-		goto out;
-	}
-	strip_derived(body);
-	if (!validate(&call, body, &v))
-		goto out;
-	if (uuid_v4(id) != ST_OK) {
-		admin_error_status(&call, ST_INTERNAL, NULL, "IDP");
-		goto out;
-	}
-	rec.id = id;
-	rec.tenant_id = (char *)call.tenant_id;
-	rec.name = v.conf->name;
-	rec.issuer = v.conf->issuer != NULL ? v.conf->issuer : (char *)"";
-	rec.enabled = v.conf->enabled;
-	rec.doc = v.text;
-	admin_audit(&call, &audit, "create", OBJECT_TYPE, id, summary_of(v.doc));
-	st = call.c->store->ops->idp_create(call.c->store, &rec, &audit, &e);
-	if (st != ST_OK) {
+	w = admin_who_of(&call);
+	st = admin_idp_create_body(&w, body, false, id, &view, &e);
+	if (st != ST_OK)
 		write_failed(&call, st, &e);
-		goto out;
-	}
-	if (!after_change(&call, id, false))
-		goto out;
-	if ((view = idp_view(id, v.doc)) == NULL) {
-		admin_error_status(&call, ST_NOMEM, NULL, "IDP");
-		goto out;
-	}
-	admin_json(&call, 201, view, admin_object_path(&call, IDP_BASE, id));
-out:
-	validated_free(&v);
+	else
+		admin_json(&call, 201, view, admin_object_path(&call, IDP_BASE, id));
 	json_decref(body);
 }
 

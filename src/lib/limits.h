@@ -37,4 +37,11 @@
 #define LIMIT_JWKS_KEYS 64
 #define LIMIT_IDP_CERTS 16
 
+/* WSO2 IS 7 export files (grantd import, POST /api/server/v1/import;
+ * docs/import.md) */
+#define LIMIT_IMPORT_FILE (1024 * 1024) /* bytes of one export file */
+#define LIMIT_IMPORT_DEPTH 32           /* nesting of elements, mappings, arrays */
+#define LIMIT_IMPORT_NODES 20000        /* elements / YAML nodes / JSON values */
+#define LIMIT_IMPORT_FILES 64           /* files per grantd import */
+
 #endif
