@@ -1,4 +1,4 @@
-/* main.c - the grantd command line: serve, check-config, keys, version.
+/* main.c - the grantd command line: serve, check-config, keys, admin, import, version.
  *
  * Exit codes (docs/operations.md, "Signals and exit codes"; README "Command line"): 0 ok, 1 runtime
  * failure, 2 usage/config error. */
@@ -36,6 +36,9 @@ static const char usage_main[] =
     "                          new token-signing key for a tenant (server stopped)\n"
     "  admin set-password [--tenant T] [--password-file F] [-c FILE] [USER]\n"
     "                          change an admin's password (read from stdin)\n"
+    "  import [--tenant T] [--dry-run] [-c FILE] EXPORT...\n"
+    "                          identity providers and applications exported from\n"
+    "                          WSO2 IS 7 (XML, YAML or JSON files; server stopped)\n"
     "  version                 print version information\n"
     "\n"
     "Run 'grantd <command> --help' for a command's options.\n";
@@ -81,6 +84,23 @@ static const char usage_admin[] =
     "  --tenant T            the tenant's domain\n"
     "  --password-file F     read the password from F instead of standard input\n"
     "  -c, --config FILE     deployment.toml to read (default: built-in defaults)\n";
+
+static const char usage_import[] =
+    "usage: grantd import [--tenant T] [--dry-run] [-c FILE] EXPORT...\n"
+    "\n"
+    "Imports identity providers and applications exported from WSO2 IS 7 (GET\n"
+    ".../identity-providers/{id}/export, .../applications/{id}/exportFile; XML,\n"
+    "YAML or JSON, told apart by the extension or the content) into tenant T\n"
+    "(default: the super tenant), each through the admin API's own validation.\n"
+    "Prints one line per object (imported, would import, skipped with the reason,\n"
+    "failed) and the WSO2 members grantd has no use for. An object whose name\n"
+    "exists already is skipped; the others are still imported. Works on the data\n"
+    "dir of a stopped server (a running one takes POST /api/server/v1/import).\n"
+    "Exit 0 when every object was imported, 1 when some was not, 2 on usage.\n"
+    "\n"
+    "  --tenant T          the tenant's domain\n"
+    "  --dry-run           validate and check for conflicts; write nothing\n"
+    "  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
 
 static const char usage_version[] = "usage: grantd version\n\nPrints version information.\n";
 
@@ -276,6 +296,57 @@ static int cmd_admin(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_import(int argc, char **argv)
+{
+	const char *path = NULL, *tenant = NULL;
+	char *files[LIMIT_IMPORT_FILES];
+	int nfiles = 0, rc;
+	bool dry_run = false, only_files = false;
+	struct config *cfg;
+
+	for (int i = 0; i < argc; i++) {
+		if (!only_files && is_help(argv[i])) {
+			fputs(usage_import, stdout);
+			return EXIT_OK;
+		}
+		if (!only_files &&
+		    (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc && path == NULL)
+			path = argv[++i];
+		else if (!only_files && strcmp(argv[i], "--tenant") == 0 && i + 1 < argc &&
+			 tenant == NULL)
+			tenant = argv[++i];
+		else if (!only_files && strcmp(argv[i], "--dry-run") == 0)
+			dry_run = true;
+		else if (!only_files && strcmp(argv[i], "--") == 0)
+			only_files = true;
+		else if ((only_files || argv[i][0] != '-') && nfiles < LIMIT_IMPORT_FILES)
+			files[nfiles++] = argv[i];
+		else {
+			fprintf(stderr, "grantd: %s '%s'\n\n%s",
+				nfiles == LIMIT_IMPORT_FILES ? "too many files (at most 64) at"
+							     : "unexpected argument",
+				argv[i], usage_import);
+			return EXIT_USAGE;
+		}
+	}
+	if (nfiles == 0) {
+		fprintf(stderr, "grantd: no export file given\n\n%s", usage_import);
+		return EXIT_USAGE;
+	}
+	if ((rc = load_config(path, &cfg)) != EXIT_OK)
+		return rc;
+	log_set_level(LOG_WARN);
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		config_free(cfg);
+		return EXIT_RUNTIME;
+	}
+	rc = app_import(cfg, tenant, dry_run, files, nfiles);
+	config_free(cfg);
+	return rc;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	const char *path;
@@ -341,6 +412,8 @@ int main(int argc, char **argv)
 		return cmd_keys(argc - 2, argv + 2);
 	if (strcmp(argv[1], "admin") == 0)
 		return cmd_admin(argc - 2, argv + 2);
+	if (strcmp(argv[1], "import") == 0)
+		return cmd_import(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc - 2, argv + 2);
 	fprintf(stderr, "grantd: unknown command '%s'\n\n%s", argv[1], usage_main);

@@ -34,6 +34,12 @@ ADMIN_HANDLER(admin_app_oidc_get);
 ADMIN_HANDLER(admin_app_oidc_put);
 ADMIN_HANDLER(admin_app_regenerate_secret);
 
+/* WSO2 export files (import.c): /import, /identity-providers/import,
+ * /applications/import */
+ADMIN_HANDLER(admin_import);
+ADMIN_HANDLER(admin_idp_import);
+ADMIN_HANDLER(admin_app_import);
+
 /* /jwt-grant/validate (validate.c): the dry run */
 ADMIN_HANDLER(admin_jwt_validate);
 

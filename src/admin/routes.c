@@ -2,9 +2,13 @@
  * the optional /t/{tenant} prefix, which the HTTP layer strips. */
 #include "admin/admin.h"
 #include "admin/handlers.h"
+#include "http/multipart.h"
+#include "lib/limits.h"
 
 #define V1   "/api/server/v1"
 #define BODY LIMIT_ADMIN_BODY
+/* An export file, and the multipart framing around it. */
+#define IMPORT_BODY (LIMIT_IMPORT_FILE + MULTIPART_PARTS_MAX * MULTIPART_HEADER_MAX)
 
 const struct http_route admin_routes[] = {
     {HTTP_GET, V1 "/tenants", admin_tenant_list, 0, 0},
@@ -27,6 +31,9 @@ const struct http_route admin_routes[] = {
     {HTTP_POST, V1 "/applications/{id}/inbound-protocols/oidc/regenerate-secret",
      admin_app_regenerate_secret, 0, BODY},
     {HTTP_POST, V1 "/jwt-grant/validate", admin_jwt_validate, 0, BODY},
+    {HTTP_POST, V1 "/import", admin_import, 0, IMPORT_BODY},
+    {HTTP_POST, V1 "/identity-providers/import", admin_idp_import, 0, IMPORT_BODY},
+    {HTTP_POST, V1 "/applications/import", admin_app_import, 0, IMPORT_BODY},
     {HTTP_GET, V1 "/audit-events", admin_audit_list, 0, 0},
     {HTTP_POST, V1 "/me/change-password", admin_me_change_password, 0, BODY},
 };

@@ -6,6 +6,8 @@
 #ifndef GRANTD_APP_APP_H
 #define GRANTD_APP_APP_H
 
+#include <stdbool.h>
+
 #include "config/config.h"
 #include "oauth/context.h"
 
@@ -49,5 +51,17 @@ int app_keys_rotate(const struct config *cfg, const char *tenant);
  * bad password). */
 int app_admin_set_password(const struct config *cfg, const char *tenant, const char *user,
 			   const char *password);
+
+/* `grantd import`: imports the WSO2 IS 7 export files `files` into tenant
+ * `tenant` (NULL: the super tenant) through the admin API's create path
+ * (src/admin/import.h), printing one line per object (imported, would
+ * import, skipped or failed, with the dropped members). Opens the data dir
+ * like `keys rotate`, so the server must be stopped (a running server's
+ * directory caches lookups, negative ones included: use the API there).
+ * `dry_run`: validates and checks for conflicts, writes nothing. Returns
+ * 0 when every object was imported (or would be), 1 when some was not or
+ * a file was refused, 2 for an unknown tenant. */
+int app_import(const struct config *cfg, const char *tenant, bool dry_run, char **files,
+	       int nfiles);
 
 #endif

@@ -65,8 +65,8 @@ static char *text_of(const json_t *v)
 		s++;
 		n--;
 	}
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
-			 s[n - 1] == '\n'))
+	while (n > 0 &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
 		n--;
 	if (n == 0)
 		return NULL;
@@ -118,8 +118,7 @@ static bool meaningful(const json_t *v, int depth)
 		return false;
 	if (json_is_string(v)) {
 		char *s = text_of(v);
-		bool yes = s != NULL && strcasecmp(s, "false") != 0 &&
-			   !(int_of(v, &n) && n == 0);
+		bool yes = s != NULL && strcasecmp(s, "false") != 0 && !(int_of(v, &n) && n == 0);
 		free(s);
 		return yes;
 	}
@@ -352,11 +351,25 @@ static json_t *idp_certificates(struct ctx *c, const json_t *idp)
 
 static status map_idp(struct ctx *c, const json_t *idp, struct err *e)
 {
-	static const char *const used[] = {
-	    "identityProviderName", "identityProviderDescription", "alias", "isEnabled", "enable",
-	    "certificate", "certificateInfoArray", "idpProperties", "imageUrl", "isPrimary",
-	    "primary", "isFederationHub", "federationHub", "homeRealmId", "templateId", "displayName",
-	    "id", "resourceId", NULL};
+	static const char *const used[] = {"identityProviderName",
+					   "identityProviderDescription",
+					   "alias",
+					   "isEnabled",
+					   "enable",
+					   "certificate",
+					   "certificateInfoArray",
+					   "idpProperties",
+					   "imageUrl",
+					   "isPrimary",
+					   "primary",
+					   "isFederationHub",
+					   "federationHub",
+					   "homeRealmId",
+					   "templateId",
+					   "displayName",
+					   "id",
+					   "resourceId",
+					   NULL};
 	struct wso2_object *o = c->o;
 	json_t *body = o->body, *cert = json_object(), *certs, *props;
 	const char *key;
@@ -410,8 +423,8 @@ static status map_idp(struct ctx *c, const json_t *idp, struct err *e)
 	/* The WSO2 members the admin API keeps as given (docs/api/openapi.yaml,
 	 * "WSO2 members"). */
 	put_text(c, body, "image", idp, "imageUrl", "");
-	put_bool(c, body, "isPrimary", idp, member(idp, "isPrimary", NULL) ? "isPrimary" : "primary",
-		 "");
+	put_bool(c, body, "isPrimary", idp,
+		 member(idp, "isPrimary", NULL) ? "isPrimary" : "primary", "");
 	put_bool(c, body, "isFederationHub", idp,
 		 member(idp, "isFederationHub", NULL) ? "isFederationHub" : "federationHub", "");
 	put_text(c, body, "homeRealmIdentifier", idp, "homeRealmId", "");
@@ -454,7 +467,7 @@ static status app_grants(struct ctx *c, json_t *oidc, const json_t *dao, struct 
 		if (k && !dup)
 			json_array_append_new(arr, json_string(t));
 		else if (!k)
-			note_name(c, c->o->dropped, "grantTypes: ", t);
+			note_name(c, c->o->dropped, "oAuthAppDO.grantTypes: ", t);
 	}
 	free(s);
 	if (json_array_size(arr) == 0) {
@@ -490,12 +503,25 @@ static void put_ttl(struct ctx *c, json_t *o, const char *k, const json_t *dao, 
 static status map_oauth(struct ctx *c, const json_t *sp, const json_t *req, const json_t *dao,
 			struct err *e)
 {
-	static const char *const used[] = {
-	    "oauthConsumerKey", "oauthConsumerSecret", "applicationName", "callbackUrl",
-	    "oauthVersion", "grantTypes", "bypassClientCredentials", "tokenType",
-	    "userAccessTokenExpiryTime", "applicationAccessTokenExpiryTime", "refreshTokenExpiryTime",
-	    "idTokenExpiryTime", "audiences", "renewRefreshTokenEnabled", "tokenEndpointAuthMethod",
-	    "state", "id", "type", NULL};
+	static const char *const used[] = {"oauthConsumerKey",
+					   "oauthConsumerSecret",
+					   "applicationName",
+					   "callbackUrl",
+					   "oauthVersion",
+					   "grantTypes",
+					   "bypassClientCredentials",
+					   "tokenType",
+					   "userAccessTokenExpiryTime",
+					   "applicationAccessTokenExpiryTime",
+					   "refreshTokenExpiryTime",
+					   "idTokenExpiryTime",
+					   "audiences",
+					   "renewRefreshTokenEnabled",
+					   "tokenEndpointAuthMethod",
+					   "state",
+					   "id",
+					   "type",
+					   NULL};
 	json_t *oidc = json_object(), *at = json_object(), *rt = json_object(), *it = json_object();
 	json_t *ca = json_object(), *ipc;
 	const char *key;
@@ -529,9 +555,10 @@ static status map_oauth(struct ctx *c, const json_t *sp, const json_t *req, cons
 
 	if ((s = text_of(member(dao, "oauthConsumerSecret", &key))) != NULL) {
 		if (masked(s)) {
-			note(c, "oAuthAppDO.%s: masked in the export (exported without secrets); "
-				"the application gets a new secret: POST "
-				".../inbound-protocols/oidc/regenerate-secret shows it",
+			note(c,
+			     "oAuthAppDO.%s: masked in the export (exported without secrets); "
+			     "the application gets a new secret: POST "
+			     ".../inbound-protocols/oidc/regenerate-secret shows it",
 			     key);
 		} else {
 			put(c, oidc, "clientSecret", json_string(s));
@@ -560,7 +587,8 @@ static status map_oauth(struct ctx *c, const json_t *sp, const json_t *req, cons
 	}
 	if ((s = text_of(member(dao, "tokenType", &key))) != NULL) {
 		if (strcasecmp(s, "JWT") == 0 || strcasecmp(s, "Default") == 0) {
-			put(c, at, "type", json_string(strcasecmp(s, "JWT") == 0 ? "JWT" : "Default"));
+			put(c, at, "type",
+			    json_string(strcasecmp(s, "JWT") == 0 ? "JWT" : "Default"));
 			mapped(c, "oAuthAppDO.", key);
 		} else {
 			note_name(c, c->o->dropped, "oAuthAppDO.tokenType: ", s);
@@ -637,12 +665,22 @@ static status map_oauth(struct ctx *c, const json_t *sp, const json_t *req, cons
 
 static status map_app(struct ctx *c, const json_t *sp, struct err *e)
 {
-	static const char *const used[] = {"applicationName", "description", "applicationID",
-					   "applicationResourceId", "resourceId", "id",
-					   "inboundAuthenticationConfig", "jwksUri", NULL};
-	static const char *const req_used[] = {
-	    "inboundAuthKey", "inboundAuthType", "inboundConfigType", "friendlyName",
-	    "inboundConfigurationProtocol", "inboundConfiguration", NULL};
+	static const char *const used[] = {"applicationName",
+					   "description",
+					   "applicationID",
+					   "applicationResourceId",
+					   "resourceId",
+					   "id",
+					   "inboundAuthenticationConfig",
+					   "jwksUri",
+					   NULL};
+	static const char *const req_used[] = {"inboundAuthKey",
+					       "inboundAuthType",
+					       "inboundConfigType",
+					       "friendlyName",
+					       "inboundConfigurationProtocol",
+					       "inboundConfiguration",
+					       NULL};
 	json_t *reqs, *r, *dao = NULL, *parsed = NULL;
 	const json_t *oauth = NULL;
 	const char *key;
@@ -686,8 +724,8 @@ static status map_app(struct ctx *c, const json_t *sp, struct err *e)
 			if (wso2_read(WSO2_FORMAT_XML, json_string_value(x), json_string_length(x),
 				      &parsed, &xe) != ST_OK) {
 				json_decref(reqs);
-				return err_set(e, ST_INVALID, "application: inboundConfiguration: %s",
-					       xe.msg);
+				return err_set(e, ST_INVALID,
+					       "application: inboundConfiguration: %s", xe.msg);
 			}
 			dao = member(parsed, "oAuthAppDO", NULL);
 		}
@@ -720,7 +758,8 @@ status wso2_map(const json_t *tree, struct wso2_object *out, struct err *e)
 	memset(out, 0, sizeof *out);
 	/* XML: {"IdentityProvider": {...}}; JSON and YAML: the object itself. */
 	if (json_is_object(tree) && json_object_size(tree) == 1) {
-		if ((inner = member(tree, "IdentityProvider", NULL)) != NULL && json_is_object(inner)) {
+		if ((inner = member(tree, "IdentityProvider", NULL)) != NULL &&
+		    json_is_object(inner)) {
 			root = inner;
 			kind = WSO2_IDP;
 		} else if ((inner = member(tree, "ServiceProvider", NULL)) != NULL &&
@@ -742,7 +781,8 @@ status wso2_map(const json_t *tree, struct wso2_object *out, struct err *e)
 	out->mapped = json_array();
 	out->dropped = json_array();
 	out->notes = json_array();
-	if (out->body == NULL || out->mapped == NULL || out->dropped == NULL || out->notes == NULL) {
+	if (out->body == NULL || out->mapped == NULL || out->dropped == NULL ||
+	    out->notes == NULL) {
 		wso2_object_clear(out);
 		return err_set(e, ST_NOMEM, "out of memory");
 	}

@@ -40,8 +40,8 @@ enum wso2_format wso2_format_of(const char *media_type, const char *filename)
 	if (media_type != NULL) {
 		if (media_is(media_type, "application/xml") || media_is(media_type, "text/xml"))
 			return WSO2_FORMAT_XML;
-		if (media_is(media_type, "application/yaml") ||
-		    media_is(media_type, "text/yaml") || media_is(media_type, "application/x-yaml"))
+		if (media_is(media_type, "application/yaml") || media_is(media_type, "text/yaml") ||
+		    media_is(media_type, "application/x-yaml"))
 			return WSO2_FORMAT_YAML;
 		if (media_is(media_type, "application/json") || media_is(media_type, "text/json"))
 			return WSO2_FORMAT_JSON;
@@ -105,7 +105,8 @@ static status xml_value(const xmlNode *n, int depth, struct walk *w, json_t **ou
 
 	*out = NULL;
 	if (++w->nodes > LIMIT_IMPORT_NODES)
-		return err_set(w->e, ST_TOO_LARGE, "XML: more than %d elements", LIMIT_IMPORT_NODES);
+		return err_set(w->e, ST_TOO_LARGE, "XML: more than %d elements",
+			       LIMIT_IMPORT_NODES);
 	if (depth > LIMIT_IMPORT_DEPTH)
 		return err_set(w->e, ST_TOO_LARGE, "XML: elements nested deeper than %d",
 			       LIMIT_IMPORT_DEPTH);
@@ -169,8 +170,8 @@ static status read_xml(const char *data, size_t n, json_t **tree, struct err *e)
 {
 	/* No NOENT (entities are not substituted), no DTDLOAD/DTDATTR/DTDVALID
 	 * (no external subset is read), NONET (nothing is fetched), no HUGE. */
-	const int opts = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOWARNING |
-			 XML_PARSE_NOERROR;
+	const int opts =
+	    XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOWARNING | XML_PARSE_NOERROR;
 	struct walk w = {0, e};
 	xmlParserCtxtPtr ctx;
 	xmlDocPtr doc = NULL;
@@ -207,7 +208,8 @@ static status read_xml(const char *data, size_t n, json_t **tree, struct err *e)
 	}
 	if ((st = xml_value(root, 1, &w, &v)) != ST_OK)
 		goto out;
-	if ((o = json_object()) == NULL || json_object_set_new(o, (const char *)root->name, v) != 0) {
+	if ((o = json_object()) == NULL ||
+	    json_object_set_new(o, (const char *)root->name, v) != 0) {
 		json_decref(o);
 		st = err_set(e, ST_NOMEM, "out of memory");
 		goto out;
@@ -340,8 +342,9 @@ static status read_yaml(const char *data, size_t n, json_t **tree, struct err *e
 				v = json_stringn((const char *)ev.data.scalar.value,
 						 ev.data.scalar.length);
 			if (v == NULL) {
-				st = err_set(e, ST_INVALID, "YAML: line %zu: a scalar that is not "
-							    "UTF-8",
+				st = err_set(e, ST_INVALID,
+					     "YAML: line %zu: a scalar that is not "
+					     "UTF-8",
 					     ev.start_mark.line + 1);
 				break;
 			}
@@ -350,7 +353,8 @@ static status read_yaml(const char *data, size_t n, json_t **tree, struct err *e
 		}
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT: {
-			json_t *c = ev.type == YAML_MAPPING_START_EVENT ? json_object() : json_array();
+			json_t *c =
+			    ev.type == YAML_MAPPING_START_EVENT ? json_object() : json_array();
 			if (++nodes > LIMIT_IMPORT_NODES) {
 				json_decref(c);
 				st = err_set(e, ST_TOO_LARGE, "YAML: more than %d nodes",
@@ -449,26 +453,31 @@ static status read_json(const char *data, size_t n, json_t **tree, struct err *e
 	return ST_OK;
 }
 
-status wso2_read(enum wso2_format f, const char *data, size_t n, json_t **tree, struct err *e)
+enum wso2_format wso2_sniff(const char *data, size_t n)
 {
 	size_t i = 0;
 
+	if (n >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < n && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+		i++;
+	if (i < n && data[i] == '<')
+		return WSO2_FORMAT_XML;
+	if (i < n && data[i] == '{')
+		return WSO2_FORMAT_JSON;
+	return WSO2_FORMAT_YAML;
+}
+
+status wso2_read(enum wso2_format f, const char *data, size_t n, json_t **tree, struct err *e)
+{
 	*tree = NULL;
 	if (n > LIMIT_IMPORT_FILE)
-		return err_set(e, ST_TOO_LARGE, "the file has %zu bytes; at most %d are accepted", n,
-			       LIMIT_IMPORT_FILE);
+		return err_set(e, ST_TOO_LARGE, "the file has %zu bytes; at most %d are accepted",
+			       n, LIMIT_IMPORT_FILE);
 	if (memchr(data, '\0', n) != NULL)
 		return err_set(e, ST_INVALID, "the file holds a NUL byte: not a text export");
-	if (f == WSO2_FORMAT_UNKNOWN) {
-		if (n >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-			i = 3;
-		while (i < n && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
-				 data[i] == '\n'))
-			i++;
-		f = i < n && data[i] == '<'   ? WSO2_FORMAT_XML
-		    : i < n && data[i] == '{' ? WSO2_FORMAT_JSON
-					      : WSO2_FORMAT_YAML;
-	}
+	if (f == WSO2_FORMAT_UNKNOWN)
+		f = wso2_sniff(data, n);
 	switch (f) {
 	case WSO2_FORMAT_XML: return read_xml(data, n, tree, e);
 	case WSO2_FORMAT_YAML: return read_yaml(data, n, tree, e);

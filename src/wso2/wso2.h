@@ -57,8 +57,13 @@ const char *wso2_format_name(enum wso2_format f);
  * .yaml, .yml, .json), else WSO2_FORMAT_UNKNOWN. Either may be NULL. */
 enum wso2_format wso2_format_of(const char *media_type, const char *filename);
 
-/* Reads `n` bytes of `data` in format `f` into a generic tree (above).
- * WSO2_FORMAT_UNKNOWN sniffs: '<' XML, '{' JSON, otherwise YAML. */
+/* The format of a file whose type and name say nothing: its first
+ * character after a UTF-8 byte order mark and whitespace is '<' for XML,
+ * '{' for JSON; anything else is read as YAML. */
+enum wso2_format wso2_sniff(const char *data, size_t n);
+
+/* Reads `n` bytes of `data` in format `f` into a generic tree (above);
+ * WSO2_FORMAT_UNKNOWN: the format wso2_sniff() finds. */
 status wso2_read(enum wso2_format f, const char *data, size_t n, json_t **tree, struct err *e);
 
 enum wso2_kind {
