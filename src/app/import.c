@@ -47,6 +47,8 @@ static void print_report(const json_t *r)
 	const char *type = json_string_value(json_object_get(r, "type"));
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *kind = strcmp(type, "application") == 0 ? "application" : "identity provider";
+	size_t i;
+	json_t *v;
 
 	if (strcmp(st, "imported") == 0) {
 		printf("imported %s \"", kind);
@@ -64,7 +66,12 @@ static void print_report(const json_t *r)
 		putchar('\n');
 	}
 	put_list(stdout, "dropped members", json_object_get(r, "dropped"));
-	put_list(stdout, "note", json_object_get(r, "notes"));
+	json_array_foreach(json_object_get(r, "notes"), i, v)
+	{
+		fputs("  note: ", stdout);
+		put_text(stdout, json_string_value(v));
+		putchar('\n');
+	}
 }
 
 /* Reads `path` (at most LIMIT_IMPORT_FILE bytes) into a malloc'd buffer. */

@@ -555,10 +555,7 @@ static status map_oauth(struct ctx *c, const json_t *sp, const json_t *req, cons
 
 	if ((s = text_of(member(dao, "oauthConsumerSecret", &key))) != NULL) {
 		if (masked(s)) {
-			note(c,
-			     "oAuthAppDO.%s: masked in the export (exported without secrets); "
-			     "the application gets a new secret: POST "
-			     ".../inbound-protocols/oidc/regenerate-secret shows it",
+			note(c, "oAuthAppDO.%s: masked in the export (exported without secrets)",
 			     key);
 		} else {
 			put(c, oidc, "clientSecret", json_string(s));
