@@ -59,6 +59,12 @@ status admin_import_file(const struct admin_who *w, const struct admin_import_fi
 		wso2_object_clear(&o);
 		return err_set(e, st, "%s", me.msg);
 	}
+	if (f->only != 0 && (int)o.kind != f->only) {
+		wipe_secret(o.body);
+		wso2_object_clear(&o);
+		return err_set(e, ST_INVALID, "the file holds an %s, not an %s",
+			       wso2_kind_name(o.kind), wso2_kind_name((enum wso2_kind)f->only));
+	}
 	if ((r = json_object()) == NULL) {
 		wipe_secret(o.body);
 		wso2_object_clear(&o);
@@ -185,7 +191,7 @@ static bool dry_run_of(struct admin_call *call, bool *dry)
 }
 
 /* Reads and imports the upload; NULL when answered. */
-static json_t *import_upload(struct admin_call *call, bool *dry)
+static json_t *import_upload(struct admin_call *call, int only, bool *dry)
 {
 	struct admin_import_file f;
 	struct admin_who w;
@@ -196,6 +202,7 @@ static json_t *import_upload(struct admin_call *call, bool *dry)
 	if (!dry_run_of(call, dry) || !upload_of(call, &f))
 		return NULL;
 	w = admin_who_of(call);
+	f.only = only;
 	st = admin_import_file(&w, &f, *dry, &report, &e);
 	if (st == ST_TOO_LARGE)
 		admin_error(call, 413, "IMP-60413", "%s", e.msg);
@@ -212,15 +219,15 @@ ADMIN_HANDLER(admin_import)
 
 	if (!admin_begin(ctx, req, resp, 0, &call))
 		return;
-	if ((report = import_upload(&call, &dry)) == NULL)
+	if ((report = import_upload(&call, 0, &dry)) == NULL)
 		return;
 	admin_json(&call, 200, json_pack("{s:b, s:[o]}", "dryRun", dry, "objects", report), NULL);
 }
 
 /* WSO2's POST /identity-providers/import and /applications/import: one
  * object of that kind; 201 with its Location, or the error of the create. */
-static void import_kind(void *ctx, struct http_req *req, struct http_resp *resp, const char *type,
-			const char *base, const char *prefix)
+static void import_kind(void *ctx, struct http_req *req, struct http_resp *resp,
+			enum wso2_kind kind, const char *base, const char *prefix)
 {
 	struct admin_call call;
 	const char *st, *id;
@@ -230,14 +237,8 @@ static void import_kind(void *ctx, struct http_req *req, struct http_resp *resp,
 
 	if (!admin_begin(ctx, req, resp, 0, &call))
 		return;
-	if ((report = import_upload(&call, &dry)) == NULL)
+	if ((report = import_upload(&call, (int)kind, &dry)) == NULL)
 		return;
-	if (strcmp(json_string_value(json_object_get(report, "type")), type) != 0) {
-		admin_error(&call, 400, "IMP-60400", "the file holds an %s, not an %s",
-			    json_string_value(json_object_get(report, "type")), type);
-		json_decref(report);
-		return;
-	}
 	st = json_string_value(json_object_get(report, "status"));
 	id = json_string_value(json_object_get(report, "id"));
 	if (strcmp(st, "imported") == 0) {
@@ -263,11 +264,10 @@ static void import_kind(void *ctx, struct http_req *req, struct http_resp *resp,
 
 ADMIN_HANDLER(admin_idp_import)
 {
-	import_kind(ctx, req, resp, "identity-provider", "/api/server/v1/identity-providers",
-		    "IDP");
+	import_kind(ctx, req, resp, WSO2_IDP, "/api/server/v1/identity-providers", "IDP");
 }
 
 ADMIN_HANDLER(admin_app_import)
 {
-	import_kind(ctx, req, resp, "application", "/api/server/v1/applications", "APP");
+	import_kind(ctx, req, resp, WSO2_APP, "/api/server/v1/applications", "APP");
 }

@@ -24,6 +24,8 @@ struct admin_import_file {
 	size_t n;
 	const char *media_type; /* its Content-Type, or NULL */
 	const char *filename;   /* its name (extension), or NULL */
+	int only;               /* 0, or the one wso2_kind the caller takes (WSO2's
+				 * /identity-providers/import): another is refused unwritten */
 };
 
 /* Imports the object of `f` into w's tenant (`dry_run`: validates it and

@@ -162,7 +162,8 @@ static void test_idp_jwks(void **state)
 		load(files[i], &o);
 		assert_string_equal(path_str(o.body, "certificate", "jwksUri", NULL),
 				    "https://keys.example.com/oauth2/jwks");
-		assert_null(json_object_get(json_object_get(o.body, "certificate"), "certificates"));
+		assert_null(
+		    json_object_get(json_object_get(o.body, "certificate"), "certificates"));
 		assert_string_equal(path_str(o.body, "idpIssuerName", NULL, NULL),
 				    "https://keys.example.com");
 		assert_true(has(o.mapped, "IdpProperties.jwksUri"));
@@ -203,16 +204,16 @@ static void test_app(void **state)
 		assert_int_equal(json_integer_value(json_object_get(
 				     json_object_get(oidc, "refreshToken"), "expiryInSeconds")),
 				 86400);
-		assert_true(json_is_true(json_object_get(json_object_get(oidc, "refreshToken"),
-							 "renewRefreshToken")));
+		assert_true(json_is_true(
+		    json_object_get(json_object_get(oidc, "refreshToken"), "renewRefreshToken")));
 		assert_string_equal(path_str(oidc, "accessToken", "type", NULL), "Default");
-		assert_string_equal(path_str(oidc, "clientAuthentication", "tokenEndpointAuthMethod",
-					     NULL),
-				    "client_secret_basic");
-		assert_string_equal(json_string_value(json_array_get(
-					json_object_get(json_object_get(oidc, "idToken"), "audience"),
-					0)),
-				    "https://api.partner.example.com");
+		assert_string_equal(
+		    path_str(oidc, "clientAuthentication", "tokenEndpointAuthMethod", NULL),
+		    "client_secret_basic");
+		assert_string_equal(
+		    json_string_value(json_array_get(
+			json_object_get(json_object_get(oidc, "idToken"), "audience"), 0)),
+		    "https://api.partner.example.com");
 		assert_true(json_is_false(json_object_get(oidc, "publicClient")));
 		if (first == NULL)
 			first = json_incref(o.body);
@@ -288,11 +289,13 @@ static void test_inline(void **state)
 	    {WSO2_FORMAT_YAML, "--- {identityProviderName: a}\n--- {b: c}\n", ST_INVALID},
 	    {WSO2_FORMAT_YAML, "? [a]\n: b\n", ST_INVALID},
 	    {WSO2_FORMAT_YAML, "identityProviderName: x\nalias: ~\n", ST_OK},
-	    {WSO2_FORMAT_XML, "<IdentityProvider><IdentityProviderName>&amp;x</IdentityProviderName>"
-			      "</IdentityProvider>",
+	    {WSO2_FORMAT_XML,
+	     "<IdentityProvider><IdentityProviderName>&amp;x</IdentityProviderName>"
+	     "</IdentityProvider>",
 	     ST_OK},
-	    {WSO2_FORMAT_XML, "<IdentityProvider><IdentityProviderName>&undefined;"
-			      "</IdentityProviderName></IdentityProvider>",
+	    {WSO2_FORMAT_XML,
+	     "<IdentityProvider><IdentityProviderName>&undefined;"
+	     "</IdentityProviderName></IdentityProvider>",
 	     ST_INVALID},
 	    {WSO2_FORMAT_JSON, "[\"identityProviderName\"]", ST_INVALID},
 	    {WSO2_FORMAT_JSON, "{\"identityProviderName\": \"  \"}", ST_INVALID},
@@ -330,8 +333,8 @@ static void test_inline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format_of), cmocka_unit_test(test_idp_cert),
-	    cmocka_unit_test(test_idp_jwks),  cmocka_unit_test(test_app),
+	    cmocka_unit_test(test_format_of),    cmocka_unit_test(test_idp_cert),
+	    cmocka_unit_test(test_idp_jwks),     cmocka_unit_test(test_app),
 	    cmocka_unit_test(test_app_variants), cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_inline),
 	};
