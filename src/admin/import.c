@@ -70,14 +70,14 @@ status admin_import_file(const struct admin_who *w, const struct admin_import_fi
 		wso2_object_clear(&o);
 		return err_set(e, ST_NOMEM, "out of memory");
 	}
-	if (f->filename != NULL)
-		conf_put(r, "file", json_string(f->filename), &ok);
+	conf_put(r, "file", f->filename != NULL ? json_string(f->filename) : json_null(), &ok);
 	conf_put(r, "format", json_string(wso2_format_name(fmt)), &ok);
 	conf_put(r, "type", json_string(o.kind == WSO2_IDP ? "identity-provider" : "application"),
 		 &ok);
 	conf_put(r, "name", o.name != NULL ? json_incref(o.name) : json_null(), &ok);
 	if (st != ST_OK) { /* the object lacks what grantd needs */
 		conf_put(r, "status", json_string("skipped"), &ok);
+		conf_put(r, "id", json_null(), &ok);
 		conf_put(r, "reason", json_string(me.msg), &ok);
 		conf_put(r, "conflict", json_false(), &ok);
 		conf_put(r, "mapped", json_array(), &ok);
@@ -93,8 +93,8 @@ status admin_import_file(const struct admin_who *w, const struct admin_import_fi
 				: admin_app_create_body(w, o.body, dry_run, id, NULL, &ce);
 	if (st == ST_OK) {
 		conf_put(r, "status", json_string(dry_run ? "valid" : "imported"), &ok);
-		if (!dry_run)
-			conf_put(r, "id", json_string(id), &ok);
+		conf_put(r, "id", dry_run ? json_null() : json_string(id), &ok);
+		conf_put(r, "reason", json_null(), &ok);
 		if (o.kind == WSO2_APP && secret_generated(o.body, had_secret))
 			json_array_append_new(
 			    o.notes,
@@ -106,9 +106,11 @@ status admin_import_file(const struct admin_who *w, const struct admin_import_fi
 		log_error("import of %s '%s': %s", wso2_kind_name(o.kind),
 			  json_string_value(o.name), ce.msg);
 		conf_put(r, "status", json_string("failed"), &ok);
+		conf_put(r, "id", json_null(), &ok);
 		conf_put(r, "reason", json_string("internal error; see the server log"), &ok);
 	} else {
 		conf_put(r, "status", json_string("skipped"), &ok);
+		conf_put(r, "id", json_null(), &ok);
 		conf_put(r, "reason", json_string(ce.msg), &ok);
 	}
 	conf_put(r, "conflict", json_boolean(st == ST_CONFLICT), &ok);

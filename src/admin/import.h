@@ -31,9 +31,10 @@ struct admin_import_file {
 /* Imports the object of `f` into w's tenant (`dry_run`: validates it and
  * checks for conflicts, writes nothing). ST_OK when the file was read:
  * then `*report` is the object's entry
- *   {"file"?, "format", "type": "identity-provider"|"application",
+ *   {"file", "format", "type": "identity-provider"|"application",
  *    "name", "status": "imported"|"valid"|"skipped"|"failed",
- *    "id"? (imported), "reason"? (skipped, failed), "conflict": bool,
+ *    "id" (imported; else null), "reason" (skipped, failed; else null),
+ *    "conflict": bool,
  *    "mapped": [...], "dropped": [...], "notes": [...]}
  * ("skipped": grantd refused the object, e.g. its name is taken;
  * "failed": a server fault, logged). Otherwise the file itself was refused

@@ -51,6 +51,10 @@ OIDC = V1 + "/applications/{id}/inbound-protocols/oidc"
 REGEN = V1 + "/applications/{id}/inbound-protocols/oidc/regenerate-secret"
 AUDIT = V1 + "/audit-events"
 VALIDATE = V1 + "/jwt-grant/validate"
+IMPORT = V1 + "/import"
+IDP_IMPORT = V1 + "/identity-providers/import"
+APP_IMPORT = V1 + "/applications/import"
+WSO2_DATA = os.path.join(ROOT, "tests", "data", "wso2")
 TOKEN = "/oauth2/token"
 HEALTHZ = "/healthz"
 METRICS = "/metrics"
@@ -163,7 +167,8 @@ SEEN = collections.defaultdict(set)
 CONTRIBUTORS = {"test_tenants", "test_identity_providers", "test_applications",
                 "test_audit_events", "test_validate_dry_run", "test_token_endpoint",
                 "test_healthz", "test_metrics", "test_jwks", "test_introspect_and_revoke", "test_metadata", "test_auth_tenant_and_size_errors",
-                "test_throttled_logins", "test_token_rate_limit", "test_change_own_password"}
+                "test_throttled_logins", "test_token_rate_limit", "test_change_own_password",
+                "test_import_files"}
 COMPLETED = set()
 
 
@@ -1044,6 +1049,34 @@ def too_large(op):
     if "requestBody" in op:
         return {"data": b"{" + b" " * ADMIN_BODY_MAX + b"}", "headers": JSON}
     return {"data": b"x", "headers": JSON}
+
+
+def wso2_file(name):
+    with open(os.path.join(WSO2_DATA, name), "rb") as f:
+        return f.read()
+
+
+def test_import_files(api, request):
+    """WSO2 export files (docs/import.md): the report, WSO2's per-kind paths."""
+    XML = {"Content-Type": "application/xml"}
+    YAML = {"Content-Type": "application/yaml"}
+    r = api.call("post", IMPORT, data=wso2_file("idp-jwks.xml"), headers=XML, expect=200)
+    assert r.json()["objects"][0]["status"] == "imported"
+    r = api.call("post", IMPORT, data=wso2_file("idp-jwks.json"), headers=JSON, expect=200)
+    assert r.json()["objects"][0]["conflict"] is True
+    api.call("post", IMPORT, data=wso2_file("hostile/billion-laughs.xml"), headers=XML,
+             expect=400)
+    api.call("post", IMPORT, data=b"<x/>", headers=TEXT, expect=415)
+    for template, name, other in ((IDP_IMPORT, "idp-cert.yaml", "app-jwt-bearer.yaml"),
+                                  (APP_IMPORT, "app-jwt-bearer.yaml", "idp-cert.yaml")):
+        api.call("post", template, data=wso2_file(name), headers=YAML,
+                 params={"dryRun": "true"}, expect=200)
+        r = api.call("post", template, data=wso2_file(name), headers=YAML, expect=201)
+        assert r.headers["Location"].endswith(r.json()["id"])
+        api.call("post", template, data=wso2_file(name), headers=YAML, expect=409)
+        api.call("post", template, data=wso2_file(other), headers=YAML, expect=400)
+        api.call("post", template, data=b"{}", headers=TEXT, expect=415)
+    completed(request)
 
 
 def test_auth_tenant_and_size_errors(api, doc, request):
