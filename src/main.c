@@ -139,6 +139,23 @@ static int load_config(const char *path, struct config **cfg)
 	return EXIT_OK;
 }
 
+/* load_config() for a command that works on the data dir without serving:
+ * warnings and errors only, libsodium ready. */
+static int load_tool_config(const char *path, struct config **cfg)
+{
+	int rc = load_config(path, cfg);
+
+	if (rc != EXIT_OK)
+		return rc;
+	log_set_level(LOG_WARN);
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		config_free(*cfg);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	const char *path;
@@ -192,14 +209,8 @@ static int cmd_keys(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if ((rc = load_config(path, &cfg)) != EXIT_OK)
+	if ((rc = load_tool_config(path, &cfg)) != EXIT_OK)
 		return rc;
-	log_set_level(LOG_WARN);
-	if (sodium_init() < 0) {
-		log_error("libsodium failed to initialise");
-		config_free(cfg);
-		return EXIT_RUNTIME;
-	}
 	rc = app_keys_rotate(cfg, tenant);
 	config_free(cfg);
 	return rc;
@@ -334,14 +345,8 @@ static int cmd_import(int argc, char **argv)
 		fprintf(stderr, "grantd: no export file given\n\n%s", usage_import);
 		return EXIT_USAGE;
 	}
-	if ((rc = load_config(path, &cfg)) != EXIT_OK)
+	if ((rc = load_tool_config(path, &cfg)) != EXIT_OK)
 		return rc;
-	log_set_level(LOG_WARN);
-	if (sodium_init() < 0) {
-		log_error("libsodium failed to initialise");
-		config_free(cfg);
-		return EXIT_RUNTIME;
-	}
 	rc = app_import(cfg, tenant, dry_run, files, nfiles);
 	config_free(cfg);
 	return rc;

@@ -306,45 +306,46 @@ static void add_cert_text(struct ctx *c, json_t *certs, const char *s)
 
 /* The certificates of Certificate (text, or WSO2's JSON array
  * [{"thumbPrint", "certValue"}]) or else certificateInfoArray. */
+/* The certValue of each {"thumbPrint", "certValue"} entry of `arr`. */
+static void add_cert_values(struct ctx *c, json_t *certs, const json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+	{
+		char *cv = text_of(member(v, "certValue", NULL));
+		if (cv != NULL)
+			add_cert_text(c, certs, cv);
+		free(cv);
+	}
+}
+
 static json_t *idp_certificates(struct ctx *c, const json_t *idp)
 {
 	const char *key;
-	json_t *certs = json_array(), *info;
+	json_t *certs = json_array(), *info, *arr = NULL;
 	char *s = text_of(member(idp, "certificate", &key));
 
 	if (certs == NULL) {
 		c->ok = false;
+		free(s);
 		return NULL;
 	}
 	if (s != NULL && s[0] == '[') {
-		json_t *arr = json_loads(s, JSON_REJECT_DUPLICATES, NULL), *e;
-		size_t i;
-		json_array_foreach(arr, i, e)
-		{
-			char *cv = text_of(member(e, "certValue", NULL));
-			if (cv != NULL)
-				add_cert_text(c, certs, cv);
-			free(cv);
-		}
-		json_decref(arr);
+		arr = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
+		add_cert_values(c, certs, arr);
 		mapped(c, "", key);
 	} else if (s != NULL) {
 		add_cert_text(c, certs, s);
 		mapped(c, "", key);
 	} else if ((info = member(idp, "certificateInfoArray", &key)) != NULL) {
-		json_t *arr = items_of(info, "certificateInfo"), *e;
-		size_t i;
-		json_array_foreach(arr, i, e)
-		{
-			char *cv = text_of(member(e, "certValue", NULL));
-			if (cv != NULL)
-				add_cert_text(c, certs, cv);
-			free(cv);
-		}
+		arr = items_of(info, "certificateInfo");
+		add_cert_values(c, certs, arr);
 		if (json_array_size(certs) > 0)
 			mapped(c, "", key);
-		json_decref(arr);
 	}
+	json_decref(arr);
 	free(s);
 	return certs;
 }
