@@ -10,18 +10,6 @@
 #include "oauth/conf_util.h"
 #include "wso2/wso2.h"
 
-/* Wipes the clientSecret an application body may still hold (the create
- * path removes it when it accepts it). */
-static void wipe_secret(json_t *body)
-{
-	json_t *oidc =
-	    json_object_get(json_object_get(body, "inboundProtocolConfiguration"), "oidc");
-	json_t *s = json_object_get(oidc, "clientSecret");
-
-	if (json_is_string(s))
-		mem_wipe((char *)json_string_value(s), json_string_length(s));
-}
-
 /* Whether the created application was given a secret nobody has seen: a
  * confidential client authenticating with a secret, none in the export. */
 static bool secret_generated(const json_t *body, bool had_secret)
@@ -60,13 +48,11 @@ status admin_import_file(const struct admin_who *w, const struct admin_import_fi
 		return err_set(e, st, "%s", me.msg);
 	}
 	if (f->only != 0 && (int)o.kind != f->only) {
-		wipe_secret(o.body);
 		wso2_object_clear(&o);
 		return err_set(e, ST_INVALID, "the file holds an %s, not an %s",
 			       wso2_kind_name(o.kind), wso2_kind_name((enum wso2_kind)f->only));
 	}
 	if ((r = json_object()) == NULL) {
-		wipe_secret(o.body);
 		wso2_object_clear(&o);
 		return err_set(e, ST_NOMEM, "out of memory");
 	}
@@ -118,7 +104,6 @@ status admin_import_file(const struct admin_who *w, const struct admin_import_fi
 	conf_put(r, "dropped", json_incref(o.dropped), &ok);
 	conf_put(r, "notes", json_incref(o.notes), &ok);
 out:
-	wipe_secret(o.body);
 	wso2_object_clear(&o);
 	if (!ok) {
 		json_decref(r);

@@ -22,6 +22,12 @@ const char *wso2_kind_name(enum wso2_kind k)
 
 void wso2_object_clear(struct wso2_object *o)
 {
+	json_t *oidc =
+	    json_object_get(json_object_get(o->body, "inboundProtocolConfiguration"), "oidc");
+	json_t *secret = json_object_get(oidc, "clientSecret");
+
+	if (json_is_string(secret))
+		mem_wipe((char *)json_string_value(secret), json_string_length(secret));
 	json_decref(o->name);
 	json_decref(o->body);
 	json_decref(o->mapped);

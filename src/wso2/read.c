@@ -1,5 +1,6 @@
 /* read.c - WSO2 export files (XML, YAML, JSON) into a generic JSON tree
  * (wso2.h, docs/import.md "Reading the files"). */
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -166,6 +167,14 @@ static void xml_silent(void *ctx, const char *msg, ...)
 	(void)msg;
 }
 
+/* libxml2 asks multithreaded programs to initialise it once, first. */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+	xmlInitParser();
+}
+
 static status read_xml(const char *data, size_t n, json_t **tree, struct err *e)
 {
 	/* No NOENT (entities are not substituted), no DTDLOAD/DTDATTR/DTDVALID
@@ -187,6 +196,7 @@ static status read_xml(const char *data, size_t n, json_t **tree, struct err *e)
 		return err_set(e, ST_INVALID,
 			       "XML: a document type declaration (<!DOCTYPE, <!ENTITY) is not "
 			       "accepted");
+	pthread_once(&xml_once, xml_init);
 	xmlSetGenericErrorFunc(NULL, xml_silent);
 	if ((ctx = xmlNewParserCtxt()) == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");

@@ -89,8 +89,8 @@ struct wso2_object {
  * name; an application's OAuth inbound and one grant type grantd knows):
  * then `out` is cleared, but out->kind and out->name are set when known. */
 status wso2_map(const json_t *tree, struct wso2_object *out, struct err *e);
-/* Releases the members of `o` (not `o` itself); wipes nothing: the caller
- * deletes the secret from the body before releasing. */
+/* Wipes a clientSecret the body still holds, then releases the members of
+ * `o` (not `o` itself). */
 void wso2_object_clear(struct wso2_object *o);
 
 #endif

@@ -170,6 +170,22 @@ def test_cli_objects_grantd_cannot_take_are_skipped(make_server):
     assert re.search(r'^imported application "Legacy App"', r.stdout, re.M), r.stdout
 
 
+def test_cli_import_into_tenant(make_server):
+    srv = make_server().start()
+    r = srv.post(API + "/tenants", auth=srv.admin, json={
+        "domain": "acme.com", "owners": [{"username": "alice", "password": "alice-Passw0rd-e2e"}]})
+    assert r.status_code == 201, r.text
+    srv.stop()
+    r = cli_import(srv, "idp-cert.json", "app-jwt-bearer.json", extra=("--tenant", "acme.com"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    srv.start()
+    assert names(srv, "identity-providers") == []
+    assert names(srv, "identity-providers", prefix="/t/acme.com") == ["Partner IdP"]
+    uj.assert_tokens(token_with_partner(srv, prefix="/t/acme.com"), refresh=True)
+    # the super tenant has neither: the client is unknown there
+    assert token_with_partner(srv).status_code in (400, 401)
+
+
 def test_cli_usage_and_running_server(make_server):
     srv = stopped(make_server)
     r = run_grantd("import", "-c", srv.config_path)

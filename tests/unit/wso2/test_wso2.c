@@ -144,7 +144,7 @@ static void test_idp_cert(void **state)
 		assert_false(has(o.dropped, "PermissionAndRoleConfig"));
 		assert_false(has(o.dropped, "IdpProperties.isIdPMetadataEnabled"));
 		if (first == NULL)
-			first = json_incref(o.body);
+			first = json_deep_copy(o.body);
 		else
 			assert_true(json_equal(first, o.body));
 		wso2_object_clear(&o);
@@ -216,7 +216,7 @@ static void test_app(void **state)
 		    "https://api.partner.example.com");
 		assert_true(json_is_false(json_object_get(oidc, "publicClient")));
 		if (first == NULL)
-			first = json_incref(o.body);
+			first = json_deep_copy(o.body);
 		else
 			assert_true(json_equal(first, o.body));
 		wso2_object_clear(&o);
