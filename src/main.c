@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libxml/xmlversion.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <sodium.h>
 #include <sqlite3.h>
+#include <yaml.h>
 
 #include "app/app.h"
 #include "config/config.h"
@@ -392,6 +394,8 @@ static int cmd_version(int argc, char **argv)
 	printf("SQLite %s\n", sqlite3_libversion());
 	printf("jansson %s\n", jansson_version_str());
 	printf("libsodium %s\n", sodium_version_string());
+	printf("libxml2 %s\n", LIBXML_DOTTED_VERSION);
+	printf("libyaml %s\n", yaml_get_version_string());
 	return EXIT_OK;
 }
 
