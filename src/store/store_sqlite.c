@@ -261,7 +261,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	X(IDP_PAGE, "SELECT " IDP_COLS " FROM identity_providers WHERE tenant_id = ?1"            \
 		    NAME_FILTER " ORDER BY created_at, id" PAGE)                                   \
 	X(APP_INSERT, "INSERT INTO applications (" APP_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")   \
-	X(APP_UPDATE, "UPDATE applications SET name = ?, doc = ?, updated_at = ? "                \
+	X(APP_UPDATE, "UPDATE applications SET name = ?, client_id = ?, doc = ?, updated_at = ? " \
 		      "WHERE tenant_id = ? AND id = ?")                                             \
 	X(APP_SECRET_GET, "SELECT secret_hash FROM applications WHERE tenant_id = ? AND id = ?")  \
 	X(APP_SECRET_SET, "UPDATE applications SET secret_hash = ? WHERE tenant_id = ? AND id = ?") \
@@ -1995,6 +1995,7 @@ static status app_update_body(struct conn *c, void *arg, struct err *e)
 	if ((ret = q_open(c, SQL_APP_UPDATE, &q, e)) != ST_OK)
 		goto out;
 	q_text(&q, p->name);
+	q_text(&q, p->client_id);
 	q_text(&q, p->doc != NULL ? p->doc : "{}");
 	q_int(&q, now_or(p->updated_at));
 	q_text(&q, p->tenant_id);
