@@ -154,6 +154,21 @@ static json_t *with_id(const char *id, json_t *doc)
 	return o;
 }
 
+/* The stored document `old` with `oidc` (borrowed) as its OIDC
+ * configuration: name, description and WSO2's application members kept.
+ * NULL on OOM. */
+static json_t *with_oidc(const json_t *old, json_t *oidc)
+{
+	json_t *doc = json_deep_copy(old);
+
+	if (doc == NULL || json_object_set_new(doc, "inboundProtocolConfiguration",
+					       json_pack("{s:O}", "oidc", oidc)) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 /* A copy of the oidc object with "clientSecret" right after "clientId". */
 static json_t *oidc_with_secret(json_t *oidc, const char *secret)
 {
@@ -616,9 +631,7 @@ static void first_oidc(struct admin_call *call, const struct store_app *a, json_
 
 	if (!take_secret(call, body, "", secret, &chosen) || !fill_client_id(call, body))
 		goto out;
-	doc = json_pack("{s:O, s:O, s:{s:O}}", "name", json_object_get(old, "name"), "description",
-			json_object_get(old, "description"), "inboundProtocolConfiguration", "oidc",
-			body);
+	doc = with_oidc(old, body);
 	if (doc == NULL) {
 		admin_error(call, 500, "APP-50000", "out of memory");
 		goto out;
@@ -690,9 +703,7 @@ ADMIN_HANDLER(admin_app_oidc_put)
 		goto out;
 	}
 	json_object_set_new(body, "clientId", json_string(a.client_id));
-	doc = json_pack("{s:O, s:O, s:{s:O}}", "name", json_object_get(old, "name"), "description",
-			json_object_get(old, "description"), "inboundProtocolConfiguration", "oidc",
-			body);
+	doc = with_oidc(old, body);
 	if (doc == NULL) {
 		admin_error(&call, 500, "APP-50000", "out of memory");
 		goto out;
@@ -778,7 +789,7 @@ ADMIN_HANDLER(admin_app_regenerate_secret)
 		goto out;
 	}
 	/* The store revokes the application's tokens in the same transaction
-	 * as the new hash (docs/jwt-grant.md sections 5, 6 and 9). */
+	 * as the new hash (docs/jwt-grant.md, "Revocation by the server"). */
 	admin_audit(&call, &audit, "regenerate-secret", "application", a.id,
 		    json_pack("{s:s, s:s, s:b}", "name", a.name, "clientId", a.client_id,
 			      "tokensRevoked", 1));

@@ -226,7 +226,7 @@ static void env_name(const struct key_def *d, char *out, size_t n)
 }
 
 /* "90s", "30m", "1h", "1d" for a duration in seconds (the largest exact
- * unit; one minute stays "60s" as the contract writes it). */
+ * unit; one minute stays "60s" as docs/configuration.md writes it). */
 static void fmt_duration(int64_t s, char *out, size_t n)
 {
 	if (s != 0 && s % DAY == 0)

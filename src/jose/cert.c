@@ -313,35 +313,3 @@ out:
 	free(raw);
 	return st;
 }
-
-status jose_keyset_from_pems(const struct sv *pems, size_t n, struct jose_keyset **out,
-			     struct err *e)
-{
-	struct jose_keyset *ks = NULL;
-	status st = ST_OK;
-
-	*out = NULL;
-	if (n == 0)
-		return err_set(e, ST_INVALID, "no certificate given");
-	if (n > LIMIT_IDP_CERTS)
-		return err_set(e, ST_TOO_LARGE, "%zu certificates, more than the limit of %d", n,
-			       LIMIT_IDP_CERTS);
-	if (jose_keyset_new(&ks) != ST_OK)
-		return err_set(e, ST_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		struct err sub;
-		struct jose_key *key = NULL;
-		err_clear(&sub);
-		st = jose_key_from_pem(pems[i], &key, &sub);
-		if (st != ST_OK) {
-			st = err_set(e, st, "entry %zu: %s", i, sub.msg);
-			goto out;
-		}
-		ks->keys[ks->n++] = key;
-	}
-	*out = ks;
-	ks = NULL;
-out:
-	jose_keyset_free(ks);
-	return st;
-}

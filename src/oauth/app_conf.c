@@ -42,6 +42,25 @@ static const struct {
     {"none", APP_AUTH_NONE},
 };
 
+/* WSO2 IS 7's other ApplicationModel members (applications.yaml): kept like
+ * the OIDC ones below. applicationEnabled is refused unless true: a
+ * disabled application that still got tokens would contradict it. */
+static const struct conf_extra wso2_app_members[] = {
+    {NULL, "imageUrl", JSON_STRING},
+    {NULL, "accessUrl", JSON_STRING},
+    {NULL, "logoutReturnUrl", JSON_STRING},
+    {NULL, "templateId", JSON_STRING},
+    {NULL, "templateVersion", JSON_STRING},
+    {NULL, "isManagementApp", JSON_TRUE},
+    {NULL, "isB2BSelfServiceApp", JSON_TRUE},
+    {NULL, "enhancedOrgAuthenticationEnabled", JSON_TRUE},
+    {NULL, "associatedRoles", JSON_OBJECT},
+    {NULL, "claimConfiguration", JSON_OBJECT},
+    {NULL, "authenticationSequence", JSON_OBJECT},
+    {NULL, "advancedConfigurations", JSON_OBJECT},
+    {NULL, "provisioningConfigurations", JSON_OBJECT},
+};
+
 /* WSO2 IS 7's other OpenIDConnectConfiguration members (its application
  * API, applications.yaml): stored and returned unchanged, type-checked,
  * never acted on (docs/api/openapi.yaml, OidcConfiguration). Members whose
@@ -717,8 +736,36 @@ static status parse_oidc(const json_t *oidc, const struct config *cfg, struct ap
 	return st;
 }
 
+static status parse_doc_core(const json_t *doc, const struct config *cfg, struct app_conf *c,
+			     struct err *e);
+
+/* The document: WSO2's application members kept aside in c->wso2_app,
+ * the rest parsed. */
 static status parse_doc(const json_t *doc, const struct config *cfg, struct app_conf *c,
 			struct err *e)
+{
+	const json_t *en = conf_member(doc, "applicationEnabled");
+	json_t *rest = NULL;
+	status st;
+
+	if (en != NULL && !json_is_true(en))
+		return err_set(e, ST_INVALID,
+			       "applicationEnabled: only true is supported by grantd (an "
+			       "application that must not get tokens is deleted, or its secret "
+			       "regenerated)");
+	st = conf_extras_take(doc, wso2_app_members,
+			      sizeof wso2_app_members / sizeof wso2_app_members[0], "", &rest,
+			      &c->wso2_app, e);
+	if (st == ST_OK) {
+		json_object_del(rest, "applicationEnabled");
+		st = parse_doc_core(rest, cfg, c, e);
+	}
+	json_decref(rest);
+	return st;
+}
+
+static status parse_doc_core(const json_t *doc, const struct config *cfg, struct app_conf *c,
+			     struct err *e)
 {
 	static const char *const fields[] = {"name", "description", "inboundProtocolConfiguration",
 					     NULL};
@@ -856,6 +903,7 @@ void app_conf_free(struct app_conf *c)
 	jose_keyset_free(c->client_keys);
 	json_decref(c->client_jwks);
 	json_decref(c->wso2);
+	json_decref(c->wso2_app);
 	mem_wipe(c->secret_hash, sizeof c->secret_hash);
 	free(c);
 }
@@ -884,6 +932,8 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 		conf_put(doc, "name", json_string(c->name), &ok);
 		conf_put(doc, "description", json_string(c->description ? c->description : ""),
 			 &ok);
+		if (ok && c->wso2_app != NULL && !conf_extras_put(doc, c->wso2_app))
+			ok = false;
 		if (!ok) {
 			json_decref(doc);
 			return NULL;
@@ -938,6 +988,8 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 	conf_put(doc, "name", json_string(c->name), &ok);
 	conf_put(doc, "description", json_string(c->description ? c->description : ""), &ok);
 	conf_put(doc, "inboundProtocolConfiguration", ipc, &ok);
+	if (ok && c->wso2_app != NULL && !conf_extras_put(doc, c->wso2_app))
+		ok = false;
 	if (!ok) {
 		json_decref(doc);
 		return NULL;

@@ -24,9 +24,10 @@
  * store keeps a placeholder client id for it ("~" + its id, which no
  * client id can be).
  *
- * WSO2's other OIDC members (allowedOrigins, pkce, logout, state, ...; the
- * list is in app_conf.c) are kept in `wso2`, stored and returned as
- * given, and change nothing.
+ * WSO2's other application members (imageUrl, claimConfiguration,
+ * advancedConfigurations, ...) and OIDC members (allowedOrigins, pkce,
+ * logout, state, ...; the lists are in app_conf.c) are kept in `wso2_app`
+ * and `wso2`, stored and returned as given, and change nothing.
  *
  * Validation rules (every error is "<path>: <reason>", the path spelled as
  * in the document, e.g. "inboundProtocolConfiguration.oidc.grantTypes[1]:
@@ -136,7 +137,8 @@ struct app_conf {
 	char *client_jwks_uri;           /* private_key_jwt */
 	struct jose_keyset *client_keys; /* private_key_jwt inline jwks */
 	json_t *client_jwks;             /* that jwks as given, for app_conf_doc() */
-	json_t *wso2;                    /* WSO2's members we keep, nested as given; or NULL */
+	json_t *wso2;                    /* WSO2's OIDC members we keep, nested as given */
+	json_t *wso2_app;                /* WSO2's application members we keep; or NULL */
 	bool has_oidc;                   /* false: no OIDC configuration (nor client) yet */
 	int refs;                        /* private */
 };

@@ -220,7 +220,8 @@ struct store_ops {
 			     const struct store_audit *audit, struct err *e);
 	/* Updates name, issuer, enabled, doc and updated_at of (tenant_id, id).
 	 * When the IdP is saved disabled, the tokens issued through it are
-	 * revoked in the same transaction (contract §6). */
+	 * revoked in the same transaction (docs/jwt-grant.md, "Revocation by the
+	 * server"). */
 	status (*idp_update)(struct store *s, const struct store_idp *idp,
 			     const struct store_audit *audit, struct err *e);
 	/* Deletes the IdP and revokes the tokens issued through it. */

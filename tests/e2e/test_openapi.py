@@ -413,6 +413,10 @@ def test_schemas_are_valid_json_schema_2020_12(doc):
 # Schemas whose objects are open by nature (JWKs carry key-type members) or
 # have optional members by design.
 OPEN_SCHEMAS = {"Jwk", "Jwks"}
+WSO2_APP = ("imageUrl", "accessUrl", "logoutReturnUrl", "templateId", "templateVersion",
+            "isManagementApp", "isB2BSelfServiceApp", "enhancedOrgAuthenticationEnabled",
+            "associatedRoles", "claimConfiguration", "authenticationSequence",
+            "advancedConfigurations", "provisioningConfigurations")
 # WSO2's OIDC members are returned when they were given.
 WSO2_OIDC = ("state", "allowedOrigins", "pkce", "hybridFlow", "subjectToken", "logout",
              "validateRequestObjectSignature", "scopeValidators", "requestObject",
@@ -435,8 +439,8 @@ OPTIONAL_MEMBERS = {"OAuthError": {"error_description"},
                                                  "tlsClientAuthSubjectDn",
                                                  "tokenEndpointAllowReusePvtKeyJwt"},
                     # No OAuth client yet: created with a name only.
-                    "Application": {"inboundProtocolConfiguration"},
-                    "ApplicationCreated": {"inboundProtocolConfiguration"},
+                    "Application": {"inboundProtocolConfiguration", *WSO2_APP},
+                    "ApplicationCreated": {"inboundProtocolConfiguration", *WSO2_APP},
                     "IntrospectionActive": {"scope", "jti"},
                     # WSO2's members are returned when they were given.
                     "IdentityProvider": {"image", "isPrimary", "isFederationHub",
@@ -535,7 +539,7 @@ def route_tables():
                 entries.add((m.group(1).lower(), prefix + m.group(3)))
             tables[name] = entries
     with open(os.path.join(SRC, "app", "routes.c"), encoding="utf-8") as f:
-        served = set(re.findall(r"\{\s*(\w+)\s*,\s*&\w+\s*\}", f.read()))
+        served = set(re.findall(r"\{\s*(\w+)\s*,\s*&\w+\s*(?:,\s*\w+\s*)?\}", f.read()))
     served.add("builtin_routes")
     assert "admin_routes" in served and served <= set(tables), (served, set(tables))
     return set().union(*(tables[t] for t in served))

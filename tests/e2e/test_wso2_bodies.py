@@ -5,6 +5,7 @@ returned unchanged, type-checked; a typo is still refused by name. An
 application may be created with a name only and get its OIDC configuration
 later with PUT .../inbound-protocols/oidc, WSO2's console flow."""
 import base64
+import json
 
 
 import util_certs as uc
@@ -294,3 +295,100 @@ def test_first_oidc_with_migrated_credentials(server):
     r = server.put(url, auth=server.admin, json={"grantTypes": [uj.JWT_BEARER],
                                                  "publicClient": True})
     assert r.status_code == 200 and "clientSecret" not in r.json(), r.text
+
+
+# An application body made of the examples in WSO2 IS 7's application
+# OpenAPI document (applications.yaml: ApplicationModel and
+# OpenIDConnectConfiguration with their sub-schemas), as its console or a
+# migration script sends it.
+WSO2_APP_TOP = {
+    "description": "This is the configuration for Pickup application.",
+    "imageUrl": "https://example.com/logo/my-logo.png",
+    "accessUrl": "https://example.com/login",
+    "logoutReturnUrl": "https://example.com/app/logout",
+    "templateId": "980b8tester24c64a8a09a0d80abf8c337bd2555",
+    "templateVersion": "v1.0.0",
+    "isManagementApp": False,
+    "isB2BSelfServiceApp": False,
+    "applicationEnabled": True,
+    "claimConfiguration": {"dialect": "LOCAL", "claimMappings": [], "requestedClaims": [],
+                           "subject": {"claim": {"uri": "http://wso2.org/claims/username"}},
+                           "role": {"includeUserDomain": True}},
+    "advancedConfigurations": {"saas": False, "discoverableByEndUsers": False,
+                               "skipLoginConsent": False, "skipLogoutConsent": False,
+                               "returnAuthenticatedIdpList": False,
+                               "enableAuthorization": True},
+}
+WSO2_APP_OIDC = {
+    "grantTypes": [uj.JWT_BEARER, "refresh_token"],
+    "callbackURLs": ["https://app.example.com/callback"],
+    "allowedOrigins": ["https://app.example.com"],
+    "publicClient": False,
+    "multipleClientSecretsConfigured": True,
+    "pkce": {"mandatory": False, "supportPlainTransformAlgorithm": True},
+    "accessToken": {"type": "JWT", "userAccessTokenExpiryInSeconds": 3600,
+                    "applicationAccessTokenExpiryInSeconds": 3600, "bindingType": "cookie",
+                    "revokeTokensWhenIDPSessionTerminated": True,
+                    "validateTokenBinding": False},
+    "refreshToken": {"expiryInSeconds": 86400, "extendRenewedRefreshTokenExpiryTime": False,
+                     "renewRefreshToken": True, "gracefulRefreshTokenRotationEnabled": False,
+                     "gracefulRefreshTokenRotationValidityPeriod": 60,
+                     "gracefulRefreshTokenReuseLimit": 1},
+    "idToken": {"expiryInSeconds": 3600, "audience": ["http://idp.xyz.com"],
+                "idTokenSignedResponseAlg": "PS256"},
+    "logout": {"backChannelLogoutUrl": "https://app.example.com/backchannel/callback",
+               "frontChannelLogoutUrl": "https://app.example.com/frontchannel/callback"},
+    "validateRequestObjectSignature": False,
+    "scopeValidators": ["Role based scope validator", "XACML Scope Validator"],
+    "clientAuthentication": {"tokenEndpointAuthMethod": "client_secret_basic",
+                             "tokenEndpointAllowReusePvtKeyJwt": False,
+                             "tokenEndpointAuthSigningAlg": "PS256",
+                             "tlsClientAuthSubjectDn": "CN=John Doe,OU=OrgUnit,O=Organization,"
+                                                       "L=Colombo,ST=Western,C=LK"},
+    "isFAPIApplication": False,
+    "fapiProfile": "FAPI1_ADVANCED",
+}
+
+
+def test_wso2_application_example_round_trips(server):
+    body = dict(WSO2_APP_TOP, name="pickup",
+                inboundProtocolConfiguration={"oidc": WSO2_APP_OIDC})
+    r = server.post(APPS, auth=server.admin, json=body)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    oidc = created["inboundProtocolConfiguration"]["oidc"]
+    cid, secret = oidc["clientId"], oidc["clientSecret"]
+    got = server.get(APPS + "/" + created["id"], auth=server.admin).json()
+    for k, v in WSO2_APP_TOP.items():
+        if k != "applicationEnabled":
+            assert got[k] == v, k
+    got_oidc = got["inboundProtocolConfiguration"]["oidc"]
+    for k, v in WSO2_APP_OIDC.items():
+        if isinstance(v, dict):
+            for kk, vv in v.items():
+                assert got_oidc[k][kk] == vv, (k, kk)
+        else:
+            assert got_oidc[k] == v, k
+    # grantd's own members act as documented: a JWT access token whose
+    # audience is the example's.
+    tok = uj.assert_tokens(uj.jwt_grant(server, grant_idp(server, "pickup-idp"), (cid, secret)))
+    payload = tok["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert "http://idp.xyz.com" in (claims["aud"] if isinstance(claims["aud"], list)
+                                    else [claims["aud"]])
+    # PUT of the oidc object keeps the application's members; PATCH of the
+    # name keeps both.
+    r = server.put(APPS + "/" + created["id"] + "/inbound-protocols/oidc", auth=server.admin,
+                   json={"grantTypes": [uj.JWT_BEARER]})
+    assert r.status_code == 200, r.text
+    r = server.patch(APPS + "/" + created["id"], auth=server.admin, json={"name": "pickup-2"})
+    assert r.status_code == 200, r.text
+    got = server.get(APPS + "/" + created["id"], auth=server.admin).json()
+    assert got["name"] == "pickup-2" and got["imageUrl"] == WSO2_APP_TOP["imageUrl"]
+    assert got["claimConfiguration"] == WSO2_APP_TOP["claimConfiguration"]
+    # What would contradict grantd is refused by name, a typo too.
+    for extra, why in [({"applicationEnabled": False}, "applicationEnabled: only true"),
+                       ({"imageURL": "x"}, "imageURL: unknown field"),
+                       ({"claimConfiguration": []}, "claimConfiguration: must be an object")]:
+        r = server.post(APPS, auth=server.admin, json=dict({"name": "refused"}, **extra))
+        assert r.status_code == 400 and why in r.json()["description"], r.text

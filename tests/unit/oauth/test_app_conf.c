@@ -827,7 +827,11 @@ static void name_only(void **state)
 		assert_false(app_conf_accepts_auth(c, APP_AUTH_SECRET_BASIC));
 		assert_false(app_conf_accepts_auth(c, APP_AUTH_NONE));
 		doc = app_conf_doc(c, cfg);
-		assert_true(json_equal(doc, load("{\"name\":\"later\",\"description\":\"d\"}")));
+		{
+			json_t *want = load("{\"name\":\"later\",\"description\":\"d\"}");
+			assert_true(json_equal(doc, want));
+			json_decref(want);
+		}
 		json_decref(doc);
 		app_conf_free(c);
 	}
@@ -918,7 +922,11 @@ static void wso2_members(void **state)
 	app_conf_free(c);
 	json_decref(doc);
 	/* The caller's document is not changed by the parse. */
-	assert_true(json_equal(given, load(WSO2)));
+	{
+		json_t *want = load(WSO2);
+		assert_true(json_equal(given, want));
+		json_decref(want);
+	}
 	json_decref(given);
 
 	rejects(base_with(OIDC ".pkce", "true"), OIDC ".pkce: must be an object");
@@ -932,6 +940,30 @@ static void wso2_members(void **state)
 	rejects(base_with(OIDC ".clientSecretExpiresAt", "1893456000"),
 		OIDC ".clientSecretExpiresAt: not supported by grantd");
 	accepts(base_with(OIDC ".clientSecretExpiresAt", "null"));
+
+	/* The application's own WSO2 members, with and without OIDC. */
+	{
+		struct app_conf *a =
+		    must_parse(base_with("claimConfiguration", "{\"dialect\":\"LOCAL\"}"));
+		json_t *d = app_conf_doc(a, cfg);
+		assert_string_equal(json_string_value(json_object_get(
+					json_object_get(d, "claimConfiguration"), "dialect")),
+				    "LOCAL");
+		json_decref(d);
+		app_conf_free(a);
+		a = must_parse(load("{\"name\":\"n\",\"imageUrl\":\"https://x.example/i.png\","
+				    "\"applicationEnabled\":true}"));
+		assert_false(a->has_oidc);
+		d = app_conf_doc(a, cfg);
+		assert_string_equal(json_string_value(json_object_get(d, "imageUrl")),
+				    "https://x.example/i.png");
+		assert_null(json_object_get(d, "applicationEnabled"));
+		json_decref(d);
+		app_conf_free(a);
+	}
+	rejects(base_with("applicationEnabled", "false"), "applicationEnabled: only true");
+	rejects(base_with("isManagementApp", "\"no\""), "isManagementApp: must be true or false");
+	rejects(base_with("imageURL", "\"x\""), "imageURL: unknown field");
 }
 
 static void auth_matrix(void **state)
