@@ -7,6 +7,8 @@
 #include <assert.h>
 #include <string.h>
 
+/* ---- tokens (the hot path) -------------------------------------------------- */
+
 static bool row_token(sqlite3_stmt *st, struct arena *a, void *out)
 {
 	struct store_token *t = out;
@@ -30,8 +32,6 @@ static bool row_token(sqlite3_stmt *st, struct arena *a, void *out)
 	t->jti = rd_str(&r, 14);
 	return !r.bad;
 }
-
-/* ---- tokens (the hot path) -------------------------------------------------- */
 
 static status token_insert(struct conn *c, const struct store_token *t, struct err *e)
 {
