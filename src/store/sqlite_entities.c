@@ -1,8 +1,8 @@
 /* sqlite_entities.c - the SQLite backend's identity providers and
  * applications: rows of a tenant with a JSON document, sharing one CRUD
  * (struct entity). Deleting either, disabling an IdP or regenerating an
- * application's secret revokes the tokens that depend on it (docs/jwt-grant.md, "Revocation by the
- * server"). */
+ * application's secret revokes the tokens that depend on it
+ * (docs/jwt-grant.md, "Revocation by the server"). */
 #include "store/sqlite_int.h"
 
 #include <string.h>
