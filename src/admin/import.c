@@ -19,7 +19,7 @@ static bool secret_generated(const json_t *body, bool had_secret)
 	const char *m = json_string_value(json_object_get(
 	    json_object_get(oidc, "clientAuthentication"), "tokenEndpointAuthMethod"));
 
-	if (had_secret || json_is_true(json_object_get(oidc, "publicClient")))
+	if (oidc == NULL || had_secret || json_is_true(json_object_get(oidc, "publicClient")))
 		return false;
 	return m == NULL || strcmp(m, "client_secret_basic") == 0 ||
 	       strcmp(m, "client_secret_post") == 0;

@@ -713,10 +713,13 @@ static status map_app(struct ctx *c, const json_t *sp, struct err *e)
 		free(type);
 	}
 	if (oauth == NULL) {
+		/* As WSO2's console creates one: a name, no client yet. */
+		note(c, "%s",
+		     "no OAuth inbound (InboundAuthType oauth2) in the export: the "
+		     "application has no client yet; PUT .../inbound-protocols/oidc adds one");
+		drop_rest(c, sp, used, "");
 		json_decref(reqs);
-		return err_set(e, ST_INVALID,
-			       "application: no OAuth inbound (InboundAuthenticationRequestConfig "
-			       "with InboundAuthType oauth2)");
+		return ST_OK;
 	}
 	dao = member(oauth, "inboundConfigurationProtocol", &key);
 	if (!json_is_object(dao)) {

@@ -86,7 +86,9 @@ struct wso2_object {
 
 /* Maps `tree` (from wso2_read) to `out`. ST_INVALID when the tree is not an
  * identity provider or application export, or lacks what grantd needs (a
- * name; an application's OAuth inbound and one grant type grantd knows):
+ * name; for an application with an OAuth inbound, one grant type grantd
+ * knows; an application without one maps to a name-only body, as WSO2's
+ * console creates them, with a note):
  * then `out` is cleared, but out->kind and out->name are set when known. */
 status wso2_map(const json_t *tree, struct wso2_object *out, struct err *e);
 /* Wipes a clientSecret the body still holds, then releases the members of

@@ -245,9 +245,31 @@ static void test_app_variants(void **state)
 	assert_string_equal(path_str(oidc, "accessToken", "type", NULL), "JWT");
 	assert_int_equal(json_array_size(o.notes), 1);
 	wso2_object_clear(&o);
-	/* no OAuth inbound: the kind and name are known, the mapping refused */
-	assert_int_equal(read_status("broken/app-no-oauth.xml", WSO2_FORMAT_XML, &e), ST_INVALID);
-	assert_non_null(strstr(e.msg, "no OAuth inbound"));
+	/* no OAuth inbound: a name-only application (WSO2's console flow), the
+	 * SAML inbound dropped, a note */
+	load("broken/app-no-oauth.xml", &o);
+	assert_string_equal(json_string_value(o.name), "SAML Only App");
+	assert_null(json_object_get(o.body, "inboundProtocolConfiguration"));
+	assert_true(has(o.dropped, "InboundAuthenticationRequestConfigs: samlsso"));
+	assert_int_equal(json_array_size(o.notes), 1);
+	wso2_object_clear(&o);
+	/* an OAuth inbound without a grant type grantd has: refused, kind and
+	 * name known */
+	{
+		static const char text[] =
+		    "{\"applicationName\": \"Code Only\", \"inboundAuthenticationConfig\": "
+		    "{\"inboundAuthenticationRequestConfigs\": [{\"inboundAuthType\": \"oauth2\", "
+		    "\"inboundConfigurationProtocol\": {\"grantTypes\": "
+		    "\"authorization_code\"}}]}}";
+		json_t *tree = NULL;
+		assert_int_equal(wso2_read(WSO2_FORMAT_JSON, text, strlen(text), &tree, &e), ST_OK);
+		assert_int_equal(wso2_map(tree, &o, &e), ST_INVALID);
+		assert_int_equal(o.kind, WSO2_APP);
+		assert_string_equal(json_string_value(o.name), "Code Only");
+		assert_non_null(strstr(e.msg, "grantTypes"));
+		wso2_object_clear(&o);
+		json_decref(tree);
+	}
 }
 
 static void test_refused(void **state)
