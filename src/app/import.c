@@ -12,32 +12,32 @@
 #include "app/app.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/str.h"
 
 #define ACTOR "grantd import" /* the audit records' actor */
 
-/* Prints `s` with control characters (terminal escapes from a hostile
- * file) shown as '?'. */
-static void put_text(FILE *out, const char *s)
+/* Prints an object's name from the file as str_show() shows untrusted
+ * text (no terminal escapes from a hostile file). Reasons, member names and
+ * notes were made printable where they were written (src/wso2, the create
+ * paths' messages). */
+static void put_name(const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
+	char buf[LIMIT_NAME + 8];
+
+	str_show(buf, sizeof buf, s != NULL ? s : "?", s != NULL ? strlen(s) : 1);
+	fputs(buf, stdout);
 }
 
-static void put_list(FILE *out, const char *label, const json_t *arr)
+static void put_list(const char *label, const json_t *arr)
 {
 	size_t i;
 	json_t *v;
 
 	if (json_array_size(arr) == 0)
 		return;
-	fprintf(out, "  %s: ", label);
-	json_array_foreach(arr, i, v)
-	{
-		if (i > 0)
-			fputs(", ", out);
-		put_text(out, json_string_value(v));
-	}
-	fputc('\n', out);
+	printf("  %s: ", label);
+	json_array_foreach(arr, i, v) printf("%s%s", i > 0 ? ", " : "", json_string_value(v));
+	putchar('\n');
 }
 
 /* One line per object, then what was dropped and the notes. */
@@ -52,25 +52,22 @@ static void print_report(const json_t *r)
 
 	if (strcmp(st, "imported") == 0) {
 		printf("imported %s \"", kind);
-		put_text(stdout, name);
+		put_name(name);
 		printf("\" (id %s)\n", json_string_value(json_object_get(r, "id")));
 	} else if (strcmp(st, "valid") == 0) {
 		printf("would import %s \"", kind);
-		put_text(stdout, name);
+		put_name(name);
 		printf("\" (dry run: nothing written)\n");
 	} else {
 		printf("%s %s \"", st, kind);
-		put_text(stdout, name != NULL ? name : "?");
+		put_name(name);
 		printf("\"%s: ", json_is_true(json_object_get(r, "conflict")) ? " (conflict)" : "");
-		put_text(stdout, json_string_value(json_object_get(r, "reason")));
-		putchar('\n');
+		printf("%s\n", json_string_value(json_object_get(r, "reason")));
 	}
-	put_list(stdout, "dropped members", json_object_get(r, "dropped"));
+	put_list("dropped members", json_object_get(r, "dropped"));
 	json_array_foreach(json_object_get(r, "notes"), i, v)
 	{
-		fputs("  note: ", stdout);
-		put_text(stdout, json_string_value(v));
-		putchar('\n');
+		printf("  note: %s\n", json_string_value(v));
 	}
 }
 
@@ -168,11 +165,8 @@ int app_import(const struct config *cfg, const char *tenant, bool dry_run, char 
 			free(data);
 		}
 		if (st != ST_OK) {
-			fputs("grantd: ", stderr);
-			put_text(stderr, files[i]);
-			fputs(": ", stderr);
-			put_text(stderr, e.msg);
-			fputs(" (nothing imported from it)\n", stderr);
+			fprintf(stderr, "grantd: %s: %s (nothing imported from it)\n", files[i],
+				e.msg);
 			bad++;
 			continue;
 		}

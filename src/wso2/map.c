@@ -177,11 +177,14 @@ struct ctx {
 	bool ok; /* no allocation failed */
 };
 
+/* Appends "<prefix><name>" to `list`; `name` comes from the file, so it is
+ * shown as str_show() shows untrusted text. */
 static void note_name(struct ctx *c, json_t *list, const char *prefix, const char *name)
 {
-	char buf[256];
+	char shown[204], buf[256];
 
-	snprintf(buf, sizeof buf, "%s%.200s", prefix, name);
+	str_show(shown, sizeof shown, name, strlen(name));
+	snprintf(buf, sizeof buf, "%s%s", prefix, shown);
 	if (json_array_append_new(list, json_string(buf)) != 0)
 		c->ok = false;
 }
@@ -206,6 +209,17 @@ __attribute__((format(printf, 2, 3))) static void note(struct ctx *c, const char
 	va_end(ap);
 	if (json_array_append_new(c->o->notes, json_string(buf)) != 0)
 		c->ok = false;
+}
+
+/* A member name as found by member(): it matched a known name without
+ * regard to case, so it is that name in the file's spelling (ASCII
+ * letters only); anything else would be a bug. */
+static const char *shown_key(const char *key)
+{
+	for (const char *p = key; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return "?";
+	return key;
 }
 
 /* Reports every member of `obj` not named in `used` (NULL-terminated, any
@@ -502,7 +516,8 @@ static void put_ttl(struct ctx *c, json_t *o, const char *k, const json_t *dao, 
 	if (n > 0) {
 		put(c, o, k, json_integer(n > TTL_MAX ? TTL_MAX : n));
 		if (n > TTL_MAX)
-			note(c, "oAuthAppDO.%s: longer than ten years; capped at ten years", key);
+			note(c, "oAuthAppDO.%s: longer than ten years; capped at ten years",
+			     shown_key(key));
 	}
 	mapped(c, "oAuthAppDO.", key);
 }
@@ -563,7 +578,7 @@ static status map_oauth(struct ctx *c, const json_t *sp, const json_t *req, cons
 	if ((s = text_of(member(dao, "oauthConsumerSecret", &key))) != NULL) {
 		if (masked(s)) {
 			note(c, "oAuthAppDO.%s: masked in the export (exported without secrets)",
-			     key);
+			     shown_key(key));
 		} else {
 			put(c, oidc, "clientSecret", json_string(s));
 			mapped(c, "oAuthAppDO.", key);

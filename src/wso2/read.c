@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "lib/limits.h"
+#include "lib/str.h"
 #include "wso2/wso2.h"
 
 const char *wso2_format_name(enum wso2_format f)
@@ -127,8 +128,12 @@ static status xml_value(const xmlNode *n, int depth, struct walk *w, json_t **ou
 		*out = json_string(text != NULL ? (const char *)text : "");
 		xmlFree(text);
 		if (*out == NULL) /* not UTF-8 cannot happen: libxml2 decoded it */
-			return err_set(w->e, ST_INVALID, "XML: element <%.64s>: invalid text",
-				       (const char *)n->name);
+		{
+			char name[68];
+			str_show(name, sizeof name, (const char *)n->name,
+				 strlen((const char *)n->name));
+			return err_set(w->e, ST_INVALID, "XML: element <%s>: invalid text", name);
+		}
 		return ST_OK;
 	}
 	if ((obj = json_object()) == NULL)
@@ -148,15 +153,6 @@ static status xml_value(const xmlNode *n, int depth, struct walk *w, json_t **ou
 	}
 	*out = obj;
 	return ST_OK;
-}
-
-/* libxml2's messages end with a line break. */
-static void trim_nl(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
-		s[--n] = '\0';
 }
 
 /* libxml2 reports through a global handler by default: keep it quiet, the
@@ -203,9 +199,14 @@ static status read_xml(const char *data, size_t n, json_t **tree, struct err *e)
 	doc = xmlCtxtReadMemory(ctx, data, (int)n, "export.xml", "UTF-8", opts);
 	if (doc == NULL) {
 		const xmlError *xe = xmlCtxtGetLastError(ctx);
-		st = err_set(e, ST_INVALID, "XML: line %d: %.200s", xe != NULL ? xe->line : 0,
-			     xe != NULL && xe->message != NULL ? xe->message : "not well-formed");
-		trim_nl(e->msg);
+		const char *m = xe != NULL && xe->message != NULL ? xe->message : "not well-formed";
+		char shown[204];
+		size_t mn = strlen(m);
+		/* libxml2's messages quote names from the input */
+		while (mn > 0 && (m[mn - 1] == '\n' || m[mn - 1] == '\r' || m[mn - 1] == ' '))
+			mn--;
+		str_show(shown, sizeof shown, m, mn);
+		st = err_set(e, ST_INVALID, "XML: line %d: %s", xe != NULL ? xe->line : 0, shown);
 		goto out;
 	}
 	if (doc->intSubset != NULL || doc->extSubset != NULL) {
@@ -277,7 +278,9 @@ static status ystack_put(struct ystack *s, json_t **root, json_t *v, struct err 
 	}
 	if (json_object_get(c, s->key[s->top]) != NULL) {
 		json_decref(v);
-		err_set(e, ST_INVALID, "YAML: duplicate key '%.64s'", s->key[s->top]);
+		char shown[68];
+		str_show(shown, sizeof shown, s->key[s->top], strlen(s->key[s->top]));
+		err_set(e, ST_INVALID, "YAML: duplicate key '%s'", shown);
 		free(s->key[s->top]);
 		s->key[s->top] = NULL;
 		return ST_INVALID;
@@ -321,12 +324,16 @@ static status read_yaml(const char *data, size_t n, json_t **tree, struct err *e
 					     "YAML: one document per file (a second '---' found)");
 			docs = true;
 			break;
-		case YAML_ALIAS_EVENT:
+		case YAML_ALIAS_EVENT: {
+			const char *anchor = (const char *)ev.data.alias.anchor;
+			char shown[68];
+			str_show(shown, sizeof shown, anchor, strlen(anchor));
 			st = err_set(e, ST_INVALID,
-				     "YAML: aliases (*%.64s) are not accepted: exports have none, "
+				     "YAML: aliases (*%s) are not accepted: exports have none, "
 				     "and expanding them is how alias bombs grow",
-				     (const char *)ev.data.alias.anchor);
+				     shown);
 			break;
+		}
 		case YAML_SCALAR_EVENT: {
 			json_t *v;
 			if (++nodes > LIMIT_IMPORT_NODES) {
@@ -452,9 +459,12 @@ static status read_json(const char *data, size_t n, json_t **tree, struct err *e
 	/* jansson refuses nesting beyond its own depth limit (2048) while
 	 * parsing, so the walk below is bounded before it starts. */
 	v = json_loadb(data, n, JSON_REJECT_DUPLICATES, &je);
-	if (v == NULL)
-		return err_set(e, ST_INVALID, "JSON: line %d column %d: %.200s", je.line, je.column,
-			       je.text);
+	if (v == NULL) {
+		char shown[204]; /* jansson quotes the input near the error */
+		str_show(shown, sizeof shown, je.text, strlen(je.text));
+		return err_set(e, ST_INVALID, "JSON: line %d column %d: %s", je.line, je.column,
+			       shown);
+	}
 	if ((st = json_bounds(v, 1, &nodes, e)) != ST_OK) {
 		json_decref(v);
 		return st;

@@ -144,6 +144,7 @@ def test_cli_dry_run_writes_nothing(make_server):
     ("broken/truncated.xml", "XML: line"),
     ("broken/dup-keys.json", "duplicate"),
     ("broken/not-an-export.yaml", "not a WSO2 identity provider or application export"),
+    ("hostile/escapes.yaml", "duplicate key 'alias?]0;pwned?'"),
 ])
 def test_cli_hostile_file_refused_nothing_written(make_server, hostile, why):
     srv = stopped(make_server)
@@ -151,6 +152,7 @@ def test_cli_hostile_file_refused_nothing_written(make_server, hostile, why):
     assert r.returncode == 1, r.stdout + r.stderr
     assert why in r.stderr and "nothing imported from it" in r.stderr, r.stderr
     assert "imported" not in r.stdout
+    assert "\x1b" not in r.stdout + r.stderr  # no terminal escapes from the file
     with sqlite3.connect(os.path.join(srv.data_dir, "grantd.db")) as c:
         assert c.execute("SELECT count(*) FROM identity_providers").fetchone()[0] == 0
         assert c.execute("SELECT count(*) FROM applications").fetchone()[0] == 0
