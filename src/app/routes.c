@@ -8,7 +8,20 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "console/console.h"
 #include "oauth/oauth.h"
+
+static void console_route(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	const struct oauth_ctx *c = ctx;
+	console_serve(c->console, req, resp);
+}
+
+/* /console/ and everything below it (docs/console.md). */
+static const struct http_route console_routes[] = {
+    {HTTP_GET, "/console", console_route, HTTP_ROUTE_PREFIX, 0},
+};
+static const size_t console_nroutes = sizeof console_routes / sizeof console_routes[0];
 
 struct route_group {
 	const struct http_route *routes;
@@ -23,6 +36,7 @@ struct http_route *app_routes_build(size_t *n)
 	    {oauth_introspect_routes, &oauth_introspect_nroutes},
 	    {oauth_metadata_routes, &oauth_metadata_nroutes},
 	    {admin_routes, &admin_nroutes},
+	    {console_routes, &console_nroutes},
 	};
 	size_t total = 0, at = 0;
 	struct http_route *all;

@@ -10,6 +10,7 @@
 #define LIMIT_HTTP_QUERY 4096         /* query string bytes */
 #define LIMIT_TOKEN_BODY (64 * 1024)  /* token/introspect/revoke form bodies */
 #define LIMIT_ADMIN_BODY (1024 * 1024) /* admin API JSON bodies (certificates) */
+#define LIMIT_SESSION_BODY 4096        /* console login {username, password} */
 #define LIMIT_ROUTE_PARAMS 4
 #define LIMIT_PAGE_OFFSET 1000000000  /* admin list ?offset= (no overflow in startIndex) */
 
