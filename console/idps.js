@@ -170,7 +170,7 @@ export async function edit(ctx, id) {
     body.isEnabled = enabled.input.checked;
     const type = typeSet.querySelector('input:checked').value;
     if (type === 'uri') body.certificate = uri.input.value.trim() ? { jwksUri: uri.input.value.trim() } : {};
-    else if (type === 'upload') body.certificate = { certificates: certs.map((c) => c.pem) };
+    else if (type === 'upload') body.certificate = certs.length ? { certificates: certs.map((c) => c.pem) } : {};
     else {
       try { body.certificate = { jwks: JSON.parse(jwks.input.value) }; } catch (e) {
         showErrors(form, { description: `certificate.jwks: not JSON (${e.message})` });

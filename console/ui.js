@@ -1,6 +1,7 @@
 // ui.js - DOM helpers. Everything the server or a JWT says is put in the
 // page as text (textContent, attribute values), never parsed as HTML: there
-// is no innerHTML in the console (docs/console.md, "Untrusted text").
+// is no HTML parsing of strings anywhere in the console (docs/console.md,
+// "Untrusted text").
 
 let uid = 0;
 export const nextId = (p = 'f') => `${p}-${++uid}`;

@@ -94,7 +94,8 @@ export async function parseDer(der) {
   return {
     subject, issuer, notBefore: time(b, nb), notAfter: time(b, na),
     keyType: KEYS[oid(b, alg)] || oid(b, alg),
-    sha256Thumbprint: Array.from(digest, (x) => x.toString(16).padStart(2, '0')).join(''),
+    // As the server and `openssl x509 -fingerprint -sha256` show it: "AB:CD:...".
+    sha256Thumbprint: Array.from(digest, (x) => x.toString(16).padStart(2, '0').toUpperCase()).join(':'),
   };
 }
 

@@ -147,6 +147,12 @@ try {
   check(after === 401, 'after logout the session is gone');
 
   check(problems.length === 0, `no script errors (${problems.join('; ')})`);
+} catch (e) {
+  // Where it stopped, for the test's failure message.
+  const pages = browser.contexts().flatMap((c) => c.pages());
+  if (pages.length && process.env.FAILURE_SCREENSHOT) await pages[0].screenshot({ path: process.env.FAILURE_SCREENSHOT, fullPage: true });
+  if (pages.length) console.log(`page text at failure: ${(await pages[0].locator('main').textContent().catch(() => '')).slice(0, 2000)}`);
+  throw e;
 } finally {
   await browser.close();
 }
