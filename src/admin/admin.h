@@ -64,6 +64,9 @@ bool admin_same_origin(const struct http_req *req);
 /* The session cookie's value (in req->arena), NULL when absent or too long. */
 const char *admin_session_cookie(const struct http_req *req);
 
+/* A 401 (AUTH-60001) with the Basic challenge, except for the console's
+ * own fetches (docs/console.md, "Sessions"). */
+void admin_unauthorized(struct admin_call *call, const char *why);
 /* Writes {"code","message","description","traceId"}. */
 void admin_error(struct admin_call *call, int http_status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

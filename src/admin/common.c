@@ -17,7 +17,7 @@
 /* A 401. The Basic challenge is left out for the console's own fetches
  * (Sec-Fetch-Mode other than "navigate"): a browser would answer it with
  * its password dialog (docs/console.md, "Sessions"). */
-static void unauthorized(struct admin_call *call, const char *why)
+void admin_unauthorized(struct admin_call *call, const char *why)
 {
 	const char *mode = http_req_header(call->req, "Sec-Fetch-Mode");
 
@@ -95,13 +95,13 @@ bool admin_login(struct admin_call *call, const char *login, char *password,
 		admin_auth_check_dummy(c->admin_auth, password);
 		/* The name is not logged: it may be a password typed there. */
 		log_info("admin login failed: unknown user from %s", req->remote_addr);
-		unauthorized(call, "invalid credentials");
+		admin_unauthorized(call, "invalid credentials");
 		return false;
 	}
 	if (!admin_auth_check(c->admin_auth, t->id, *user, password, u->pw_hash)) {
 		log_info("admin login failed: wrong password for '%s' from %s", principal,
 			 req->remote_addr);
-		unauthorized(call, "invalid credentials");
+		admin_unauthorized(call, "invalid credentials");
 		return false;
 	}
 	mem_wipe(password, strlen(password));
@@ -193,7 +193,7 @@ static bool session_begin(struct admin_call *call, unsigned flags, const char *i
 		return false;
 	}
 	if (session_lookup(tab, id, time(NULL), si) != ST_OK) {
-		unauthorized(call, "the console session has expired or does not exist; log in again");
+		admin_unauthorized(call, "the console session has expired or does not exist; log in again");
 		return false;
 	}
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
@@ -225,7 +225,7 @@ static bool session_begin(struct admin_call *call, unsigned flags, const char *i
 	if (st != ST_OK || sha256(u.pw_hash, strlen(u.pw_hash), fp) != ST_OK ||
 	    !ct_eq(fp, sizeof fp, si->pw_fp, sizeof si->pw_fp)) {
 		session_delete(tab, id);
-		unauthorized(call, "the console session has ended (password or tenant changed); "
+		admin_unauthorized(call, "the console session has ended (password or tenant changed); "
 				   "log in again");
 		return false;
 	}
@@ -254,11 +254,11 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 	if (authz == NULL && (sid = admin_session_cookie(req)) != NULL)
 		return session_begin(call, flags, sid);
 	if (authz == NULL) {
-		unauthorized(call, "authentication required: use HTTP Basic with an admin user");
+		admin_unauthorized(call, "authentication required: use HTTP Basic with an admin user");
 		return false;
 	}
 	if (http_basic_parse(authz, req->arena, &login, &password) != ST_OK) {
-		unauthorized(call, "malformed Authorization header: expected Basic credentials");
+		admin_unauthorized(call, "malformed Authorization header: expected Basic credentials");
 		return false;
 	}
 	if (!admin_login(call, login, password, &t, &u, &user))

@@ -129,8 +129,8 @@ ADMIN_HANDLER(admin_session_get)
 	if (!admin_begin(ctx, req, resp, ADMIN_ANY_TENANT, &call))
 		return;
 	if (call.session == NULL) {
-		admin_error(&call, 401, "AUTH-60001",
-			    "no console session: HTTP Basic callers have none (POST /session)");
+		admin_unauthorized(&call, "no console session: HTTP Basic callers have none "
+					  "(POST /session)");
 		return;
 	}
 	describe(&call, call.session);
@@ -143,8 +143,8 @@ ADMIN_HANDLER(admin_session_delete)
 	if (!admin_begin(ctx, req, resp, ADMIN_ANY_TENANT, &call))
 		return;
 	if (call.session == NULL) {
-		admin_error(&call, 401, "AUTH-60001",
-			    "no console session: HTTP Basic callers have none (POST /session)");
+		admin_unauthorized(&call, "no console session: HTTP Basic callers have none "
+					  "(POST /session)");
 		return;
 	}
 	session_delete(admin_auth_sessions(call.c->admin_auth), call.session_id);
