@@ -35,6 +35,8 @@ export async function page(ctx) {
       const r = await api('POST', '/jwt-grant/validate', body);
       clearErrors(form);
       render(out, r);
+      out.querySelector('h2').focus();
+      out.scrollIntoView({ block: 'start' });
     } catch (e) {
       clear(out);
       showErrors(form, e);
@@ -48,7 +50,7 @@ export async function page(ctx) {
 function render(out, r) {
   clear(out,
     h('section', { class: `card verdict ${r.valid ? 'ok' : 'bad'}`, 'data-testid': 'verdict' },
-      h('h2', {}, r.valid ? 'Valid: the token endpoint would issue a token' : `Refused: ${r.error}`),
+      h('h2', { tabindex: '-1' }, r.valid ? 'Valid: the token endpoint would issue a token' : `Refused: ${r.error}`),
       r.errorDescription ? h('p', {}, r.errorDescription) : null,
       h('p', { class: 'help' }, `Token endpoint: ${r.tokenEndpoint}`,
         r.identityProvider ? `; identity provider: ${r.identityProvider.name}` : '',
