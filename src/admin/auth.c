@@ -70,9 +70,9 @@ status admin_auth_new(const struct config *cfg, struct admin_auth **out)
 	if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_mutex_init(&a->dummy_mu, NULL) != 0 ||
 	    sem_init(&a->argon2_slots, 0, ARGON2_CONCURRENCY) != 0 ||
 	    rand_bytes(a->key, sizeof a->key) != ST_OK ||
-	    (a->sessions = session_table_new(cfg->console.session_idle_timeout,
-					     cfg->console.session_lifetime,
-					     cfg->console.max_sessions)) == NULL) {
+	    (a->sessions =
+		 session_table_new(cfg->console.session_idle_timeout, cfg->console.session_lifetime,
+				   cfg->console.max_sessions)) == NULL) {
 		free(a);
 		return ST_INTERNAL;
 	}

@@ -27,7 +27,7 @@ struct session_table *admin_auth_sessions(struct admin_auth *a);
  * success) as HTTP Basic does: throttled (429), argon2id through the
  * cache, 401 for unknown users and wrong passwords alike. true with *t, *u
  * (in the request's arena) and *user filled; false = answered. */
-bool admin_login(struct admin_call *call, const char *login, char *password,
-		 struct store_tenant *t, struct store_admin *u, const char **user);
+bool admin_login(struct admin_call *call, const char *login, char *password, struct store_tenant *t,
+		 struct store_admin *u, const char **user);
 
 #endif

@@ -44,8 +44,8 @@ static bool split_user(struct admin_call *call, const char *login, const char **
 	return *user != NULL && (*user)[0] != '\0' && (*domain)[0] != '\0';
 }
 
-bool admin_login(struct admin_call *call, const char *login, char *password,
-		 struct store_tenant *t, struct store_admin *u, const char **user)
+bool admin_login(struct admin_call *call, const char *login, char *password, struct store_tenant *t,
+		 struct store_admin *u, const char **user)
 {
 	struct oauth_ctx *c = call->c;
 	struct http_req *req = call->req;
@@ -124,7 +124,8 @@ static bool authorise(struct admin_call *call, unsigned flags, const struct stor
 		admin_error(call, 403, "AUTH-60004", "only the super admin may manage tenants");
 		return false;
 	}
-	if (!call->super && !(flags & ADMIN_ANY_TENANT) && (req->tenant_id == NULL || strcmp(req->tenant_id, t->id) != 0)) {
+	if (!call->super && !(flags & ADMIN_ANY_TENANT) &&
+	    (req->tenant_id == NULL || strcmp(req->tenant_id, t->id) != 0)) {
 		admin_error(call, 403, "AUTH-60004", "user '%s' may act only in tenant '%s'",
 			    call->actor, t->domain);
 		return false;
@@ -193,7 +194,8 @@ static bool session_begin(struct admin_call *call, unsigned flags, const char *i
 		return false;
 	}
 	if (session_lookup(tab, id, time(NULL), si) != ST_OK) {
-		admin_unauthorized(call, "the console session has expired or does not exist; log in again");
+		admin_unauthorized(
+		    call, "the console session has expired or does not exist; log in again");
 		return false;
 	}
 	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
@@ -204,8 +206,7 @@ static bool session_begin(struct admin_call *call, unsigned flags, const char *i
 				    "cross-site request refused (Origin / Sec-Fetch-Site)");
 			return false;
 		}
-		if (csrf == NULL ||
-		    !ct_eq(csrf, strlen(csrf), si->csrf, strlen(si->csrf))) {
+		if (csrf == NULL || !ct_eq(csrf, strlen(csrf), si->csrf, strlen(si->csrf))) {
 			admin_error(call, 403, "AUTH-60005",
 				    "missing or wrong X-CSRF-Token for this session");
 			return false;
@@ -225,7 +226,8 @@ static bool session_begin(struct admin_call *call, unsigned flags, const char *i
 	if (st != ST_OK || sha256(u.pw_hash, strlen(u.pw_hash), fp) != ST_OK ||
 	    !ct_eq(fp, sizeof fp, si->pw_fp, sizeof si->pw_fp)) {
 		session_delete(tab, id);
-		admin_unauthorized(call, "the console session has ended (password or tenant changed); "
+		admin_unauthorized(call,
+				   "the console session has ended (password or tenant changed); "
 				   "log in again");
 		return false;
 	}
@@ -254,11 +256,13 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 	if (authz == NULL && (sid = admin_session_cookie(req)) != NULL)
 		return session_begin(call, flags, sid);
 	if (authz == NULL) {
-		admin_unauthorized(call, "authentication required: use HTTP Basic with an admin user");
+		admin_unauthorized(call,
+				   "authentication required: use HTTP Basic with an admin user");
 		return false;
 	}
 	if (http_basic_parse(authz, req->arena, &login, &password) != ST_OK) {
-		admin_unauthorized(call, "malformed Authorization header: expected Basic credentials");
+		admin_unauthorized(call,
+				   "malformed Authorization header: expected Basic credentials");
 		return false;
 	}
 	if (!admin_login(call, login, password, &t, &u, &user))

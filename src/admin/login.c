@@ -110,8 +110,8 @@ ADMIN_HANDLER(admin_session_create)
 		admin_error_status(&call, st, NULL, "AUTH");
 		goto out;
 	}
-	call.super = strcmp(t.domain, call.c->cfg->tenant.default_domain) == 0 &&
-		     strcmp(user, "admin") == 0;
+	call.super =
+	    strcmp(t.domain, call.c->cfg->tenant.default_domain) == 0 && strcmp(user, "admin") == 0;
 	call.actor = call.super ? "admin" : arena_printf(req->arena, "%s@%s", user, t.domain);
 	resp->log_note = call.actor;
 	set_cookie(&call, id, call.c->cfg->console.session_lifetime);

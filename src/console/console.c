@@ -189,8 +189,8 @@ void console_serve(const struct console *con, struct http_req *req, struct http_
 	}
 	rest = (struct sv){req->path.p + 8, req->path.n - 8}; /* after "/console" */
 	if (rest.n == 0) {
-		char *loc = arena_printf(req->arena, "%.*s/", (int)req->full_path.n,
-					 req->full_path.p);
+		char *loc =
+		    arena_printf(req->arena, "%.*s/", (int)req->full_path.n, req->full_path.p);
 		resp->status = 301;
 		resp->content_type = "text/plain; charset=utf-8";
 		if (loc != NULL)

@@ -18,15 +18,17 @@
 static void content_types(void **state)
 {
 	(void)state;
-	assert_string_equal(console_content_type(sv_from("index.html")), "text/html; charset=utf-8");
+	assert_string_equal(console_content_type(sv_from("index.html")),
+			    "text/html; charset=utf-8");
 	assert_string_equal(console_content_type(sv_from("app.js")),
 			    "text/javascript; charset=utf-8");
-	assert_string_equal(console_content_type(sv_from("console.css")), "text/css; charset=utf-8");
+	assert_string_equal(console_content_type(sv_from("console.css")),
+			    "text/css; charset=utf-8");
 	assert_string_equal(console_content_type(sv_from("favicon.svg")), "image/svg+xml");
 	assert_string_equal(console_content_type(sv_from("shot_1280-x.png")), "image/png");
-	const char *refused[] = {"", ".htaccess", "a", "a.", "a.b.js", "meson.build", "a/b.js",
-				 "../x.js", "x.JS", "x.js ", "x%2e.js", "é.js", "a\\b.js",
-				 ".js"};
+	const char *refused[] = {"",        ".htaccess", "a",    "a.",    "a.b.js",  "meson.build",
+				 "a/b.js",  "../x.js",   "x.JS", "x.js ", "x%2e.js", "é.js",
+				 "a\\b.js", ".js"};
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
 		assert_null(console_content_type(sv_from(refused[i])));
 	char longname[80];
