@@ -83,6 +83,9 @@ json_t *admin_body_json(struct admin_call *call, const char *code);
 /* Parses the request body as a JSON object (415 for another Content-Type,
  * 400 for invalid JSON, duplicate keys or a non-object). NULL = answered. */
 json_t *admin_body(struct admin_call *call);
+/* Zeroes the string members of a parsed body (passwords), before it is
+ * released. NULL or a non-object: nothing. */
+void admin_body_wipe(json_t *body);
 /* Rejects members not in `allowed` (NULL-terminated): ST_INVALID naming it. */
 status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
 			   struct err *e);

@@ -354,6 +354,20 @@ json_t *admin_body(struct admin_call *call)
 	return o;
 }
 
+void admin_body_wipe(json_t *body)
+{
+	json_t *v;
+	const char *k;
+
+	if (!json_is_object(body))
+		return;
+	json_object_foreach(body, k, v)
+	{
+		if (json_is_string(v))
+			mem_wipe((char *)json_string_value(v), json_string_length(v));
+	}
+}
+
 status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
 			   struct err *e)
 {

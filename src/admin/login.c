@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "admin/admin.h"
 #include "admin/auth.h"
 #include "admin/handlers.h"
@@ -40,20 +38,6 @@ static void set_cookie(struct admin_call *call, const char *id, int64_t max_age)
 			       id, (long long)max_age);
 	if (v != NULL)
 		http_resp_header(call->resp, "Set-Cookie", v);
-}
-
-static void wipe_strings(json_t *body)
-{
-	json_t *v;
-	const char *k;
-
-	if (!json_is_object(body))
-		return;
-	json_object_foreach(body, k, v)
-	{
-		if (json_is_string(v))
-			sodium_memzero((char *)json_string_value(v), json_string_length(v));
-	}
 }
 
 ADMIN_HANDLER(admin_session_create)
@@ -118,35 +102,38 @@ ADMIN_HANDLER(admin_session_create)
 	mem_wipe(id, sizeof id);
 	describe(&call, &si);
 out:
-	wipe_strings(body);
+	admin_body_wipe(body);
 	json_decref(body);
+}
+
+/* GET and DELETE: the caller's own session. false = answered. */
+static bool session_call(void *ctx, struct http_req *req, struct http_resp *resp,
+			 struct admin_call *call)
+{
+	if (!admin_begin(ctx, req, resp, ADMIN_ANY_TENANT, call))
+		return false;
+	if (call->session == NULL) {
+		admin_unauthorized(call, "no console session: HTTP Basic callers have none "
+					 "(POST /session)");
+		return false;
+	}
+	return true;
 }
 
 ADMIN_HANDLER(admin_session_get)
 {
 	struct admin_call call;
 
-	if (!admin_begin(ctx, req, resp, ADMIN_ANY_TENANT, &call))
-		return;
-	if (call.session == NULL) {
-		admin_unauthorized(&call, "no console session: HTTP Basic callers have none "
-					  "(POST /session)");
-		return;
-	}
-	describe(&call, call.session);
+	if (session_call(ctx, req, resp, &call))
+		describe(&call, call.session);
 }
 
 ADMIN_HANDLER(admin_session_delete)
 {
 	struct admin_call call;
 
-	if (!admin_begin(ctx, req, resp, ADMIN_ANY_TENANT, &call))
+	if (!session_call(ctx, req, resp, &call))
 		return;
-	if (call.session == NULL) {
-		admin_unauthorized(&call, "no console session: HTTP Basic callers have none "
-					  "(POST /session)");
-		return;
-	}
 	session_delete(admin_auth_sessions(call.c->admin_auth), call.session_id);
 	set_cookie(&call, "", 0);
 	admin_json(&call, 204, NULL, NULL);
