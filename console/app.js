@@ -120,24 +120,32 @@ async function shell() {
   const nav = h('nav', { 'aria-label': 'Main' }, h('ul', {},
     NAV.filter(([, , when]) => !when || when(session)).map(([href, text]) => h('li', {}, h('a', { href }, text)))));
   const main = h('main', { id: 'main', tabindex: '-1' });
+  let switcher = await tenantSwitcher();
   const header = h('header', { class: 'top' },
     h('a', { class: 'brand', href: '#/idps' }, h('img', { src: 'favicon.svg', alt: '', width: 24, height: 24 }), ' grantd'),
-    await tenantSwitcher(),
+    switcher,
     h('span', { class: 'user', 'data-testid': 'user' }, session.username),
     h('button', { type: 'button', class: 'logout', onclick: logout }, 'Log out'));
+  // After a tenant is added or (de)activated, the switcher lists it.
+  const tenantsChanged = async () => {
+    const fresh = await tenantSwitcher();
+    switcher.replaceWith(fresh);
+    switcher = fresh;
+  };
   clear(root, header, h('div', { class: 'layout' }, nav, main));
-  window.onhashchange = () => route(main, nav);
-  route(main, nav);
+  window.onhashchange = () => route(main, nav, tenantsChanged);
+  route(main, nav, tenantsChanged);
 }
 
-async function route(main, nav) {
+async function route(main, nav, tenantsChanged) {
   if (!session) return;
   const hash = location.hash || '#/idps';
   for (const a of nav.querySelectorAll('a')) {
     if (hash.startsWith(a.getAttribute('href'))) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const ctx = { main, session, tenant: currentTenant(), superDomain: superDomain(), navigate: (x) => { location.hash = x; } };
+  const ctx = { main, session, tenant: currentTenant(), superDomain: superDomain(), tenantsChanged,
+    navigate: (x) => { location.hash = x; } };
   for (const [re, fn] of ROUTES) {
     const m = hash.match(re);
     if (m) {

@@ -18,6 +18,7 @@ export async function list(ctx) {
       pass.input.value = '';
       toast(`Tenant ${t.domain} added.`);
       await list(ctx);
+      await ctx.tenantsChanged();
     } catch (e) {
       showErrors(form, e.status === 409 ? { description: `domain: ${e.description}` } : e);
     }
@@ -39,5 +40,6 @@ async function toggle(ctx, t) {
     await api('PATCH', `/tenants/${t.id}`, { isActive: !t.isActive }, { root: true });
     toast(`${t.domain} ${t.isActive ? 'deactivated' : 'activated'}.`);
     await list(ctx);
+    await ctx.tenantsChanged();
   } catch (e) { toast(e.description, 'error'); }
 }

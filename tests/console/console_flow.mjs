@@ -128,6 +128,27 @@ try {
   await page.getByRole('link', { name: evil, exact: true }).waitFor({ state: 'detached' });
   check(true, 'disable and delete with confirmation');
 
+  // Tenants: add one with an owner, switch to it, and its owner logs in
+  // to its own console.
+  await page.getByRole('link', { name: 'Tenants' }).click();
+  await page.getByLabel('Domain').fill('acme.example');
+  await page.getByLabel('Owner username').fill('owner');
+  await page.getByLabel('Owner password').fill('Acme-owner-passw0rd');
+  await page.getByRole('button', { name: 'Add tenant' }).click();
+  await page.getByRole('link', { name: 'acme.example' }).waitFor();
+  await page.getByTestId('tenant-switch').selectOption('acme.example');
+  await page.waitForURL(`${base}/t/acme.example/console/#/tenants`);
+  await page.getByRole('link', { name: 'Identity Providers' }).click();
+  await page.getByText('No identity provider yet').waitFor();
+  check(await page.getByTestId('tenant-switch').inputValue() === 'acme.example', 'the super admin switched to tenant acme.example');
+  const owner = await newPage(browser);
+  await login(owner.page, base, 'owner@acme.example', 'Acme-owner-passw0rd');
+  await owner.page.waitForURL(`${base}/t/acme.example/console/**`);
+  check(await owner.page.getByTestId('tenant').textContent() === 'Tenant: acme.example' && await owner.page.getByRole('link', { name: 'Tenants' }).count() === 0,
+    'the tenant owner lands in its own console, without the Tenants page');
+  await owner.context.close();
+  await page.goto(`${base}/console/#/idps`);
+
   // Narrow screen: the IdP list and the login still work at 390 px.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByRole('link', { name: idpName, exact: true }).waitFor();
