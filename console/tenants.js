@@ -6,7 +6,7 @@ import { h, clear, field, formError, showErrors, toast, confirmDialog, pageHeade
 export async function list(ctx) {
   const r = await api('GET', '/tenants?limit=1000', undefined, { root: true });
   const domain = field({ label: 'Domain', path: 'domain', required: true, placeholder: 'acme.example', help: 'Lower-case DNS-like name; the tenant lives under /t/<domain>/.' });
-  const user = field({ label: 'Owner username', path: 'owners', required: true, value: 'admin', autocomplete: 'off' });
+  const user = field({ label: 'Owner username', path: 'owners owners[0].username', required: true, value: 'admin', autocomplete: 'off' });
   const pass = field({ label: 'Owner password', path: 'owners[0].password', kind: 'password', required: true, autocomplete: 'new-password', help: 'The owner logs in as <username>@<domain>.' });
   const err = formError();
   const form = h('form', { class: 'card form', novalidate: true }, h('h2', {}, 'Add tenant'), err, domain, user, pass,

@@ -86,7 +86,8 @@ export function clearErrors(form) {
 /**
  * Puts a server validation error next to the field it concerns: the
  * description starts with the member's path ("certificate.jwksUri: ...",
- * "inboundProtocolConfiguration.oidc.callbackURLs[0]: ..."); the field with
+ * "inboundProtocolConfiguration.oidc.callbackURLs[0]: ...", "'domain' must
+ * ..."); the field with
  * the longest matching data-path gets it, else the form's top. A 409 is
  * about the name.
  */
@@ -94,7 +95,8 @@ export function showErrors(form, err, pathPrefix = '') {
   clearErrors(form);
   let msg = err.description || err.message || String(err);
   let target = null;
-  const m = msg.match(/^([A-Za-z0-9_.[\]]+): /);
+  // "member: reason", or "'member' must ..." (tenants)
+  const m = msg.match(/^([A-Za-z0-9_.[\]]+): /) || msg.match(/^'([A-Za-z0-9_.[\]]+)' /);
   let path = m ? m[1] : (err.status === 409 ? 'name' : null);
   if (path && pathPrefix && path.startsWith(pathPrefix)) path = path.slice(pathPrefix.length);
   if (path) {

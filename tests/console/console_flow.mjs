@@ -131,6 +131,12 @@ try {
   // Tenants: add one with an owner, switch to it, and its owner logs in
   // to its own console.
   await page.getByRole('link', { name: 'Tenants' }).click();
+  await page.getByLabel('Domain').fill('Not a domain!');
+  await page.getByLabel('Owner password').fill('Acme-owner-passw0rd');
+  await page.getByRole('button', { name: 'Add tenant' }).click();
+  const domErr = page.locator('[data-path="domain"] .field-error');
+  await domErr.waitFor({ state: 'visible' });
+  check(/DNS-like/.test(await domErr.textContent()), 'a refused domain is reported at the Domain field');
   await page.getByLabel('Domain').fill('acme.example');
   await page.getByLabel('Owner username').fill('owner');
   await page.getByLabel('Owner password').fill('Acme-owner-passw0rd');
