@@ -198,8 +198,9 @@ export async function edit(ctx, id) {
   regen.addEventListener('click', async () => {
     if (!(await confirmDialog('Regenerate client secret', 'The current secret stops working at once and the tokens issued to this client are revoked.', 'Regenerate'))) return;
     try {
+      // The answer is the oidc object, with the new secret.
       const r = await api('POST', `/applications/${id}/inbound-protocols/oidc/regenerate-secret`, {});
-      clear(secretArea, credentialsPanel({ inboundProtocolConfiguration: { oidc: r.inboundProtocolConfiguration ? r.inboundProtocolConfiguration.oidc : r } }, (r.inboundProtocolConfiguration ? r.inboundProtocolConfiguration.oidc : r).clientSecret));
+      clear(secretArea, credentialsPanel({ inboundProtocolConfiguration: { oidc: r } }, r.clientSecret));
       secretArea.querySelector('#cred-title').focus();
     } catch (e) { toast(e.description, 'error'); }
   });

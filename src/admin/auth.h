@@ -23,6 +23,9 @@ void admin_auth_forget(struct admin_auth *a);
 /* The console's session table (admin/session.h), owned by `a`. */
 struct session_table *admin_auth_sessions(struct admin_auth *a);
 
+/* Fills call->login_*, super and actor (and the access log's note) for
+ * admin `user` of tenant `t`. */
+void admin_identify(struct admin_call *call, const struct store_tenant *t, const char *user);
 /* Checks `login` ("admin" or "user@tenant") and `password` (wiped on
  * success) as HTTP Basic does: throttled (429), argon2id through the
  * cache, 401 for unknown users and wrong passwords alike. true with *t, *u

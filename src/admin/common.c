@@ -109,17 +109,25 @@ bool admin_login(struct admin_call *call, const char *login, char *password, str
 	return true;
 }
 
-/* The caller is admin `user` of tenant `t`: may it act here? */
-static bool authorise(struct admin_call *call, unsigned flags, const struct store_tenant *t,
-		      const char *user)
+void admin_identify(struct admin_call *call, const struct store_tenant *t, const char *user)
 {
-	struct http_req *req = call->req;
 	const char *super_domain = call->c->cfg->tenant.default_domain;
 
 	call->login_tenant_id = t->id;
 	call->login_user = user;
 	call->super = strcmp(t->domain, super_domain) == 0 && strcmp(user, "admin") == 0;
-	call->actor = call->super ? "admin" : arena_printf(req->arena, "%s@%s", user, t->domain);
+	call->actor =
+	    call->super ? "admin" : arena_printf(call->req->arena, "%s@%s", user, t->domain);
+	call->resp->log_note = call->actor;
+}
+
+/* The caller is admin `user` of tenant `t`: may it act here? */
+static bool authorise(struct admin_call *call, unsigned flags, const struct store_tenant *t,
+		      const char *user)
+{
+	struct http_req *req = call->req;
+
+	admin_identify(call, t, user);
 	if ((flags & ADMIN_SUPER_ONLY) && !call->super) {
 		admin_error(call, 403, "AUTH-60004", "only the super admin may manage tenants");
 		return false;
@@ -130,7 +138,6 @@ static bool authorise(struct admin_call *call, unsigned flags, const struct stor
 			    call->actor, t->domain);
 		return false;
 	}
-	call->resp->log_note = call->actor;
 	return true;
 }
 

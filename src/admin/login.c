@@ -94,10 +94,7 @@ ADMIN_HANDLER(admin_session_create)
 		admin_error_status(&call, st, NULL, "AUTH");
 		goto out;
 	}
-	call.super =
-	    strcmp(t.domain, call.c->cfg->tenant.default_domain) == 0 && strcmp(user, "admin") == 0;
-	call.actor = call.super ? "admin" : arena_printf(req->arena, "%s@%s", user, t.domain);
-	resp->log_note = call.actor;
+	admin_identify(&call, &t, user);
 	set_cookie(&call, id, call.c->cfg->console.session_lifetime);
 	mem_wipe(id, sizeof id);
 	describe(&call, &si);

@@ -71,6 +71,18 @@ try {
   const curl = await page.getByTestId('curl').textContent();
   check(curl.includes(`-u "${result.clientId}:${result.clientSecret}"`) && curl.includes(`${base}/oauth2/token`), 'curl command for this application');
 
+  // Regenerate the secret: the new one is shown once, the old one is what
+  // the test later proves refused.
+  await page.getByRole('link', { name: 'Done: open the service provider' }).click();
+  await page.getByRole('heading', { name: 'Service Provider: console-app' }).waitFor();
+  check(await page.getByTestId('client-secret').count() === 0, 'the secret is not shown again');
+  await page.getByRole('button', { name: 'Regenerate secret' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Regenerate' }).click();
+  await page.getByTestId('client-secret').waitFor();
+  result.oldSecret = result.clientSecret;
+  result.clientSecret = await page.getByTestId('client-secret').inputValue();
+  check(result.clientSecret !== result.oldSecret, 'regenerated secret shown');
+
   // The Assertion Tester: an expired assertion fails the exp check.
   await page.getByRole('link', { name: 'Assertion Tester' }).click();
   await page.getByLabel('Assertion (JWT)').fill(env('EXPIRED_JWT'));

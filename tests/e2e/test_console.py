@@ -7,7 +7,8 @@ Two halves:
   download) against the real server: log in; add an IdP by uploading a
   certificate file; add a service provider with jwt-bearer and read its
   client key and secret from the page; this test then obtains a token with
-  them through the real token endpoint, with an assertion signed by the
+  them (after regenerating the secret in the console: the old one is
+  refused) through the real token endpoint, with an assertion signed by the
   uploaded certificate's key; an expired assertion pasted into the tester
   fails the `exp` check; an IdP named like markup renders as text; a
   cross-site POST with the session cookie is refused. Missing Chromium or
@@ -96,6 +97,10 @@ def test_console_in_a_browser(make_server, tmp_path):
     assertion = uj.mint(key, uj.claims(aud, iss=name))
     r = uj.jwt_grant(srv, assertion, (result["clientId"], result["clientSecret"]))
     uj.assert_tokens(r, refresh=True)
+    # The secret shown at registration was regenerated in the console.
+    r = uj.jwt_grant(srv, uj.mint(key, uj.claims(aud, iss=name)),
+                     (result["clientId"], result["oldSecret"]))
+    uj.assert_oauth_error(r, 401, "invalid_client")
 
     # What the browser did is what the API holds: the IdP with its
     # certificate and alias, the app with its audience; the refused
