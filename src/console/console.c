@@ -63,7 +63,7 @@ void console_headers(struct http_resp *resp)
 {
 	http_resp_header(resp, "Content-Security-Policy",
 			 "default-src 'none'; script-src 'self'; style-src 'self'; "
-			 "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+			 "img-src 'self'; connect-src 'self'; form-action 'self'; "
 			 "base-uri 'none'; frame-ancestors 'none'");
 	http_resp_header(resp, "X-Frame-Options", "DENY");
 	http_resp_header(resp, "Referrer-Policy", "no-referrer");

@@ -43,6 +43,16 @@ try {
   await page.getByRole('link', { name: idpName, exact: true }).waitFor();
   check(true, 'identity provider registered and listed');
 
+  // Edit it: the stored certificate is shown with the server's reading of
+  // it; a changed description is saved with everything else kept.
+  await page.getByRole('link', { name: idpName, exact: true }).click();
+  await page.getByRole('heading', { name: `Identity Provider: ${idpName}` }).waitFor();
+  const stored = (await page.getByTestId('cert-thumbprint').textContent()).trim();
+  check(stored === result.thumbprint, 'the stored certificate has the thumbprint shown before saving');
+  await page.getByLabel('Description').fill('edited in the console');
+  await page.getByRole('button', { name: 'Update' }).click();
+  await page.getByRole('heading', { name: 'Identity Providers', level: 1 }).waitFor();
+
   // A server validation error appears next to its field.
   await page.getByRole('link', { name: 'Add identity provider' }).click();
   await page.getByLabel('Identity Provider Name').fill('bad-jwks');

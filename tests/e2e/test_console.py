@@ -109,6 +109,7 @@ def test_console_in_a_browser(make_server, tmp_path):
     assert [p["name"] for p in idps] == [name]
     idp = srv.get(API + f"/identity-providers/{idps[0]['id']}", auth=srv.admin).json()
     assert idp["alias"] == aud
+    assert idp["description"] == "edited in the console"
     assert idp["certificate"]["certificateInfo"][0]["sha256Thumbprint"] == uc.sha256_hex(cert)
     apps = srv.get(API + "/applications", auth=srv.admin).json()["applications"]
     assert [a["name"] for a in apps] == ["console-app"]
