@@ -796,7 +796,7 @@ COMPONENTS = [
     ("JWS/JSON parse", ["jws_parse"]),
     ("all JWT checks", ["jwt_grant_check"]),
     ("client auth", ["client_authenticate"]),
-    ("SQLite write tx", ["write_tx"]),
+    ("SQLite write tx", ["sq_write_tx"]),
     ("HMAC of tokens/secret", ["oauth_keyed_hash"]),
     ("CSPRNG", ["rand_bytes"]),
     ("logging", ["log_msg"]),

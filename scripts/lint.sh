@@ -13,4 +13,51 @@ if grep -rnE '\b(RSA|EC_KEY|DSA|DH)_(new|free|get0|set0|generate)' src --include
 	echo "lint: deprecated OpenSSL low-level key API above; use EVP_PKEY" >&2
 	exit 1
 fi
+# The layers (meson.build `layers`, README "Code map"): a folder includes
+# only its own headers and those of the layers below it, and the I/O
+# libraries stay in the layer that owns them.
+allowed() {
+	case "$1" in
+	lib) echo "lib" ;;
+	config) echo "lib config" ;;
+	jose) echo "lib jose" ;;
+	store) echo "lib config store" ;;
+	http) echo "lib config http" ;;
+	server) echo "lib config http server" ;;
+	keys) echo "lib config jose keys" ;;
+	oauth) echo "lib config jose keys store http oauth" ;;
+	admin) echo "lib config jose keys store http oauth admin" ;;
+	console) echo "lib config http console" ;;
+	app) echo "lib config jose keys store http server oauth admin console app" ;;
+	*) echo "" ;;
+	esac
+}
+bad=0
+for dir in src/*/; do
+	layer=$(basename "$dir")
+	ok=$(allowed "$layer")
+	if [ -z "$ok" ]; then
+		echo "lint: src/$layer is not a known layer (scripts/lint.sh, meson.build)" >&2
+		bad=1
+		continue
+	fi
+	for inc in $(grep -rhoE '^#include "[a-z0-9_]+/' "$dir" | sed 's/#include "//; s|/||' | sort -u); do
+		case " $ok " in
+		*" $inc "*) ;;
+		*)
+			echo "lint: src/$layer includes $inc/ (allowed: $ok)" >&2
+			bad=1
+			;;
+		esac
+	done
+done
+for lib_layer in "microhttpd.h:src/server" "curl/curl.h:src/keys" "sqlite3.h:src/store"; do
+	hdr=${lib_layer%%:*}
+	home=${lib_layer#*:}
+	if grep -rln "#include <$hdr>" src | grep -v "^$home/" | grep -v '^src/main.c$'; then
+		echo "lint: <$hdr> outside $home (above)" >&2
+		bad=1
+	fi
+done
+[ "$bad" -eq 0 ] || exit 1
 echo "lint: ok"

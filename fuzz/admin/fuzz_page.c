@@ -16,7 +16,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const no_headers[] = {NULL};
 	struct arena a;
 	struct http_req req;
 	struct http_resp resp;
@@ -34,7 +33,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.path = req.full_path = sv_from("/api/server/v1/applications");
 	req.query = (struct sv){(const char *)data, size};
 	req.arena = &a;
-	req.fake_headers = no_headers;
 	snprintf(req.trace_id, sizeof req.trace_id, "fuzz");
 	resp.status = 200;
 	call.req = &req;

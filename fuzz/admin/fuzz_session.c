@@ -20,7 +20,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[] = {"Cookie", "Origin", "Host", "Sec-Fetch-Site"};
-	const char *headers[2 * 4 + 1] = {0}, *vals[4] = {0};
+	struct http_header headers[4];
+	const char *vals[4] = {0};
 	struct http_req req = {0};
 	struct arena a;
 	char *text, *p;
@@ -40,12 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (nl != NULL)
 			*nl = '\0';
 		vals[i] = p;
-		headers[nh++] = names[i];
-		headers[nh++] = p;
+		headers[nh++] = (struct http_header){names[i], p};
 		p = nl != NULL ? nl + 1 : NULL;
 	}
 	req.arena = &a;
-	req.fake_headers = headers;
+	req.headers = headers;
+	req.nheaders = nh;
 
 	const char *sid = admin_session_cookie(&req);
 	if (sid != NULL) {

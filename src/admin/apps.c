@@ -4,12 +4,16 @@
  * this file adds what needs the store (IdP names exist in the tenant) and
  * the rules of the resource itself:
  *
- *  - POST /applications: the body is the application object. `clientId`
- *    may be supplied (28..64 of [A-Za-z0-9_-], as WSO2 lets an admin keep a
- *    migrated client's id); otherwise 28 characters of [A-Za-z0-9_] are
- *    generated. `clientSecret` may never be supplied: the server generates
- *    256 bits, stores only HMAC-SHA256 under the server secret, and shows
- *    the secret in this response only (and in regenerate-secret's).
+ *  - POST /applications: the body is the application object; with a name
+ *    only (no oidc object, WSO2's console flow) the application has no
+ *    client yet and the store holds a placeholder client id for it
+ *    (app_conf.h). `clientId` may be supplied (28..64 of [A-Za-z0-9_-], as
+ *    WSO2 lets an admin keep a migrated client's id); otherwise 28
+ *    characters of [A-Za-z0-9_] are generated. `clientSecret` may be
+ *    supplied to keep a migrated client's secret (docs/jwt-grant.md,
+ *    "Client credentials"); otherwise the server generates 256 bits. Only
+ *    HMAC-SHA256 under the server secret is stored; a generated secret is
+ *    shown in this response only (and in regenerate-secret's).
  *    Only a client that authenticates with a secret (client_secret_basic
  *    or client_secret_post) gets one: public clients and private_key_jwt
  *    clients get none, as a secret they cannot use is only a liability.
@@ -17,7 +21,9 @@
  *    `name` and `description` only; at least one must be given; a null
  *    description clears it. The OAuth configuration changes only through
  *    PUT .../inbound-protocols/oidc.
- *  - PUT .../inbound-protocols/oidc replaces the whole oidc object; members
+ *  - PUT .../inbound-protocols/oidc on an application without a client
+ *    creates it (client id and secret as on create); afterwards it
+ *    replaces the whole oidc object; members
  *    left out take their defaults. `clientId` may be omitted or repeated
  *    but not changed; `publicClient` cannot change (a client's secret and
  *    its tokens would change nature: create a new application).
@@ -119,6 +125,22 @@ static json_t *oidc_of(json_t *doc)
 	return json_object_get(json_object_get(doc, "inboundProtocolConfiguration"), "oidc");
 }
 
+/* The client id of a stored application as the API shows it: NULL while
+ * it has no OIDC configuration (the store's placeholder is never shown). */
+static const char *shown_client_id(const struct store_app *a)
+{
+	return app_client_id_is_placeholder(a->client_id) ? NULL : a->client_id;
+}
+
+/* 404 for the OIDC resources of an application that has none yet. */
+static void no_oidc(struct admin_call *call, const struct store_app *a)
+{
+	admin_error(call, 404, "APP-60404",
+		    "application '%s' has no OIDC configuration yet; PUT "
+		    ".../inbound-protocols/oidc creates it",
+		    a->id);
+}
+
 /* {"id": id, ...doc}; `doc` is stolen. NULL on OOM. */
 static json_t *with_id(const char *id, json_t *doc)
 {
@@ -130,6 +152,21 @@ static json_t *with_id(const char *id, json_t *doc)
 	}
 	json_decref(doc);
 	return o;
+}
+
+/* The stored document `old` with `oidc` (borrowed) as its OIDC
+ * configuration: name, description and WSO2's application members kept.
+ * NULL on OOM. */
+static json_t *with_oidc(const json_t *old, json_t *oidc)
+{
+	json_t *doc = json_deep_copy(old);
+
+	if (doc == NULL || json_object_set_new(doc, "inboundProtocolConfiguration",
+					       json_pack("{s:O}", "oidc", oidc)) != 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 /* A copy of the oidc object with "clientSecret" right after "clientId". */
@@ -254,6 +291,79 @@ static bool uses_secret(enum app_auth_method m)
 	return m == APP_AUTH_SECRET_BASIC || m == APP_AUTH_SECRET_POST;
 }
 
+/* Takes a `clientSecret` an admin brings along (migrating a client from
+ * WSO2, say) out of `oidc` into `secret`: checked, hashed by the caller,
+ * never stored or repeated as given. *chosen says whether one was given;
+ * false when answered. `path` prefixes the member in the message. */
+static bool take_secret(struct admin_call *call, json_t *oidc, const char *path,
+			char secret[SECRET_GIVEN_MAX + 1], bool *chosen)
+{
+	const json_t *v = json_object_get(oidc, "clientSecret");
+	const char *given;
+
+	*chosen = false;
+	if (v == NULL || json_is_null(v)) {
+		json_object_del(oidc, "clientSecret");
+		return true;
+	}
+	given = json_string_value(v);
+	if (!secret_acceptable(given)) {
+		admin_error(call, 400, "APP-60400",
+			    "%sclientSecret: when given (to keep a migrated client's secret) it "
+			    "must have %d to %d characters of A-Z a-z 0-9 - . _ ~; leave it out "
+			    "and the server generates a 256-bit secret",
+			    path, SECRET_GIVEN_MIN, SECRET_GIVEN_MAX);
+		return false;
+	}
+	memcpy(secret, given, strlen(given) + 1);
+	*chosen = true;
+	json_object_del(oidc, "clientSecret");
+	return true;
+}
+
+/* Fills a missing or null `clientId` of `oidc` with a generated one; false
+ * when answered. */
+static bool fill_client_id(struct admin_call *call, json_t *oidc)
+{
+	char cid[APP_CLIENT_ID_LEN + 1];
+
+	if (json_is_null(json_object_get(oidc, "clientId")))
+		json_object_del(oidc, "clientId");
+	if (json_object_get(oidc, "clientId") != NULL)
+		return true;
+	if (app_client_id_new(cid) != ST_OK ||
+	    json_object_set_new(oidc, "clientId", json_string(cid)) != 0) {
+		admin_error(call, 500, "APP-50000", "cannot generate a client id");
+		return false;
+	}
+	return true;
+}
+
+/* Sets the secret of `app` for `conf`: the one given (`chosen`) or a new
+ * one into `secret`, hashed into app->secret_hash; none for a client that
+ * does not authenticate with a secret (refusing one given). false when
+ * answered. */
+static bool set_secret(struct admin_call *call, const struct app_conf *conf, const char *path,
+		       bool chosen, char secret[SECRET_GIVEN_MAX + 1], struct store_app *app)
+{
+	if (chosen && !uses_secret(conf->auth_method)) {
+		admin_error(call, 400, "APP-60400",
+			    "%sclientSecret: this client does not authenticate with a secret "
+			    "(public client or private_key_jwt)",
+			    path);
+		return false;
+	}
+	if (!uses_secret(conf->auth_method))
+		return true;
+	if ((!chosen && app_secret_new(secret) != ST_OK) ||
+	    oauth_keyed_hash(call->c, sv_from(secret), app->secret_hash) != ST_OK) {
+		admin_error(call, 500, "APP-50000", "cannot generate a client secret");
+		return false;
+	}
+	app->has_secret = true;
+	return true;
+}
+
 /* Saves `doc` (canonical text of `conf`) as the new document of `a`, its
  * secret unchanged, with an "update" audit record (`summary` stolen);
  * false when answered. */
@@ -288,7 +398,8 @@ ADMIN_HANDLER(admin_app_create)
 	struct store_app app = {0};
 	struct store_audit audit;
 	struct app_conf *conf = NULL;
-	char id[UUID_STR_LEN + 1], cid[APP_CLIENT_ID_LEN + 1], secret[SECRET_GIVEN_MAX + 1] = "";
+	char id[UUID_STR_LEN + 1], placeholder[APP_PLACEHOLDER_LEN + 1];
+	char secret[SECRET_GIVEN_MAX + 1] = "";
 	json_t *body, *oidc, *doc = NULL, *out = NULL;
 	bool chosen = false;
 	status st;
@@ -297,65 +408,31 @@ ADMIN_HANDLER(admin_app_create)
 		return;
 	if ((body = admin_body(&call)) == NULL)
 		return;
+	/* Without an oidc object the application has no client yet (WSO2's
+	 * console flow); PUT .../inbound-protocols/oidc adds it. */
 	oidc = oidc_of(body);
-	/* An admin migrating a client (from WSO2, say) keeps its secret: taken
-	 * here, checked, hashed below, never stored or repeated as given. */
-	if (json_object_get(oidc, "clientSecret") != NULL) {
-		const char *given = json_string_value(json_object_get(oidc, "clientSecret"));
-		if (!secret_acceptable(given)) {
-			admin_error(&call, 400, "APP-60400",
-				    OIDC_PATH
-				    ".clientSecret: when given (to keep a migrated "
-				    "client's secret) it must have %d to %d characters of "
-				    "A-Z a-z 0-9 - . _ ~; leave it out and the server "
-				    "generates a 256-bit secret",
-				    SECRET_GIVEN_MIN, SECRET_GIVEN_MAX);
-			goto out;
-		}
-		memcpy(secret, given, strlen(given) + 1);
-		chosen = true;
-		json_object_del(oidc, "clientSecret");
-	}
-	if (json_is_object(oidc) && json_is_null(json_object_get(oidc, "clientId")))
-		json_object_del(oidc, "clientId");
-	if (json_is_object(oidc) && json_object_get(oidc, "clientId") == NULL) {
-		if (app_client_id_new(cid) != ST_OK ||
-		    json_object_set_new(oidc, "clientId", json_string(cid)) != 0) {
-			admin_error(&call, 500, "APP-50000", "cannot generate a client id");
-			goto out;
-		}
-	}
+	if (json_is_object(oidc) && (!take_secret(&call, oidc, OIDC_PATH ".", secret, &chosen) ||
+				     !fill_client_id(&call, oidc)))
+		goto out;
 	if ((conf = validate(&call, body, false)) == NULL)
 		goto out;
-	if (uuid_v4(id) != ST_OK) {
+	if (uuid_v4(id) != ST_OK || app_client_id_placeholder(id, placeholder) != ST_OK) {
 		admin_error(&call, 500, "APP-50000", "cannot generate an id");
 		goto out;
 	}
 	app.id = id;
 	app.tenant_id = (char *)call.tenant_id;
 	app.name = conf->name;
-	app.client_id = conf->client_id;
-	if (chosen && !uses_secret(conf->auth_method)) {
-		admin_error(&call, 400, "APP-60400",
-			    OIDC_PATH ".clientSecret: this client does not authenticate with a "
-				      "secret (public client or private_key_jwt)");
+	app.client_id = conf->has_oidc ? conf->client_id : placeholder;
+	if (conf->has_oidc && !set_secret(&call, conf, OIDC_PATH ".", chosen, secret, &app))
 		goto out;
-	}
-	if (uses_secret(conf->auth_method)) {
-		if ((!chosen && app_secret_new(secret) != ST_OK) ||
-		    oauth_keyed_hash(call.c, sv_from(secret), app.secret_hash) != ST_OK) {
-			admin_error(&call, 500, "APP-50000", "cannot generate a client secret");
-			goto out;
-		}
-		app.has_secret = true;
-	}
 	if ((app.doc = canonical(&call, conf, &doc)) == NULL)
 		goto out;
 	admin_audit(
 	    &call, &audit, "create", "application", id,
-	    json_pack("{s:s, s:s, s:O, s:b, s:s}", "name", conf->name, "clientId", conf->client_id,
-		      "grantTypes", json_object_get(oidc_of(doc), "grantTypes"), "publicClient",
-		      conf->public_client, "tokenEndpointAuthMethod",
+	    json_pack("{s:s, s:s?, s:O?, s:b, s:s?}", "name", conf->name, "clientId",
+		      conf->client_id, "grantTypes", json_object_get(oidc_of(doc), "grantTypes"),
+		      "publicClient", conf->public_client, "tokenEndpointAuthMethod",
 		      json_string_value(
 			  json_object_get(json_object_get(oidc_of(doc), "clientAuthentication"),
 					  "tokenEndpointAuthMethod"))));
@@ -364,7 +441,7 @@ ADMIN_HANDLER(admin_app_create)
 		admin_error_status(&call, st, &e, "APP");
 		goto out;
 	}
-	directory_app_changed(call.c, call.tenant_id, conf->client_id);
+	directory_app_changed(call.c, call.tenant_id, app.client_id);
 	if (app.has_secret && !chosen) {
 		json_t *o = oidc_with_secret(oidc_of(doc), secret);
 		if (o == NULL ||
@@ -413,10 +490,10 @@ ADMIN_HANDLER(admin_app_list)
 		json_t *doc = json_loads(items[i].doc ? items[i].doc : "", 0, NULL);
 		const char *desc = json_string_value(json_object_get(doc, "description"));
 		json_array_append_new(
-		    arr,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", items[i].id, "name", items[i].name,
-			      "description", desc ? desc : "", "clientId", items[i].client_id,
-			      "self", admin_object_path(&call, APPS_BASE, items[i].id)));
+		    arr, json_pack("{s:s, s:s, s:s, s:s?, s:s}", "id", items[i].id, "name",
+				   items[i].name, "description", desc ? desc : "", "clientId",
+				   shown_client_id(&items[i]), "self",
+				   admin_object_path(&call, APPS_BASE, items[i].id)));
 		json_decref(doc);
 	}
 	admin_list_envelope(&call, pg, total, "applications", arr);
@@ -473,7 +550,7 @@ ADMIN_HANDLER(admin_app_patch)
 	    (text = canonical(&call, conf, &canon)) == NULL)
 		goto out;
 	summary = json_pack(
-	    "{s:s, s:o}", "clientId", a.client_id, "changes",
+	    "{s:s?, s:o}", "clientId", shown_client_id(&a), "changes",
 	    diff(json_pack("{s:O, s:O}", "name", json_object_get(old, "name"), "description",
 			   json_object_get(old, "description")),
 		 json_pack("{s:s, s:s}", "name", conf->name, "description", conf->description)));
@@ -505,7 +582,7 @@ ADMIN_HANDLER(admin_app_delete)
 	if (!admin_begin(ctx, req, resp, 0, &call) || !load_app(&call, &a))
 		return;
 	admin_audit(&call, &audit, "delete", "application", a.id,
-		    json_pack("{s:s, s:s, s:b}", "name", a.name, "clientId", a.client_id,
+		    json_pack("{s:s, s:s?, s:b}", "name", a.name, "clientId", shown_client_id(&a),
 			      "tokensRevoked", 1));
 	st = call.c->store->ops->app_delete(call.c->store, call.tenant_id, a.id, &audit, &e);
 	if (st != ST_OK) {
@@ -529,11 +606,67 @@ ADMIN_HANDLER(admin_app_oidc_get)
 	oidc = json_incref(oidc_of(doc));
 	json_decref(doc);
 	if (oidc == NULL) {
-		admin_error(&call, 500, "APP-50000",
-			    "stored application has no oidc configuration");
+		no_oidc(&call, &a);
 		return;
 	}
 	admin_json(&call, 200, oidc, NULL);
+}
+
+/* The first OIDC configuration of an application created without one:
+ * its client id (given, or generated) replaces the placeholder, and a
+ * client that authenticates with a secret gets one (given, or generated
+ * and answered once). `body` is the oidc object, `old` the stored
+ * document. */
+static void first_oidc(struct admin_call *call, const struct store_app *a, json_t *body,
+		       json_t *old)
+{
+	struct store_app up = *a;
+	struct store_audit audit;
+	struct app_conf *conf = NULL;
+	struct err e = {0};
+	char secret[SECRET_GIVEN_MAX + 1] = "";
+	json_t *doc = NULL, *canon = NULL, *out = NULL;
+	bool chosen = false;
+	status st;
+
+	if (!take_secret(call, body, "", secret, &chosen) || !fill_client_id(call, body))
+		goto out;
+	doc = with_oidc(old, body);
+	if (doc == NULL) {
+		admin_error(call, 500, "APP-50000", "out of memory");
+		goto out;
+	}
+	if ((conf = validate(call, doc, true)) == NULL)
+		goto out;
+	up.client_id = conf->client_id;
+	up.has_secret = false;
+	up.updated_at = 0;
+	if (!set_secret(call, conf, "", chosen, secret, &up) ||
+	    (up.doc = canonical(call, conf, &canon)) == NULL)
+		goto out;
+	admin_audit(call, &audit, "update", "application", a->id,
+		    json_pack("{s:s, s:s, s:o}", "name", a->name, "clientId", conf->client_id,
+			      "changes", diff(json_object(), oidc_summary(oidc_of(canon)))));
+	st = call->c->store->ops->app_update(call->c->store, &up, &audit, &e);
+	if (st != ST_OK) {
+		admin_error_status(call, st, &e, "APP");
+		goto out;
+	}
+	directory_app_changed(call->c, call->tenant_id, a->client_id);
+	directory_app_changed(call->c, call->tenant_id, conf->client_id);
+	out = up.has_secret && !chosen ? oidc_with_secret(oidc_of(canon), secret)
+				       : json_incref(oidc_of(canon));
+	if (out == NULL) {
+		admin_error(call, 500, "APP-50000", "out of memory");
+		goto out;
+	}
+	admin_json(call, 200, out, NULL);
+out:
+	mem_wipe(secret, sizeof secret);
+	mem_wipe(up.secret_hash, sizeof up.secret_hash);
+	app_conf_free(conf);
+	json_decref(canon);
+	json_decref(doc);
 }
 
 ADMIN_HANDLER(admin_app_oidc_put)
@@ -549,6 +682,12 @@ ADMIN_HANDLER(admin_app_oidc_put)
 		return;
 	if ((body = admin_body(&call)) == NULL)
 		return;
+	if ((old = stored_doc(&call, &a)) == NULL)
+		goto out;
+	if (oidc_of(old) == NULL) {
+		first_oidc(&call, &a, body, old);
+		goto out;
+	}
 	if (json_object_get(body, "clientSecret") != NULL) {
 		admin_error(&call, 400, "APP-60400",
 			    "clientSecret: cannot be set; use POST "
@@ -564,11 +703,7 @@ ADMIN_HANDLER(admin_app_oidc_put)
 		goto out;
 	}
 	json_object_set_new(body, "clientId", json_string(a.client_id));
-	if ((old = stored_doc(&call, &a)) == NULL)
-		goto out;
-	doc = json_pack("{s:O, s:O, s:{s:O}}", "name", json_object_get(old, "name"), "description",
-			json_object_get(old, "description"), "inboundProtocolConfiguration", "oidc",
-			body);
+	doc = with_oidc(old, body);
 	if (doc == NULL) {
 		admin_error(&call, 500, "APP-50000", "out of memory");
 		goto out;
@@ -626,6 +761,10 @@ ADMIN_HANDLER(admin_app_regenerate_secret)
 	if ((doc = stored_doc(&call, &a)) == NULL)
 		return;
 	oidc = oidc_of(doc);
+	if (oidc == NULL) {
+		no_oidc(&call, &a);
+		goto out;
+	}
 	if (json_is_true(json_object_get(oidc, "publicClient"))) {
 		admin_error(&call, 400, "APP-60400", "a public client has no secret to regenerate");
 		goto out;
@@ -650,7 +789,7 @@ ADMIN_HANDLER(admin_app_regenerate_secret)
 		goto out;
 	}
 	/* The store revokes the application's tokens in the same transaction
-	 * as the new hash (docs/jwt-grant.md sections 5, 6 and 9). */
+	 * as the new hash (docs/jwt-grant.md, "Revocation by the server"). */
 	admin_audit(&call, &audit, "regenerate-secret", "application", a.id,
 		    json_pack("{s:s, s:s, s:b}", "name", a.name, "clientId", a.client_id,
 			      "tokensRevoked", 1));

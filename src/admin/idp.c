@@ -22,8 +22,9 @@
  * operation or an invalid result changes nothing.
  *
  * Deleting an IdP, or saving it disabled, revokes the tokens issued through
- * it (the store does it in the same transaction; the explicit call after
- * the commit is the contract's belt and braces). */
+ * it (docs/jwt-grant.md, "Revocation by the server": the store does it in
+ * the same transaction; the explicit call after the commit is belt and
+ * braces). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,23 @@
 
 /* ---- representation -------------------------------------------------------- */
 
+/* The key of certificate `i` (text `text`) with a reference of its own:
+ * from `conf` when it is the parse of this document (each certificate is
+ * parsed once per request), else parsed here. */
+static status cert_key(const struct idp_conf *conf, size_t i, const char *text,
+		       struct jose_key **out, struct err *e)
+{
+	if (conf != NULL && conf->keys != NULL && conf->keys->n == conf->certificates.n &&
+	    i < conf->certificates.n) {
+		*out = conf->keys->keys[i];
+		jose_key_ref(*out);
+		return ST_OK;
+	}
+	return jose_key_from_pem(sv_from(text ? text : ""), out, e);
+}
+
 /* What an operator needs to recognise an uploaded certificate. */
-static json_t *certificate_info(const char *text)
+static json_t *certificate_info(const struct idp_conf *conf, size_t i, const char *text)
 {
 	struct jose_key *k = NULL;
 	struct err ke = {0};
@@ -56,7 +72,7 @@ static json_t *certificate_info(const char *text)
 
 	/* Stored certificates were accepted on save; failing now means the
 	 * JOSE layer changed its mind (say, a stricter build): say so. */
-	if (jose_key_from_pem(sv_from(text), &k, &ke) != ST_OK)
+	if (cert_key(conf, i, text, &k, &ke) != ST_OK)
 		return json_pack("{s:s}", "error", ke.msg);
 	o = json_object();
 	if (k->has_cert) {
@@ -119,8 +135,9 @@ static json_t *key_info(const json_t *jwks)
 }
 
 /* The IdP as the API shows it: `id`, the stored document, and the derived
- * certificateInfo/keyInfo. NULL on OOM. */
-static json_t *idp_view(const char *id, json_t *doc)
+ * certificateInfo/keyInfo; `conf` is the parse of `doc` when the request
+ * has one (else NULL). NULL on OOM. */
+static json_t *idp_view(const char *id, json_t *doc, const struct idp_conf *conf)
 {
 	json_t *o = json_object(), *cert, *certs, *jwks, *info = NULL;
 	bool ok = o != NULL;
@@ -136,8 +153,10 @@ static json_t *idp_view(const char *id, json_t *doc)
 	if (json_is_array(certs)) {
 		info = json_array();
 		for (size_t i = 0; info != NULL && i < json_array_size(certs); i++)
-			if (json_array_append_new(info, certificate_info(json_string_value(
-							    json_array_get(certs, i)))) != 0) {
+			if (json_array_append_new(
+				info, certificate_info(
+					  conf, i, json_string_value(json_array_get(certs, i)))) !=
+			    0) {
 				json_decref(info);
 				info = NULL;
 			}
@@ -154,8 +173,8 @@ static json_t *idp_view(const char *id, json_t *doc)
 }
 
 /* The audit summary of a stored document: what identifies the IdP and its
- * keys, never whole certificates. */
-static json_t *summary_of(const json_t *doc)
+ * keys, never whole certificates; `conf` as for idp_view(). */
+static json_t *summary_of(const json_t *doc, const struct idp_conf *conf)
 {
 	const json_t *cert = json_object_get(doc, "certificate");
 	const json_t *certs = json_object_get(cert, "certificates");
@@ -176,7 +195,7 @@ static json_t *summary_of(const json_t *doc)
 			struct jose_key *k = NULL;
 			const char *text = json_string_value(json_array_get(certs, i));
 			json_t *tp = json_null();
-			if (text != NULL && jose_key_from_pem(sv_from(text), &k, NULL) == ST_OK) {
+			if (text != NULL && cert_key(conf, i, text, &k, NULL) == ST_OK) {
 				if (k->has_cert)
 					tp = json_string(k->cert.sha256_hex);
 				jose_key_free(k);
@@ -202,15 +221,15 @@ static json_t *summary_of(const json_t *doc)
 }
 
 /* {"before", "after", "changed": [top-level members that differ]}. */
-static json_t *update_summary(json_t *before, json_t *after)
+static json_t *update_summary(json_t *before, json_t *after, const struct idp_conf *conf)
 {
 	json_t *changed = json_array(), *v;
 	const char *key;
 
 	json_object_foreach(after, key, v) if (!json_equal(v, json_object_get(before, key)))
 	    json_array_append_new(changed, json_string(key));
-	return json_pack("{s:o*, s:o*, s:o*}", "before", summary_of(before), "after",
-			 summary_of(after), "changed", changed);
+	return json_pack("{s:o*, s:o*, s:o*}", "before", summary_of(before, NULL), "after",
+			 summary_of(after, conf), "changed", changed);
 }
 
 /* ---- shared steps ---------------------------------------------------------- */
@@ -338,7 +357,8 @@ static void save_update(struct admin_call *call, const struct store_idp *old, js
 	rec.enabled = v->conf->enabled;
 	rec.doc = v->text;
 	rec.created_at = old->created_at;
-	admin_audit(call, &audit, "update", OBJECT_TYPE, old->id, update_summary(olddoc, v->doc));
+	admin_audit(call, &audit, "update", OBJECT_TYPE, old->id,
+		    update_summary(olddoc, v->doc, v->conf));
 	st = call->c->store->ops->idp_update(call->c->store, &rec, &audit, &e);
 	if (st != ST_OK) {
 		write_failed(call, st, &e);
@@ -346,7 +366,7 @@ static void save_update(struct admin_call *call, const struct store_idp *old, js
 	}
 	if (!after_change(call, old->id, !v->conf->enabled))
 		return;
-	if ((view = idp_view(old->id, v->doc)) == NULL) {
+	if ((view = idp_view(old->id, v->doc, v->conf)) == NULL) {
 		admin_error_status(call, ST_NOMEM, NULL, "IDP");
 		return;
 	}
@@ -431,7 +451,7 @@ ADMIN_HANDLER(admin_idp_create)
 	rec.issuer = v.conf->issuer != NULL ? v.conf->issuer : (char *)"";
 	rec.enabled = v.conf->enabled;
 	rec.doc = v.text;
-	admin_audit(&call, &audit, "create", OBJECT_TYPE, id, summary_of(v.doc));
+	admin_audit(&call, &audit, "create", OBJECT_TYPE, id, summary_of(v.doc, v.conf));
 	st = call.c->store->ops->idp_create(call.c->store, &rec, &audit, &e);
 	if (st != ST_OK) {
 		write_failed(&call, st, &e);
@@ -439,7 +459,7 @@ ADMIN_HANDLER(admin_idp_create)
 	}
 	if (!after_change(&call, id, false))
 		goto out;
-	if ((view = idp_view(id, v.doc)) == NULL) {
+	if ((view = idp_view(id, v.doc, v.conf)) == NULL) {
 		admin_error_status(&call, ST_NOMEM, NULL, "IDP");
 		goto out;
 	}
@@ -457,7 +477,7 @@ ADMIN_HANDLER(admin_idp_get)
 
 	if (!admin_begin(ctx, req, resp, 0, &call) || !load_idp(&call, &rec, &doc))
 		return;
-	view = idp_view(rec.id, doc);
+	view = idp_view(rec.id, doc, NULL);
 	json_decref(doc);
 	if (view == NULL) {
 		admin_error_status(&call, ST_NOMEM, NULL, "IDP");
@@ -737,7 +757,7 @@ ADMIN_HANDLER(admin_idp_delete)
 
 	if (!admin_begin(ctx, req, resp, 0, &call) || !load_idp(&call, &rec, &doc))
 		return;
-	admin_audit(&call, &audit, "delete", OBJECT_TYPE, rec.id, summary_of(doc));
+	admin_audit(&call, &audit, "delete", OBJECT_TYPE, rec.id, summary_of(doc, NULL));
 	json_decref(doc);
 	st = call.c->store->ops->idp_delete(call.c->store, call.tenant_id, rec.id, &audit, &e);
 	if (st != ST_OK) {

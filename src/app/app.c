@@ -28,8 +28,8 @@
 #include "oauth/ratelimit.h"
 #include "oauth/token.h"
 #include "oauth/signkeys.h"
-#include "http/server.h"
-#include "http/tls.h"
+#include "server/server.h"
+#include "server/tls.h"
 #include "admin/admin.h"
 #include "console/console.h"
 #include "keys/keys.h"
@@ -48,6 +48,13 @@ static void set_base_url(struct oauth_ctx *c, int port)
 	else
 		snprintf(c->base_url, sizeof c->base_url, "https://%s:%d", c->cfg->server.hostname,
 			 port);
+}
+
+/* The server's bound-ports callback: the base URL with the port obtained,
+ * set before the first request (the configured port may be 0). */
+static void app_bound(void *ctx, int https_port)
+{
+	set_base_url(ctx, https_port);
 }
 
 /* ---- Least privilege (docs/operations.md, "Running as a service") ---- */
@@ -634,7 +641,8 @@ int app_serve(const struct config *cfg)
 	opts.ctx = &app->ctx;
 	opts.tenant_resolve = directory_tenant_resolve;
 	opts.metrics = app_metrics;
-	if ((routes = app_routes_build(&opts.nroutes)) == NULL) {
+	opts.bound = app_bound;
+	if ((routes = app_routes_build(cfg, &opts.nroutes)) == NULL) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -643,7 +651,6 @@ int app_serve(const struct config *cfg)
 		log_error("%s", e.msg);
 		goto out;
 	}
-	set_base_url(&app->ctx, http_server_port(srv, true));
 	m.ctx = &app->ctx;
 	if (pthread_create(&m.thread, NULL, maint_main, &m) != 0) {
 		log_error("cannot start the maintenance thread");

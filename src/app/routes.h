@@ -4,9 +4,11 @@
 
 #include <stddef.h>
 
+#include "config/config.h"
 #include "http/http.h"
 
-/* Concatenates every module's routes into one malloc'd table (free() it). */
-struct http_route *app_routes_build(size_t *n);
+/* Concatenates every module's routes into one malloc'd table (free() it);
+ * admin routes that take a body take up to cfg->server.max_body_size. */
+struct http_route *app_routes_build(const struct config *cfg, size_t *n);
 
 #endif

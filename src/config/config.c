@@ -232,7 +232,7 @@ static void env_name(const struct key_def *d, char *out, size_t n)
 }
 
 /* "90s", "30m", "1h", "1d" for a duration in seconds (the largest exact
- * unit; one minute stays "60s" as the contract writes it). */
+ * unit; one minute stays "60s" as docs/configuration.md writes it). */
 static void fmt_duration(int64_t s, char *out, size_t n)
 {
 	if (s != 0 && s % DAY == 0)
@@ -614,17 +614,6 @@ static bool all_digits(struct sv s)
 	return true;
 }
 
-static struct sv trim(struct sv s)
-{
-	while (s.n && (s.p[0] == ' ' || s.p[0] == '\t')) {
-		s.p++;
-		s.n--;
-	}
-	while (s.n && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t'))
-		s.n--;
-	return s;
-}
-
 /* A value written as text: an environment variable or a built-in default.
  * Strings are taken as they are; numbers and booleans use TOML syntax;
  * durations and sizes may also be written bare ("90s"); lists are a TOML
@@ -642,21 +631,21 @@ static status set_from_text(struct loader *ld, size_t k, struct sv s)
 	switch (d->type) {
 	case KT_STR: return store_string(ld, k, s);
 	case KT_INT:
-		s = trim(s);
+		s = sv_trim(s);
 		if (!all_digits(s))
 			return key_fail(ld, k, "expected an integer, found \"%.*s\"",
 					(int)(s.n > 32 ? 32 : s.n), s.p);
 		st = text_as_toml(ld, k, s, &v);
 		return st != ST_OK ? st : set_from_toml(ld, k, &v);
 	case KT_BOOL:
-		s = trim(s);
+		s = sv_trim(s);
 		if (!sv_eq_cstr(s, "true") && !sv_eq_cstr(s, "false"))
 			return key_fail(ld, k, "expected true or false");
 		*(bool *)field(ld->c, d) = s.p[0] == 't';
 		return ST_OK;
 	case KT_DUR:
 	case KT_SIZE:
-		s = trim(s);
+		s = sv_trim(s);
 		if (all_digits(s) || (s.n && s.p[0] == '"') || (s.n && s.p[0] == '\'')) {
 			st = text_as_toml(ld, k, s, &v);
 			return st != ST_OK ? st : set_from_toml(ld, k, &v);
@@ -666,7 +655,7 @@ static status set_from_text(struct loader *ld, size_t k, struct sv s)
 		struct sv items[CONFIG_MAX_LIST + 1];
 		size_t n = 0;
 
-		s = trim(s);
+		s = sv_trim(s);
 		if (s.n && s.p[0] == '[') {
 			st = text_as_toml(ld, k, s, &v);
 			return st != ST_OK ? st : set_from_toml(ld, k, &v);
@@ -677,7 +666,7 @@ static status set_from_text(struct loader *ld, size_t k, struct sv s)
 			if (n == CONFIG_MAX_LIST)
 				return key_fail(ld, k, "too many items (more than %d)",
 						CONFIG_MAX_LIST);
-			items[n++] = trim(head);
+			items[n++] = sv_trim(head);
 			if (rest.p == NULL)
 				break;
 			s = rest;

@@ -1,21 +1,24 @@
-/* http.h - the HTTP layer's view of a request and a response, and the route
- * table that protocol modules (oauth, admin, console) plug into.
+/* http.h - the transport-neutral model of a request and a response, and
+ * the route table that protocol modules (oauth, admin, console) plug into.
  *
- * The layer owns libmicrohttpd: it reads the whole body (bounded by the
- * route's max_body), strips the optional tenant prefix "/t/{tenant}",
- * resolves the tenant through the server's callback, matches the route and
- * calls its handler once with a complete request. Handlers never see MHD.
+ * Nothing here knows a socket or libmicrohttpd: the server (src/server/)
+ * reads the whole body (bounded by the route's max_body), strips the
+ * optional tenant prefix "/t/{tenant}", resolves the tenant, collects the
+ * request headers once into req->headers, matches the route and calls its
+ * handler once with a complete request. Unit tests build requests the same
+ * way, without a server.
  *
- * Memory: everything in a request (strings, params, the body) lives in
- * req->arena, freed when the request completes (after the response is
- * sent or the connection is gone). Response bodies are built in resp->body
- * (a capped buf, 16 MiB) whose bytes the layer hands to MHD. Handlers run
- * on the server's threads, concurrently; they must not block for long
- * (http_defer below answers later without blocking a thread).
+ * Memory: everything in a request (strings, params, headers, the body)
+ * lives in req->arena, freed when the request completes (after the
+ * response is sent or the connection is gone). Response bodies are built in
+ * resp->body (a capped buf, HTTP_RESP_BODY_MAX) whose bytes the server
+ * sends. Handlers run on the server's threads, concurrently; they must not
+ * block for long (http_defer below answers later without blocking a
+ * thread).
  *
- * The layer's own responses: every response gets X-Content-Type-Options:
+ * The server's own responses: every response gets X-Content-Type-Options:
  * nosniff, JSON ones also Cache-Control: no-store unless the handler set
- * one. See http/server.h for the request pipeline and http/form.h for
+ * one. See server/server.h for the request pipeline and http/form.h for
  * form, query and Basic parsing. */
 #ifndef GRANTD_HTTP_HTTP_H
 #define GRANTD_HTTP_HTTP_H
@@ -47,6 +50,37 @@ struct http_resp; /* below */
 /* A deferred response's continuation (see http_defer). */
 typedef void (*http_cont)(void *ctx, struct http_req *req, struct http_resp *resp, void *arg);
 
+/* One request header as received: name as sent (compared without case),
+ * value without surrounding white space. */
+struct http_header {
+	const char *name, *value;
+};
+
+/* What http_resume() needs of the server that holds a deferred request:
+ * `wake` resumes the suspended connection `conn`, `resumed` tells the
+ * server one deferred request fewer is outstanding. Both are called after
+ * the request may already be gone, so they get the handles, not it. */
+struct http_transport {
+	void (*wake)(void *conn);
+	void (*resumed)(void *server);
+	void (*deferred)(void *server); /* http_defer() was called */
+	void *server;
+};
+
+/* http_req.defer_state. http_defer() sets PENDING; then either the server
+ * suspends the connection (SUSPENDED) and http_resume() resumes it
+ * (RESUMED), or http_resume() comes first (EARLY) and the server runs the
+ * continuation without suspending - or, when it raced the suspension,
+ * resumes the connection itself. Only compare-and-swap decides who
+ * resumes, so resume is never called on a connection not suspended. */
+enum http_defer_state {
+	HTTP_DEFER_NONE = 0,
+	HTTP_DEFER_PENDING,
+	HTTP_DEFER_EARLY,
+	HTTP_DEFER_SUSPENDED,
+	HTTP_DEFER_RESUMED,
+};
+
 struct http_req {
 	enum http_method method;
 	const char *method_name;
@@ -63,21 +97,19 @@ struct http_req {
 	const char *remote_addr; /* textual peer address */
 	char trace_id[33];       /* random hex id, echoed in errors and the access log */
 	struct arena *arena;
-	void *conn; /* opaque: for http_req_header() only */
-	/* Unit tests of handlers (no socket): when conn is NULL,
-	 * http_req_header() looks names up in this NULL-terminated list
-	 * { "Name", "value", "Name", "value", ..., NULL }. */
-	const char *const *fake_headers;
+	const struct http_header *headers; /* in req->arena, collected once */
+	size_t nheaders;
 	/* Private to http_req_query_form(): its one parse of `query`. */
 	bool query_done;
 	status query_status;
 	const struct form *query_form;
 	const char *query_error;
-	/* Private to http_defer() and http_resume(). */
+	/* Private to http_defer(), http_resume() and the server. */
 	http_cont defer_cont;
 	void *defer_arg;
-	int defer_state;  /* atomic */
-	void *defer_priv; /* the server's request state; NULL without a server */
+	int defer_state;                        /* atomic, enum http_defer_state */
+	const struct http_transport *transport; /* NULL without a server */
+	void *transport_conn;                   /* the server's connection handle */
 };
 
 /* A request header (case-insensitive name), NULL when absent. The value
@@ -122,6 +154,8 @@ void http_resume(struct http_req *req);
 void http_req_finish_deferred(void *ctx, struct http_req *req, struct http_resp *resp);
 
 #define HTTP_MAX_RESP_HEADERS 12
+/* Upper bound of a response body built by a handler. */
+#define HTTP_RESP_BODY_MAX (16u * 1024u * 1024u)
 
 struct http_resp {
 	int status;               /* default 200 */
@@ -134,6 +168,9 @@ struct http_resp {
 	/* Set by handlers for the access log (e.g. the client id); never secrets. */
 	const char *log_note;
 };
+
+/* An empty 200 response with the body capped at HTTP_RESP_BODY_MAX. */
+void http_resp_init(struct http_resp *r);
 
 /* Sets a response header, replacing one of the same name (case-insensitive).
  * Name and value must outlive the request (static or in req->arena). A full

@@ -34,22 +34,6 @@ const char *jose_alg_name(enum jose_alg alg)
 	return ai ? ai->name : "?";
 }
 
-void jose_show(char *out, size_t outsz, const char *s, size_t n)
-{
-	size_t o = 0, max = outsz - 4;
-	for (size_t i = 0; i < n && i < max; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] =
-		    (c < 0x20 || c > 0x7e || c == '\'' || c == '"' || c == '\\') ? '?' : (char)c;
-	}
-	if (n > max) {
-		out[o++] = '.';
-		out[o++] = '.';
-		out[o++] = '.';
-	}
-	out[o] = '\0';
-}
-
 void jose_ossl_clear(void)
 {
 	ERR_clear_error();
@@ -65,7 +49,7 @@ status jose_alg_parse(struct sv name, enum jose_alg *out, struct err *e)
 			return ST_OK;
 		}
 	}
-	jose_show(shown, sizeof shown, name.p, name.n);
+	str_show(shown, sizeof shown, name.p, name.n);
 	if (sv_eq_cstr(name, "none"))
 		return err_set(e, ST_INVALID, "alg none is not accepted");
 	if (sv_starts_with(name, SV("HS")))

@@ -16,20 +16,6 @@
 #include "lib/b64.h"
 #include "lib/crypto.h"
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-static struct sv trim(struct sv s)
-{
-	while (s.n > 0 && is_space(s.p[0]))
-		s.p++, s.n--;
-	while (s.n > 0 && is_space(s.p[s.n - 1]))
-		s.n--;
-	return s;
-}
-
 static bool contains(struct sv s, const char *needle)
 {
 	size_t k = strlen(needle);
@@ -216,7 +202,7 @@ static status from_pem_text(struct sv s, struct jose_key **out, struct err *e)
 				     "a certificate signing request, not a certificate");
 			break;
 		}
-		jose_show(shown, sizeof shown, label.p, label.n);
+		str_show(shown, sizeof shown, label.p, label.n);
 		if (!sv_eq_cstr(label, "CERTIFICATE") && !sv_eq_cstr(label, "X509 CERTIFICATE") &&
 		    !sv_eq_cstr(label, "TRUSTED CERTIFICATE") && !sv_eq_cstr(label, "PUBLIC KEY")) {
 			st = err_set(e, ST_INVALID, "unexpected PEM block '%s', not a certificate",
@@ -296,7 +282,7 @@ status jose_key_from_pem(struct sv text, struct jose_key **out, struct err *e)
 {
 	unsigned char *raw = NULL;
 	size_t rawn = 0;
-	struct sv s = trim(text);
+	struct sv s = sv_trim(text);
 	status st;
 
 	*out = NULL;
@@ -315,7 +301,7 @@ status jose_key_from_pem(struct sv text, struct jose_key **out, struct err *e)
 		st = err_set(e, ST_INVALID, "not a PEM certificate");
 		goto out;
 	}
-	struct sv inner = trim((struct sv){(const char *)raw, rawn});
+	struct sv inner = sv_trim((struct sv){(const char *)raw, rawn});
 	if (contains(inner, "-----BEGIN"))
 		st = from_pem_text(inner, out, e);
 	else if (raw[0] == 0x30) /* a DER SEQUENCE */
@@ -325,37 +311,5 @@ status jose_key_from_pem(struct sv text, struct jose_key **out, struct err *e)
 out:
 	mem_wipe(raw, b64_decoded_max(s.n)); /* may have been a private key */
 	free(raw);
-	return st;
-}
-
-status jose_keyset_from_pems(const struct sv *pems, size_t n, struct jose_keyset **out,
-			     struct err *e)
-{
-	struct jose_keyset *ks = NULL;
-	status st = ST_OK;
-
-	*out = NULL;
-	if (n == 0)
-		return err_set(e, ST_INVALID, "no certificate given");
-	if (n > LIMIT_IDP_CERTS)
-		return err_set(e, ST_TOO_LARGE, "%zu certificates, more than the limit of %d", n,
-			       LIMIT_IDP_CERTS);
-	if (jose_keyset_new(&ks) != ST_OK)
-		return err_set(e, ST_NOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		struct err sub;
-		struct jose_key *key = NULL;
-		err_clear(&sub);
-		st = jose_key_from_pem(pems[i], &key, &sub);
-		if (st != ST_OK) {
-			st = err_set(e, st, "entry %zu: %s", i, sub.msg);
-			goto out;
-		}
-		ks->keys[ks->n++] = key;
-	}
-	*out = ks;
-	ks = NULL;
-out:
-	jose_keyset_free(ks);
 	return st;
 }

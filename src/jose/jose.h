@@ -51,7 +51,7 @@ typedef uint32_t jose_alg_set;
 
 bool jose_alg_set_has(jose_alg_set set, enum jose_alg alg);
 /* Builds a set from `n` names. n == 0 means "not configured" and gives the
- * contract's default, JOSE_ALG_SET_ALL. Duplicates are harmless. Any name
+ * default, JOSE_ALG_SET_ALL (every algorithm, docs/jwt-grant.md). Duplicates are harmless. Any name
  * jose_alg_parse() refuses fails the whole list with "entry N: <reason>"
  * (N counts from 0) and the status of jose_alg_parse(). */
 status jose_alg_set_parse(const struct sv *names, size_t n, jose_alg_set *out, struct err *e);

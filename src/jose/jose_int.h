@@ -12,6 +12,7 @@
 #include "jose/jwk.h"
 #include "lib/crypto.h"
 #include "lib/err.h"
+#include "lib/str.h"
 
 enum jose_family {
 	JOSE_FAM_RSA_PKCS1,
@@ -33,13 +34,11 @@ struct jose_alg_info {
 /* NULL when `alg` is out of range. */
 const struct jose_alg_info *jose_alg_info(enum jose_alg alg);
 
-/* Copies at most outsz - 4 bytes of untrusted `s` for an error message:
- * bytes outside printable ASCII become '?', quotes and backslashes too, and
- * a cut value ends with "...". Use JOSE_SHOW_BUF bytes for algorithm and
- * type names (JOSE_SHOW_MAX shown), JOSE_SHOW_KID_BUF for key ids. */
+/* Buffers for str_show() (lib/str.h) of untrusted values in messages:
+ * JOSE_SHOW_BUF bytes for algorithm and type names (JOSE_SHOW_MAX shown),
+ * JOSE_SHOW_KID_BUF for key ids. */
 #define JOSE_SHOW_BUF     (JOSE_SHOW_MAX + 4)
 #define JOSE_SHOW_KID_BUF (64 + 4)
-void jose_show(char *out, size_t outsz, const char *s, size_t n);
 
 /* Wraps a freshly obtained EVP_PKEY (ownership passes in, also on failure)
  * into a key with one reference: classifies its type, refuses unsupported

@@ -109,7 +109,7 @@ status jose_key_wrap(EVP_PKEY *pkey, bool priv, struct jose_key **out, struct er
 			kty = JOSE_KTY_EC_P521;
 		} else {
 			char shown[JOSE_SHOW_BUF];
-			jose_show(shown, sizeof shown, grp, strlen(grp));
+			str_show(shown, sizeof shown, grp, strlen(grp));
 			st = err_set(e, ST_UNSUPPORTED, "unsupported key type: EC curve %s", shown);
 			goto out;
 		}
@@ -297,7 +297,7 @@ static status ec_from_jwk(const json_t *jwk, EVP_PKEY **pkey, struct err *e)
 		if (strcmp(json_string_value(v), ec_curves[i].crv) == 0)
 			c = &ec_curves[i];
 	if (c == NULL) {
-		jose_show(shown, sizeof shown, json_string_value(v), json_string_length(v));
+		str_show(shown, sizeof shown, json_string_value(v), json_string_length(v));
 		return err_set(e, ST_UNSUPPORTED, "unsupported crv '%s' for kty EC", shown);
 	}
 	if ((st = jwk_bytes(jwk, "x", x, sizeof x, &xl, e)) != ST_OK ||
@@ -350,7 +350,7 @@ static status okp_from_jwk(const json_t *jwk, EVP_PKEY **pkey, struct err *e)
 		return err_set(e, ST_INVALID, "member 'crv' must be a string, got %s",
 			       jose_json_type(v));
 	if (strcmp(json_string_value(v), "Ed25519") != 0) {
-		jose_show(shown, sizeof shown, json_string_value(v), json_string_length(v));
+		str_show(shown, sizeof shown, json_string_value(v), json_string_length(v));
 		return err_set(e, ST_UNSUPPORTED, "unsupported crv '%s' for kty OKP", shown);
 	}
 	if ((st = jwk_bytes(jwk, "x", x, sizeof x, &xl, e)) != ST_OK)
@@ -450,7 +450,7 @@ static status jwk_import(const json_t *jwk, struct jose_key **out, bool *skip, s
 	} else if (strcmp(t, "OKP") == 0) {
 		st = okp_from_jwk(jwk, &pkey, e);
 	} else {
-		jose_show(shown, sizeof shown, t, json_string_length(kty));
+		str_show(shown, sizeof shown, t, json_string_length(kty));
 		st = err_set(e, ST_UNSUPPORTED, "unsupported kty '%s'", shown);
 	}
 	if (st != ST_OK)
@@ -564,8 +564,8 @@ status jose_keyset_from_jwks_json(const json_t *jwks, unsigned flags, struct jos
 		err_clear(&sub);
 		if (json_is_string(kid)) {
 			char shown[JOSE_SHOW_KID_BUF];
-			jose_show(shown, sizeof shown, json_string_value(kid),
-				  json_string_length(kid));
+			str_show(shown, sizeof shown, json_string_value(kid),
+				 json_string_length(kid));
 			snprintf(where, sizeof where, "entry %zu (kid '%s')", i, shown);
 		} else {
 			snprintf(where, sizeof where, "entry %zu", i);

@@ -148,9 +148,5 @@ status jose_keyset_from_jwks(const char *json, size_t len, unsigned flags, struc
 			     struct err *e);
 status jose_keyset_from_jwks_json(const json_t *jwks, unsigned flags, struct jose_keyset **out,
 				  struct err *e);
-/* `n` certificate texts (see jose_key_from_pem) -> set; more than
- * LIMIT_IDP_CERTS is ST_TOO_LARGE; errors say "entry N: ...". */
-status jose_keyset_from_pems(const struct sv *pems, size_t n, struct jose_keyset **out,
-			     struct err *e);
 
 #endif

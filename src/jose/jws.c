@@ -156,7 +156,7 @@ static status load_object(const unsigned char *p, size_t n, const char *what, js
 		switch (json_error_code(&je)) {
 		case json_error_duplicate_key: {
 			struct sv k = key_before(p, n, je.position > 0 ? (size_t)je.position : 0);
-			jose_show(shown, sizeof shown, k.p ? k.p : "", k.n);
+			str_show(shown, sizeof shown, k.p ? k.p : "", k.n);
 			return err_set(e, ST_INVALID, "%s is not valid JSON: duplicate key '%s'",
 				       what, shown);
 		}
@@ -246,7 +246,7 @@ static status check_header(struct jws *out, struct err *e)
 				    e, ST_INVALID,
 				    "header 'crit' must be a non-empty array of strings");
 		const json_t *c = json_array_get(v, 0);
-		jose_show(shown, sizeof shown, json_string_value(c), json_string_length(c));
+		str_show(shown, sizeof shown, json_string_value(c), json_string_length(c));
 		return err_set(e, ST_UNSUPPORTED, "unsupported critical header '%s'", shown);
 	}
 	v = json_object_get(h, "b64");

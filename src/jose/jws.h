@@ -6,7 +6,7 @@
  * A parsed `struct jws` is trusted only after jws_verify() (or
  * jws_verify_keyset()) returned ST_OK.
  *
- * Header policy (contract §5.1 steps 1-2):
+ * Header policy (docs/jwt-grant.md, "The checks, in order", steps 1-2):
  *   - exactly three parts of strict base64url (no padding, no whitespace);
  *     five parts (JWE) -> ST_UNSUPPORTED; empty signature -> ST_INVALID;
  *   - header and payload are UTF-8 JSON objects, no duplicate keys, no
@@ -77,7 +77,8 @@ status jws_verify(const struct jws *jws, const struct jose_key *key, struct err 
 status jose_verify_raw(enum jose_alg alg, const struct jose_key *key, struct sv input,
 		       const unsigned char *sig, size_t sig_len, struct err *e);
 
-/* Key selection and verification against a set (contract §5.1 step 5):
+/* Key selection and verification against a set (docs/jwt-grant.md, "The
+ * checks, in order", step 5):
  *  1. if the token has `x5t#S256`, the keys from certificates with that
  *     SHA-256 thumbprint are the candidates; else
  *  2. if it has `kid`, the keys with that kid; else

@@ -203,7 +203,7 @@ static void describe(const struct jose_key *k, size_t i, char *out, size_t outsz
 	char shown[JOSE_SHOW_KID_BUF];
 
 	if (k->kid != NULL) {
-		jose_show(shown, sizeof shown, k->kid, strlen(k->kid));
+		str_show(shown, sizeof shown, k->kid, strlen(k->kid));
 		snprintf(out, outsz, "key '%s'", shown);
 	} else if (k->has_cert) {
 		snprintf(out, outsz, "certificate '%.200s'", k->cert.subject);
@@ -267,7 +267,7 @@ status jws_verify_keyset(const struct jws *jws, const struct jose_keyset *ks, un
 				idx[n] = i, cand[n++] = ks->keys[i];
 	if (n == 0 && (jws->has_x5t_s256 || jws->kid != NULL) && !(flags & JOSE_SELECT_TRY_ALL)) {
 		if (jws->kid != NULL) {
-			jose_show(shown, sizeof shown, jws->kid, strlen(jws->kid));
+			str_show(shown, sizeof shown, jws->kid, strlen(jws->kid));
 			return err_set(e, ST_NOT_FOUND, "no key with kid '%s'", shown);
 		}
 		return err_set(e, ST_NOT_FOUND, "no certificate with the token's x5t#S256");

@@ -217,22 +217,6 @@ static bool set_has_kid(const struct jose_keyset *ks, const char *kid)
 	return false;
 }
 
-/* The kid comes from an untrusted JWT header: show it bounded and printable. */
-static void kid_show(const char *kid, char *out, size_t outsz)
-{
-	size_t i = 0, o = 0;
-
-	for (; kid[i] != '\0' && i < KID_SHOW_MAX && o + 1 < outsz; i++) {
-		unsigned char c = (unsigned char)kid[i];
-		out[o++] = (c >= 0x20 && c < 0x7f && c != '\'') ? (char)c : '?';
-	}
-	if (kid[i] != '\0' && o + 4 < outsz) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 /* Background retry delay after `failures` consecutive failures:
  * min_refetch_interval (at least 1 s), doubling, at most cache_ttl. */
 static int64_t backoff_ms(const struct keys *k, unsigned failures)
@@ -421,7 +405,8 @@ static status get_failure(const struct entry *ent, const char *kid, bool tried, 
 		return err_set(e, ent->last_err.st, "%s (next attempt in %lld s)",
 			       ent->last_err.msg, (long long)wait_s);
 	}
-	kid_show(kid, shown, sizeof shown);
+	/* The kid comes from an untrusted JWT header. */
+	str_show(shown, sizeof shown, kid, strlen(kid));
 	if (ent->last_err.st != ST_OK) {
 		if (tried)
 			return err_set(e, ST_IO,

@@ -11,7 +11,7 @@
 
 struct sv sv_from(const char *s)
 {
-	return s ? (struct sv){ s, strlen(s) } : (struct sv){ "", 0 };
+	return s ? (struct sv){s, strlen(s)} : (struct sv){"", 0};
 }
 
 bool sv_eq(struct sv a, struct sv b)
@@ -36,8 +36,8 @@ struct sv sv_cut(struct sv s, char c, struct sv *head)
 		*head = s;
 		return SV_NULL;
 	}
-	*head = (struct sv){ s.p, (size_t)(hit - s.p) };
-	return (struct sv){ hit + 1, s.n - head->n - 1 };
+	*head = (struct sv){s.p, (size_t)(hit - s.p)};
+	return (struct sv){hit + 1, s.n - head->n - 1};
 }
 
 status sv_to_i64(struct sv s, int64_t *out)
@@ -282,4 +282,36 @@ void strlist_free(struct strlist *l)
 void mem_wipe(void *p, size_t n)
 {
 	OPENSSL_cleanse(p, n);
+}
+
+void str_show(char *out, size_t outsz, const char *s, size_t n)
+{
+	size_t o = 0, max = outsz - 4;
+
+	for (size_t i = 0; i < n && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[o++] =
+		    (c < 0x20 || c > 0x7e || c == '\'' || c == '"' || c == '\\') ? '?' : (char)c;
+	}
+	if (n > max) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static bool is_ascii_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+struct sv sv_trim(struct sv s)
+{
+	while (s.n > 0 && is_ascii_space(s.p[0])) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n > 0 && is_ascii_space(s.p[s.n - 1]))
+		s.n--;
+	return s;
 }

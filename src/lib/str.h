@@ -17,8 +17,8 @@ struct sv {
 	size_t n;
 };
 
-#define SV(lit) ((struct sv){ (lit), sizeof(lit) - 1 })
-#define SV_NULL ((struct sv){ NULL, 0 })
+#define SV(lit) ((struct sv){(lit), sizeof(lit) - 1})
+#define SV_NULL ((struct sv){NULL, 0})
 
 struct sv sv_from(const char *s); /* s may be NULL -> empty view */
 bool sv_eq(struct sv a, struct sv b);
@@ -48,8 +48,7 @@ status buf_append(struct buf *b, const void *p, size_t n);
 status buf_append_cstr(struct buf *b, const char *s);
 status buf_append_sv(struct buf *b, struct sv s);
 status buf_putc(struct buf *b, char c);
-status buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+status buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends `s` as a JSON string literal, quotes included. */
 status buf_json_str(struct buf *b, struct sv s);
 void buf_reset(struct buf *b);
@@ -66,6 +65,16 @@ char *str_dup_sv(struct sv s);
 /* The value 0..15 of the hexadecimal digit `c` (either case); -1 for any
  * other value, EOF included. */
 int hex_digit_value(int c);
+
+/* The one sanitiser for untrusted text quoted in a message (error
+ * descriptions, logs): copies at most outsz - 4 bytes of `s` (`n` bytes),
+ * bytes outside printable ASCII and quotes and backslashes become '?', a
+ * cut value ends with "...". outsz must be at least 4. */
+void str_show(char *out, size_t outsz, const char *s, size_t n);
+
+/* `s` without leading and trailing ASCII white space (space, \t, \n, \r,
+ * \f, \v). */
+struct sv sv_trim(struct sv s);
 
 /* Cuts a NUL-terminated string back so that it does not end inside a UTF-8
  * sequence (after a bounded snprintf truncated it). */

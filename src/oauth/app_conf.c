@@ -42,17 +42,66 @@ static const struct {
     {"none", APP_AUTH_NONE},
 };
 
+/* WSO2 IS 7's other ApplicationModel members (applications.yaml): kept like
+ * the OIDC ones below. applicationEnabled is refused unless true: a
+ * disabled application that still got tokens would contradict it. */
+static const struct conf_extra wso2_app_members[] = {
+    {NULL, "imageUrl", JSON_STRING},
+    {NULL, "accessUrl", JSON_STRING},
+    {NULL, "logoutReturnUrl", JSON_STRING},
+    {NULL, "templateId", JSON_STRING},
+    {NULL, "templateVersion", JSON_STRING},
+    {NULL, "isManagementApp", JSON_TRUE},
+    {NULL, "isB2BSelfServiceApp", JSON_TRUE},
+    {NULL, "enhancedOrgAuthenticationEnabled", JSON_TRUE},
+    {NULL, "associatedRoles", JSON_OBJECT},
+    {NULL, "claimConfiguration", JSON_OBJECT},
+    {NULL, "authenticationSequence", JSON_OBJECT},
+    {NULL, "advancedConfigurations", JSON_OBJECT},
+    {NULL, "provisioningConfigurations", JSON_OBJECT},
+};
+
+/* WSO2 IS 7's other OpenIDConnectConfiguration members (its application
+ * API, applications.yaml): stored and returned unchanged, type-checked,
+ * never acted on (docs/api/openapi.yaml, OidcConfiguration). Members whose
+ * meaning grantd would contradict are refused instead: clientSecret
+ * (handled by the admin API), clientSecretExpiresAt (secrets do not
+ * expire here). */
+static const struct conf_extra wso2_members[] = {
+    {NULL, "state", JSON_STRING},
+    {NULL, "allowedOrigins", JSON_ARRAY},
+    {NULL, "pkce", JSON_OBJECT},
+    {NULL, "hybridFlow", JSON_OBJECT},
+    {NULL, "subjectToken", JSON_OBJECT},
+    {NULL, "logout", JSON_OBJECT},
+    {NULL, "validateRequestObjectSignature", JSON_TRUE},
+    {NULL, "scopeValidators", JSON_ARRAY},
+    {NULL, "requestObject", JSON_OBJECT},
+    {NULL, "pushAuthorizationRequest", JSON_OBJECT},
+    {NULL, "subject", JSON_OBJECT},
+    {NULL, "isFAPIApplication", JSON_TRUE},
+    {NULL, "fapiProfile", JSON_STRING},
+    {NULL, "fapiMetadata", JSON_OBJECT},
+    {NULL, "cibaAuthenticationRequest", JSON_OBJECT},
+    {NULL, "issuer", JSON_OBJECT},
+    {NULL, "multipleClientSecretsConfigured", JSON_TRUE},
+    {"accessToken", "bindingType", JSON_STRING},
+    {"accessToken", "revokeTokensWhenIDPSessionTerminated", JSON_TRUE},
+    {"accessToken", "validateTokenBinding", JSON_TRUE},
+    {"accessToken", "accessTokenAttributes", JSON_ARRAY},
+    {"accessToken", "enableJwtScopeAsArray", JSON_TRUE},
+    {"refreshToken", "extendRenewedRefreshTokenExpiryTime", JSON_TRUE},
+    {"refreshToken", "gracefulRefreshTokenRotationEnabled", JSON_TRUE},
+    {"refreshToken", "gracefulRefreshTokenRotationValidityPeriod", JSON_INTEGER},
+    {"refreshToken", "gracefulRefreshTokenReuseLimit", JSON_INTEGER},
+    {"idToken", "idTokenSignedResponseAlg", JSON_STRING},
+    {"idToken", "encryption", JSON_OBJECT},
+    {"clientAuthentication", "tokenEndpointAuthSigningAlg", JSON_STRING},
+    {"clientAuthentication", "tlsClientAuthSubjectDn", JSON_STRING},
+    {"clientAuthentication", "tokenEndpointAllowReusePvtKeyJwt", JSON_TRUE},
+};
+
 /* ---- small helpers ---------------------------------------------------------- */
-
-static status check_members(const json_t *obj, const char *const *allowed, const char *path,
-			    struct err *e)
-{
-	const char *key = conf_unknown_member(obj, allowed);
-
-	if (key == NULL)
-		return ST_OK;
-	return err_set(e, ST_INVALID, "%s%s%.64s: unknown field", path, path[0] ? "." : "", key);
-}
 
 /* Characters (code points) of a UTF-8 string jansson has validated. */
 static size_t utf8_chars(const char *s, size_t n)
@@ -463,7 +512,7 @@ static status parse_object(const json_t *obj, const char *key, const char *path,
 	if (!json_is_object(v))
 		return err_set(e, ST_INVALID, "%s: must be an object", p);
 	*out = v;
-	return check_members(v, allowed, p, e);
+	return conf_check_members(v, allowed, p, e);
 }
 
 /* ---- the oidc object ---------------------------------------------------------- */
@@ -617,8 +666,8 @@ static status parse_client_auth(const json_t *oidc, const struct config *cfg, st
 	return c->client_jwks ? ST_OK : err_set(e, ST_NOMEM, "out of memory");
 }
 
-static status parse_oidc(const json_t *oidc, const struct config *cfg, struct app_conf *c,
-			 struct err *e)
+static status parse_oidc_core(const json_t *oidc, const struct config *cfg, struct app_conf *c,
+			      struct err *e)
 {
 	static const char *const fields[] = {
 	    "clientId",
@@ -637,7 +686,7 @@ static status parse_oidc(const json_t *oidc, const struct config *cfg, struct ap
 	json_t *idt;
 	status st;
 
-	if ((st = check_members(oidc, fields, OIDC, e)) != ST_OK ||
+	if ((st = conf_check_members(oidc, fields, OIDC, e)) != ST_OK ||
 	    (st = parse_client_id(oidc, c, e)) != ST_OK ||
 	    (st = parse_grants(oidc, cfg, c, e)) != ST_OK ||
 	    (st = parse_list(conf_member(oidc, "callbackURLs"), OIDC ".callbackURLs",
@@ -662,8 +711,61 @@ static status parse_oidc(const json_t *oidc, const struct config *cfg, struct ap
 	return parse_client_auth(oidc, cfg, c, e);
 }
 
+/* The oidc object: WSO2's members kept aside in c->wso2, the rest parsed. */
+static status parse_oidc(const json_t *oidc, const struct config *cfg, struct app_conf *c,
+			 struct err *e)
+{
+	json_t *rest = NULL;
+	status st;
+
+	if (conf_member(oidc, "clientSecretExpiresAt") != NULL &&
+	    !(json_is_integer(conf_member(oidc, "clientSecretExpiresAt")) &&
+	      json_integer_value(conf_member(oidc, "clientSecretExpiresAt")) == 0))
+		return err_set(e, ST_INVALID,
+			       OIDC ".clientSecretExpiresAt: not supported by grantd (client "
+				    "secrets do not expire; 0 or null only)");
+	st = conf_extras_take(oidc, wso2_members, sizeof wso2_members / sizeof wso2_members[0],
+			      OIDC, &rest, &c->wso2, e);
+	if (st == ST_OK) {
+		json_object_del(rest, "clientSecretExpiresAt");
+		st = parse_oidc_core(rest, cfg, c, e);
+	}
+	json_decref(rest);
+	if (st == ST_OK)
+		c->has_oidc = true;
+	return st;
+}
+
+static status parse_doc_core(const json_t *doc, const struct config *cfg, struct app_conf *c,
+			     struct err *e);
+
+/* The document: WSO2's application members kept aside in c->wso2_app,
+ * the rest parsed. */
 static status parse_doc(const json_t *doc, const struct config *cfg, struct app_conf *c,
 			struct err *e)
+{
+	const json_t *en = conf_member(doc, "applicationEnabled");
+	json_t *rest = NULL;
+	status st;
+
+	if (en != NULL && !json_is_true(en))
+		return err_set(e, ST_INVALID,
+			       "applicationEnabled: only true is supported by grantd (an "
+			       "application that must not get tokens is deleted, or its secret "
+			       "regenerated)");
+	st = conf_extras_take(doc, wso2_app_members,
+			      sizeof wso2_app_members / sizeof wso2_app_members[0], "", &rest,
+			      &c->wso2_app, e);
+	if (st == ST_OK) {
+		json_object_del(rest, "applicationEnabled");
+		st = parse_doc_core(rest, cfg, c, e);
+	}
+	json_decref(rest);
+	return st;
+}
+
+static status parse_doc_core(const json_t *doc, const struct config *cfg, struct app_conf *c,
+			     struct err *e)
 {
 	static const char *const fields[] = {"name", "description", "inboundProtocolConfiguration",
 					     NULL};
@@ -673,7 +775,7 @@ static status parse_doc(const json_t *doc, const struct config *cfg, struct app_
 	size_t n;
 	status st;
 
-	if ((st = check_members(doc, fields, "", e)) != ST_OK)
+	if ((st = conf_check_members(doc, fields, "", e)) != ST_OK)
 		return st;
 	name = conf_member(doc, "name");
 	s = json_string_value(name);
@@ -697,16 +799,18 @@ static status parse_doc(const json_t *doc, const struct config *cfg, struct app_
 	if (c->name == NULL || c->description == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");
 
+	/* No OIDC configuration yet (WSO2's console creates the application
+	 * first): valid, and no client until PUT .../inbound-protocols/oidc. */
 	ipc = conf_member(doc, "inboundProtocolConfiguration");
 	if (ipc == NULL)
-		return err_set(e, ST_INVALID, "inboundProtocolConfiguration: required, with oidc");
+		return ST_OK;
 	if (!json_is_object(ipc))
 		return err_set(e, ST_INVALID, "inboundProtocolConfiguration: must be an object");
-	if ((st = check_members(ipc, ipc_fields, "inboundProtocolConfiguration", e)) != ST_OK)
+	if ((st = conf_check_members(ipc, ipc_fields, "inboundProtocolConfiguration", e)) != ST_OK)
 		return st;
 	oidc = conf_member(ipc, "oidc");
 	if (oidc == NULL)
-		return err_set(e, ST_INVALID, OIDC ": required");
+		return ST_OK;
 	if (!json_is_object(oidc))
 		return err_set(e, ST_INVALID, OIDC ": must be an object");
 	return parse_oidc(oidc, cfg, c, e);
@@ -758,7 +862,8 @@ status app_conf_load(const struct store_app *a, const struct config *cfg, struct
 	if (st != ST_OK)
 		return err_set(e, ST_INTERNAL, "application %s: stored document is invalid: %s",
 			       a->id, pe.msg);
-	if (a->client_id == NULL || strcmp(a->client_id, c->client_id) != 0) {
+	if (a->client_id == NULL || (c->has_oidc ? strcmp(a->client_id, c->client_id) != 0
+						 : !app_client_id_is_placeholder(a->client_id))) {
 		app_conf_free(c);
 		return err_set(e, ST_INTERNAL,
 			       "application %s: stored document disagrees with its client id",
@@ -797,6 +902,8 @@ void app_conf_free(struct app_conf *c)
 	free(c->client_jwks_uri);
 	jose_keyset_free(c->client_keys);
 	json_decref(c->client_jwks);
+	json_decref(c->wso2);
+	json_decref(c->wso2_app);
 	mem_wipe(c->secret_hash, sizeof c->secret_hash);
 	free(c);
 }
@@ -813,6 +920,26 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 						: c->renew_refresh_token != 0;
 	bool ok;
 
+	if (!c->has_oidc) {
+		json_decref(ipc);
+		json_decref(oidc);
+		json_decref(at);
+		json_decref(rt);
+		json_decref(idt);
+		json_decref(ca);
+		json_decref(grant_list);
+		ok = doc != NULL;
+		conf_put(doc, "name", json_string(c->name), &ok);
+		conf_put(doc, "description", json_string(c->description ? c->description : ""),
+			 &ok);
+		if (ok && c->wso2_app != NULL && !conf_extras_put(doc, c->wso2_app))
+			ok = false;
+		if (!ok) {
+			json_decref(doc);
+			return NULL;
+		}
+		return doc;
+	}
 	if (uat == 0)
 		uat = cfg->oauth.token_validation.user_access_token_validity;
 	if (aat == 0)
@@ -854,11 +981,15 @@ json_t *app_conf_doc(const struct app_conf *c, const struct config *cfg)
 	conf_put(oidc, "allowedScopes", conf_strlist_json(&c->allowed_scopes), &ok);
 	conf_put(oidc, "allowedIdentityProviders", conf_strlist_json(&c->allowed_idps), &ok);
 	conf_put(oidc, "clientAuthentication", ca, &ok);
+	if (ok && c->wso2 != NULL && !conf_extras_put(oidc, c->wso2))
+		ok = false;
 	conf_put(ipc, "oidc", oidc, &ok);
 
 	conf_put(doc, "name", json_string(c->name), &ok);
 	conf_put(doc, "description", json_string(c->description ? c->description : ""), &ok);
 	conf_put(doc, "inboundProtocolConfiguration", ipc, &ok);
+	if (ok && c->wso2_app != NULL && !conf_extras_put(doc, c->wso2_app))
+		ok = false;
 	if (!ok) {
 		json_decref(doc);
 		return NULL;
@@ -912,4 +1043,18 @@ bool app_client_id_valid(struct sv s)
 			return false;
 	}
 	return true;
+}
+
+status app_client_id_placeholder(const char *app_id, char out[APP_PLACEHOLDER_LEN + 1])
+{
+	if (app_id == NULL || strlen(app_id) + 1 > APP_PLACEHOLDER_LEN)
+		return ST_INVALID;
+	out[0] = '~';
+	memcpy(out + 1, app_id, strlen(app_id) + 1);
+	return ST_OK;
+}
+
+bool app_client_id_is_placeholder(const char *client_id)
+{
+	return client_id != NULL && client_id[0] == '~';
 }

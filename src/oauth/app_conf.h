@@ -17,6 +17,18 @@
  *        "clientAuthentication": { "tokenEndpointAuthMethod": "...",
  *                                  "jwksUri": str|null, "jwks": obj|null } } } }
  *
+ * An application may have no OIDC configuration yet (no
+ * inboundProtocolConfiguration, or one without oidc: WSO2's console
+ * creates the application first): `has_oidc` is false, its stored document
+ * is {name, description}, it has no client and never authenticates; the
+ * store keeps a placeholder client id for it ("~" + its id, which no
+ * client id can be).
+ *
+ * WSO2's other application members (imageUrl, claimConfiguration,
+ * advancedConfigurations, ...) and OIDC members (allowedOrigins, pkce,
+ * logout, state, ...; the lists are in app_conf.c) are kept in `wso2_app`
+ * and `wso2`, stored and returned as given, and change nothing.
+ *
  * Validation rules (every error is "<path>: <reason>", the path spelled as
  * in the document, e.g. "inboundProtocolConfiguration.oidc.grantTypes[1]:
  * unknown grant type 'password' ..."; unknown members at any level are
@@ -24,12 +36,10 @@
  *   name            required, 1..LIMIT_NAME characters, no control
  *                   characters, no leading/trailing space
  *   description     optional, at most APP_DESCRIPTION_MAX characters
- *   clientId        required, APP_CLIENT_ID_MIN..LIMIT_CLIENT_ID of [A-Za-z0-9_-]
- *   grantTypes      required, non-empty, each exactly one of the three
- *                   grant names below, no duplicates
- *   callbackURLs    absolute URLs (http/https with a host, or a custom
- *                   scheme for native apps; never javascript:, data:,
- *                   vbscript:, file:), no fragment, ASCII; or WSO2's
+ *   clientId        required (in an oidc object), APP_CLIENT_ID_MIN..LIMIT_CLIENT_ID of
+ * [A-Za-z0-9_-] grantTypes      required, non-empty, each exactly one of the three grant names
+ * below, no duplicates callbackURLs    absolute URLs (http/https with a host, or a custom scheme
+ * for native apps; never javascript:, data:, vbscript:, file:), no fragment, ASCII; or WSO2's
  *                   "regexp=<POSIX ERE>" form, which must compile and,
  *                   with every repetition expanded, have at most 4096
  *                   elements, groups nested at most 32 deep
@@ -127,6 +137,9 @@ struct app_conf {
 	char *client_jwks_uri;           /* private_key_jwt */
 	struct jose_keyset *client_keys; /* private_key_jwt inline jwks */
 	json_t *client_jwks;             /* that jwks as given, for app_conf_doc() */
+	json_t *wso2;                    /* WSO2's OIDC members we keep, nested as given */
+	json_t *wso2_app;                /* WSO2's application members we keep; or NULL */
+	bool has_oidc;                   /* false: no OIDC configuration (nor client) yet */
 	int refs;                        /* private */
 };
 
@@ -167,6 +180,11 @@ unsigned app_grant_parse(const char *grant_type);
 status app_client_id_new(char out[APP_CLIENT_ID_LEN + 1]);
 /* A new client secret: APP_SECRET_BYTES CSPRNG bytes as base64url. */
 status app_secret_new(char out[APP_SECRET_LEN + 1]);
+/* The store's client id of an application without an OIDC configuration:
+ * "~" + its id. ST_INVALID when the id does not fit. */
+#define APP_PLACEHOLDER_LEN (1 + 36)
+status app_client_id_placeholder(const char *app_id, char out[APP_PLACEHOLDER_LEN + 1]);
+bool app_client_id_is_placeholder(const char *client_id);
 /* True for APP_CLIENT_ID_MIN..LIMIT_CLIENT_ID characters of [A-Za-z0-9_-]. */
 bool app_client_id_valid(struct sv s);
 

@@ -49,4 +49,37 @@ json_t *conf_strlist_json(const struct strlist *l);
  * (a failed allocation), a NULL `o` or a failed set clears *ok. */
 void conf_put(json_t *o, const char *k, json_t *v, bool *ok);
 
+/* ST_INVALID "<path>.<key>: unknown field" for the first member of `obj`
+ * not in `allowed` (NULL-terminated); the name is shown cut and with
+ * control characters replaced. `path` "" for the top level. */
+status conf_check_members(const json_t *obj, const char *const *allowed, const char *path,
+			  struct err *e);
+
+/* Members a model keeps without acting on them (WSO2's members grantd does
+ * not implement, docs/api/openapi.yaml): `name` directly in the object
+ * (`in` NULL) or in its sub-object `in`, of JSON type `type` (JSON_TRUE
+ * stands for either boolean). Strings hold at most CONF_EXTRA_TEXT_MAX
+ * bytes and no control characters; arrays at most CONF_EXTRA_ITEMS
+ * entries. */
+#define CONF_EXTRA_TEXT_MAX 2048
+#define CONF_EXTRA_ITEMS    100
+struct conf_extra {
+	const char *in, *name;
+	json_type type;
+};
+
+/* Splits `obj` (borrowed): `*rest` a copy of it without the members of
+ * `tab` (sub-objects copied as needed; the rest shared), `*extras` those
+ * members, nested as in `obj`, or NULL when there are none. A member that
+ * is null counts as absent. A wrong type is ST_INVALID "<path>.<in>.<name>:
+ * must be ..."; when `in` is present but not an object both stay NULL and
+ * the caller's own check reports it. ST_NOMEM on OOM. */
+status conf_extras_take(const json_t *obj, const struct conf_extra *tab, size_t n, const char *path,
+			json_t **rest, json_t **extras, struct err *e);
+
+/* Adds `extras` (as conf_extras_take() made them; NULL is a no-op) to the
+ * document `doc`, merging a sub-object into the member of that name.
+ * false on OOM. */
+bool conf_extras_put(json_t *doc, const json_t *extras);
+
 #endif

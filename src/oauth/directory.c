@@ -598,6 +598,11 @@ status directory_app_by_client_id(struct oauth_ctx *c, const char *tenant_id, co
 	void *conf;
 	status st = lookup(c, CK_APP, tenant_id, client_id, &conf, e);
 
+	/* An application without an OIDC configuration has no client. */
+	if (st == ST_OK && !((struct app_conf *)conf)->has_oidc) {
+		app_conf_free(conf);
+		return err_set(e, ST_NOT_FOUND, "not found");
+	}
 	*out = st == ST_OK ? conf : NULL;
 	return st;
 }

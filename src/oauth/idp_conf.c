@@ -27,37 +27,17 @@
 
 /* WSO2 IS 7's other IdP members (IdentityProviderPOSTRequest and the
  * response): stored and returned unchanged, type-checked only. */
-static const struct {
-	const char *name;
-	json_type type;
-} wso2_members[] = {
-    {"image", JSON_STRING},         {"isPrimary", JSON_TRUE}, /* JSON_TRUE: either boolean */
-    {"isFederationHub", JSON_TRUE}, {"homeRealmIdentifier", JSON_STRING},
-    {"templateId", JSON_STRING},    {"implicitAssociation", JSON_OBJECT},
-    {"claims", JSON_OBJECT},        {"roles", JSON_OBJECT},
-    {"groups", JSON_ARRAY},         {"federatedAuthenticators", JSON_OBJECT},
-    {"provisioning", JSON_OBJECT},
+static const struct conf_extra wso2_members[] = {
+    {NULL, "image", JSON_STRING},         {NULL, "isPrimary", JSON_TRUE},
+    {NULL, "isFederationHub", JSON_TRUE}, {NULL, "homeRealmIdentifier", JSON_STRING},
+    {NULL, "templateId", JSON_STRING},    {NULL, "implicitAssociation", JSON_OBJECT},
+    {NULL, "claims", JSON_OBJECT},        {NULL, "roles", JSON_OBJECT},
+    {NULL, "groups", JSON_ARRAY},         {NULL, "federatedAuthenticators", JSON_OBJECT},
+    {NULL, "provisioning", JSON_OBJECT},
 };
 
-static const char *const top_members[] = {"name",
-					  "description",
-					  "isEnabled",
-					  "idpIssuerName",
-					  "alias",
-					  "certificate",
-					  "jwtGrant",
-					  "image",
-					  "isPrimary",
-					  "isFederationHub",
-					  "homeRealmIdentifier",
-					  "templateId",
-					  "implicitAssociation",
-					  "claims",
-					  "roles",
-					  "groups",
-					  "federatedAuthenticators",
-					  "provisioning",
-					  NULL};
+static const char *const top_members[] = {"name",  "description", "isEnabled", "idpIssuerName",
+					  "alias", "certificate", "jwtGrant",  NULL};
 
 static const char *const cert_members[] = {"jwksUri", "certificates", "jwks", NULL};
 static const char *const grant_members[] = {"allowedAlgorithms",
@@ -72,45 +52,6 @@ static const char *const grant_members[] = {"allowedAlgorithms",
 					    NULL};
 
 /* ---- small helpers --------------------------------------------------------- */
-
-/* Copies `s` for an error message: control characters (C0, DEL) become
- * '?', the copy is cut at a UTF-8 boundary after SHOW_MAX bytes and ends
- * with "..." then. `s` is valid UTF-8 (jansson guarantees it). */
-static void show(char out[SHOW_BUF], const char *s)
-{
-	size_t n = strlen(s), o = 0;
-	bool cut = n > SHOW_MAX;
-
-	if (cut) {
-		n = SHOW_MAX;
-		while (n > 0 &&
-		       ((unsigned char)s[n] & 0xC0) == 0x80) /* s[n] continues a character */
-			n--;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		out[o++] = (ch < 0x20 || ch == 0x7F) ? '?' : (char)ch;
-	}
-	if (cut) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
-/* ST_INVALID "<where>.<key>: unknown field" for the first member of `obj`
- * not in `allowed`. */
-static status check_members(const json_t *obj, const char *const *allowed, const char *where,
-			    struct err *e)
-{
-	const char *key = conf_unknown_member(obj, allowed);
-	char name[SHOW_BUF];
-
-	if (key == NULL)
-		return ST_OK;
-	show(name, key);
-	return err_set(e, ST_INVALID, "%s%s%s: unknown field", where, where[0] ? "." : "", name);
-}
 
 enum text_rule {
 	TEXT_LINE,      /* no control character at all */
@@ -299,7 +240,7 @@ static status parse_jwt_grant(struct idp_conf *c, const json_t *doc, struct err 
 		return ST_OK;
 	if (!json_is_object(g))
 		return err_set(e, ST_INVALID, "jwtGrant: must be an object");
-	if ((st = check_members(g, grant_members, "jwtGrant", e)) != ST_OK)
+	if ((st = conf_check_members(g, grant_members, "jwtGrant", e)) != ST_OK)
 		return st;
 	if ((st = parse_algs(c, g, e)) != ST_OK ||
 	    (st = parse_strlist(g, "additionalAudiences", TEXT_LINE, &c->additional_audiences,
@@ -334,17 +275,6 @@ static bool is_space(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' || ch == '\v';
 }
 
-static struct sv trim(struct sv s)
-{
-	while (s.n > 0 && is_space(s.p[0])) {
-		s.p++;
-		s.n--;
-	}
-	while (s.n > 0 && is_space(s.p[s.n - 1]))
-		s.n--;
-	return s;
-}
-
 /* PEM text: printable ASCII and whitespace only. */
 static bool printable_text(const unsigned char *p, size_t n)
 {
@@ -359,7 +289,7 @@ static bool printable_text(const unsigned char *p, size_t n)
  * ends with a line break, as PEM files do. */
 static char *normalise_pem(struct sv text)
 {
-	struct sv t = trim(text), pem = SV("-----BEGIN");
+	struct sv t = sv_trim(text), pem = SV("-----BEGIN");
 	unsigned char *dec = NULL;
 	size_t declen = 0;
 	struct buf b = {0};
@@ -370,9 +300,9 @@ static char *normalise_pem(struct sv text)
 		if (dec == NULL)
 			return NULL;
 		if (b64std_decode(t, true, dec, b64_decoded_max(t.n) + 1, &declen) == ST_OK &&
-		    sv_starts_with(trim((struct sv){(char *)dec, declen}), pem) &&
+		    sv_starts_with(sv_trim((struct sv){(char *)dec, declen}), pem) &&
 		    printable_text(dec, declen))
-			t = trim((struct sv){(char *)dec, declen});
+			t = sv_trim((struct sv){(char *)dec, declen});
 	}
 	if (buf_append_sv(&b, t) == ST_OK &&
 	    (!sv_starts_with(t, pem) || buf_putc(&b, '\n') == ST_OK))
@@ -461,7 +391,7 @@ static status parse_certificate(struct idp_conf *c, const json_t *doc, const str
 		return ST_OK;
 	if (!json_is_object(cert))
 		return err_set(e, ST_INVALID, "certificate: must be an object");
-	if ((st = check_members(cert, cert_members, "certificate", e)) != ST_OK)
+	if ((st = conf_check_members(cert, cert_members, "certificate", e)) != ST_OK)
 		return st;
 	uri = conf_member(cert, "jwksUri");
 	certs = conf_member(cert, "certificates");
@@ -531,7 +461,7 @@ static status check_keys_usable(const struct idp_conf *c, struct err *e)
 				       "certificate.jwks: a key without kid (%s) fits none of "
 				       "jwtGrant.allowedAlgorithms (%s)",
 				       jose_kty_name(k->kty), algs);
-		show(kid, k->kid);
+		str_show(kid, sizeof kid, k->kid, strlen(k->kid));
 		return err_set(e, ST_INVALID,
 			       "certificate.jwks: key '%s' (%s%s%s) fits none of "
 			       "jwtGrant.allowedAlgorithms (%s)",
@@ -543,42 +473,16 @@ static status check_keys_usable(const struct idp_conf *c, struct err *e)
 
 /* ---- the document ---------------------------------------------------------- */
 
-/* Copies the WSO2 members of `doc` into c->wso2, checking their types. */
-static status parse_wso2_members(struct idp_conf *c, const json_t *doc, struct err *e)
-{
-	for (size_t i = 0; i < sizeof wso2_members / sizeof wso2_members[0]; i++) {
-		const json_t *v = conf_member(doc, wso2_members[i].name);
-		json_type want = wso2_members[i].type;
-		bool ok;
-		if (v == NULL || json_is_null(v))
-			continue;
-		ok = want == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == want;
-		if (!ok)
-			return err_set(e, ST_INVALID, "%s: must be %s", wso2_members[i].name,
-				       want == JSON_TRUE     ? "a boolean"
-				       : want == JSON_STRING ? "a string"
-				       : want == JSON_ARRAY  ? "an array"
-							     : "an object");
-		if (want == JSON_STRING && check_text(v, wso2_members[i].name, IDP_STRING_MAX, true,
-						      TEXT_LINE, e) != ST_OK)
-			return ST_INVALID;
-		if (c->wso2 == NULL && (c->wso2 = json_object()) == NULL)
-			return err_set(e, ST_NOMEM, "out of memory");
-		if (json_object_set_new(c->wso2, wso2_members[i].name, json_deep_copy(v)) != 0)
-			return err_set(e, ST_NOMEM, "out of memory");
-	}
-	return ST_OK;
-}
-
-status idp_conf_parse(const json_t *doc, const struct config *cfg, struct idp_conf **out,
+status idp_conf_parse(const json_t *given, const struct config *cfg, struct idp_conf **out,
 		      struct err *e)
 {
+	json_t *doc = NULL;
 	struct idp_conf *c;
 	const json_t *name;
 	status st;
 
 	*out = NULL;
-	if (!json_is_object(doc))
+	if (!json_is_object(given))
 		return err_set(e, ST_INVALID, "an identity provider must be a JSON object");
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");
@@ -587,7 +491,11 @@ status idp_conf_parse(const json_t *doc, const struct config *cfg, struct idp_co
 	c->clock_skew = -1;
 	c->algs = JOSE_ALG_SET_ALL;
 
-	if ((st = check_members(doc, top_members, "", e)) != ST_OK)
+	/* WSO2's members are kept aside; the rest is ours to check. */
+	if ((st =
+		 conf_extras_take(given, wso2_members, sizeof wso2_members / sizeof wso2_members[0],
+				  "", &doc, &c->wso2, e)) != ST_OK ||
+	    (st = conf_check_members(doc, top_members, "", e)) != ST_OK)
 		goto out;
 	name = conf_member(doc, "name");
 	if (name == NULL) {
@@ -617,10 +525,9 @@ status idp_conf_parse(const json_t *doc, const struct config *cfg, struct idp_co
 		goto out;
 	if ((st = parse_jwt_grant(c, doc, e)) != ST_OK)
 		goto out;
-	if ((st = parse_wso2_members(c, doc, e)) != ST_OK)
-		goto out;
 	st = check_keys_usable(c, e);
 out:
+	json_decref(doc);
 	if (st != ST_OK) {
 		idp_conf_free(c);
 		return st;
@@ -702,7 +609,7 @@ status idp_conf_to_json(const struct idp_conf *c, json_t **out, struct err *e)
 	conf_put(doc, "alias", conf_string_or_null(c->alias), &ok);
 	conf_put(doc, "certificate", cert, &ok);
 	conf_put(doc, "jwtGrant", grant, &ok);
-	if (ok && c->wso2 != NULL && json_object_update(doc, c->wso2) != 0)
+	if (ok && c->wso2 != NULL && !conf_extras_put(doc, c->wso2))
 		ok = false;
 	if (!ok) {
 		json_decref(doc);

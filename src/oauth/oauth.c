@@ -71,19 +71,11 @@ const char *oauth_token_endpoint_url(const struct oauth_ctx *c, struct arena *a,
 
 const char *oauth_show(struct arena *a, const char *s, size_t max)
 {
-	size_t n = s ? strlen(s) : 0, take = n > max ? max : n;
-	char *out = arena_alloc(a, take + 4);
+	size_t n = s ? strlen(s) : 0;
+	char *out = arena_alloc(a, max + 4);
 
 	if (out == NULL)
 		return "?";
-	for (size_t i = 0; i < take; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		out[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\'' || ch == '\\' ? '?'
-											 : (char)ch;
-	}
-	if (take < n)
-		memcpy(out + take, "...", 4);
-	else
-		out[take] = '\0';
+	str_show(out, max + 4, s ? s : "", n);
 	return out;
 }

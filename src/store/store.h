@@ -220,7 +220,8 @@ struct store_ops {
 			     const struct store_audit *audit, struct err *e);
 	/* Updates name, issuer, enabled, doc and updated_at of (tenant_id, id).
 	 * When the IdP is saved disabled, the tokens issued through it are
-	 * revoked in the same transaction (contract §6). */
+	 * revoked in the same transaction (docs/jwt-grant.md, "Revocation by the
+	 * server"). */
 	status (*idp_update)(struct store *s, const struct store_idp *idp,
 			     const struct store_audit *audit, struct err *e);
 	/* Deletes the IdP and revokes the tokens issued through it. */
@@ -242,7 +243,9 @@ struct store_ops {
 
 	status (*app_create)(struct store *s, const struct store_app *app,
 			     const struct store_audit *audit, struct err *e);
-	/* Updates name, doc, updated_at and (when has_secret) the secret hash.
+	/* Updates name, client id (an application's first OIDC configuration
+	 * replaces its placeholder), doc, updated_at and (when has_secret) the
+	 * secret hash; a client id already taken is ST_CONFLICT.
 	 * When an existing secret hash is replaced by a different one (secret
 	 * regenerated), the app's tokens are revoked in the same transaction. */
 	status (*app_update)(struct store *s, const struct store_app *app,

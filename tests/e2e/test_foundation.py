@@ -243,6 +243,27 @@ def test_body_too_large_is_413(server):
     assert r.status_code == 413
 
 
+def test_admin_body_limit_is_max_body_size(make_server):
+    """[server] max_body_size bounds every admin body; the token endpoint
+    keeps its own 64 KiB limit."""
+    srv = make_server(extra_toml="max_body_size = 2048\n").start()
+    api = "/api/server/v1/applications"
+    small = {"name": "fits", "description": "d" * 1000}
+    big = {"name": "too-big", "description": "d" * 1020,
+           "inboundProtocolConfiguration": {"oidc": {
+               "grantTypes": ["client_credentials"],
+               "callbackURLs": ["https://app.example/" + "c" * 1100]}}}
+    assert srv.post(api, auth=srv.admin, json=small).status_code == 201
+    r = srv.post(api, auth=srv.admin, json=big)
+    assert r.status_code == 413, r.text
+    assert r.json()["description"] == "request body too large"
+    names = [a["name"] for a in srv.get(api, auth=srv.admin).json()["applications"]]
+    assert names == ["fits"]
+    # A token request larger than 2 KiB is still within its own limit.
+    r = srv.post("/oauth2/token", data={"grant_type": "client_credentials", "pad": "p" * 4000})
+    assert r.status_code != 413, r.text
+
+
 def test_header_too_large(server):
     r = server.get("/healthz", headers={"X-Big": "a" * 100000})
     assert 400 <= r.status_code < 500

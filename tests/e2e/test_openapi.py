@@ -419,9 +419,34 @@ def test_schemas_are_valid_json_schema_2020_12(doc):
 # Schemas whose objects are open by nature (JWKs carry key-type members) or
 # have optional members by design.
 OPEN_SCHEMAS = {"Jwk", "Jwks"}
+WSO2_APP = ("imageUrl", "accessUrl", "logoutReturnUrl", "templateId", "templateVersion",
+            "isManagementApp", "isB2BSelfServiceApp", "enhancedOrgAuthenticationEnabled",
+            "associatedRoles", "claimConfiguration", "authenticationSequence",
+            "advancedConfigurations", "provisioningConfigurations")
+# WSO2's OIDC members are returned when they were given.
+WSO2_OIDC = ("state", "allowedOrigins", "pkce", "hybridFlow", "subjectToken", "logout",
+             "validateRequestObjectSignature", "scopeValidators", "requestObject",
+             "pushAuthorizationRequest", "subject", "isFAPIApplication", "fapiProfile",
+             "fapiMetadata", "cibaAuthenticationRequest", "issuer",
+             "multipleClientSecretsConfigured")
 OPTIONAL_MEMBERS = {"OAuthError": {"error_description"},
                     "TokenResponse": {"refresh_token", "scope", "id_token"},
-                    "OidcWithSecret": {"clientSecret"},
+                    "OidcWithSecret": {"clientSecret", *WSO2_OIDC},
+                    "Oidc": set(WSO2_OIDC), "OidcWithNewSecret": set(WSO2_OIDC),
+                    "OidcAccessToken": {"bindingType", "revokeTokensWhenIDPSessionTerminated",
+                                        "validateTokenBinding", "accessTokenAttributes",
+                                        "enableJwtScopeAsArray"},
+                    "OidcRefreshToken": {"extendRenewedRefreshTokenExpiryTime",
+                                         "gracefulRefreshTokenRotationEnabled",
+                                         "gracefulRefreshTokenRotationValidityPeriod",
+                                         "gracefulRefreshTokenReuseLimit"},
+                    "OidcIdToken": {"idTokenSignedResponseAlg", "encryption"},
+                    "OidcClientAuthentication": {"tokenEndpointAuthSigningAlg",
+                                                 "tlsClientAuthSubjectDn",
+                                                 "tokenEndpointAllowReusePvtKeyJwt"},
+                    # No OAuth client yet: created with a name only.
+                    "Application": {"inboundProtocolConfiguration", *WSO2_APP},
+                    "ApplicationCreated": {"inboundProtocolConfiguration", *WSO2_APP},
                     "IntrospectionActive": {"scope", "jti"},
                     # WSO2's members are returned when they were given.
                     "IdentityProvider": {"image", "isPrimary", "isFederationHub",
@@ -520,7 +545,7 @@ def route_tables():
                 entries.add((m.group(1).lower(), prefix + m.group(3)))
             tables[name] = entries
     with open(os.path.join(SRC, "app", "routes.c"), encoding="utf-8") as f:
-        served = set(re.findall(r"\{\s*(\w+)\s*,\s*&\w+\s*\}", f.read()))
+        served = set(re.findall(r"\{\s*(\w+)\s*,\s*&\w+\s*(?:,\s*\w+\s*)?\}", f.read()))
     served.add("builtin_routes")
     assert "admin_routes" in served and served <= set(tables), (served, set(tables))
     return set().union(*(tables[t] for t in served))
@@ -814,7 +839,6 @@ def test_applications(api, request):
                 app_body("x", unknown=1),
                 app_body(" x"),
                 {**app_body("x"), "extra": 1},
-                {"name": "x"},
                 {"name": "x", "inboundProtocolConfiguration": {"saml": {}}}):
         api.call("post", APPS, json_body=bad, expect=400, request_valid=False)
     # Valid in shape, refused by rule.
@@ -827,6 +851,19 @@ def test_applications(api, request):
         api.call("post", APPS, json_body=bad, expect=400, request_valid=True)
     api.call("post", APPS, data='{"name": "a", "name": "b"}', headers=JSON, expect=400)
     api.call("post", APPS, data="{}", headers=TEXT, expect=415)
+
+    # WSO2's console flow: a name only, the OAuth client added by the first PUT.
+    later_id = api.call("post", APPS, json_body={"name": "later-app", "description": "d"},
+                        expect=201).json()["id"]
+    api.call("get", OIDC, id=later_id, expect=404)
+    api.call("put", OIDC, id=later_id, json_body={
+        "grantTypes": [JWT_BEARER], "clientId": "migrated-client-id_0123456789abc"}, expect=409)
+    later = api.call("put", OIDC, id=later_id, json_body={
+        "grantTypes": [JWT_BEARER], "state": "ACTIVE", "pkce": {"mandatory": False},
+        "accessToken": {"bindingType": "None"}}, expect=200).json()
+    assert later["clientSecret"] and later["pkce"] == {"mandatory": False}
+    api.call("get", APP, id=later_id, expect=200)
+    api.call("delete", APP, id=later_id, expect=204)
 
     assert api.call("get", APPS, expect=200).json()["totalResults"] == 3
     api.call("get", APPS, params={"limit": 1, "offset": 2}, expect=200)
@@ -856,10 +893,12 @@ def test_applications(api, request):
     assert api.call("put", OIDC, id=conf_id, json_body=oidc,
                     expect=200).json()["grantTypes"] == [JWT_BEARER]
     api.call("put", OIDC, id=conf_id, json_body={"grantTypes": ["refresh_token"]}, expect=200)
-    for bad in ({**oidc, "clientSecret": "x" * 43}, {**oidc, "extra": 1}, {"callbackURLs": []},
+    for bad in ({**oidc, "extra": 1}, {"callbackURLs": []},
                 {**oidc, "grantTypes": ["implicit"]}):
         api.call("put", OIDC, id=conf_id, json_body=bad, expect=400, request_valid=False)
-    for bad in ({**oidc, "clientId": "another-client-id-0123456789abcdef"},
+    # A secret is set only by the PUT that creates the client.
+    for bad in ({**oidc, "clientSecret": "x" * 43},
+                {**oidc, "clientId": "another-client-id-0123456789abcdef"},
                 {**oidc, "publicClient": True, "clientAuthentication": None},
                 {**oidc, "allowedIdentityProviders": ["no-such-idp"]}):
         api.call("put", OIDC, id=conf_id, json_body=bad, expect=400, request_valid=True)

@@ -3,7 +3,7 @@
 The seed flow verbatim (requests and the literal curl command), tenants,
 refresh rotation with reuse detection, client_credentials, python3-authlib's
 assertion client, the dry run, and every bad input of the issue: each is
-refused with the contract's error and a description that names the failed
+refused with the documented error and a description that names the failed
 check and never echoes the assertion, its signature or a secret.
 """
 import base64

@@ -52,8 +52,8 @@ struct fixture {
 	struct arena arena;
 };
 
-static void serve(struct fixture *f, const char *path, const char *const *headers,
-		  struct http_resp *r)
+static void serve(struct fixture *f, const char *path, const struct http_header *headers,
+		  size_t nheaders, struct http_resp *r)
 {
 	struct http_req req = {0};
 
@@ -62,7 +62,8 @@ static void serve(struct fixture *f, const char *path, const char *const *header
 	req.path = sv_from(path);
 	req.full_path = sv_from(path);
 	req.arena = &f->arena;
-	req.fake_headers = headers;
+	req.headers = headers;
+	req.nheaders = nheaders;
 	console_serve(f->con, &req, r);
 }
 
@@ -99,7 +100,7 @@ static void serving(void **state)
 	assert_int_equal(console_new(&f.cfg, &f.con, &e), ST_OK);
 	arena_init(&f.arena, 0);
 
-	serve(&f, "/console/", NULL, &r);
+	serve(&f, "/console/", NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.content_type, "text/html; charset=utf-8");
 	assert_memory_equal(r.body.p, "<!doctype html>", 15);
@@ -116,18 +117,18 @@ static void serving(void **state)
 	snprintf(tag, sizeof tag, "%s", etag);
 	buf_free(&r.body);
 
-	const char *inm[] = {"If-None-Match", tag, NULL};
-	serve(&f, "/console/index.html", inm, &r);
+	const struct http_header inm[] = {{"If-None-Match", tag}};
+	serve(&f, "/console/index.html", inm, 1, &r);
 	assert_int_equal(r.status, 304);
 	assert_int_equal(r.body.n, 0);
 	buf_free(&r.body);
 
-	serve(&f, "/console", NULL, &r);
+	serve(&f, "/console", NULL, 0, &r);
 	assert_int_equal(r.status, 301);
 	assert_string_equal(header(&r, "Location"), "/console/");
 	buf_free(&r.body);
 
-	serve(&f, "/console/app.js", NULL, &r);
+	serve(&f, "/console/app.js", NULL, 0, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.content_type, "text/javascript; charset=utf-8");
 	buf_free(&r.body);
@@ -136,7 +137,7 @@ static void serving(void **state)
 	const char *missing[] = {"/console/leak.js", "/console/nope.js", "/console/a/app.js",
 				 "/console/secret.txt"};
 	for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
-		serve(&f, missing[i], NULL, &r);
+		serve(&f, missing[i], NULL, 0, &r);
 		assert_int_equal(r.status, 404);
 		assert_null(strstr(r.body.p ? r.body.p : "", "leaked"));
 		assert_non_null(header(&r, "Content-Security-Policy"));

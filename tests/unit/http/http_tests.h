@@ -10,7 +10,6 @@
 
 int test_form_group(void);
 int test_router_group(void);
-int test_tls_group(void);
-int test_server_group(void);
+int test_request_group(void);
 
 #endif

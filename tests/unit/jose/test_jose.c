@@ -1381,7 +1381,8 @@ static void jwks_documents(void **state)
 	buf_free(&big);
 }
 
-/* Key selection against a set (contract §5.1 step 5). */
+/* Key selection against a set (docs/jwt-grant.md, "The checks, in order",
+ * step 5). */
 static void keyset_selection(void **state)
 {
 	(void)state;
@@ -1554,6 +1555,36 @@ static status pem_import(const char *text, struct jose_key **k, struct err *e)
 	return st;
 }
 
+/* A set of `n` certificate texts (see jose_key_from_pem), as an IdP's
+ * uploaded certificates are read; errors say "entry N: ...". A test
+ * helper: the server itself reads them in src/oauth/idp_conf.c. */
+static status keyset_from_pems(const struct sv *pems, size_t n, struct jose_keyset **out,
+			       struct err *e)
+{
+	struct jose_keyset *ks = NULL;
+	status st = ST_OK;
+
+	*out = NULL;
+	if (n == 0)
+		return err_set(e, ST_INVALID, "no certificate given");
+	if (jose_keyset_new(&ks) != ST_OK)
+		return err_set(e, ST_NOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct err sub;
+		struct jose_key *key = NULL;
+		err_clear(&sub);
+		st = jose_key_from_pem(pems[i], &key, &sub);
+		if (st != ST_OK) {
+			st = err_set(e, st, "entry %zu: %s", i, sub.msg);
+			jose_keyset_free(ks);
+			return st;
+		}
+		ks->keys[ks->n++] = key;
+	}
+	*out = ks;
+	return ST_OK;
+}
+
 static void cert_import(void **state)
 {
 	(void)state;
@@ -1717,13 +1748,13 @@ static void cert_import(void **state)
 	/* a set names the entry */
 	struct sv list[] = {sv_from(pem), SV("nonsense")};
 	struct jose_keyset *ks = NULL;
-	assert_int_equal(jose_keyset_from_pems(list, 2, &ks, &e), ST_INVALID);
+	assert_int_equal(keyset_from_pems(list, 2, &ks, &e), ST_INVALID);
 	assert_null(ks);
 	assert_string_equal(e.msg, "entry 1: not a PEM certificate");
-	assert_int_equal(jose_keyset_from_pems(list, 1, &ks, &e), ST_OK);
+	assert_int_equal(keyset_from_pems(list, 1, &ks, &e), ST_OK);
 	assert_int_equal(ks->n, 1);
 	jose_keyset_free(ks);
-	assert_int_equal(jose_keyset_from_pems(list, 0, &ks, &e), ST_INVALID);
+	assert_int_equal(keyset_from_pems(list, 0, &ks, &e), ST_INVALID);
 
 	OPENSSL_free(der);
 	free(pem);
@@ -1765,7 +1796,7 @@ static void cert_key_types(void **state)
 		assert_int_equal(pem_import(pem, &k, &e), cases[i].st);
 		if (cases[i].msg) {
 			assert_string_equal(e.msg, cases[i].msg);
-			assert_int_equal(jose_keyset_from_pems(&one, 1, &ks, &e), cases[i].st);
+			assert_int_equal(keyset_from_pems(&one, 1, &ks, &e), cases[i].st);
 			assert_msg(e, "entry 0: ");
 		}
 		jose_key_free(k);
@@ -1791,7 +1822,7 @@ static void cert_verify(void **state)
 	struct err e;
 	char extra[128];
 
-	assert_int_equal(jose_keyset_from_pems(certs, 2, &ks, &e), ST_OK);
+	assert_int_equal(keyset_from_pems(certs, 2, &ks, &e), ST_OK);
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *p;
 	assert_int_equal(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);

@@ -274,17 +274,18 @@ static void unknown_fields(void **state)
 	rejects(base_with("inboundProtocolConfiguration.saml", "{}"),
 		"inboundProtocolConfiguration.saml: unknown field");
 	rejects(base_with(OIDC ".clientSecret", "\"s\""), OIDC ".clientSecret: unknown field");
-	rejects(base_with(OIDC ".pkce", "{}"), OIDC ".pkce: unknown field");
-	rejects(base_with(OIDC ".accessToken.bindingType", "\"None\""),
-		OIDC ".accessToken.bindingType: unknown field");
+	rejects(base_with(OIDC ".pkcee", "{}"), OIDC ".pkcee: unknown field");
+	rejects(base_with(OIDC ".accessToken.bindingTyp", "\"None\""),
+		OIDC ".accessToken.bindingTyp: unknown field");
 	rejects(base_with(OIDC ".refreshToken.expiry", "1"),
 		OIDC ".refreshToken.expiry: unknown field");
-	rejects(base_with(OIDC ".idToken.encryption", "{}"),
-		OIDC ".idToken.encryption: unknown field");
+	rejects(base_with(OIDC ".idToken.encrypt", "{}"), OIDC ".idToken.encrypt: unknown field");
 	rejects(base_with(OIDC ".idToken.expiryInSeconds", "0"),
 		OIDC ".idToken.expiryInSeconds: must be an integer from 1");
-	rejects(base_with(OIDC ".clientAuthentication.tlsClientAuthSubjectDn", "\"x\""),
-		OIDC ".clientAuthentication.tlsClientAuthSubjectDn: unknown field");
+	rejects(base_with(OIDC ".clientAuthentication.tlsClientAuthSubject", "\"x\""),
+		OIDC ".clientAuthentication.tlsClientAuthSubject: unknown field");
+	/* A member name is shown cut and without control characters. */
+	rejects(base_with(OIDC ".a\001b", "1"), OIDC ".a?b: unknown field");
 }
 
 static void structure(void **state)
@@ -296,11 +297,8 @@ static void structure(void **state)
 
 	assert_int_equal(app_conf_parse(arr, cfg, &c, &e), ST_INVALID);
 	json_decref(arr);
-	rejects(base_with("inboundProtocolConfiguration", NULL),
-		"inboundProtocolConfiguration: required");
 	rejects(base_with("inboundProtocolConfiguration", "[]"),
 		"inboundProtocolConfiguration: must be an object");
-	rejects(base_with(OIDC, NULL), OIDC ": required");
 	rejects(base_with(OIDC, "\"x\""), OIDC ": must be an object");
 	rejects(base_with(OIDC ".accessToken", "3600"), OIDC ".accessToken: must be an object");
 	rejects(base_with(OIDC ".idToken", "[]"), OIDC ".idToken: must be an object");
@@ -803,6 +801,171 @@ static void load_stored(void **state)
 	assert_null(c);
 }
 
+/* ---- no OIDC configuration yet; WSO2's other members -------------------------------- */
+
+static void name_only(void **state)
+{
+	(void)state;
+	static const char *const docs[] = {
+	    "{\"name\":\"later\",\"description\":\"d\"}",
+	    "{\"name\":\"later\",\"description\":\"d\",\"inboundProtocolConfiguration\":{}}",
+	    "{\"name\":\"later\",\"description\":\"d\","
+	    "\"inboundProtocolConfiguration\":{\"oidc\":null}}",
+	};
+	struct store_app a = {0};
+	struct err e = {0};
+	struct app_conf *c;
+	json_t *doc;
+	char ph[APP_PLACEHOLDER_LEN + 1];
+
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		c = must_parse(load(docs[i]));
+		assert_false(c->has_oidc);
+		assert_null(c->client_id);
+		assert_int_equal(c->grants, 0);
+		/* Authenticates with nothing. */
+		assert_false(app_conf_accepts_auth(c, APP_AUTH_SECRET_BASIC));
+		assert_false(app_conf_accepts_auth(c, APP_AUTH_NONE));
+		doc = app_conf_doc(c, cfg);
+		{
+			json_t *want = load("{\"name\":\"later\",\"description\":\"d\"}");
+			assert_true(json_equal(doc, want));
+			json_decref(want);
+		}
+		json_decref(doc);
+		app_conf_free(c);
+	}
+	c = must_parse(load(BASE));
+	assert_true(c->has_oidc);
+	app_conf_free(c);
+
+	/* Stored with the placeholder client id, and only with it. */
+	a.id = "6f1d2c3b-1111-4222-8333-444455556666";
+	a.tenant_id = "7a1d2c3b-1111-4222-8333-444455556666";
+	a.name = "later";
+	a.doc = (char *)docs[0];
+	assert_int_equal(app_client_id_placeholder(a.id, ph), ST_OK);
+	assert_string_equal(ph, "~6f1d2c3b-1111-4222-8333-444455556666");
+	assert_true(app_client_id_is_placeholder(ph));
+	assert_false(app_client_id_is_placeholder(CID));
+	assert_false(app_client_id_valid(sv_from(ph)));
+	a.client_id = ph;
+	assert_int_equal(app_conf_load(&a, cfg, &c, &e), ST_OK);
+	assert_false(c->has_oidc);
+	app_conf_free(c);
+	a.client_id = CID; /* a real client id on an application without OIDC */
+	assert_int_equal(app_conf_load(&a, cfg, &c, &e), ST_INTERNAL);
+	a.client_id = ph; /* and the placeholder on one with OIDC */
+	a.doc = (char *)BASE;
+	assert_int_equal(app_conf_load(&a, cfg, &c, &e), ST_INTERNAL);
+	assert_null(c);
+}
+
+/* WSO2 IS 7's OpenIDConnectConfiguration members grantd does not act on:
+ * kept as given (nested ones in their sub-object) and changing nothing. */
+static void wso2_members(void **state)
+{
+	(void)state;
+	static const char WSO2[] =
+	    "{\"name\":\"w\",\"inboundProtocolConfiguration\":{\"oidc\":{"
+	    "\"clientId\":\"" CID "\",\"state\":\"ACTIVE\","
+	    "\"grantTypes\":[\"urn:ietf:params:oauth:grant-type:jwt-bearer\"],"
+	    "\"allowedOrigins\":[\"https://app.example\"],"
+	    "\"pkce\":{\"mandatory\":false,\"supportPlainTransformAlgorithm\":false},"
+	    "\"logout\":{\"frontChannelLogoutUrl\":\"\"},"
+	    "\"validateRequestObjectSignature\":false,\"scopeValidators\":[\"Role based scope "
+	    "validator\"],\"isFAPIApplication\":false,\"clientSecretExpiresAt\":0,"
+	    "\"accessToken\":{\"type\":\"Default\",\"bindingType\":\"None\","
+	    "\"revokeTokensWhenIDPSessionTerminated\":false,\"validateTokenBinding\":false,"
+	    "\"accessTokenAttributes\":[]},"
+	    "\"refreshToken\":{\"expiryInSeconds\":86400,\"renewRefreshToken\":true,"
+	    "\"extendRenewedRefreshTokenExpiryTime\":false},"
+	    "\"idToken\":{\"expiryInSeconds\":3600,\"audience\":[],"
+	    "\"idTokenSignedResponseAlg\":\"RS256\","
+	    "\"encryption\":{\"enabled\":false,\"algorithm\":\"\",\"method\":\"\"}},"
+	    "\"clientAuthentication\":{\"tokenEndpointAuthMethod\":\"client_secret_basic\","
+	    "\"tokenEndpointAuthSigningAlg\":\"\",\"tlsClientAuthSubjectDn\":\"\"}}}}";
+	json_t *given = load(WSO2), *doc, *oidc;
+	struct app_conf *c = must_parse(json_incref(given));
+
+	assert_int_equal(c->grants, APP_GRANT_JWT_BEARER);
+	assert_int_equal(c->refresh_token_ttl, 86400);
+	doc = app_conf_doc(c, cfg);
+	oidc = json_object_get(json_object_get(doc, "inboundProtocolConfiguration"), "oidc");
+	assert_string_equal(json_string_value(json_object_get(oidc, "state")), "ACTIVE");
+	assert_true(json_equal(
+	    json_object_get(oidc, "pkce"),
+	    json_object_get(
+		json_object_get(json_object_get(given, "inboundProtocolConfiguration"), "oidc"),
+		"pkce")));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(oidc, "accessToken"), "bindingType")),
+	    "None");
+	/* ours and WSO2's side by side in one sub-object */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(oidc, "accessToken"), "type")),
+	    "Default");
+	assert_false(json_is_true(json_object_get(json_object_get(oidc, "refreshToken"),
+						  "extendRenewedRefreshTokenExpiryTime")));
+	assert_non_null(json_object_get(json_object_get(oidc, "idToken"), "encryption"));
+	assert_non_null(json_object_get(json_object_get(oidc, "clientAuthentication"),
+					"tlsClientAuthSubjectDn"));
+	assert_null(json_object_get(oidc, "clientSecretExpiresAt"));
+	/* The canonical document parses to the same document. */
+	app_conf_free(c);
+	c = must_parse(json_incref(doc));
+	{
+		json_t *again = app_conf_doc(c, cfg);
+		assert_true(json_equal(doc, again));
+		json_decref(again);
+	}
+	app_conf_free(c);
+	json_decref(doc);
+	/* The caller's document is not changed by the parse. */
+	{
+		json_t *want = load(WSO2);
+		assert_true(json_equal(given, want));
+		json_decref(want);
+	}
+	json_decref(given);
+
+	rejects(base_with(OIDC ".pkce", "true"), OIDC ".pkce: must be an object");
+	rejects(base_with(OIDC ".allowedOrigins", "\"x\""),
+		OIDC ".allowedOrigins: must be an array");
+	rejects(base_with(OIDC ".state", "\"a\\nb\""), OIDC ".state: control characters");
+	rejects(base_with(OIDC ".accessToken.validateTokenBinding", "1"),
+		OIDC ".accessToken.validateTokenBinding: must be true or false");
+	rejects(base_with(OIDC ".refreshToken.gracefulRefreshTokenReuseLimit", "\"3\""),
+		OIDC ".refreshToken.gracefulRefreshTokenReuseLimit: must be an integer");
+	rejects(base_with(OIDC ".clientSecretExpiresAt", "1893456000"),
+		OIDC ".clientSecretExpiresAt: not supported by grantd");
+	accepts(base_with(OIDC ".clientSecretExpiresAt", "null"));
+
+	/* The application's own WSO2 members, with and without OIDC. */
+	{
+		struct app_conf *a =
+		    must_parse(base_with("claimConfiguration", "{\"dialect\":\"LOCAL\"}"));
+		json_t *d = app_conf_doc(a, cfg);
+		assert_string_equal(json_string_value(json_object_get(
+					json_object_get(d, "claimConfiguration"), "dialect")),
+				    "LOCAL");
+		json_decref(d);
+		app_conf_free(a);
+		a = must_parse(load("{\"name\":\"n\",\"imageUrl\":\"https://x.example/i.png\","
+				    "\"applicationEnabled\":true}"));
+		assert_false(a->has_oidc);
+		d = app_conf_doc(a, cfg);
+		assert_string_equal(json_string_value(json_object_get(d, "imageUrl")),
+				    "https://x.example/i.png");
+		assert_null(json_object_get(d, "applicationEnabled"));
+		json_decref(d);
+		app_conf_free(a);
+	}
+	rejects(base_with("applicationEnabled", "false"), "applicationEnabled: only true");
+	rejects(base_with("isManagementApp", "\"no\""), "isManagementApp: must be true or false");
+	rejects(base_with("imageURL", "\"x\""), "imageURL: unknown field");
+}
+
 static void auth_matrix(void **state)
 {
 	(void)state;
@@ -928,7 +1091,8 @@ int main(void)
 	    cmocka_unit_test(client_auth_rules),  cmocka_unit_test(canonical_document),
 	    cmocka_unit_test(load_stored),        cmocka_unit_test(auth_matrix),
 	    cmocka_unit_test(client_id_shape),    cmocka_unit_test(secret_shape),
-	    cmocka_unit_test(client_id_validity),
+	    cmocka_unit_test(client_id_validity), cmocka_unit_test(name_only),
+	    cmocka_unit_test(wso2_members),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -61,7 +61,18 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 	req.tenant_id = tenant_id;
 	req.body = sv_from(body);
 	req.arena = &a;
-	req.fake_headers = headers;
+	{
+		size_t n = 0;
+		struct http_header *h;
+		while (headers != NULL && headers[n] != NULL && headers[n + 1] != NULL)
+			n += 2;
+		h = arena_alloc(&a, (n / 2 + 1) * sizeof *h);
+		assert_non_null(h);
+		for (size_t i = 0; i < n; i += 2)
+			h[i / 2] = (struct http_header){headers[i], headers[i + 1]};
+		req.headers = h;
+		req.nheaders = n / 2;
+	}
 	req.remote_addr = "127.0.0.1";
 	memcpy(req.trace_id, "0123456789abcdef0123456789abcdef", 33);
 	resp.status = 200;

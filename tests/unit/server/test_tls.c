@@ -13,9 +13,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "http_tests.h"
+#include "server_tests.h"
 
-#include "http/tls.h"
+#include "server/tls.h"
 #include "lib/str.h"
 
 static void rm_tree(const char *dir)

@@ -53,6 +53,11 @@ struct http_server_opts {
 	 * families (build info, start time, request latency by endpoint and
 	 * status class), appends the application's. Optional. */
 	void (*metrics)(void *ctx, struct mx_out *o);
+	/* Called once by http_server_start() when every listener is bound,
+	 * with the HTTPS port obtained (the configured one, or the ephemeral
+	 * one for port 0), before any connection is accepted: what depends on
+	 * the port is set before a handler can read it. Optional. */
+	void (*bound)(void *ctx, int https_port);
 };
 
 /* Binds every listener and starts serving. A bind address that cannot be

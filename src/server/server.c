@@ -14,7 +14,7 @@
  *   on_done()    request finished or aborted: access log, free the arena,
  *                uncount (and wake http_server_stop() when it waits).
  * MHD calls on_done() for every request it gave to on_uri(). */
-#include "http/server.h"
+#include "server/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,8 +51,6 @@
 #define THREADS_PER_CPU 2
 #define THREADS_MIN     4
 #define THREADS_MAX     256
-/* Upper bound of a response body built by a handler. */
-#define RESP_BODY_MAX (16u * 1024u * 1024u)
 /* Status classes of the latency histograms: 2xx, 3xx, 4xx, 5xx. */
 #define HTTP_MX_CLASSES 4
 /* Slow clients (docs/security.md, "Slow clients"): per-address connection
@@ -101,6 +99,7 @@ struct http_server {
 
 	atomic_long inflight;
 	atomic_long deferred; /* http_defer() called, http_resume() not yet */
+	struct http_transport transport; /* for http_resume(): this server */
 
 	/* Slow clients: every open connection, its address's count, the
 	 * sweeper that closes connections past their deadline. */
@@ -122,14 +121,6 @@ struct http_server {
 /* PH_DISCARD: an error is decided but the client is still sending its body;
  * it is read and dropped, then `deferred` is sent. */
 enum phase { PH_HEADERS = 0, PH_BODY, PH_DISCARD, PH_DEFERRED, PH_DONE };
-
-/* http_req.defer_state. http_defer() sets PENDING; then either the server
- * suspends the connection (SUSPENDED) and http_resume() resumes it
- * (RESUMED), or http_resume() comes first (EARLY) and the server runs the
- * continuation without suspending - or, when it raced the suspension,
- * resumes the connection itself. Only compare-and-swap decides who
- * resumes, so resume is never called on a connection not suspended. */
-enum defer_state { DEF_NONE = 0, DEF_PENDING, DEF_EARLY, DEF_SUSPENDED, DEF_RESUMED };
 
 struct reqctx {
 	struct arena arena; /* owns this struct too */
@@ -236,121 +227,28 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 		log_warn("mhd: %s", line);
 }
 
-/* ---------------------------------------------------------- http.h API */
+/* ------------------------------------------------------------ transport */
 
-const char *http_req_header(const struct http_req *req, const char *name)
+static void transport_wake(void *conn)
 {
-	if (req->conn != NULL)
-		return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
-	if (req->fake_headers != NULL)
-		for (size_t i = 0; req->fake_headers[i] != NULL && req->fake_headers[i + 1] != NULL;
-		     i += 2)
-			if (strcasecmp(req->fake_headers[i], name) == 0)
-				return req->fake_headers[i + 1];
-	return NULL;
+	MHD_resume_connection(conn);
 }
 
-status http_req_query_form(struct http_req *req, const struct form **out, struct err *e)
+static void transport_deferred(void *server)
 {
-	static const struct form none;
-
-	if (!req->query_done && req->query.n == 0) {
-		req->query_form = &none;
-		req->query_status = ST_OK;
-	} else if (!req->query_done) {
-		struct form *f = arena_alloc(req->arena, sizeof *f);
-		struct err pe;
-
-		req->query_status = f != NULL ? form_parse(req->arena, req->query, f, &pe)
-					      : err_set(&pe, ST_NOMEM, "out of memory");
-		req->query_form = f;
-		if (req->query_status != ST_OK)
-			req->query_error = arena_strdup(req->arena, pe.msg);
-	}
-	req->query_done = true;
-	if (req->query_status != ST_OK)
-		return err_set(e, req->query_status, "%s",
-			       req->query_error ? req->query_error : "out of memory");
-	*out = req->query_form;
-	return ST_OK;
+	struct http_server *s = server;
+	atomic_fetch_add(&s->deferred, 1);
 }
 
-const char *http_req_query(struct http_req *req, const char *key, status *st)
+static void transport_resumed(void *server)
 {
-	const struct form *f;
-	struct sv v;
-	status r = http_req_query_form(req, &f, NULL);
+	struct http_server *s = server;
 
-	if (r == ST_OK)
-		r = form_get(f, key, &v);
-	if (r == ST_NOMEM || r == ST_TOO_LARGE)
-		r = ST_INVALID;
-	if (st != NULL)
-		*st = r;
-	return r == ST_OK ? v.p : NULL;
-}
-
-void http_defer(struct http_req *req, http_cont cont, void *arg)
-{
-	struct reqctx *rc = req->defer_priv;
-
-	req->defer_cont = cont;
-	req->defer_arg = arg;
-	if (rc != NULL)
-		atomic_fetch_add(&rc->srv->deferred, 1);
-	__atomic_store_n(&req->defer_state, DEF_PENDING, __ATOMIC_RELEASE);
-}
-
-void http_resume(struct http_req *req)
-{
-	struct reqctx *rc = req->defer_priv;
-	struct http_server *s;
-	struct MHD_Connection *c;
-	int st = DEF_PENDING;
-
-	if (rc == NULL) { /* no server: http_req_finish_deferred() waits */
-		__atomic_store_n(&req->defer_state, DEF_EARLY, __ATOMIC_RELEASE);
-		return;
-	}
-	/* Once resumed, the request may be answered and freed at any moment:
-	 * nothing of it is touched after the state changed or MHD resumed. */
-	s = rc->srv;
-	c = req->conn;
-	if (!__atomic_compare_exchange_n(&req->defer_state, &st, DEF_EARLY, false, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE)) {
-		/* SUSPENDED: the connection waits for us. */
-		__atomic_store_n(&req->defer_state, DEF_RESUMED, __ATOMIC_RELEASE);
-		MHD_resume_connection(c);
-	}
 	if (atomic_fetch_sub(&s->deferred, 1) == 1 && atomic_load(&s->stopping)) {
 		pthread_mutex_lock(&s->mu);
 		pthread_cond_broadcast(&s->cv);
 		pthread_mutex_unlock(&s->mu);
 	}
-}
-
-/* ------------------------------------------------------------- responses */
-
-static void resp_init(struct http_resp *r)
-{
-	memset(r, 0, sizeof *r);
-	r->status = 200;
-	r->body.max = RESP_BODY_MAX;
-}
-
-void http_req_finish_deferred(void *ctx, struct http_req *req, struct http_resp *resp)
-{
-	const struct timespec tick = {0, 100000};
-	http_cont cont = req->defer_cont;
-
-	if (cont == NULL || req->defer_priv != NULL)
-		return;
-	while (__atomic_load_n(&req->defer_state, __ATOMIC_ACQUIRE) != DEF_EARLY)
-		nanosleep(&tick, NULL);
-	req->defer_cont = NULL;
-	buf_free(&resp->body);
-	resp_init(resp);
-	cont(ctx, req, resp, req->defer_arg);
 }
 
 static bool has_header(const struct http_resp *r, const char *name)
@@ -414,7 +312,7 @@ static enum MHD_Result queue(struct reqctx *rc, struct MHD_Connection *c, struct
 	if (r == NULL) {
 		/* Fall back to a bare 500 the layer knows to be well formed. */
 		struct http_resp fb;
-		resp_init(&fb);
+		http_resp_init(&fb);
 		http_resp_error(&fb, &rc->req, 500, NULL, NULL);
 		resp->status = 500;
 		r = build_response(rc, &fb);
@@ -453,7 +351,7 @@ static enum MHD_Result run_cont(struct http_server *s, struct reqctx *rc, struct
 	struct http_resp resp;
 
 	req->defer_cont = NULL;
-	resp_init(&resp);
+	http_resp_init(&resp);
 	cont(s->ctx, req, &resp, req->defer_arg);
 	if (c == NULL) {
 		buf_free(&resp.body);
@@ -492,7 +390,7 @@ static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int cod
 	struct http_resp resp;
 	enum MHD_Result q;
 
-	resp_init(&resp);
+	http_resp_init(&resp);
 	if (oauth_shape(rc)) {
 		if (oauth_error == NULL)
 			oauth_error = code >= 500 ? "server_error" : "invalid_request";
@@ -673,7 +571,7 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	deadline_set(rc->ct, false, ts_ms(&rc->t0) + us / 1000, s->cfg->server.header_timeout);
 	if (rc->req.defer_cont != NULL) {
 		int st = __atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE);
-		if (st != DEF_EARLY && st != DEF_RESUMED) {
+		if (st != HTTP_DEFER_EARLY && st != HTTP_DEFER_RESUMED) {
 			/* Cannot happen (a suspended connection is never closed, and
 			 * http_server_stop waits for every resume): whoever resumes
 			 * still uses the request, so its memory is left alone. */
@@ -713,13 +611,47 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* The header block: its size as it arrived, and how many headers. */
+struct header_sum {
+	size_t bytes, n;
+};
+
 static enum MHD_Result sum_header(void *cls, enum MHD_ValueKind kind, const char *key,
 				  const char *value)
 {
-	size_t *n = cls;
+	struct header_sum *h = cls;
 	(void)kind;
-	*n += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+	h->n++;
 	return MHD_YES;
+}
+
+/* Copies the header handles into the request's list (MHD keeps the
+ * strings until the request completes). */
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	struct http_req *req = cls;
+	struct http_header *h = (struct http_header *)req->headers;
+	(void)kind;
+	h[req->nheaders].name = key;
+	h[req->nheaders].value = value ? value : "";
+	req->nheaders++;
+	return MHD_YES;
+}
+
+/* The request's header list, collected once for http_req_header(). */
+static bool collect_headers(struct reqctx *rc, struct MHD_Connection *c, size_t n)
+{
+	struct http_header *h = n ? arena_alloc(&rc->arena, n * sizeof *h) : NULL;
+
+	if (n != 0 && h == NULL)
+		return false;
+	rc->req.headers = h;
+	rc->req.nheaders = 0;
+	if (n != 0)
+		MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &rc->req);
+	return rc->req.nheaders == n;
 }
 
 static enum MHD_Result tenant_fail(struct reqctx *rc, struct MHD_Connection *c)
@@ -744,15 +676,15 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 	struct err e = {0};
 	struct sv raw, rawpath, query, tenant, rest;
 	struct router_match m;
-	size_t hdr = 0;
+	struct header_sum hdr = {0};
 	const char *cl, *te;
 	int64_t len;
 	bool bad_tenant;
 	status st;
 
 	req->arena = &rc->arena;
-	req->conn = c;
-	req->defer_priv = rc;
+	req->transport = &s->transport;
+	req->transport_conn = c;
 	/* The head is here (on_uri() saw its first line); the body is due
 	 * within body_timeout. */
 	deadline_set(rc->ct, true, ts_ms(&rc->t0), s->cfg->server.body_timeout);
@@ -782,9 +714,12 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 	/* The header block's size, counted the way it arrived, so the limit
 	 * is exact whatever MHD's memory pool happened to allow. */
 	MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hdr);
-	hdr += strlen(method) + strlen(version) + 4 + (rc->raw_uri ? strlen(rc->raw_uri) : 0);
-	if (hdr > (size_t)s->cfg->server.max_header_size)
+	hdr.bytes +=
+	    strlen(method) + strlen(version) + 4 + (rc->raw_uri ? strlen(rc->raw_uri) : 0);
+	if (hdr.bytes > (size_t)s->cfg->server.max_header_size)
 		return fail(rc, c, 431, NULL, "request headers too large", NULL);
+	if (!collect_headers(rc, c, hdr.n))
+		return fail(rc, c, 500, NULL, NULL, NULL);
 
 	if (rc->raw_uri == NULL)
 		return fail(rc, c, 414, NULL, "request target too long", NULL);
@@ -934,13 +869,13 @@ static enum MHD_Result resolve_tenant(struct http_server *s, struct reqctx *rc,
  * http_resume(), unless that already happened. */
 static enum MHD_Result suspend(struct http_server *s, struct reqctx *rc, struct MHD_Connection *c)
 {
-	int st = DEF_PENDING;
+	int st = HTTP_DEFER_PENDING;
 
 	rc->phase = PH_DEFERRED;
-	if (__atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE) == DEF_EARLY)
+	if (__atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE) == HTTP_DEFER_EARLY)
 		return run_cont(s, rc, c);
 	MHD_suspend_connection(c);
-	if (!__atomic_compare_exchange_n(&rc->req.defer_state, &st, DEF_SUSPENDED, false,
+	if (!__atomic_compare_exchange_n(&rc->req.defer_state, &st, HTTP_DEFER_SUSPENDED, false,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		/* http_resume() came between the check and the suspension (EARLY)
 		 * and left the resuming to us; MHD calls on_access() again. */
@@ -971,9 +906,9 @@ static enum MHD_Result finish(struct http_server *s, struct reqctx *rc, struct M
 		if (!ok)
 			return q;
 	}
-	resp_init(&resp);
+	http_resp_init(&resp);
 	rc->route->handler(s->ctx, req, &resp);
-	if (__atomic_load_n(&req->defer_state, __ATOMIC_ACQUIRE) != DEF_NONE) {
+	if (__atomic_load_n(&req->defer_state, __ATOMIC_ACQUIRE) != HTTP_DEFER_NONE) {
 		buf_free(&resp.body);
 		return suspend(s, rc, c);
 	}
@@ -1014,7 +949,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	case PH_DEFERRED: {
 		int st = __atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE);
 		*upload_data_size = 0;
-		if (rc->req.defer_cont != NULL && (st == DEF_EARLY || st == DEF_RESUMED))
+		if (rc->req.defer_cont != NULL && (st == HTTP_DEFER_EARLY || st == HTTP_DEFER_RESUMED))
 			return run_cont(s, rc, c);
 		return MHD_YES; /* not resumed yet */
 	}
@@ -1061,7 +996,9 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
 	int held;
 
 	(void)addrlen;
-	if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
+	/* Nothing is accepted before opts->bound has run (or after stop). */
+	if (!atomic_load_explicit(&s->serving, memory_order_acquire) ||
+	    atomic_load_explicit(&s->stopping, memory_order_relaxed))
 		return MHD_NO;
 	/* Counted at STARTED, checked here: concurrent accepts may overshoot
 	 * by a few, but a count is never left behind by a connection MHD
@@ -1324,6 +1261,10 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 	pthread_cond_init(&s->sweep_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	s->conns.next = s->conns.prev = &s->conns;
+	s->transport = (struct http_transport){.wake = transport_wake,
+					       .resumed = transport_resumed,
+					       .deferred = transport_deferred,
+					       .server = s};
 	s->cfg = cfg;
 	s->ctx = o->ctx;
 	s->tenant_resolve = o->tenant_resolve;
@@ -1397,7 +1338,11 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 	if (cfg->server.http_port != 0 &&
 	    (st = start_kind(s, false, (int)cfg->server.http_port, threads, e)) != ST_OK)
 		goto out;
-	atomic_store(&s->serving, true);
+	/* The bound ports are known: the application finishes what depends on
+	 * them (its public base URL) before the first connection is taken. */
+	if (o->bound != NULL)
+		o->bound(o->ctx, http_server_port(s, true));
+	atomic_store_explicit(&s->serving, true, memory_order_release);
 	for (size_t i = 0; i < s->nls; i++)
 		log_info("listening %s", s->ls[i].url);
 	*out = s;

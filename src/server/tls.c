@@ -1,5 +1,5 @@
 /* tls.c - load or generate the server's TLS identity (see tls.h). */
-#include "http/tls.h"
+#include "server/tls.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -15,11 +15,11 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "http_tests.h"
+#include "server_tests.h"
 
 #include "http/http.h"
-#include "http/server.h"
-#include "http/tls.h"
+#include "server/server.h"
+#include "server/tls.h"
 #include "lib/log.h"
 
 /* ------------------------------------------------------------ fixture */
@@ -31,6 +31,7 @@ struct fixture {
 	char *cert, *key;
 	struct http_server *srv;
 	int https_port, http_port;
+	int bound_port, bound_calls; /* from opts.bound */
 };
 
 /* A point a server thread passes only once the test opens it. */
@@ -85,6 +86,14 @@ static status resolve(void *ctx, struct arena *a, const char *domain, const char
 	if (strcmp(domain, "boom") == 0)
 		return ST_IO;
 	return ST_NOT_FOUND;
+}
+
+/* opts.bound: the port obtained, before any connection is accepted. */
+static void on_bound(void *ctx, int https_port)
+{
+	struct fixture *f = ctx;
+	f->bound_port = https_port;
+	f->bound_calls++;
 }
 
 static void echo(void *ctx, struct http_req *req, struct http_resp *resp)
@@ -288,6 +297,8 @@ static int fixture_start(void **state)
 	o.routes = test_routes;
 	o.nroutes = sizeof test_routes / sizeof test_routes[0];
 	o.tenant_resolve = resolve;
+	o.ctx = f;
+	o.bound = on_bound;
 	if (http_server_start(&o, &f->srv, &e) != ST_OK) {
 		fprintf(stderr, "start: %s\n", e.msg);
 		return -1;
@@ -474,6 +485,9 @@ static void server_healthz(void **state)
 
 	assert_true(f->https_port > 0);
 	assert_true(f->http_port > 0);
+	/* The ephemeral port was told once, before start returned. */
+	assert_int_equal(f->bound_calls, 1);
+	assert_int_equal(f->bound_port, f->https_port);
 	request(f, "/healthz", NULL, &r);
 	assert_int_equal(r.code, 200);
 	assert_non_null(r.json);
