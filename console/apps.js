@@ -19,7 +19,8 @@ export async function list(ctx) {
     pageHeader('Service Providers', linkButton('#/apps/new', 'Add service provider', 'button primary')),
     table('Service providers', ['Name', 'Description', 'OAuth Client Key', 'Actions'],
       (r.applications || []).map((a) => [
-        h('a', { href: `#/apps/${a.id}` }, a.name), a.description || '—', h('span', { class: 'mono' }, a.clientId),
+        h('a', { href: `#/apps/${a.id}` }, a.name), a.description || '—',
+        a.clientId ? h('span', { class: 'mono' }, a.clientId) : h('span', { class: 'badge idle' }, 'OAuth not configured'),
         h('div', { class: 'row-actions' },
           linkButton(`#/apps/${a.id}`, 'Edit'),
           h('button', { type: 'button', class: 'danger', onclick: () => remove(ctx, a, () => list(ctx)) }, 'Delete')),
@@ -158,9 +159,38 @@ export async function create(ctx) {
   name.input.focus();
 }
 
+/** An application registered with a name only (through the API, as in
+ * WSO2's two-step flow): its first OAuth/OpenID Connect configuration
+ * creates the client, and shows its key and secret once. */
+function configureFirst(ctx, app) {
+  const oidc = oidcFields({}, true);
+  const err = formError();
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Configure');
+  const form = h('form', { class: 'card form', novalidate: true }, err,
+    h('p', {}, 'This service provider has no OAuth client yet: configure it to get its client key and secret.'),
+    oidc.node, h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    let body;
+    try { body = oidc.read(); } catch (e) {
+      showErrors(form, { description: `clientAuthentication.jwks: not JSON (${e.message})` });
+      return;
+    }
+    try {
+      const r = await api('PUT', `/applications/${app.id}/inbound-protocols/oidc`, body);
+      clear(ctx.main, pageHeader(`Service Provider configured: ${app.name}`),
+        credentialsPanel({ inboundProtocolConfiguration: { oidc: r } }, r.clientSecret),
+        curlBox(r.clientId, r.clientSecret),
+        h('p', {}, linkButton(`#/apps/${app.id}`, 'Done: open the service provider', 'button primary')));
+      ctx.main.querySelector('#cred-title').focus();
+    } catch (e) { showErrors(form, e); }
+  });
+  return form;
+}
+
 export async function edit(ctx, id) {
   const app = await api('GET', `/applications/${id}`);
-  const o = app.inboundProtocolConfiguration.oidc;
+  const o = app.inboundProtocolConfiguration && app.inboundProtocolConfiguration.oidc;
 
   const name = field({ label: 'Service Provider Name', path: 'name', required: true, value: app.name });
   const desc = field({ label: 'Description', path: 'description', value: app.description || '' });
@@ -176,6 +206,11 @@ export async function edit(ctx, id) {
     } catch (e) { showErrors(basic, e); }
   });
 
+  const del = h('button', { type: 'button', class: 'danger', onclick: () => remove(ctx, app, () => ctx.navigate('#/apps')) }, 'Delete');
+  if (!o) {
+    clear(ctx.main, pageHeader(`Service Provider: ${app.name}`, del), basic, configureFirst(ctx, app));
+    return;
+  }
   const oidc = oidcFields(o, false);
   const oErr = formError();
   const oSave = h('button', { type: 'submit', class: 'primary' }, 'Update');
@@ -204,7 +239,6 @@ export async function edit(ctx, id) {
       secretArea.querySelector('#cred-title').focus();
     } catch (e) { toast(e.description, 'error'); }
   });
-  const del = h('button', { type: 'button', class: 'danger', onclick: () => remove(ctx, app, () => ctx.navigate('#/apps')) }, 'Delete');
 
   clear(ctx.main, pageHeader(`Service Provider: ${app.name}`, regen, del),
     h('section', { class: 'card' }, h('h2', {}, 'OAuth Client Key'), secretBox('OAuth Client Key', o.clientId, 'client-id')),

@@ -20,7 +20,7 @@ export async function page(ctx) {
   try { apps = (await api('GET', '/applications?limit=1000')).applications || []; } catch { /* optional */ }
   const jwt = field({ label: 'Assertion (JWT)', path: 'assertion', kind: 'textarea', rows: 6, required: true, placeholder: 'eyJhbGciOi…' });
   const app = field({ label: 'Application (optional)', path: 'clientId', kind: 'select',
-    options: [['', '— none: check the assertion only —'], ...apps.map((a) => [a.clientId, `${a.name} (${a.clientId})`])] });
+    options: [['', '— none: check the assertion only —'], ...apps.filter((a) => a.clientId).map((a) => [a.clientId, `${a.name} (${a.clientId})`])] });
   const scope = field({ label: 'Requested scope (optional)', path: 'scope' });
   const err = formError();
   const out = h('div', { 'aria-live': 'polite' });

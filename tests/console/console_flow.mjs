@@ -93,6 +93,16 @@ try {
   result.clientSecret = await page.getByTestId('client-secret').inputValue();
   check(result.clientSecret !== result.oldSecret, 'regenerated secret shown');
 
+  // WSO2's two-step flow: an application registered with a name only (by
+  // the test, through the API) gets its OAuth client from the console.
+  await page.getByRole('link', { name: 'Service Providers' }).click();
+  const twoStep = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'two-step-app' }) });
+  await twoStep.getByText('OAuth not configured').waitFor();
+  await twoStep.getByRole('link', { name: 'two-step-app' }).click();
+  await page.getByRole('button', { name: 'Configure' }).click();
+  await page.getByRole('heading', { name: 'Service Provider configured: two-step-app' }).waitFor();
+  check((await page.getByTestId('client-secret').inputValue()).length >= 32, 'the first OAuth configuration shows the new client key and secret');
+
   // The Assertion Tester: an expired assertion fails the exp check.
   await page.getByRole('link', { name: 'Assertion Tester' }).click();
   await page.getByLabel('Assertion (JWT)').fill(env('EXPIRED_JWT'));

@@ -78,6 +78,8 @@ def test_console_in_a_browser(make_server, tmp_path):
     now = int(time.time())
     expired = uj.mint(key, uj.claims(aud, iss=name, now=now - 7200, lifetime=3600))
 
+    r = srv.post(API + "/applications", auth=srv.admin, json={"name": "two-step-app"})
+    assert r.status_code == 201, r.text
     out = run_node("console_flow.mjs", {
         "GRANTD_BASE": base, "GRANTD_SPKI": spki_pin(srv.cert), "GRANTD_ADMIN": "admin",
         "GRANTD_PASSWORD": srv.admin_password, "IDP_CERT_FILE": str(cert_file),
@@ -112,8 +114,10 @@ def test_console_in_a_browser(make_server, tmp_path):
     assert idp["description"] == "edited in the console"
     assert idp["certificate"]["certificateInfo"][0]["sha256Thumbprint"] == uc.sha256_hex(cert)
     apps = srv.get(API + "/applications", auth=srv.admin).json()["applications"]
-    assert [a["name"] for a in apps] == ["console-app"]
-    app = srv.get(API + f"/applications/{apps[0]['id']}", auth=srv.admin).json()
+    assert sorted(a["name"] for a in apps) == ["console-app", "two-step-app"]
+    assert all(a["clientId"] for a in apps)
+    app_id = [a["id"] for a in apps if a["name"] == "console-app"][0]
+    app = srv.get(API + f"/applications/{app_id}", auth=srv.admin).json()
     oidc = app["inboundProtocolConfiguration"]["oidc"]
     assert oidc["idToken"]["audience"] == ["https://api.example"]
     assert set(oidc["grantTypes"]) == {uj.JWT_BEARER, "refresh_token"}
