@@ -28,7 +28,8 @@ allowed() {
 	keys) echo "lib config jose keys" ;;
 	oauth) echo "lib config jose keys store http oauth" ;;
 	admin) echo "lib config jose keys store http oauth wso2 admin" ;;
-	app) echo "lib config jose keys store http server oauth wso2 admin app" ;;
+	console) echo "lib config http console" ;;
+	app) echo "lib config jose keys store http server oauth wso2 admin console app" ;;
 	*) echo "" ;;
 	esac
 }

@@ -17,6 +17,7 @@
 #include "oauth/context.h"
 
 struct admin_auth;
+struct session_info;
 
 /* Lifetime of the authentication state (throttle table, verification cache). */
 status admin_auth_new(const struct config *cfg, struct admin_auth **out);
@@ -32,19 +33,40 @@ struct admin_call {
 	const char *tenant;    /* its domain */
 	/* Who logged in: the admin's own tenant and user name. */
 	const char *login_tenant_id, *login_user;
+	/* Set when the console's session cookie authenticated the call
+	 * (admin/session.h); NULL for HTTP Basic. */
+	struct session_info *session;
+	const char *session_id;
 };
+
+/* The console's session cookie (docs/console.md, "Sessions"). */
+#define ADMIN_SESSION_COOKIE "__Host-grantd_session"
 
 enum admin_flags {
 	ADMIN_SUPER_ONLY = 1 << 0, /* tenant management */
+	ADMIN_ANY_TENANT = 1 << 1, /* the caller's own session, wherever asked */
 };
 
 /* The admin API's routes, for the app's route table. */
 extern const struct http_route admin_routes[];
 extern const size_t admin_nroutes;
 
+/* Authenticates by HTTP Basic, or without an Authorization header by the
+ * console's session cookie; a session call that changes state must also
+ * pass admin_same_origin() and carry the session's X-CSRF-Token (403
+ * otherwise, nothing changed). */
 bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsigned flags,
 		 struct admin_call *call);
+/* True when the request comes from the server's own origin: Sec-Fetch-Site,
+ * when sent, is "same-origin", and Origin, when sent, is "https://<Host>";
+ * one of the two must be present. */
+bool admin_same_origin(const struct http_req *req);
+/* The session cookie's value (in req->arena), NULL when absent or too long. */
+const char *admin_session_cookie(const struct http_req *req);
 
+/* A 401 (AUTH-60001) with the Basic challenge, except for the console's
+ * own fetches (docs/console.md, "Sessions"). */
+void admin_unauthorized(struct admin_call *call, const char *why);
 /* Writes {"code","message","description","traceId"}. */
 void admin_error(struct admin_call *call, int http_status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -61,6 +83,9 @@ json_t *admin_body_json(struct admin_call *call, const char *code);
 /* Parses the request body as a JSON object (415 for another Content-Type,
  * 400 for invalid JSON, duplicate keys or a non-object). NULL = answered. */
 json_t *admin_body(struct admin_call *call);
+/* Zeroes the string members of a parsed body (passwords), before it is
+ * released. NULL or a non-object: nothing. */
+void admin_body_wipe(json_t *body);
 /* Rejects members not in `allowed` (NULL-terminated): ST_INVALID naming it. */
 status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
 			   struct err *e);

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "admin/auth.h"
+#include "admin/session.h"
 #include "lib/log.h"
 
 #define THROTTLE_SLOTS      1024 /* power of two */
@@ -57,6 +58,7 @@ struct admin_auth {
 	pthread_mutex_t dummy_mu;
 	bool dummy_ready;
 	char dummy_hash[crypto_pwhash_STRBYTES];
+	struct session_table *sessions;
 };
 
 status admin_auth_new(const struct config *cfg, struct admin_auth **out)
@@ -67,7 +69,10 @@ status admin_auth_new(const struct config *cfg, struct admin_auth **out)
 	a->cfg = cfg;
 	if (pthread_mutex_init(&a->mu, NULL) != 0 || pthread_mutex_init(&a->dummy_mu, NULL) != 0 ||
 	    sem_init(&a->argon2_slots, 0, ARGON2_CONCURRENCY) != 0 ||
-	    rand_bytes(a->key, sizeof a->key) != ST_OK) {
+	    rand_bytes(a->key, sizeof a->key) != ST_OK ||
+	    (a->sessions =
+		 session_table_new(cfg->console.session_idle_timeout, cfg->console.session_lifetime,
+				   cfg->console.max_sessions)) == NULL) {
 		free(a);
 		return ST_INTERNAL;
 	}
@@ -79,6 +84,7 @@ void admin_auth_free(struct admin_auth *a)
 {
 	if (a == NULL)
 		return;
+	session_table_free(a->sessions);
 	pthread_mutex_destroy(&a->mu);
 	pthread_mutex_destroy(&a->dummy_mu);
 	sem_destroy(&a->argon2_slots);
@@ -257,4 +263,9 @@ void admin_auth_forget(struct admin_auth *a)
 	pthread_mutex_lock(&a->mu);
 	memset(a->verified, 0, sizeof a->verified);
 	pthread_mutex_unlock(&a->mu);
+}
+
+struct session_table *admin_auth_sessions(struct admin_auth *a)
+{
+	return a->sessions;
 }

@@ -20,5 +20,17 @@ bool admin_auth_check(struct admin_auth *a, const char *tenant_id, const char *u
 void admin_auth_check_dummy(struct admin_auth *a, const char *password);
 /* Drops every cached verification (after a password change). */
 void admin_auth_forget(struct admin_auth *a);
+/* The console's session table (admin/session.h), owned by `a`. */
+struct session_table *admin_auth_sessions(struct admin_auth *a);
+
+/* Fills call->login_*, super and actor (and the access log's note) for
+ * admin `user` of tenant `t`. */
+void admin_identify(struct admin_call *call, const struct store_tenant *t, const char *user);
+/* Checks `login` ("admin" or "user@tenant") and `password` (wiped on
+ * success) as HTTP Basic does: throttled (429), argon2id through the
+ * cache, 401 for unknown users and wrong passwords alike. true with *t, *u
+ * (in the request's arena) and *user filled; false = answered. */
+bool admin_login(struct admin_call *call, const char *login, char *password, struct store_tenant *t,
+		 struct store_admin *u, const char **user);
 
 #endif

@@ -8,14 +8,21 @@
 
 #include "admin/admin.h"
 #include "admin/auth.h"
+#include "admin/session.h"
 #include "http/form.h"
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "oauth/conf_util.h"
 
-static void unauthorized(struct admin_call *call, const char *why)
+/* A 401. The Basic challenge is left out for the console's own fetches
+ * (Sec-Fetch-Mode other than "navigate"): a browser would answer it with
+ * its password dialog (docs/console.md, "Sessions"). */
+void admin_unauthorized(struct admin_call *call, const char *why)
 {
-	http_resp_header(call->resp, "WWW-Authenticate", "Basic realm=\"grantd\"");
+	const char *mode = http_req_header(call->req, "Sec-Fetch-Mode");
+
+	if (mode == NULL || strcmp(mode, "navigate") == 0)
+		http_resp_header(call->resp, "WWW-Authenticate", "Basic realm=\"grantd\"");
 	admin_error(call, 401, "AUTH-60001", "%s", why);
 }
 
@@ -37,39 +44,21 @@ static bool split_user(struct admin_call *call, const char *login, const char **
 	return *user != NULL && (*user)[0] != '\0' && (*domain)[0] != '\0';
 }
 
-bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsigned flags,
-		 struct admin_call *call)
+bool admin_login(struct admin_call *call, const char *login, char *password, struct store_tenant *t,
+		 struct store_admin *u, const char **user)
 {
-	struct oauth_ctx *c = ctx;
-	const char *authz = http_req_header(req, "Authorization");
-	const char *super_domain = c->cfg->tenant.default_domain;
-	char *login = NULL, *password = NULL, *principal;
-	const char *user, *domain, *tenant_id;
-	struct store_tenant t;
-	struct store_admin u;
+	struct oauth_ctx *c = call->c;
+	struct http_req *req = call->req;
+	const char *domain;
+	char *principal;
 	int retry;
 	bool found;
 	status st;
 
-	memset(call, 0, sizeof *call);
-	call->c = c;
-	call->req = req;
-	call->resp = resp;
-	call->tenant_id = req->tenant_id;
-	call->tenant = req->tenant;
-
-	if (authz == NULL) {
-		unauthorized(call, "authentication required: use HTTP Basic with an admin user");
-		return false;
-	}
-	if (http_basic_parse(authz, req->arena, &login, &password) != ST_OK) {
-		unauthorized(call, "malformed Authorization header: expected Basic credentials");
-		return false;
-	}
-	found = split_user(call, login, &user, &domain);
+	found = split_user(call, login, user, &domain);
 	/* One principal however the domain is spelt ("admin" is
 	 * admin@<default domain>). */
-	principal = found ? arena_printf(req->arena, "%s@%s", user, domain) : login;
+	principal = found ? arena_printf(req->arena, "%s@%s", *user, domain) : (char *)login;
 	for (char *p = principal ? strrchr(principal, '@') : NULL; p != NULL && *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
@@ -77,7 +66,7 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 	if (retry > 0) {
 		char *ra = arena_printf(req->arena, "%d", retry);
 		if (ra != NULL)
-			http_resp_header(resp, "Retry-After", ra);
+			http_resp_header(call->resp, "Retry-After", ra);
 		admin_error(
 		    call, 429, "AUTH-60003",
 		    "too many failed logins from this address or for this user; retry in %d s",
@@ -85,15 +74,15 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 		return false;
 	}
 	if (found) {
-		st = c->store->ops->tenant_get_by_domain(c->store, req->arena, domain, &t, NULL);
-		found = st == ST_OK && t.active;
+		st = c->store->ops->tenant_get_by_domain(c->store, req->arena, domain, t, NULL);
+		found = st == ST_OK && t->active;
 		if (st != ST_OK && st != ST_NOT_FOUND) {
 			admin_error(call, 500, "SE-50000", "storage failure");
 			return false;
 		}
 	}
 	if (found) {
-		st = c->store->ops->admin_get(c->store, req->arena, t.id, user, &u, NULL);
+		st = c->store->ops->admin_get(c->store, req->arena, t->id, *user, u, NULL);
 		found = st == ST_OK;
 		if (st != ST_OK && st != ST_NOT_FOUND) {
 			admin_error(call, 500, "SE-50000", "storage failure");
@@ -106,34 +95,186 @@ bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsign
 		admin_auth_check_dummy(c->admin_auth, password);
 		/* The name is not logged: it may be a password typed there. */
 		log_info("admin login failed: unknown user from %s", req->remote_addr);
-		unauthorized(call, "invalid credentials");
+		admin_unauthorized(call, "invalid credentials");
 		return false;
 	}
-	if (!admin_auth_check(c->admin_auth, t.id, user, password, u.pw_hash)) {
+	if (!admin_auth_check(c->admin_auth, t->id, *user, password, u->pw_hash)) {
 		log_info("admin login failed: wrong password for '%s' from %s", principal,
 			 req->remote_addr);
-		unauthorized(call, "invalid credentials");
+		admin_unauthorized(call, "invalid credentials");
 		return false;
 	}
 	mem_wipe(password, strlen(password));
 	admin_auth_succeeded(c->admin_auth, req->remote_addr, principal);
+	return true;
+}
 
-	call->login_tenant_id = t.id;
+void admin_identify(struct admin_call *call, const struct store_tenant *t, const char *user)
+{
+	const char *super_domain = call->c->cfg->tenant.default_domain;
+
+	call->login_tenant_id = t->id;
 	call->login_user = user;
-	call->super = strcmp(t.domain, super_domain) == 0 && strcmp(user, "admin") == 0;
-	call->actor = call->super ? "admin" : arena_printf(req->arena, "%s@%s", user, t.domain);
+	call->super = strcmp(t->domain, super_domain) == 0 && strcmp(user, "admin") == 0;
+	call->actor =
+	    call->super ? "admin" : arena_printf(call->req->arena, "%s@%s", user, t->domain);
+	call->resp->log_note = call->actor;
+}
+
+/* The caller is admin `user` of tenant `t`: may it act here? */
+static bool authorise(struct admin_call *call, unsigned flags, const struct store_tenant *t,
+		      const char *user)
+{
+	struct http_req *req = call->req;
+
+	admin_identify(call, t, user);
 	if ((flags & ADMIN_SUPER_ONLY) && !call->super) {
 		admin_error(call, 403, "AUTH-60004", "only the super admin may manage tenants");
 		return false;
 	}
-	tenant_id = req->tenant_id;
-	if (!call->super && (tenant_id == NULL || strcmp(tenant_id, t.id) != 0)) {
+	if (!call->super && !(flags & ADMIN_ANY_TENANT) &&
+	    (req->tenant_id == NULL || strcmp(req->tenant_id, t->id) != 0)) {
 		admin_error(call, 403, "AUTH-60004", "user '%s' may act only in tenant '%s'",
-			    call->actor, t.domain);
+			    call->actor, t->domain);
 		return false;
 	}
-	resp->log_note = call->actor;
 	return true;
+}
+
+bool admin_same_origin(const struct http_req *req)
+{
+	const char *site = http_req_header(req, "Sec-Fetch-Site");
+	const char *origin = http_req_header(req, "Origin");
+	const char *host = http_req_header(req, "Host");
+	size_t hn;
+
+	if (site != NULL && strcmp(site, "same-origin") != 0)
+		return false;
+	if (origin == NULL)
+		return site != NULL;
+	if (host == NULL || strncmp(origin, "https://", 8) != 0)
+		return false;
+	hn = strlen(host);
+	return strlen(origin + 8) == hn && strncasecmp(origin + 8, host, hn) == 0;
+}
+
+const char *admin_session_cookie(const struct http_req *req)
+{
+	static const char name[] = ADMIN_SESSION_COOKIE "=";
+	const char *h = http_req_header(req, "Cookie"), *p;
+	char *v;
+	size_t n;
+
+	/* "a=1; __Host-grantd_session=...; b=2" */
+	for (p = h; p != NULL && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		n = strcspn(p, ";");
+		if (n > sizeof name - 1 && strncmp(p, name, sizeof name - 1) == 0) {
+			n -= sizeof name - 1;
+			p += sizeof name - 1;
+			while (n > 0 && p[n - 1] == ' ')
+				n--;
+			v = n <= SESSION_ID_LEN ? arena_strndup(req->arena, p, n) : NULL;
+			return v;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
+/* Authentication by the console's session cookie `id`. */
+static bool session_begin(struct admin_call *call, unsigned flags, const char *id)
+{
+	struct oauth_ctx *c = call->c;
+	struct http_req *req = call->req;
+	struct session_table *tab = admin_auth_sessions(c->admin_auth);
+	struct session_info *si = arena_alloc(req->arena, sizeof *si);
+	unsigned char fp[SHA256_LEN];
+	struct store_tenant t;
+	struct store_admin u;
+	const char *csrf;
+	status st;
+
+	if (si == NULL) {
+		admin_error(call, 500, "SE-50000", "out of memory");
+		return false;
+	}
+	if (session_lookup(tab, id, time(NULL), si) != ST_OK) {
+		admin_unauthorized(
+		    call, "the console session has expired or does not exist; log in again");
+		return false;
+	}
+	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+		/* A state-changing call: same origin, and the session's CSRF token. */
+		csrf = http_req_header(req, "X-CSRF-Token");
+		if (!admin_same_origin(req)) {
+			admin_error(call, 403, "AUTH-60005",
+				    "cross-site request refused (Origin / Sec-Fetch-Site)");
+			return false;
+		}
+		if (csrf == NULL || !ct_eq(csrf, strlen(csrf), si->csrf, strlen(si->csrf))) {
+			admin_error(call, 403, "AUTH-60005",
+				    "missing or wrong X-CSRF-Token for this session");
+			return false;
+		}
+	}
+	/* The admin, its tenant and its password must still be what they were
+	 * at login: a changed password or a deactivated tenant ends it. */
+	st = c->store->ops->tenant_get_by_domain(c->store, req->arena, si->domain, &t, NULL);
+	if (st == ST_OK && t.active && strcmp(t.id, si->tenant_id) == 0)
+		st = c->store->ops->admin_get(c->store, req->arena, t.id, si->user, &u, NULL);
+	else if (st == ST_OK)
+		st = ST_NOT_FOUND;
+	if (st != ST_OK && st != ST_NOT_FOUND) {
+		admin_error(call, 500, "SE-50000", "storage failure");
+		return false;
+	}
+	if (st != ST_OK || sha256(u.pw_hash, strlen(u.pw_hash), fp) != ST_OK ||
+	    !ct_eq(fp, sizeof fp, si->pw_fp, sizeof si->pw_fp)) {
+		session_delete(tab, id);
+		admin_unauthorized(call,
+				   "the console session has ended (password or tenant changed); "
+				   "log in again");
+		return false;
+	}
+	call->session = si;
+	call->session_id = id;
+	return authorise(call, flags, &t, si->user);
+}
+
+bool admin_begin(void *ctx, struct http_req *req, struct http_resp *resp, unsigned flags,
+		 struct admin_call *call)
+{
+	struct oauth_ctx *c = ctx;
+	const char *authz = http_req_header(req, "Authorization");
+	char *login = NULL, *password = NULL;
+	const char *user, *sid;
+	struct store_tenant t;
+	struct store_admin u;
+
+	memset(call, 0, sizeof *call);
+	call->c = c;
+	call->req = req;
+	call->resp = resp;
+	call->tenant_id = req->tenant_id;
+	call->tenant = req->tenant;
+
+	if (authz == NULL && (sid = admin_session_cookie(req)) != NULL)
+		return session_begin(call, flags, sid);
+	if (authz == NULL) {
+		admin_unauthorized(call,
+				   "authentication required: use HTTP Basic with an admin user");
+		return false;
+	}
+	if (http_basic_parse(authz, req->arena, &login, &password) != ST_OK) {
+		admin_unauthorized(call,
+				   "malformed Authorization header: expected Basic credentials");
+		return false;
+	}
+	if (!admin_login(call, login, password, &t, &u, &user))
+		return false;
+	return authorise(call, flags, &t, user);
 }
 
 void admin_error(struct admin_call *call, int http_status, const char *code, const char *fmt, ...)
@@ -218,6 +359,20 @@ json_t *admin_body(struct admin_call *call)
 		return NULL;
 	}
 	return o;
+}
+
+void admin_body_wipe(json_t *body)
+{
+	json_t *v;
+	const char *k;
+
+	if (!json_is_object(body))
+		return;
+	json_object_foreach(body, k, v)
+	{
+		if (json_is_string(v))
+			mem_wipe((char *)json_string_value(v), json_string_length(v));
+	}
 }
 
 status admin_check_members(json_t *obj, const char *const *allowed, const char *where,

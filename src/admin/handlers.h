@@ -51,6 +51,11 @@ bool admin_valid_domain(const char *d);
 /* Admin user names: 1-64 of A-Z a-z 0-9 . _ - */
 bool admin_valid_username(const char *u);
 
+/* /session (login.c): the console's login and logout */
+ADMIN_HANDLER(admin_session_create);
+ADMIN_HANDLER(admin_session_get);
+ADMIN_HANDLER(admin_session_delete);
+
 /* me.c */
 ADMIN_HANDLER(admin_me_change_password);
 

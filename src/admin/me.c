@@ -82,15 +82,6 @@ ADMIN_HANDLER(admin_me_change_password)
 	}
 	admin_json(&call, 204, NULL, NULL);
 out:
-	if (json_is_object(body)) {
-		/* The passwords are not kept in freed memory. */
-		json_t *v;
-		const char *k;
-		json_object_foreach(body, k, v)
-		{
-			if (json_is_string(v))
-				sodium_memzero((char *)json_string_value(v), json_string_length(v));
-		}
-	}
+	admin_body_wipe(body); /* the passwords are not kept in freed memory */
 	json_decref(body);
 }

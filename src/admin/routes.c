@@ -36,5 +36,8 @@ const struct http_route admin_routes[] = {
     {HTTP_POST, V1 "/applications/import", admin_app_import, 0, IMPORT_BODY},
     {HTTP_GET, V1 "/audit-events", admin_audit_list, 0, 0},
     {HTTP_POST, V1 "/me/change-password", admin_me_change_password, 0, BODY},
+    {HTTP_POST, V1 "/session", admin_session_create, 0, LIMIT_SESSION_BODY},
+    {HTTP_GET, V1 "/session", admin_session_get, 0, 0},
+    {HTTP_DELETE, V1 "/session", admin_session_delete, 0, 0},
 };
 const size_t admin_nroutes = sizeof admin_routes / sizeof admin_routes[0];

@@ -31,6 +31,7 @@
 #include "server/server.h"
 #include "server/tls.h"
 #include "admin/admin.h"
+#include "console/console.h"
 #include "keys/keys.h"
 #include "lib/crypto.h"
 #include "lib/limits.h"
@@ -485,6 +486,9 @@ status app_open(const struct config *cfg, struct app_tls *tls, struct app **out,
 		err_set(e, st, "cannot set up admin authentication");
 		goto fail;
 	}
+	/* Only a server (tls set) serves the console. */
+	if (tls != NULL && (st = console_new(cfg, &c->console, e)) != ST_OK)
+		goto fail;
 	if ((st = ratelimit_new(cfg->oauth.rate_limit.per_client,
 				cfg->oauth.rate_limit.per_client_burst, &c->rl_client)) != ST_OK ||
 	    (st = ratelimit_new(cfg->oauth.rate_limit.per_source,
@@ -509,6 +513,7 @@ void app_close(struct app *app)
 		store_close(app->ctx.store);
 	directory_free(app->ctx.dir);
 	admin_auth_free(app->ctx.admin_auth);
+	console_free(app->ctx.console);
 	ratelimit_free(app->ctx.rl_client);
 	ratelimit_free(app->ctx.rl_source);
 	mem_wipe(app->ctx.secret, sizeof app->ctx.secret);

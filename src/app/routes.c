@@ -9,7 +9,20 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "console/console.h"
 #include "oauth/oauth.h"
+
+static void console_route(void *ctx, struct http_req *req, struct http_resp *resp)
+{
+	const struct oauth_ctx *c = ctx;
+	console_serve(c->console, req, resp);
+}
+
+/* /console/ and everything below it (docs/console.md). */
+static const struct http_route console_routes[] = {
+    {HTTP_GET, "/console", console_route, HTTP_ROUTE_PREFIX, 0},
+};
+static const size_t console_nroutes = sizeof console_routes / sizeof console_routes[0];
 
 struct route_group {
 	const struct http_route *routes;
@@ -25,6 +38,7 @@ struct http_route *app_routes_build(const struct config *cfg, size_t *n)
 	    {oauth_introspect_routes, &oauth_introspect_nroutes, false},
 	    {oauth_metadata_routes, &oauth_metadata_nroutes, false},
 	    {admin_routes, &admin_nroutes, true},
+	    {console_routes, &console_nroutes, false},
 	};
 	size_t total = 0, at = 0;
 	struct http_route *all;
@@ -37,9 +51,10 @@ struct http_route *app_routes_build(const struct config *cfg, size_t *n)
 	for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
 		memcpy(all + at, groups[i].routes, *groups[i].n * sizeof *all);
 		/* An admin route that takes a body takes up to the configured
-		 * size (docs/configuration.md, max_body_size). */
+		 * size (docs/configuration.md, max_body_size); one with a
+		 * bound of its own (the console's login) keeps it. */
 		for (size_t k = 0; groups[i].admin && k < *groups[i].n; k++)
-			if (all[at + k].max_body != 0)
+			if (all[at + k].max_body == LIMIT_ADMIN_BODY)
 				all[at + k].max_body = (size_t)cfg->server.max_body_size;
 		at += *groups[i].n;
 	}

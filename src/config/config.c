@@ -155,6 +155,12 @@ static const struct key_def schema[] = {
     {"admin_api", "lockout_window", KT_DUR, OFF(admin_api.lockout_window), "5m", 1, 1, DAY},
     {"admin_api", "auth_cache_ttl", KT_DUR, OFF(admin_api.auth_cache_ttl), "60s", 1, 0, HOUR},
 
+    {"console", "dir", KT_STR, OFF(console.dir), NULL, 0, 0, 0, K_OPTIONAL},
+    {"console", "session_idle_timeout", KT_DUR, OFF(console.session_idle_timeout), "15m", 1, 1,
+     DAY},
+    {"console", "session_lifetime", KT_DUR, OFF(console.session_lifetime), "8h", 1, 1, 7 * DAY},
+    {"console", "max_sessions", KT_INT, OFF(console.max_sessions), "1024", 0, 1, 100000},
+
     {"metrics", "enabled", KT_BOOL, OFF(metrics.enabled), "true"},
 };
 

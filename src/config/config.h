@@ -108,6 +108,13 @@ struct config {
 	} admin_api; /* [admin_api]: not [admin], so GRANTD_ADMIN_PASSWORD is no key */
 
 	struct {
+		char *dir; /* NULL = the build tree's console/ or <datadir>/grantd/console */
+		int64_t session_idle_timeout; /* seconds, 900 */
+		int64_t session_lifetime;     /* seconds, 28800 (absolute) */
+		int64_t max_sessions;         /* 1024 */
+	} console;
+
+	struct {
 		bool enabled; /* true: GET /metrics */
 	} metrics;
 };

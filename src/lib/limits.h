@@ -16,6 +16,7 @@
 #define LIMIT_TOKEN_BODY (64 * 1024) /* token/introspect/revoke form bodies */
 #define LIMIT_ADMIN_BODY                                                                           \
 	(1024 * 1024) /* admin routes take a body: replaced by [server] max_body_size */
+#define LIMIT_SESSION_BODY 4096      /* console login {username, password} */
 #define LIMIT_ROUTE_PARAMS 4
 #define LIMIT_PAGE_OFFSET  1000000000 /* admin list ?offset= (no overflow in startIndex) */
 

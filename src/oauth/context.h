@@ -18,6 +18,7 @@ struct directory;
 struct admin_auth;
 struct keys;
 struct signkeys;
+struct console;
 
 struct oauth_ctx {
 	const struct config *cfg;
@@ -27,6 +28,7 @@ struct oauth_ctx {
 	struct keys *keys;             /* JWKS cache (src/keys) */
 	struct signkeys *signkeys;     /* the tenants' token-signing keys */
 	struct admin_auth *admin_auth; /* owned by the admin layer */
+	struct console *console;       /* the console's files (src/console) */
 	/* Token-endpoint rate limits ([oauth.rate_limit]); NULL = off. */
 	struct ratelimit *rl_client, *rl_source;
 	/* "https://<hostname>:<port>" of the HTTPS listener (port omitted for

@@ -1,6 +1,7 @@
 """Issue 10: `meson install` installs the binary, the man pages grantd(8) and
 deployment.toml(5), the systemd unit and its sysusers entry; the installed
-binary runs from PATH."""
+binary runs from PATH. Issue 11: and the Management Console's files
+(<datadir>/grantd/console), which a server serves from there."""
 import os
 import shutil
 import subprocess
@@ -34,6 +35,24 @@ def test_installed_files(installed):
         assert os.path.isfile(os.path.join(root, rel)), rel
     unit = open(os.path.join(root, "lib/systemd/system/grantd.service")).read()
     assert f"ExecStart={opts['prefix']}/bin/grantd serve" in unit
+
+
+def test_installed_console(installed, make_server):
+    root, _ = installed
+    src = os.path.join(os.path.dirname(BUILD), "console")
+    src = src if os.path.isdir(src) else os.path.join(os.path.dirname(__file__), "..", "..",
+                                                      "console")
+    dest = os.path.join(root, "share", "grantd", "console")
+    shipped = sorted(f for f in os.listdir(src) if f != "meson.build")
+    assert sorted(os.listdir(dest)) == shipped
+    for f in shipped:
+        with open(os.path.join(src, f), "rb") as a, open(os.path.join(dest, f), "rb") as b:
+            assert a.read() == b.read(), f
+    srv = make_server(extra_toml=f'[console]\ndir = "{dest}"\n').start()
+    r = srv.get("/console/")
+    assert r.status_code == 200
+    with open(os.path.join(dest, "index.html"), encoding="utf-8") as f:
+        assert r.text == f.read()
 
 
 def test_installed_binary_runs_from_path(installed):

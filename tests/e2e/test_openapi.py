@@ -55,6 +55,7 @@ IMPORT = V1 + "/import"
 IDP_IMPORT = V1 + "/identity-providers/import"
 APP_IMPORT = V1 + "/applications/import"
 WSO2_DATA = os.path.join(ROOT, "tests", "data", "wso2")
+SESSION = V1 + "/session"
 TOKEN = "/oauth2/token"
 HEALTHZ = "/healthz"
 METRICS = "/metrics"
@@ -168,7 +169,7 @@ CONTRIBUTORS = {"test_tenants", "test_identity_providers", "test_applications",
                 "test_audit_events", "test_validate_dry_run", "test_token_endpoint",
                 "test_healthz", "test_metrics", "test_jwks", "test_introspect_and_revoke", "test_metadata", "test_auth_tenant_and_size_errors",
                 "test_throttled_logins", "test_token_rate_limit", "test_change_own_password",
-                "test_import_files"}
+                "test_console_session", "test_import_files"}
 COMPLETED = set()
 
 
@@ -358,9 +359,13 @@ def test_document_is_openapi_3_1(doc):
         if template.startswith(V1):
             # Every admin operation: Basic auth, the error shape, and the
             # statuses every admin request can meet.
-            assert "security" not in op and spec["security"] == [{"adminBasic": []}], where
+            # The console's login is the one operation open to anyone.
+            assert spec["security"] == [{"adminBasic": []}, {"consoleSession": []}], where
+            assert "security" not in op or (method, template) == ("post", SESSION), where
             for code in ("401", "403", "404", "413", "429", "500"):
-                assert code in responses, f"{where}: {code} missing"
+                # GET /session answers wherever it is asked: never 403.
+                if (method, template, code) != ("get", SESSION, "403"):
+                    assert code in responses, f"{where}: {code} missing"
             for code, resp in responses.items():
                 if code >= "400":
                     schema = resp["content"]["application/json"]["schema"]
@@ -932,6 +937,32 @@ def test_change_own_password(api, request):
     completed(request)
 
 
+def test_console_session(api, request):
+    """The console's login (docs/console.md): the cookie, the CSRF token."""
+    srv = api.server
+    same = {"Origin": srv.base}
+    creds = {"username": "admin", "password": srv.admin_password}
+    api.call("post", SESSION, auth=None, json_body=creds, expect=403)  # no Origin
+    api.call("post", SESSION, auth=None, json_body={"username": "admin"}, headers=same,
+             expect=400, request_valid=False)
+    api.call("post", SESSION, auth=None, data="{}", headers={**same, **TEXT}, expect=415)
+    api.call("post", SESSION, auth=None, json_body={**creds, "password": "wrong-one"},
+             headers=same, expect=401)
+    r = api.call("post", SESSION, auth=None, json_body=creds, headers=same, expect=200)
+    cookie = {"Cookie": "__Host-grantd_session=" + r.cookies["__Host-grantd_session"]}
+    csrf = r.json()["csrfToken"]
+    assert api.call("get", SESSION, auth=None, headers=cookie,
+                    expect=200).json()["csrfToken"] == csrf
+    api.call("get", SESSION, expect=401)  # HTTP Basic: no session
+    api.call("delete", SESSION, auth=None, headers={**cookie, **same}, expect=403)
+    api.call("delete", SESSION, auth=None, headers={**cookie, **same, "X-CSRF-Token": csrf},
+             expect=204)
+    api.call("get", SESSION, auth=None, headers=cookie, expect=401)
+    api.call("delete", SESSION, auth=None, headers={**cookie, **same, "X-CSRF-Token": csrf},
+             expect=401)
+    completed(request)
+
+
 def test_audit_events(api, request):
     create_tenant(api)
     api.call("post", IDPS, prefix=ACME, auth=ALICE, json_body=idp_body("t-idp"), expect=201)
@@ -1126,6 +1157,11 @@ def test_auth_tenant_and_size_errors(api, doc, request):
     some_id = str(uuid.uuid4())
     for method, template, op in admin_operations(doc):
         ident = some_id if "{id}" in template else None
+        if template == SESSION:
+            # Not Basic-authenticated: test_console_session has its 401 and 403.
+            api.call(method, template, prefix=NOWHERE, expect=404)
+            api.call(method, template, expect=413, **too_large(op))
+            continue
         # Without credentials (wrong ones are counted towards the lockout:
         # test_throttled_logins covers them).
         api.call(method, template, id=ident, auth=None, expect=401)
@@ -1144,6 +1180,11 @@ def test_throttled_logins(make_server, doc, request):
     api.call("get", TENANTS, auth=("admin", "bad-password-1"), expect=401)
     for method, template, _ in admin_operations(doc):
         ident = str(uuid.uuid4()) if "{id}" in template else None
+        if (method, template) == ("post", SESSION):
+            # The console's login, with the right password: locked out too.
+            api.call(method, template, auth=None, headers={"Origin": s.base},
+                     json_body={"username": "admin", "password": s.admin_password}, expect=429)
+            continue
         # The right password too: the source is locked out.
         api.call(method, template, id=ident, expect=429)
     completed(request)

@@ -157,10 +157,16 @@ static const char full_src[] =
     "lockout_window = \"15m\"\n"
     "auth_cache_ttl = 0\n"
     "\n"
+    "[console]\n"
+    "dir = \"/usr/share/grantd/console\"\n"
+    "session_idle_timeout = \"10m\"\n"
+    "session_lifetime = \"2h\"\n"
+    "max_sessions = 50\n"
+    "\n"
     "[metrics]\n"
     "enabled = false\n";
 
-#define NUM_KEYS 58
+#define NUM_KEYS 62
 
 static void check_defaults(const struct config *c)
 {
@@ -214,6 +220,10 @@ static void check_defaults(const struct config *c)
 	assert_int_equal(c->admin_api.max_failed_logins, 5);
 	assert_int_equal(c->admin_api.lockout_window, 300);
 	assert_int_equal(c->admin_api.auth_cache_ttl, 60);
+	assert_null(c->console.dir);
+	assert_int_equal(c->console.session_idle_timeout, 900);
+	assert_int_equal(c->console.session_lifetime, 28800);
+	assert_int_equal(c->console.max_sessions, 1024);
 }
 
 static void defaults(void **state)
@@ -295,6 +305,10 @@ static void every_key_from_file(void **state)
 	assert_int_equal(c->admin_api.max_failed_logins, 10);
 	assert_int_equal(c->admin_api.lockout_window, 900);
 	assert_int_equal(c->admin_api.auth_cache_ttl, 0);
+	assert_string_equal(c->console.dir, "/usr/share/grantd/console");
+	assert_int_equal(c->console.session_idle_timeout, 600);
+	assert_int_equal(c->console.session_lifetime, 7200);
+	assert_int_equal(c->console.max_sessions, 50);
 	config_free(c);
 }
 
