@@ -86,9 +86,6 @@ json_t *admin_body(struct admin_call *call);
 /* Zeroes the string members of a parsed body (passwords), before it is
  * released. NULL or a non-object: nothing. */
 void admin_body_wipe(json_t *body);
-/* Rejects members not in `allowed` (NULL-terminated): ST_INVALID naming it. */
-status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
-			   struct err *e);
 
 /* Reads ?limit=&offset= (defaults 30 and 0; limit 1..1000). A ?filter= is
  * refused (400). false = answered. */

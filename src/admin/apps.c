@@ -42,6 +42,7 @@
 #include "admin/handlers.h"
 #include "oauth/app_conf.h"
 #include "oauth/directory.h"
+#include "oauth/conf_util.h"
 
 #define OIDC_PATH "inboundProtocolConfiguration.oidc"
 #define APPS_BASE "/api/server/v1/applications"
@@ -343,9 +344,9 @@ static status fill_client_id(json_t *oidc, struct err *e)
 /* Sets the secret of `app` for `conf`: the one given (`chosen`) or a new
  * one into `secret`, hashed into app->secret_hash; none for a client that
  * does not authenticate with a secret (refusing one given: ST_INVALID). */
-static status set_secret(const struct admin_who *w, const struct app_conf *conf,
-			 const char *path, bool chosen, char secret[SECRET_GIVEN_MAX + 1],
-			 struct store_app *app, struct err *e)
+static status set_secret(const struct admin_who *w, const struct app_conf *conf, const char *path,
+			 bool chosen, char secret[SECRET_GIVEN_MAX + 1], struct store_app *app,
+			 struct err *e)
 {
 	if (chosen && !uses_secret(conf->auth_method))
 		return err_set(e, ST_INVALID,
@@ -589,7 +590,7 @@ ADMIN_HANDLER(admin_app_patch)
 		return;
 	if ((body = admin_body(&call)) == NULL)
 		return;
-	if (admin_check_members(body, fields, "", &e) != ST_OK) {
+	if (conf_check_members(body, fields, "", &e) != ST_OK) {
 		admin_error(&call, 400, "APP-60400",
 			    "%s; PATCH changes name and description only (the OAuth settings "
 			    "change with PUT .../inbound-protocols/oidc)",

@@ -12,7 +12,7 @@ void admin_audit_list(void *ctx, struct http_req *req, struct http_resp *resp)
 	struct store_audit *items = NULL;
 	size_t n = 0;
 	int64_t total = 0;
-	struct err e = { 0 };
+	struct err e = {0};
 	json_t *arr;
 	status st;
 
@@ -32,10 +32,10 @@ void admin_audit_list(void *ctx, struct http_req *req, struct http_resp *resp)
 
 		time_format_rfc3339(a->at, when);
 		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", a->id, "actor",
-				       a->actor, "action", a->action, "objectType", a->object_type,
-				       "objectId", a->object_id ? a->object_id : "", "summary",
-				       summary ? summary : json_object(), "time", when));
+		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s}", "id", a->id, "actor",
+				   a->actor, "action", a->action, "objectType", a->object_type,
+				   "objectId", a->object_id ? a->object_id : "", "summary",
+				   summary ? summary : json_object(), "time", when));
 	}
 	admin_list_envelope(&call, pg, total, "events", arr);
 }

@@ -375,16 +375,6 @@ void admin_body_wipe(json_t *body)
 	}
 }
 
-status admin_check_members(json_t *obj, const char *const *allowed, const char *where,
-			   struct err *e)
-{
-	const char *key = conf_unknown_member(obj, allowed);
-
-	if (key == NULL)
-		return ST_OK;
-	return err_set(e, ST_INVALID, "unknown field '%s%s%.64s'", where, where[0] ? "." : "", key);
-}
-
 /* ?filter=name <op> <value>: true with pg->name_op/name_value set, or
  * answered (400) and false. */
 static bool parse_filter(struct admin_call *call, const char *f, struct store_page *pg)

@@ -19,6 +19,7 @@
 #include "admin/auth.h"
 #include "admin/handlers.h"
 #include "admin/session.h"
+#include "oauth/conf_util.h"
 
 static void describe(struct admin_call *call, const struct session_info *si)
 {
@@ -63,7 +64,7 @@ ADMIN_HANDLER(admin_session_create)
 	}
 	if ((body = admin_body(&call)) == NULL)
 		return;
-	if (admin_check_members(body, fields, "", &e) != ST_OK) {
+	if (conf_check_members(body, fields, "", &e) != ST_OK) {
 		admin_error(&call, 400, "AUTH-60400", "%s", e.msg);
 		goto out;
 	}

@@ -14,6 +14,7 @@
 #include "admin/admin.h"
 #include "admin/handlers.h"
 #include "lib/limits.h"
+#include "oauth/conf_util.h"
 
 #define PASSWORD_MIN 8
 
@@ -41,7 +42,7 @@ ADMIN_HANDLER(admin_me_change_password)
 		return;
 	if ((body = admin_body(&call)) == NULL)
 		return;
-	if (admin_check_members(body, fields, "", &e) != ST_OK) {
+	if (conf_check_members(body, fields, "", &e) != ST_OK) {
 		admin_error(&call, 400, "AUTH-60400", "%s", e.msg);
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include "admin/handlers.h"
 #include "lib/timefmt.h"
 #include "oauth/directory.h"
+#include "oauth/conf_util.h"
 
 #define OWNER_PASSWORD_MIN 8
 
@@ -60,7 +61,8 @@ static json_t *tenant_json(struct admin_call *call, const struct store_tenant *t
 	if (call->c->store->ops->admin_list(call->c->store, call->req->arena, t->id, &owners, &n,
 					    NULL) == ST_OK)
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:s}", "username", owners[i].username));
+			json_array_append_new(arr,
+					      json_pack("{s:s}", "username", owners[i].username));
 	time_format_rfc3339(t->created_at, when);
 	return json_pack("{s:s, s:s, s:b, s:o, s:s}", "id", t->id, "domain", t->domain, "isActive",
 			 t->active, "owners", arr, "createdAt", when);
@@ -68,12 +70,12 @@ static json_t *tenant_json(struct admin_call *call, const struct store_tenant *t
 
 ADMIN_HANDLER(admin_tenant_create)
 {
-	static const char *const fields[] = { "domain", "owners", NULL };
-	static const char *const owner_fields[] = { "username", "password", NULL };
+	static const char *const fields[] = {"domain", "owners", NULL};
+	static const char *const owner_fields[] = {"username", "password", NULL};
 	struct admin_call call;
-	struct err e = { 0 };
-	struct store_tenant t = { 0 };
-	struct store_admin u = { 0 };
+	struct err e = {0};
+	struct store_tenant t = {0};
+	struct store_admin u = {0};
 	struct store_audit audit;
 	char tid[UUID_STR_LEN + 1], uid[UUID_STR_LEN + 1], hash[crypto_pwhash_STRBYTES];
 	const char *domain, *username, *password;
@@ -85,7 +87,7 @@ ADMIN_HANDLER(admin_tenant_create)
 		return;
 	if ((body = admin_body(&call)) == NULL)
 		return;
-	if (admin_check_members(body, fields, "", &e) != ST_OK) {
+	if (conf_check_members(body, fields, "", &e) != ST_OK) {
 		admin_error(&call, 400, "TNT-60400", "%s", e.msg);
 		goto out;
 	}
@@ -110,7 +112,7 @@ ADMIN_HANDLER(admin_tenant_create)
 			    "'owners' must be an array with exactly one {username, password}");
 		goto out;
 	}
-	if (admin_check_members(owner, owner_fields, "owners[0]", &e) != ST_OK) {
+	if (conf_check_members(owner, owner_fields, "owners[0]", &e) != ST_OK) {
 		admin_error(&call, 400, "TNT-60400", "%s", e.msg);
 		goto out;
 	}
@@ -164,7 +166,7 @@ ADMIN_HANDLER(admin_tenant_list)
 	struct store_tenant *items = NULL;
 	size_t n = 0;
 	int64_t total = 0;
-	struct err e = { 0 };
+	struct err e = {0};
 	json_t *arr;
 	status st;
 
@@ -183,7 +185,7 @@ ADMIN_HANDLER(admin_tenant_list)
 
 static bool load_tenant(struct admin_call *call, struct store_tenant *t)
 {
-	struct err e = { 0 };
+	struct err e = {0};
 	char id[UUID_STR_LEN + 1];
 	status st;
 
@@ -213,11 +215,11 @@ ADMIN_HANDLER(admin_tenant_get)
  * [{"operation":"REPLACE","path":"/isActive","value":bool}]. */
 ADMIN_HANDLER(admin_tenant_patch)
 {
-	static const char *const fields[] = { "isActive", NULL };
+	static const char *const fields[] = {"isActive", NULL};
 	struct admin_call call;
 	struct store_tenant t;
 	struct store_audit audit;
-	struct err e = { 0 };
+	struct err e = {0};
 	json_t *body = NULL, *active = NULL;
 	status st;
 
@@ -226,7 +228,7 @@ ADMIN_HANDLER(admin_tenant_patch)
 	if ((body = admin_body_json(&call, "TNT-60400")) == NULL)
 		return;
 	if (json_is_object(body)) {
-		if (admin_check_members(body, fields, "", &e) != ST_OK) {
+		if (conf_check_members(body, fields, "", &e) != ST_OK) {
 			admin_error(&call, 400, "TNT-60400", "%s", e.msg);
 			goto out;
 		}
@@ -237,9 +239,10 @@ ADMIN_HANDLER(admin_tenant_patch)
 		const char *path = json_string_value(json_object_get(op, "path"));
 		if (kind == NULL || strcmp(kind, "REPLACE") != 0 || path == NULL ||
 		    strcmp(path, "/isActive") != 0 || json_object_size(op) != 3) {
-			admin_error(&call, 400, "TNT-60400",
-				    "only {\"operation\":\"REPLACE\",\"path\":\"/isActive\",\"value\":"
-				    "true|false} is supported");
+			admin_error(
+			    &call, 400, "TNT-60400",
+			    "only {\"operation\":\"REPLACE\",\"path\":\"/isActive\",\"value\":"
+			    "true|false} is supported");
 			goto out;
 		}
 		active = json_object_get(op, "value");
@@ -255,8 +258,8 @@ ADMIN_HANDLER(admin_tenant_patch)
 	admin_audit(&call, &audit, json_is_true(active) ? "activate" : "deactivate", "tenant", t.id,
 		    json_pack("{s:s, s:b, s:b}", "domain", t.domain, "before", t.active, "after",
 			      json_is_true(active)));
-	st = call.c->store->ops->tenant_set_active(call.c->store, t.id, json_is_true(active), &audit,
-						   &e);
+	st = call.c->store->ops->tenant_set_active(call.c->store, t.id, json_is_true(active),
+						   &audit, &e);
 	if (st != ST_OK) {
 		admin_error_status(&call, st, &e, "TNT");
 		goto out;

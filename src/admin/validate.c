@@ -24,6 +24,7 @@
 #include "oauth/directory.h"
 #include "oauth/jwt_grant.h"
 #include "oauth/oauth.h"
+#include "oauth/conf_util.h"
 
 /* Also declared in handlers.h for the route table. */
 ADMIN_HANDLER(admin_jwt_validate);
@@ -89,7 +90,7 @@ ADMIN_HANDLER(admin_jwt_validate)
 		return;
 	if ((body = admin_body(&call)) == NULL)
 		return;
-	if (admin_check_members(body, fields, "", &e) != ST_OK) {
+	if (conf_check_members(body, fields, "", &e) != ST_OK) {
 		admin_error(&call, 400, "JWT-60400", "%s", e.msg);
 		goto out;
 	}
