@@ -15,7 +15,7 @@ RUN_PKGS="build-essential meson ninja-build pkg-config libmicrohttpd-dev libssl-
 libsqlite3-dev libpq-dev libcurl4-openssl-dev libsodium-dev libxml2-dev libyaml-dev openssl ca-certificates"
 TEST_PKGS="libcmocka-dev clang libclang-rt-14-dev valgrind python3 python3-pytest python3-requests
 python3-jwt python3-cryptography python3-authlib python3-yaml python3-jsonschema curl
-nodejs chromium"
+nodejs chromium postgresql"
 # Not installed: prometheus (its promtool checks /metrics when present, but
 # the package also starts a Prometheus server on systems with systemd);
 # tests/e2e/test_metrics.py always checks with its own strict parser.

@@ -38,11 +38,12 @@ const char *status_name(status st)
 	case ST_NOMEM: return "nomem";
 	case ST_IO: return "io";
 	case ST_INTERNAL: return "internal";
+	case ST_UNAVAILABLE: return "unavailable";
 	}
 	return "unknown";
 }
 
 int status_is_server_fault(status st)
 {
-	return st == ST_NOMEM || st == ST_IO || st == ST_INTERNAL;
+	return st == ST_NOMEM || st == ST_IO || st == ST_INTERNAL || st == ST_UNAVAILABLE;
 }

@@ -22,6 +22,7 @@ typedef enum status {
 	ST_NOMEM,        /* allocation failed (server fault) */
 	ST_IO,           /* file, network or database failure (server fault) */
 	ST_INTERNAL,     /* a bug or an impossible state (server fault) */
+	ST_UNAVAILABLE,  /* a service we depend on (the database) is unreachable now */
 } status;
 
 #define ERR_MSG_MAX 512

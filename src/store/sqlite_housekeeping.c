@@ -143,3 +143,21 @@ status sq_purge_expired(struct store *s, int64_t now, struct err *e)
 		return ret;
 	return purge(s, SQL_PURGE_SKEYS, now, "purging retired signing keys", e);
 }
+
+/* One node per SQLite database (the data-dir lock), so there is no other
+ * node whose changes to watch. */
+status sq_watch(struct store *base, store_change_fn fn, void *arg, struct err *e)
+{
+	(void)base;
+	(void)fn;
+	(void)arg;
+	return err_set(e, ST_UNSUPPORTED, "SQLite serves one node; there are no other nodes' changes");
+}
+
+/* The database is a local file that stays open: reachable while we run. */
+status sq_ping(struct store *base, struct err *e)
+{
+	(void)base;
+	(void)e;
+	return ST_OK;
+}

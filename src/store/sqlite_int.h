@@ -503,6 +503,8 @@ status sq_replay_seen(struct store *s, const char *tenant_id, const char *iss, c
 
 /* sqlite_housekeeping.c */
 void sq_stats(struct store *base, struct store_stats *out);
+status sq_watch(struct store *base, store_change_fn fn, void *arg, struct err *e);
+status sq_ping(struct store *base, struct err *e);
 status sq_purge_expired(struct store *s, int64_t now, struct err *e);
 
 #endif

@@ -11,7 +11,9 @@
  *
  * Status conventions: ST_OK, ST_NOT_FOUND (no such row), ST_CONFLICT (unique
  * constraint: name/domain/client id/jti taken; a refresh token already used),
- * ST_IO (database failure, logged by the backend), ST_BUSY (lock timeout).
+ * ST_IO (database failure, logged by the backend), ST_BUSY (lock timeout),
+ * ST_UNAVAILABLE (the database cannot be reached now: a network backend
+ * whose connection is lost; nothing was written; retry later).
  *
  * Mutating admin operations take an optional `audit` record that is written
  * in the same transaction, so a change and its audit event land together;
@@ -174,6 +176,25 @@ struct store_stats {
 	uint64_t pending;   /* write transactions submitted and not yet finished */
 	int64_t wal_frames; /* SQLite: WAL size after the last commit, in pages */
 };
+
+/* A committed change to cached configuration, from any node (see watch). */
+enum store_change_kind {
+	STORE_CHANGE_TENANT = 1, /* id = the tenant's domain */
+	STORE_CHANGE_IDP,        /* id = the IdP's id */
+	STORE_CHANGE_APP,        /* id = NULL: any application of the tenant */
+	STORE_CHANGE_SIGNING_KEY, /* id = NULL: the tenant's signing keys */
+	STORE_CHANGE_ALL,        /* changes may have been missed: drop every cache */
+};
+
+struct store_change {
+	enum store_change_kind kind;
+	const char *tenant_id; /* NULL with STORE_CHANGE_ALL */
+	const char *id;        /* see the kinds; may be NULL */
+};
+
+/* Called by the backend's listener thread for each change; must not block
+ * long and must not call the store. `ch` is valid during the call only. */
+typedef void (*store_change_fn)(void *arg, const struct store_change *ch);
 
 struct store_page {
 	int64_t limit;  /* 1..1000 */
@@ -362,6 +383,19 @@ struct store_ops {
 
 	/* A snapshot of the counters; never fails. */
 	void (*stats)(struct store *s, struct store_stats *out);
+
+	/* Starts delivering the changes every node commits to tenants,
+	 * identity providers, applications and signing keys, to `fn` on a
+	 * backend thread, until close (docs/operations.md, "Several nodes").
+	 * After a lost and regained connection it delivers STORE_CHANGE_ALL
+	 * first. Call at most once. ST_UNSUPPORTED when the backend serves one
+	 * node only (SQLite: the data-dir lock admits a single grantd), so the
+	 * caller's own invalidations suffice. */
+	status (*watch)(struct store *s, store_change_fn fn, void *arg, struct err *e);
+
+	/* ST_OK when the database answers now; ST_IO (with the reason) when
+	 * it does not, within a bounded time. For /healthz. */
+	status (*ping)(struct store *s, struct err *e);
 };
 
 struct store {
@@ -372,8 +406,8 @@ struct store {
 	int migrations_applied;
 };
 
-/* Opens the backend named by config (database.type: "sqlite"; "postgres" is
- * not implemented yet -> ST_UNSUPPORTED; anything else -> ST_INVALID), and
+/* Opens the backend named by config (database.type: "sqlite" or "postgres";
+ * anything else -> ST_INVALID), and
  * creates or migrates the schema. SQLite: database.path (default
  * <data_dir>/grantd.db) is created 0600 when missing; its directory must
  * exist (ST_IO otherwise). A database whose schema is newer than this binary

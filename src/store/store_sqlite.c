@@ -146,6 +146,8 @@ static const struct store_ops sqlite_ops = {
     .audit_list = sq_audit_list,
     .purge_expired = sq_purge_expired,
     .stats = sq_stats,
+    .watch = sq_watch,
+    .ping = sq_ping,
 };
 
 status store_sqlite_open(const struct config *cfg, struct store **out, struct err *e)
