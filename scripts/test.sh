@@ -8,6 +8,9 @@
 #   5. end-to-end tests (pytest) against the real binary over HTTPS
 #   6. the same end-to-end tests against the ASan+UBSan binary; any
 #      sanitizer report (leaks included, at each server's exit) fails it
+#   7. the store unit tests and the end-to-end tests again, on PostgreSQL:
+#      a private server (tests/e2e/pgserver.py: initdb + pg_ctl in a
+#      temporary directory, loopback only), no system service needed
 #
 # `scripts/test.sh quick` runs 1, 2 and 5 only.
 set -eu
@@ -70,6 +73,22 @@ if [ "$mode" = full ]; then
 	fi
 	rm -rf "$san"
 	record "e2e under asan+ubsan: ok (no sanitizer report)"
+fi
+
+if [ "$mode" = full ]; then
+	step "PostgreSQL: store unit tests and end-to-end tests"
+	pgdir=$(mktemp -d)
+	trap '$PY tests/e2e/pgserver.py stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+	pgurl=$($PY tests/e2e/pgserver.py start "$pgdir/pg")
+	GRANTD_TEST_PG_URL="$pgurl" meson test -C build --print-errorlogs --suite unit store
+	GRANTD_TEST_PG_URL="$pgurl" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --print-errorlogs --suite unit store
+	$PY tests/e2e/pgserver.py stop "$pgdir/pg" >/dev/null
+	record "store unit tests on PostgreSQL (release, asan+ubsan): ok"
+	GRANTD_TEST_BACKEND=postgres GRANTD_BIN="$PWD/build/grantd" \
+		$PY -m pytest -q -p no:cacheprovider -rs tests/e2e
+	record "e2e on PostgreSQL: ok"
 fi
 
 end=$(date +%s)
