@@ -41,6 +41,9 @@ static const char usage_main[] =
     "  import [--tenant T] [--dry-run] [-c FILE] EXPORT...\n"
     "                          identity providers and applications exported from\n"
     "                          WSO2 IS 7 (XML, YAML or JSON files; server stopped)\n"
+    "  migrate [--from-sqlite FILE] [-c FILE]\n"
+    "                          create or upgrade the database schema; copy an\n"
+    "                          SQLite data set into PostgreSQL (servers stopped)\n"
     "  version                 print version information\n"
     "\n"
     "Run 'grantd <command> --help' for a command's options.\n";
@@ -103,6 +106,17 @@ static const char usage_import[] =
     "  --tenant T          the tenant's domain\n"
     "  --dry-run           validate and check for conflicts; write nothing\n"
     "  -c, --config FILE   deployment.toml to read (default: built-in defaults)\n";
+
+static const char usage_migrate[] =
+    "usage: grantd migrate [--from-sqlite FILE] [-c FILE]\n"
+    "\n"
+    "Creates the configured database's schema, or upgrades it to this version's,\n"
+    "and exits (a starting server does the same; this does it ahead of a rollout).\n"
+    "With --from-sqlite, then copies every row of that SQLite database (grantd's,\n"
+    "e.g. var/grantd.db, its server stopped) into the configured PostgreSQL\n"
+    "database, which must be empty, in one transaction. Copy the SQLite node's\n"
+    "<data_dir>/server-secret to every node too.\n"
+    "Exit 0 on success, 1 on failure (nothing copied), 2 on usage.\n";
 
 static const char usage_version[] = "usage: grantd version\n\nPrints version information.\n";
 
@@ -354,6 +368,36 @@ static int cmd_import(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_migrate(int argc, char **argv)
+{
+	const char *path = NULL, *from = NULL;
+	struct config *cfg;
+	int rc;
+
+	for (int i = 0; i < argc; i++) {
+		if (is_help(argv[i])) {
+			fputs(usage_migrate, stdout);
+			return EXIT_OK;
+		}
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) &&
+		    i + 1 < argc && path == NULL) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "--from-sqlite") == 0 && i + 1 < argc && from == NULL) {
+			from = argv[++i];
+		} else {
+			fprintf(stderr, "grantd: unexpected argument '%s'\n\n%s", argv[i],
+				usage_migrate);
+			return EXIT_USAGE;
+		}
+	}
+	if ((rc = load_tool_config(path, &cfg)) != EXIT_OK)
+		return rc;
+	log_set_level(LOG_INFO);
+	rc = app_migrate(cfg, from);
+	config_free(cfg);
+	return rc;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
 	const char *path;
@@ -423,6 +467,8 @@ int main(int argc, char **argv)
 		return cmd_admin(argc - 2, argv + 2);
 	if (strcmp(argv[1], "import") == 0)
 		return cmd_import(argc - 2, argv + 2);
+	if (strcmp(argv[1], "migrate") == 0)
+		return cmd_migrate(argc - 2, argv + 2);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc - 2, argv + 2);
 	fprintf(stderr, "grantd: unknown command '%s'\n\n%s", argv[1], usage_main);

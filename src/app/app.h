@@ -61,6 +61,11 @@ int app_admin_set_password(const struct config *cfg, const char *tenant, const c
  * `dry_run`: validates and checks for conflicts, writes nothing. Returns
  * 0 when every object was imported (or would be), 1 when some was not or
  * a file was refused, 2 for an unknown tenant. */
+/* grantd migrate: creates or upgrades the configured database's schema;
+ * with `from_sqlite`, then copies that SQLite database into the configured
+ * (empty, PostgreSQL) one. Exit code: 0, 1 on failure, 2 on usage. */
+int app_migrate(const struct config *cfg, const char *from_sqlite);
+
 int app_import(const struct config *cfg, const char *tenant, bool dry_run, char **files,
 	       int nfiles);
 

@@ -421,4 +421,21 @@ void store_close(struct store *s);
 /* The schema version this binary creates and migrates to. */
 int store_schema_version(void);
 
+/* Rows copied from one table by store_copy_sqlite_to_pg. */
+struct store_copy_count {
+	const char *table;
+	int64_t rows;
+};
+
+#define STORE_COPY_TABLES 8
+
+/* Copies every row of the SQLite database at `sqlite_path` (grantd's
+ * schema, at this binary's version, opened read-only) into the PostgreSQL
+ * database `pg_url`, whose schema store_open has created and which holds no
+ * data yet (ST_CONFLICT otherwise), in one transaction: on any failure
+ * nothing is written. `counts` gets each table's rows. grantd migrate;
+ * docs/operations.md, "Moving from SQLite to PostgreSQL". */
+status store_copy_sqlite_to_pg(const char *sqlite_path, const char *pg_url,
+			       struct store_copy_count counts[STORE_COPY_TABLES], struct err *e);
+
 #endif
