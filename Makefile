@@ -3,12 +3,13 @@
 #   make test   install what the tests need, build, run every suite
 #   make bench  benchmark: grantd next to a Node.js reference (bench/;
 #               BENCH_FULL=1 for the longer grantd-only matrix)
+#   make bench-pg  grantd on PostgreSQL, one node and two, next to SQLite
 #   make fuzz   bounded libFuzzer campaign over every fuzz/ driver (clang;
 #               FUZZ_SECONDS=60 per target, FUZZ_TARGETS, FUZZ_JOBS)
 BUILD ?= build
 CONFIG ?=
 
-.PHONY: all build run test test-quick lint format bench fuzz clean
+.PHONY: all build run test test-quick lint format bench bench-pg fuzz clean
 
 all: build
 
@@ -34,6 +35,9 @@ format:
 
 bench: build
 	@bench/run.sh
+
+bench-pg: build
+	@BENCH_PG=1 bench/run.sh
 
 fuzz:
 	@scripts/fuzz.sh

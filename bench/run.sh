@@ -13,6 +13,8 @@
 #   BENCH_PREFILL=10000000      (comparison) re-measure the headline row with
 #                               that many token rows stored (adds ~2 minutes)
 #   BENCH_NODE=0                (comparison) grantd only
+#   BENCH_PG=1                  grantd on PostgreSQL, 1 and 2 nodes, next to
+#                               SQLite (bench/pg.py, about 2 minutes)
 #   more knobs at the top of bench/compare.py and bench/bench.py
 #
 # Installs what it needs from Debian only when missing (wrk, valgrind, the
@@ -59,6 +61,13 @@ export GRANTD_BIN
 
 if [ "$FULL" = 1 ]; then
 	exec /usr/bin/python3 bench/bench.py
+fi
+if [ "${BENCH_PG:-0}" = 1 ]; then
+	# grantd on PostgreSQL (one node, two) next to SQLite; a private
+	# PostgreSQL server (Debian's postgresql package) in a temporary dir
+	dpkg-query -W -f='${Status}' postgresql 2>/dev/null | grep -q "install ok installed" ||
+		{ echo "bench: BENCH_PG=1 needs Debian's postgresql package (scripts/deps.sh test)" >&2; exit 2; }
+	exec /usr/bin/python3 bench/pg.py
 fi
 
 if [ "$NODE" != 0 ]; then

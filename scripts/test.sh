@@ -78,7 +78,8 @@ fi
 if [ "$mode" = full ]; then
 	step "PostgreSQL: store unit tests and end-to-end tests"
 	pgdir=$(mktemp -d)
-	trap '$PY tests/e2e/pgserver.py stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+	chmod 711 "$pgdir" # the server runs as the postgres user
+	trap '$PY tests/e2e/pgserver.py stop "$pgdir/pg" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
 	pgurl=$($PY tests/e2e/pgserver.py start "$pgdir/pg")
 	GRANTD_TEST_PG_URL="$pgurl" meson test -C build --print-errorlogs --suite unit store
 	GRANTD_TEST_PG_URL="$pgurl" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
