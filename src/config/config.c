@@ -87,8 +87,6 @@ static const struct key_def schema[] = {
     {"database", "path", KT_STR, OFF(database.path), NULL, 0, 0, 0, K_OPTIONAL},
     {"database", "url", KT_STR, OFF(database.url), NULL, 0, 0, 0, K_OPTIONAL},
     {"database", "busy_timeout", KT_DUR, OFF(database.busy_timeout), "5s", 1, 0, HOUR},
-    {"database", "pool_size", KT_INT, OFF(database.pool_size), "8", 0, 1, 64},
-    {"database", "connect_timeout", KT_DUR, OFF(database.connect_timeout), "5s", 1, 1, 300},
 
     {"tenant", "default_domain", KT_STR, OFF(tenant.default_domain), "carbon.super"},
 
@@ -951,25 +949,6 @@ static status check_host_list(struct loader *ld, size_t k, bool ip_only)
 	return ST_OK;
 }
 
-/* ---- database URLs ----------------------------------------------------- */
-
-static bool has_prefix(const char *s, const char *p)
-{
-	return strncmp(s, p, strlen(p)) == 0;
-}
-
-/* Appends `s` with every password replaced by "****": the userinfo
- * password of a postgres:// URL, and `password=...` in its query or in a
- * key=value conninfo string. */
-/* The URL's form only: a postgres[ql]:// URL or a key=value conninfo string
- * (libpq itself checks the rest when it connects). */
-static bool db_url_form_ok(const char *u)
-{
-	if (has_prefix(u, "postgresql://") || has_prefix(u, "postgres://"))
-		return strpbrk(u, " \t\r\n") == NULL;
-	return strchr(u, '=') != NULL && strstr(u, "://") == NULL;
-}
-
 static status validate(struct loader *ld)
 {
 	struct config *c = ld->c;
@@ -1008,10 +987,6 @@ static status validate(struct loader *ld)
 				"keyed hashes (HMAC-SHA256 with the server secret)");
 	if (strcmp(c->database.type, "postgres") == 0 && c->database.url == NULL)
 		return key_fail(ld, type, "\"postgres\" requires [database] url");
-	if (c->database.url != NULL && !db_url_form_ok(c->database.url))
-		return key_fail(ld, IDX("database", "url"),
-				"is neither a postgresql:// URL nor a key=value connection string "
-				"(docs/configuration.md, [database])");
 	if (c->database.path == NULL) {
 		const char *dd = c->server.data_dir;
 		size_t n = strlen(dd);
@@ -1136,52 +1111,6 @@ status config_load(const char *path, char *const *envp, struct config **out, str
 
 /* ---- dump ------------------------------------------------------------- */
 
-status config_url_masked(const char *s, struct buf *out)
-{
-	status st = ST_OK;
-	const char *p = s;
-
-	if (has_prefix(s, "postgresql://") || has_prefix(s, "postgres://")) {
-		const char *auth = strstr(s, "://") + 3;
-		const char *end = auth + strcspn(auth, "/?");
-		const char *at = NULL, *colon;
-
-		for (const char *q = auth; q < end; q++)
-			if (*q == '@')
-				at = q;
-		if (at != NULL && (colon = memchr(auth, ':', (size_t)(at - auth))) != NULL) {
-			st = buf_append(out, s, (size_t)(colon + 1 - s));
-			if (st == ST_OK)
-				st = buf_append_cstr(out, "****");
-			p = at;
-		}
-	}
-	while (st == ST_OK && *p != '\0') {
-		const char *k = strstr(p, "password=");
-
-		/* the key at the start, after a separator (' ', '?', '&') only */
-		while (k != NULL && k != s && !strchr(" ?&", k[-1]))
-			k = strstr(k + 1, "password=");
-		if (k == NULL)
-			return buf_append_cstr(out, p);
-		k += strlen("password=");
-		if ((st = buf_append(out, p, (size_t)(k - p))) != ST_OK)
-			break;
-		st = buf_append_cstr(out, "****");
-		if (*k == '\'') { /* a quoted conninfo value */
-			for (k++; *k != '\0' && *k != '\''; k++)
-				if (*k == '\\' && k[1] != '\0')
-					k++;
-			if (*k == '\'')
-				k++;
-		} else {
-			k += strcspn(k, " &");
-		}
-		p = k;
-	}
-	return st;
-}
-
 static status dump_key(const struct config *c, const struct key_def *d, struct buf *out)
 {
 	const void *f = cfield(c, d);
@@ -1194,15 +1123,8 @@ static status dump_key(const struct config *c, const struct key_def *d, struct b
 		if (s == NULL)
 			return buf_printf(out, "# %s = (unset)\n", d->key);
 		st = buf_printf(out, "%s = ", d->key);
-		if (st == ST_OK && d->off == OFF(database.url)) {
-			struct buf m = {0};
-			st = config_url_masked(s, &m);
-			if (st == ST_OK)
-				st = buf_json_str(out, sv_from(m.p != NULL ? m.p : ""));
-			buf_free(&m);
-		} else if (st == ST_OK) {
+		if (st == ST_OK)
 			st = buf_json_str(out, sv_from(s));
-		}
 		return st == ST_OK ? buf_putc(out, '\n') : st;
 	}
 	case KT_INT:

@@ -51,8 +51,6 @@ struct config {
 		char *path;           /* default <data_dir>/grantd.db */
 		char *url;            /* libpq conninfo or URL */
 		int64_t busy_timeout; /* seconds, 5 */
-		int64_t pool_size;       /* PostgreSQL: connections per node, 8 */
-		int64_t connect_timeout; /* PostgreSQL: seconds, 5 */
 	} database;
 
 	struct {
@@ -150,9 +148,5 @@ void config_free(struct config *c);
  * comments, so loading the dump gives back the same configuration. Returns
  * ST_OK, or the buf_* status (ST_NOMEM, ST_TOO_LARGE). */
 status config_dump(const struct config *c, struct buf *out);
-
-/* Appends the database URL or conninfo `url` with its password replaced
- * by "****", for messages and check-config. */
-status config_url_masked(const char *url, struct buf *out);
 
 #endif
