@@ -87,6 +87,9 @@ static const struct key_def schema[] = {
     {"database", "path", KT_STR, OFF(database.path), NULL, 0, 0, 0, K_OPTIONAL},
     {"database", "url", KT_STR, OFF(database.url), NULL, 0, 0, 0, K_OPTIONAL},
     {"database", "busy_timeout", KT_DUR, OFF(database.busy_timeout), "5s", 1, 0, HOUR},
+    {"database", "pool_size", KT_INT, OFF(database.pool_size), "8", 0, 1, 64},
+    {"database", "connect_timeout", KT_DUR, OFF(database.connect_timeout), "5s", 1, 1, 300},
+    {"database", "statement_timeout", KT_DUR, OFF(database.statement_timeout), "30s", 1, 1, HOUR},
 
     {"tenant", "default_domain", KT_STR, OFF(tenant.default_domain), "carbon.super"},
 

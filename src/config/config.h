@@ -47,10 +47,13 @@ struct config {
 	} server;
 
 	struct {
-		char *type;           /* "sqlite" | "postgres" */
-		char *path;           /* default <data_dir>/grantd.db */
-		char *url;            /* libpq conninfo or URL */
-		int64_t busy_timeout; /* seconds, 5 */
+		char *type;                /* "sqlite" | "postgres" */
+		char *path;                /* default <data_dir>/grantd.db */
+		char *url;                 /* libpq conninfo or URL */
+		int64_t busy_timeout;      /* seconds, 5 */
+		int64_t pool_size;         /* PostgreSQL connections, 8 (1..64) */
+		int64_t connect_timeout;   /* seconds, 5: connect and pool wait */
+		int64_t statement_timeout; /* seconds, 30: one query */
 	} database;
 
 	struct {
