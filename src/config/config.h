@@ -152,4 +152,11 @@ void config_free(struct config *c);
  * ST_OK, or the buf_* status (ST_NOMEM, ST_TOO_LARGE). */
 status config_dump(const struct config *c, struct buf *out);
 
+/* Copies a PostgreSQL URL (postgresql:// or postgres://) or libpq
+ * key=value conninfo into out (size n, always terminated) with its password
+ * replaced by "****". False (out: "(unparsable connection string)") when
+ * `url` is neither form. For check-config and messages; store.h's
+ * store_pg_url_mask is the same. */
+bool config_db_url_mask(const char *url, char *out, size_t n);
+
 #endif
