@@ -87,6 +87,9 @@ static const struct key_def schema[] = {
     {"database", "path", KT_STR, OFF(database.path), NULL, 0, 0, 0, K_OPTIONAL},
     {"database", "url", KT_STR, OFF(database.url), NULL, 0, 0, 0, K_OPTIONAL},
     {"database", "busy_timeout", KT_DUR, OFF(database.busy_timeout), "5s", 1, 0, HOUR},
+    {"database", "pool_size", KT_INT, OFF(database.pool_size), "8", 0, 1, 64},
+    {"database", "connect_timeout", KT_DUR, OFF(database.connect_timeout), "5s", 1, 1, 300},
+    {"database", "statement_timeout", KT_DUR, OFF(database.statement_timeout), "30s", 1, 1, HOUR},
 
     {"tenant", "default_domain", KT_STR, OFF(tenant.default_domain), "carbon.super"},
 
@@ -987,6 +990,13 @@ static status validate(struct loader *ld)
 				"keyed hashes (HMAC-SHA256 with the server secret)");
 	if (strcmp(c->database.type, "postgres") == 0 && c->database.url == NULL)
 		return key_fail(ld, type, "\"postgres\" requires [database] url");
+	if (strcmp(c->database.type, "postgres") == 0) {
+		char masked[256];
+		if (!config_db_url_mask(c->database.url, masked, sizeof masked))
+			return key_fail(ld, IDX("database", "url"),
+					"must be a postgresql:// (or postgres://) URL or a libpq "
+					"key=value connection string");
+	}
 	if (c->database.path == NULL) {
 		const char *dd = c->server.data_dir;
 		size_t n = strlen(dd);
@@ -1109,6 +1119,136 @@ status config_load(const char *path, char *const *envp, struct config **out, str
 	return st;
 }
 
+/* ---- database URLs ---------------------------------------------------- */
+
+/* Appends to a bounded output. */
+struct mout {
+	char *p;
+	size_t n, len;
+};
+
+static void mput(struct mout *o, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && o->len + 1 < o->n; i++)
+		o->p[o->len++] = s[i];
+	o->p[o->len] = '\0';
+}
+
+/* postgresql://user:password@host/db?password=x&... */
+static void mask_url(const char *url, struct mout *o)
+{
+	const char *auth = strstr(url, "://") + 3;
+	size_t alen = strcspn(auth, "/?");
+	const char *at = NULL, *colon, *q, *p;
+
+	for (size_t i = 0; i < alen; i++)
+		if (auth[i] == '@')
+			at = auth + i;
+	colon = at != NULL ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (colon != NULL) {
+		mput(o, url, (size_t)(colon + 1 - url));
+		mput(o, "****", 4);
+		p = at;
+	} else {
+		p = url;
+	}
+	q = strchr(p, '?');
+	if (q == NULL) {
+		mput(o, p, strlen(p));
+		return;
+	}
+	mput(o, p, (size_t)(q + 1 - p));
+	for (p = q + 1; *p != '\0';) {
+		size_t plen = strcspn(p, "&");
+		if (plen >= 9 && strncmp(p, "password=", 9) == 0) {
+			mput(o, "password=****", 13);
+		} else {
+			mput(o, p, plen);
+		}
+		p += plen;
+		if (*p == '&') {
+			mput(o, "&", 1);
+			p++;
+		}
+	}
+}
+
+/* key = value key2 = 'quoted \' value' ... */
+static bool mask_kv(const char *s, struct mout *o)
+{
+	const char *p = s;
+
+	while (*p != '\0') {
+		const char *k, *v;
+		size_t klen;
+		bool pw;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			mput(o, p++, 1);
+		if (*p == '\0')
+			break;
+		k = p;
+		while (*p != '\0' && *p != '=' && *p != ' ' && *p != '\t')
+			p++;
+		klen = (size_t)(p - k);
+		pw = klen == 8 && strncmp(k, "password", 8) == 0;
+		mput(o, k, klen);
+		while (*p == ' ' || *p == '\t')
+			mput(o, p++, 1);
+		if (*p != '=')
+			return false;
+		mput(o, p++, 1);
+		while (*p == ' ' || *p == '\t')
+			mput(o, p++, 1);
+		v = p;
+		if (*p == '\'') {
+			p++;
+			while (*p != '\0' && *p != '\'') {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				p++;
+			}
+			if (*p != '\'')
+				return false;
+			p++;
+		} else {
+			while (*p != '\0' && *p != ' ' && *p != '\t' && *p != '\n') {
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+				p++;
+			}
+		}
+		if (pw)
+			mput(o, "****", 4);
+		else
+			mput(o, v, (size_t)(p - v));
+	}
+	return true;
+}
+
+bool config_db_url_mask(const char *url, char *out, size_t n)
+{
+	struct mout o = {out, n, 0};
+
+	if (n == 0)
+		return false;
+	out[0] = '\0';
+	if (url == NULL) {
+		mput(&o, "(none)", 6);
+		return false;
+	}
+	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
+		mask_url(url, &o);
+		return true;
+	}
+	if (!mask_kv(url, &o) || strchr(url, '=') == NULL) {
+		o.len = 0;
+		mput(&o, "(unparsable connection string)", 30);
+		return false;
+	}
+	return true;
+}
+
 /* ---- dump ------------------------------------------------------------- */
 
 static status dump_key(const struct config *c, const struct key_def *d, struct buf *out)
@@ -1120,8 +1260,14 @@ static status dump_key(const struct config *c, const struct key_def *d, struct b
 	switch (d->type) {
 	case KT_STR: {
 		const char *s = *(char *const *)f;
+		char masked[1024];
 		if (s == NULL)
 			return buf_printf(out, "# %s = (unset)\n", d->key);
+		/* The database URL may hold a password: never printed. */
+		if (d->off == OFF(database.url)) {
+			config_db_url_mask(s, masked, sizeof masked);
+			s = masked;
+		}
 		st = buf_printf(out, "%s = ", d->key);
 		if (st == ST_OK)
 			st = buf_json_str(out, sv_from(s));

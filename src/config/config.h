@@ -47,10 +47,13 @@ struct config {
 	} server;
 
 	struct {
-		char *type;           /* "sqlite" | "postgres" */
-		char *path;           /* default <data_dir>/grantd.db */
-		char *url;            /* libpq conninfo or URL */
-		int64_t busy_timeout; /* seconds, 5 */
+		char *type;                /* "sqlite" | "postgres" */
+		char *path;                /* default <data_dir>/grantd.db */
+		char *url;                 /* libpq conninfo or URL */
+		int64_t busy_timeout;      /* seconds, 5 */
+		int64_t pool_size;         /* PostgreSQL connections, 8 (1..64) */
+		int64_t connect_timeout;   /* seconds, 5: connect and pool wait */
+		int64_t statement_timeout; /* seconds, 30: one query */
 	} database;
 
 	struct {
@@ -148,5 +151,12 @@ void config_free(struct config *c);
  * comments, so loading the dump gives back the same configuration. Returns
  * ST_OK, or the buf_* status (ST_NOMEM, ST_TOO_LARGE). */
 status config_dump(const struct config *c, struct buf *out);
+
+/* Copies a PostgreSQL URL (postgresql:// or postgres://) or libpq
+ * key=value conninfo into out (size n, always terminated) with its password
+ * replaced by "****". False (out: "(unparsable connection string)") when
+ * `url` is neither form. For check-config and messages; store.h's
+ * store_pg_url_mask is the same. */
+bool config_db_url_mask(const char *url, char *out, size_t n);
 
 #endif

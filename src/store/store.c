@@ -15,9 +15,7 @@ status store_open(const struct config *cfg, struct store **out, struct err *e)
 	if (type == NULL || strcmp(type, "sqlite") == 0)
 		return store_sqlite_open(cfg, out, e);
 	if (strcmp(type, "postgres") == 0)
-		return err_set(e, ST_UNSUPPORTED,
-			       "database.type \"postgres\" is not supported by this version of "
-			       "grantd yet; use \"sqlite\"");
+		return store_pg_open(cfg, out, e);
 	return err_set(e, ST_INVALID,
 		       "database.type \"%s\" is unknown (use \"sqlite\" or \"postgres\")", type);
 }

@@ -1,7 +1,7 @@
 /* store.h - grantd's storage interface.
  *
  * Protocol and admin code see only this header. Backends (store_sqlite.c
- * now, store_pg.c later) fill a `struct store_ops`; the store_* functions
+ * and store_pg.c) fill a `struct store_ops`; the store_* functions
  * below dispatch through it. Every function is safe to call from any server
  * thread concurrently (backends keep one connection per thread or a pool).
  *
@@ -179,11 +179,11 @@ struct store_stats {
 
 /* A committed change to cached configuration, from any node (see watch). */
 enum store_change_kind {
-	STORE_CHANGE_TENANT = 1, /* id = the tenant's domain */
-	STORE_CHANGE_IDP,        /* id = the IdP's id */
-	STORE_CHANGE_APP,        /* id = NULL: any application of the tenant */
+	STORE_CHANGE_TENANT = 1,  /* id = the tenant's domain */
+	STORE_CHANGE_IDP,         /* id = the IdP's id */
+	STORE_CHANGE_APP,         /* id = NULL: any application of the tenant */
 	STORE_CHANGE_SIGNING_KEY, /* id = NULL: the tenant's signing keys */
-	STORE_CHANGE_ALL,        /* changes may have been missed: drop every cache */
+	STORE_CHANGE_ALL,         /* changes may have been missed: drop every cache */
 };
 
 struct store_change {
@@ -417,6 +417,12 @@ status store_open(const struct config *cfg, struct store **out, struct err *e);
 /* Closes every connection. Call it once no other thread uses the store (s
  * may be NULL). */
 void store_close(struct store *s);
+
+/* A copy of a PostgreSQL URL or key=value conninfo with its password
+ * replaced by "****", for messages and check-config; the result is written
+ * to out (size n, always terminated). Never fails: anything unparsable is
+ * shown as "(unparsable connection string)". */
+void store_pg_url_mask(const char *url, char *out, size_t n);
 
 /* The schema version this binary creates and migrates to. */
 int store_schema_version(void);

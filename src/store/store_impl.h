@@ -13,6 +13,9 @@
 /* Opens the SQLite backend (store_sqlite.c); same contract as store_open. */
 status store_sqlite_open(const struct config *cfg, struct store **out, struct err *e);
 
+/* Opens the PostgreSQL backend (store_pg.c); same contract as store_open. */
+status store_pg_open(const struct config *cfg, struct store **out, struct err *e);
+
 /* Clamps a page request: limit to 1..STORE_PAGE_MAX, offset to >= 0. */
 struct store_page store_page_norm(struct store_page pg);
 

@@ -1,5 +1,9 @@
 /* test_store.c - the store interface against the SQLite backend, on a real
- * database file in a fresh temporary directory per test. */
+ * database file in a fresh temporary directory per test, and, when env
+ * GRANTD_TEST_PG_URL names a PostgreSQL superuser URL (of the `postgres`
+ * database), the same tests again against the PostgreSQL backend, each on
+ * a database of its own (created and dropped by the test; without the
+ * variable those variants are skipped). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "config/config.h"
@@ -27,6 +32,7 @@
 #define NTHREADS 8
 
 struct fx {
+	char dbname[64]; /* PostgreSQL: this test's database; "" for SQLite */
 	char dir[64];
 	char path[128];
 	struct config cfg;
@@ -115,13 +121,160 @@ static void reopen(struct fx *f)
 	assert_int_equal(store_open(&f->cfg, &f->s, &e), ST_OK);
 }
 
+/* ---- PostgreSQL variants ---------------------------------------------- */
+
+static const char *g_pg_admin; /* GRANTD_TEST_PG_URL, NULL: PG variants skipped */
+static bool g_pg;              /* the running test is a PostgreSQL one */
+static char g_db_url[2048];    /* its database's conninfo */
+static int g_db_n;
+
+static PGconn *pg_raw_connect(const char *url)
+{
+	PGconn *c = PQconnectdb(url);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect: %s", PQerrorMessage(c));
+	return c;
+}
+
+static void pg_raw_exec(const char *url, const char *sql)
+{
+	PGconn *c = pg_raw_connect(url);
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+static int64_t pg_raw_int(const char *url, const char *sql)
+{
+	PGconn *c = pg_raw_connect(url);
+	PGresult *r = PQexec(c, sql);
+	int64_t v;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* The admin URL's conninfo with another dbname, as key='value' pairs. */
+static void pg_url_for(const char *dbname, char *out, size_t n)
+{
+	PQconninfoOption *o = PQconninfoParse(g_pg_admin, NULL);
+	size_t len = 0;
+
+	assert_non_null(o);
+	out[0] = '\0';
+	for (PQconninfoOption *p = o; p->keyword != NULL; p++) {
+		const char *v = strcmp(p->keyword, "dbname") == 0 ? dbname : p->val;
+		if (v == NULL)
+			continue;
+		len += (size_t)snprintf(out + len, n - len, "%s%s='", len ? " " : "", p->keyword);
+		for (const char *c = v; *c != '\0' && len + 3 < n; c++) {
+			if (*c == '\'' || *c == '\\')
+				out[len++] = '\\';
+			out[len++] = *c;
+		}
+		len += (size_t)snprintf(out + len, n - len, "'");
+		assert_true(len < n);
+	}
+	PQconninfoFree(o);
+}
+
+static void pg_cfg(struct fx *f)
+{
+	f->cfg.database.type = "postgres";
+	f->cfg.database.url = g_db_url;
+	f->cfg.database.pool_size = 8;
+	f->cfg.database.connect_timeout = 5;
+	f->cfg.database.statement_timeout = 30;
+}
+
+/* A fresh database; the store opened on it when `open`. */
+static int pg_setup(void **state, bool open)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	struct err e = {0};
+	char sql[128];
+
+	if (f == NULL)
+		return -1;
+	*state = f;
+	arena_init(&f->a, 0);
+	if (g_pg_admin == NULL)
+		return 0; /* the test skips itself */
+	snprintf(f->dir, sizeof f->dir, "/tmp/grantd-store-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/grantd.db", f->dir);
+	cfg_init(f);
+	snprintf(f->dbname, sizeof f->dbname, "grantd_test_%ld_%d", (long)getpid(), g_db_n++);
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", f->dbname);
+	pg_raw_exec(g_pg_admin, sql);
+	pg_url_for(f->dbname, g_db_url, sizeof g_db_url);
+	pg_cfg(f);
+	g_pg = true;
+	if (open && store_open(&f->cfg, &f->s, &e) != ST_OK) {
+		print_error("store_open: %s: %s\n", status_name(e.st), e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_pg(void **state)
+{
+	return pg_setup(state, true);
+}
+
+static int setup_pg_empty(void **state)
+{
+	return pg_setup(state, false);
+}
+
+static int teardown_pg(void **state)
+{
+	struct fx *f = *state;
+	char sql[128];
+
+	store_close(f->s);
+	arena_free(&f->a);
+	if (f->dbname[0] != '\0') {
+		snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+		pg_raw_exec(g_pg_admin, sql);
+		rmdir(f->dir);
+	}
+	g_pg = false;
+	free(f);
+	return 0;
+}
+
+/* SQLite's spelling of the schema version, in PostgreSQL's. */
+static const char *pg_sql(const char *sql, char *buf, size_t n)
+{
+	int v;
+
+	if (strcmp(sql, "PRAGMA user_version") == 0)
+		return "SELECT max(version) FROM schema_version";
+	if (sscanf(sql, "PRAGMA user_version = %d", &v) == 1) {
+		snprintf(buf, n, "UPDATE schema_version SET version = %d", v);
+		return buf;
+	}
+	return sql;
+}
+
 /* Runs a one-value query on a separate raw connection. */
 static int64_t raw_int(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
+	char buf[128];
 	int64_t v;
 
+	if (g_pg)
+		return pg_raw_int(g_db_url, pg_sql(sql, buf, sizeof buf));
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -134,6 +287,12 @@ static int64_t raw_int(const char *path, const char *sql)
 static void raw_exec(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;
+	char buf[128];
+
+	if (g_pg) {
+		pg_raw_exec(g_db_url, pg_sql(sql, buf, sizeof buf));
+		return;
+	}
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -339,10 +498,12 @@ static void open_other_types(void **state)
 	struct err e = {0};
 	struct config cfg = f->cfg;
 
+	/* PostgreSQL without a URL (config.c refuses it too). */
 	cfg.database.type = "postgres";
-	assert_int_equal(store_open(&cfg, &s2, &e), ST_UNSUPPORTED);
+	cfg.database.url = NULL;
+	assert_int_equal(store_open(&cfg, &s2, &e), ST_INVALID);
 	assert_null(s2);
-	assert_true(has(&e, "postgres"));
+	assert_true(has(&e, "database.url"));
 	cfg.database.type = "mysql";
 	assert_int_equal(store_open(&cfg, &s2, &e), ST_INVALID);
 	assert_null(s2);
@@ -550,9 +711,14 @@ static void list_page_clamp(void **state)
 	size_t n;
 
 	/* More rows than one page may hold, written in one raw transaction. */
-	raw_exec(f->path, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-			  "WHERE i < 1005) INSERT INTO tenants (id, domain, active, created_at) "
-			  "SELECT printf('id-%04d', i), printf('d%04d.example', i), 1, i FROM n");
+	raw_exec(f->path,
+		 g_pg ? "INSERT INTO tenants (id, domain, active, created_at) "
+			"SELECT format('id-%s', lpad(i::text, 4, '0')), "
+			"format('d%s.example', lpad(i::text, 4, '0')), 1, i "
+			"FROM generate_series(1, 1005) AS i"
+		      : "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+			"WHERE i < 1005) INSERT INTO tenants (id, domain, active, created_at) "
+			"SELECT printf('id-%04d', i), printf('d%04d.example', i), 1, i FROM n");
 	assert_int_equal(f->s->ops->tenant_list(f->s, &f->a, (struct store_page){5000, 0}, &items,
 						&n, &total, &e),
 			 ST_OK);
@@ -1705,6 +1871,351 @@ static void grant_submit_async(void **state)
 	assert_int_equal(count_rows(f, "SELECT used FROM tokens WHERE chain_id = 'c0'"), 1);
 }
 
+/* ---- PostgreSQL only ------------------------------------------------------ */
+
+#define PG_SKIP_UNLESS_CONFIGURED()                                                                \
+	do {                                                                                       \
+		if (g_pg_admin == NULL)                                                            \
+			skip();                                                                    \
+	} while (0)
+
+/* Every shared test again, on PostgreSQL. */
+#define PG_VARIANT(name)                                                                           \
+	static void pg_##name(void **state)                                                        \
+	{                                                                                          \
+		PG_SKIP_UNLESS_CONFIGURED();                                                       \
+		name(state);                                                                       \
+	}
+PG_VARIANT(reopen_keeps_data_and_applies_nothing)
+PG_VARIANT(newer_schema_refused)
+PG_VARIANT(tenants)
+PG_VARIANT(list_page_clamp)
+PG_VARIANT(admins)
+PG_VARIANT(idps)
+PG_VARIANT(idp_disable_and_delete_revoke_tokens)
+PG_VARIANT(apps)
+PG_VARIANT(tokens)
+PG_VARIANT(token_bulk_revocation)
+PG_VARIANT(replay)
+PG_VARIANT(signing_keys)
+PG_VARIANT(audit_fields)
+PG_VARIANT(purge_expired)
+PG_VARIANT(concurrent_replay)
+PG_VARIANT(concurrent_idp_create)
+PG_VARIANT(concurrent_refresh_use)
+PG_VARIANT(grant_tx_conflicts)
+
+/* Several stores starting at once on a new database: the advisory lock
+ * lets one migrate while the others wait and then find the schema done. */
+static void pg_concurrent_open_migrates_once(void **state)
+{
+	struct fx *f = *state;
+	struct race r[NTHREADS];
+	pthread_t th[NTHREADS];
+	pthread_barrier_t bar;
+	int applied = 0;
+
+	PG_SKIP_UNLESS_CONFIGURED();
+	pthread_barrier_init(&bar, NULL, NTHREADS);
+	for (int i = 0; i < NTHREADS; i++) {
+		r[i] = (struct race){&f->cfg, &bar, ST_INTERNAL, 0, {0}};
+		assert_int_equal(pthread_create(&th[i], NULL, race_open, &r[i]), 0);
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&bar);
+	for (int i = 0; i < NTHREADS; i++) {
+		if (r[i].st != ST_OK)
+			fail_msg("open %d: %s: %s", i, status_name(r[i].st), r[i].e.msg);
+		applied += r[i].applied;
+	}
+	assert_int_equal(applied, store_schema_version());
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+}
+
+/* A failure raised by the server at each write of a grant leaves the
+ * database unchanged (SQLite's grant_tx_all_or_nothing, with PL/pgSQL
+ * triggers). */
+static void pg_grant_tx_all_or_nothing(void **state)
+{
+	static const char *const poison[][2] = {
+	    {"CREATE TRIGGER inj BEFORE INSERT ON replay FOR EACH ROW WHEN (NEW.jti = 'jti-a') "
+	     "EXECUTE FUNCTION inj()",
+	     "DROP TRIGGER inj ON replay"},
+	    {"CREATE TRIGGER inj BEFORE INSERT ON replay FOR EACH ROW WHEN (NEW.jti = 'jti-b') "
+	     "EXECUTE FUNCTION inj()",
+	     "DROP TRIGGER inj ON replay"},
+	    {"CREATE TRIGGER inj BEFORE UPDATE OF used ON tokens FOR EACH ROW "
+	     "EXECUTE FUNCTION inj()",
+	     "DROP TRIGGER inj ON tokens"},
+	    {"CREATE TRIGGER inj BEFORE INSERT ON tokens FOR EACH ROW WHEN (NEW.kind = 1) "
+	     "EXECUTE FUNCTION inj()",
+	     "DROP TRIGGER inj ON tokens"},
+	    {"CREATE TRIGGER inj BEFORE INSERT ON tokens FOR EACH ROW WHEN (NEW.kind = 2) "
+	     "EXECUTE FUNCTION inj()",
+	     "DROP TRIGGER inj ON tokens"},
+	};
+	struct fx *f = *state;
+	struct full_tx x;
+	struct err e = {0};
+
+	PG_SKIP_UNLESS_CONFIGURED();
+	raw_exec(f->path, "CREATE FUNCTION inj() RETURNS trigger LANGUAGE plpgsql AS "
+			  "$$BEGIN RAISE EXCEPTION 'injected'; END$$");
+	put_old_refresh(f);
+	expect_untouched(f);
+	for (size_t i = 0; i < sizeof poison / sizeof poison[0]; i++) {
+		raw_exec(f->path, poison[i][0]);
+		full_tx_init(&x);
+		memset(&e, 0, sizeof e);
+		assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_IO);
+		assert_int_equal(x.tx.conflict, STORE_TX_NONE);
+		raw_exec(f->path, poison[i][1]);
+		expect_untouched(f);
+	}
+	full_tx_init(&x);
+	assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_OK);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), 2);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 3);
+	assert_int_equal(count_rows(f, "SELECT used FROM tokens WHERE chain_id = 'c0'"), 1);
+}
+
+/* Waits, with a deadline, for a count to reach a value: no sleeps. */
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int n, ok, conflict, replay_conflicts;
+	/* watch */
+	int tenant_seen, idp_seen, all_seen;
+	char want_domain[64], want_idp[UUID_STR_LEN + 1];
+};
+
+static void waiter_init(struct waiter *w)
+{
+	memset(w, 0, sizeof *w);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+}
+
+static bool waiter_wait(struct waiter *w, int *field, int want, int ms)
+{
+	struct timespec ts;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (*field < want)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+			break;
+	ok = *field >= want;
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+struct grant_job {
+	struct waiter *w;
+	struct store_token at;
+	struct store_grant_tx tx;
+	struct err e;
+};
+
+static void on_grant_done(void *arg, status st)
+{
+	struct grant_job *j = arg;
+	struct waiter *w = j->w;
+
+	pthread_mutex_lock(&w->mu);
+	w->n++;
+	if (st == ST_OK)
+		w->ok++;
+	else if (st == ST_CONFLICT)
+		w->conflict++;
+	if (st == ST_CONFLICT && j->tx.conflict == STORE_TX_REPLAY && j->tx.conflict_replay == 0)
+		w->replay_conflicts++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* N grants with the same jti, submitted at once (several on each pool
+ * connection and worker): exactly one commits, the others conflict on the
+ * replay record, and only one record and one token land. */
+static void pg_concurrent_grant_replay(void **state)
+{
+	enum { N = 32 };
+	struct fx *f = *state;
+	struct grant_job *jobs = calloc(N, sizeof *jobs);
+	struct waiter w;
+	struct store_stats st;
+
+	PG_SKIP_UNLESS_CONFIGURED();
+	assert_non_null(jobs);
+	waiter_init(&w);
+	for (int i = 0; i < N; i++) {
+		jobs[i].w = &w;
+		jobs[i].at = mk_token((unsigned char)(0x40 + i), STORE_TOKEN_ACCESS, "t", "app",
+				      "idp", NULL, NOW + 3600);
+		jobs[i].tx.now = NOW;
+		jobs[i].tx.replays[0] = (struct store_replay){"t", "https://idp", "same", NOW + 60};
+		jobs[i].tx.nreplays = 1;
+		jobs[i].tx.access = &jobs[i].at;
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(
+		    f->s->ops->grant_submit(f->s, &jobs[i].tx, on_grant_done, &jobs[i], &jobs[i].e),
+		    ST_OK);
+	assert_true(waiter_wait(&w, &w.n, N, 10000));
+	assert_int_equal(w.ok, 1);
+	assert_int_equal(w.conflict, N - 1);
+	assert_int_equal(w.replay_conflicts, N - 1);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), 1);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 1);
+	f->s->ops->stats(f->s, &st);
+	assert_int_equal(st.pending, 0);
+	assert_true(st.writes >= N);
+	assert_true(st.commits >= 1);
+	free(jobs);
+}
+
+static void on_change(void *arg, const struct store_change *ch)
+{
+	struct waiter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	if (ch->kind == STORE_CHANGE_TENANT && ch->id != NULL &&
+	    strcmp(ch->id, w->want_domain) == 0)
+		w->tenant_seen++;
+	if (ch->kind == STORE_CHANGE_IDP && ch->id != NULL && strcmp(ch->id, w->want_idp) == 0)
+		w->idp_seen++;
+	if (ch->kind == STORE_CHANGE_ALL)
+		w->all_seen++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* A change committed through another store handle (another node) reaches
+ * the watcher within a second; a lost listener connection is followed by
+ * STORE_CHANGE_ALL. */
+static void pg_watch_delivers_changes(void **state)
+{
+	struct fx *f = *state;
+	struct store *s2 = NULL;
+	struct store_tenant t = {0};
+	struct store_idp idp;
+	struct waiter w;
+	struct err e = {0};
+	char sql[256];
+
+	PG_SKIP_UNLESS_CONFIGURED();
+	waiter_init(&w);
+	snprintf(w.want_domain, sizeof w.want_domain, "watched.example");
+	assert_int_equal(f->s->ops->watch(f->s, on_change, &w, &e), ST_OK);
+	assert_int_equal(store_open(&f->cfg, &s2, &e), ST_OK);
+	t.id = new_id(f);
+	t.domain = "Watched.Example";
+	t.active = true;
+	assert_int_equal(s2->ops->tenant_create(s2, &t, NULL, NULL, &e), ST_OK);
+	assert_true(waiter_wait(&w, &w.tenant_seen, 1, 1000));
+	idp = mk_idp(f, t.id, "watched", "");
+	snprintf(w.want_idp, sizeof w.want_idp, "%s", idp.id);
+	assert_int_equal(s2->ops->idp_create(s2, &idp, NULL, &e), ST_OK);
+	assert_true(waiter_wait(&w, &w.idp_seen, 1, 1000));
+	/* The listener's connection killed: it reconnects and says ALL. */
+	snprintf(sql, sizeof sql,
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+		 "WHERE datname = '%s' AND query LIKE 'LISTEN%%'",
+		 f->dbname);
+	pg_raw_int(g_pg_admin, sql);
+	assert_true(waiter_wait(&w, &w.all_seen, 1, 5000));
+	store_close(s2);
+}
+
+/* ping answers; connections killed by the server are replaced: a read and
+ * a write after that succeed on fresh connections. */
+static void pg_ping_and_reconnect(void **state)
+{
+	struct fx *f = *state;
+	struct store_tenant t;
+	struct err e = {0};
+	char sql[256];
+
+	PG_SKIP_UNLESS_CONFIGURED();
+	assert_int_equal(f->s->ops->ping(f->s, &e), ST_OK);
+	mk_tenant(f, "before.example", NOW);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+		 "WHERE datname = '%s' AND pid <> pg_backend_pid()",
+		 f->dbname);
+	assert_true(pg_raw_int(g_pg_admin, sql) >= 1);
+	assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "before.example", &t, &e),
+			 ST_OK);
+	pg_raw_int(g_pg_admin, sql);
+	mk_tenant(f, "after.example", NOW);
+	assert_int_equal(f->s->ops->ping(f->s, &e), ST_OK);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An unreachable server: open fails with ST_UNAVAILABLE, in bounded time,
+ * and the message does not carry the password. A malformed URL is
+ * ST_INVALID. */
+static void pg_unreachable(void **state)
+{
+	struct fx *f = *state;
+	struct config cfg = f->cfg;
+	struct store *s = NULL;
+	struct err e = {0};
+	int64_t t0;
+
+	cfg.database.type = "postgres";
+	cfg.database.url = "postgresql://grantd:Sekr1tPw@127.0.0.1:1/grantd";
+	cfg.database.connect_timeout = 2;
+	t0 = mono_ms();
+	assert_int_equal(store_open(&cfg, &s, &e), ST_UNAVAILABLE);
+	assert_true(mono_ms() - t0 < 5000);
+	assert_null(s);
+	assert_null(strstr(e.msg, "Sekr1tPw"));
+	assert_true(has(&e, "database unavailable"));
+	assert_true(has(&e, "grantd:****@127.0.0.1:1"));
+	cfg.database.url = "host=127.0.0.1 port='1";
+	assert_int_equal(store_open(&cfg, &s, &e), ST_INVALID);
+	assert_null(strstr(e.msg, "Sekr1tPw"));
+}
+
+static void url_mask(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"postgresql://u:pw@h:5432/db", "postgresql://u:****@h:5432/db"},
+	    {"postgres://u@h/db", "postgres://u@h/db"},
+	    {"postgresql://h/db?user=u&password=pw&sslmode=require",
+	     "postgresql://h/db?user=u&password=****&sslmode=require"},
+	    {"postgresql://u:p%40w@h/db", "postgresql://u:****@h/db"},
+	    {"host=h user=u password=pw dbname=d", "host=h user=u password=**** dbname=d"},
+	    {"host=h password = 'p w\\'x' dbname=d", "host=h password = **** dbname=d"},
+	    {"host=h password='unterminated", "(unparsable connection string)"},
+	};
+	char out[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		store_pg_url_mask(cases[i][0], out, sizeof out);
+		assert_string_equal(out, cases[i][1]);
+	}
+	store_pg_url_mask("postgresql://u:pw@h/db", out, 12);
+	assert_int_equal(strlen(out), 11);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1735,7 +2246,38 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(grant_tx_conflicts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(group_commit_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(grant_submit_async, setup, teardown),
+	    cmocka_unit_test(url_mask),
+#define PG(name) cmocka_unit_test_setup_teardown(pg_##name, setup_pg, teardown_pg)
+	    PG(reopen_keeps_data_and_applies_nothing),
+	    PG(newer_schema_refused),
+	    PG(tenants),
+	    PG(list_page_clamp),
+	    PG(admins),
+	    PG(idps),
+	    PG(idp_disable_and_delete_revoke_tokens),
+	    PG(apps),
+	    PG(tokens),
+	    PG(token_bulk_revocation),
+	    PG(replay),
+	    PG(signing_keys),
+	    PG(audit_fields),
+	    PG(purge_expired),
+	    PG(concurrent_replay),
+	    PG(concurrent_idp_create),
+	    PG(concurrent_refresh_use),
+	    PG(grant_tx_conflicts),
+	    PG(grant_tx_all_or_nothing),
+	    PG(concurrent_grant_replay),
+	    PG(watch_delivers_changes),
+	    PG(ping_and_reconnect),
+	    cmocka_unit_test_setup_teardown(pg_concurrent_open_migrates_once, setup_pg_empty,
+					    teardown_pg),
+	    cmocka_unit_test_setup_teardown(pg_unreachable, setup, teardown),
+#undef PG
 	};
+	const char *url = getenv("GRANTD_TEST_PG_URL");
+
+	g_pg_admin = url != NULL && url[0] != '\0' ? url : NULL;
 	log_set_level(LOG_WARN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,471 @@
+/* pg_tokens.c - the PostgreSQL backend's hot path: token rows (kept by
+ * hash), a refresh token's single use, revocation, the replay records of
+ * assertion ids, and the grant transaction that writes one token request's
+ * rows together (docs/operations.md, "The write path"). */
+#include "store/pg_int.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* ---- tokens (the hot path) -------------------------------------------------- */
+
+static bool row_token(const struct q *q, struct arena *a, void *out)
+{
+	struct store_token *t = out;
+	struct rd r = {q, a, false};
+
+	if (!rd_hash(&r, 0, t->hash))
+		r.bad = true;
+	t->kind = (enum store_token_kind)rd_int(&r, 1);
+	t->tenant_id = rd_str(&r, 2);
+	t->app_id = rd_str(&r, 3);
+	t->client_id = rd_str(&r, 4);
+	t->idp_id = rd_str(&r, 5);
+	t->subject = rd_str(&r, 6);
+	t->scope = rd_str(&r, 7);
+	t->grant_type = rd_str(&r, 8);
+	t->chain_id = rd_str(&r, 9);
+	t->issued_at = rd_int(&r, 10);
+	t->expires_at = rd_int(&r, 11);
+	t->revoked = rd_int(&r, 12) != 0;
+	t->used = rd_int(&r, 13) != 0;
+	t->jti = rd_str(&r, 14);
+	return !r.bad;
+}
+
+static status token_insert(struct conn *c, const struct store_token *t, struct err *e)
+{
+	struct q q = {0};
+	status ret;
+	int rc;
+
+	if (t->kind != STORE_TOKEN_ACCESS && t->kind != STORE_TOKEN_REFRESH)
+		return err_set(e, ST_INVALID, "unknown token kind %d", (int)t->kind);
+	if (t->tenant_id == NULL || t->app_id == NULL || t->client_id == NULL ||
+	    t->subject == NULL || t->grant_type == NULL)
+		return err_set(
+		    e, ST_INVALID,
+		    "token without tenant, application, client id, subject or grant type");
+	if ((ret = pg_q_open(c, SQL_TOKEN_INSERT, &q, e)) != ST_OK)
+		goto out;
+	q_blob(&q, t->hash, SHA256_LEN);
+	q_int(&q, t->kind);
+	q_text(&q, t->tenant_id);
+	q_text(&q, t->app_id);
+	q_text(&q, t->client_id);
+	q_text(&q, t->idp_id);
+	q_text(&q, t->subject);
+	q_text(&q, t->scope != NULL ? t->scope : "");
+	q_text(&q, t->grant_type);
+	q_text(&q, t->chain_id);
+	q_int(&q, t->issued_at);
+	q_int(&q, t->expires_at);
+	q_int(&q, t->revoked);
+	q_int(&q, t->used);
+	q_text(&q, t->jti);
+	rc = q_step(&q);
+	if (rc != Q_FAIL)
+		ret = ST_OK;
+	else if (is_unique_violation(&q))
+		ret = err_set(e, ST_CONFLICT, "a token with this hash already exists");
+	else
+		ret = pg_db_fail(&q, "storing a token", e);
+out:
+	q_close(&q);
+	return ret;
+}
+
+struct tokens_put_arg {
+	const struct store_token *access, *refresh;
+};
+
+static status tokens_put_body(struct conn *c, void *arg, struct err *e)
+{
+	const struct tokens_put_arg *x = arg;
+	status ret = token_insert(c, x->access, e);
+
+	if (ret == ST_OK && x->refresh != NULL)
+		ret = token_insert(c, x->refresh, e);
+	return ret;
+}
+
+status pg_tokens_put(struct store *s, const struct store_token *access,
+		     const struct store_token *refresh, struct err *e)
+{
+	struct tokens_put_arg x = {access, refresh};
+
+	assert(access != NULL);
+	return pg_write_tx(s, tokens_put_body, &x, e);
+}
+
+struct token_get_arg {
+	struct arena *a;
+	const unsigned char *hash;
+	struct store_token *out;
+};
+
+static status token_get_body(struct conn *c, void *arg, struct err *e)
+{
+	struct token_get_arg *x = arg;
+	struct q q;
+	status ret;
+
+	if ((ret = pg_q_open(c, SQL_TOKEN_GET, &q, e)) != ST_OK)
+		return ret;
+	q_blob(&q, x->hash, SHA256_LEN);
+	ret = q_row(&q, x->a, row_token, x->out, "a token", e);
+	q_close(&q);
+	return ret;
+}
+
+status pg_token_get(struct store *s, struct arena *a, const unsigned char hash[SHA256_LEN],
+		    struct store_token *out, struct err *e)
+{
+	struct token_get_arg x = {a, hash, out};
+	status ret;
+
+	memset(out, 0, sizeof *out);
+	ret = pg_read(s, token_get_body, &x, false, e);
+	if (ret == ST_NOT_FOUND)
+		err_set(e, ret, "token not found");
+	return ret;
+}
+
+struct refresh_use_arg {
+	const unsigned char *hash;
+	struct arena *a;
+	struct store_token *out;
+};
+
+static status refresh_use_body(struct conn *c, void *arg, struct err *e)
+{
+	const struct refresh_use_arg *x = arg;
+	struct q q = {0};
+	status ret;
+	int rc;
+
+	/* The conditional UPDATE is the atomic test-and-set: of concurrent
+	 * callers exactly one sees a row come back. */
+	if ((ret = pg_q_open(c, SQL_REFRESH_USE, &q, e)) != ST_OK)
+		goto out;
+	q_blob(&q, x->hash, SHA256_LEN);
+	ret = q_row(&q, x->a, row_token, x->out, "a refresh token", e);
+	if (ret == ST_OK && (rc = q_step(&q)) != Q_DONE)
+		ret = pg_db_fail(&q, "using a refresh token", e);
+	q_close(&q);
+	if (ret != ST_NOT_FOUND)
+		goto out;
+
+	/* Nothing updated: unknown, or already used. */
+	if ((ret = pg_q_open(c, SQL_REFRESH_GET, &q, e)) != ST_OK)
+		goto out;
+	q_blob(&q, x->hash, SHA256_LEN);
+	ret = q_row(&q, x->a, row_token, x->out, "a refresh token", e);
+	if (ret == ST_OK)
+		ret = err_set(e, ST_CONFLICT, "refresh token already used");
+	else if (ret == ST_NOT_FOUND)
+		err_set(e, ret, "refresh token not found");
+out:
+	q_close(&q);
+	return ret;
+}
+
+status pg_refresh_use(struct store *s, struct arena *a, const unsigned char hash[SHA256_LEN],
+		      struct store_token *out, struct err *e)
+{
+	struct refresh_use_arg x = {hash, a, out};
+
+	memset(out, 0, sizeof *out);
+	return pg_write_tx(s, refresh_use_body, &x, e);
+}
+
+struct revoke_arg {
+	enum sql id;
+	const char *text;
+	const unsigned char *hash;
+	bool must_exist;
+};
+
+static status revoke_body(struct conn *c, void *arg, struct err *e)
+{
+	const struct revoke_arg *x = arg;
+	int64_t changes = 0;
+	status ret;
+
+	ret = pg_exec_key(c, x->id, x->text, x->hash, SHA256_LEN, &changes, "revoking tokens", e);
+	if (ret == ST_OK && x->must_exist && changes == 0)
+		ret = err_set(e, ST_NOT_FOUND, "token not found");
+	return ret;
+}
+
+status pg_token_revoke(struct store *s, const unsigned char hash[SHA256_LEN], struct err *e)
+{
+	struct revoke_arg x = {SQL_TOKEN_REVOKE, NULL, hash, true};
+	return pg_write_tx(s, revoke_body, &x, e);
+}
+
+status pg_tokens_revoke_chain(struct store *s, const char *chain_id, struct err *e)
+{
+	struct revoke_arg x = {SQL_TOKENS_REVOKE_CHAIN, chain_id, NULL, false};
+	return pg_write_tx(s, revoke_body, &x, e);
+}
+
+status pg_tokens_revoke_by(struct store *s, const char *field, const char *value, struct err *e)
+{
+	struct revoke_arg x = {SQL_TOKENS_REVOKE_APP, value, NULL, false};
+
+	/* The column is chosen from a fixed pair, never spliced into SQL. */
+	if (strcmp(field, "idp_id") == 0)
+		x.id = SQL_TOKENS_REVOKE_IDP;
+	else if (strcmp(field, "app_id") != 0)
+		return err_set(e, ST_INVALID, "tokens cannot be revoked by '%s'", field);
+	return pg_write_tx(s, revoke_body, &x, e);
+}
+
+struct replay_arg {
+	const char *tenant_id, *iss, *jti;
+	int64_t expires_at, now;
+};
+
+static status replay_body(struct conn *c, void *arg, struct err *e)
+{
+	const struct replay_arg *x = arg;
+	struct q q = {0};
+	status ret;
+	int rc;
+
+	/* One statement decides: a new triple inserts, an expired one is
+	 * overwritten, a live one changes nothing (0 rows) -> replay. */
+	if ((ret = pg_q_open(c, SQL_REPLAY_RECORD, &q, e)) != ST_OK)
+		goto out;
+	q_text(&q, x->tenant_id);
+	q_text(&q, x->iss);
+	q_text(&q, x->jti);
+	q_int(&q, x->expires_at);
+	q_int(&q, x->now);
+	rc = q_step(&q);
+	if (rc == Q_FAIL)
+		ret = pg_db_fail(&q, "recording an assertion id", e);
+	else if (q_changes(&q) == 0)
+		ret = err_set(e, ST_CONFLICT, "assertion replayed: this jti was already used");
+out:
+	q_close(&q);
+	return ret;
+}
+
+status pg_replay_record(struct store *s, const char *tenant_id, const char *iss, const char *jti,
+			int64_t expires_at, int64_t now, struct err *e)
+{
+	struct replay_arg x = {tenant_id, iss, jti, expires_at, now};
+
+	if (tenant_id == NULL || iss == NULL || jti == NULL)
+		return err_set(e, ST_INVALID, "replay record without tenant, issuer or jti");
+	return pg_write_tx(s, replay_body, &x, e);
+}
+
+static status refresh_mark_used(struct conn *c, const unsigned char *hash, struct err *e)
+{
+	int64_t changes = 0;
+	status ret = pg_exec_key(c, SQL_REFRESH_MARK_USED, NULL, hash, SHA256_LEN, &changes,
+				 "using a refresh token", e);
+
+	if (ret == ST_OK && changes == 0)
+		ret = err_set(e, ST_CONFLICT, "refresh token already used (or unknown)");
+	return ret;
+}
+
+/* One token request's writes, in the order store.h gives. */
+static status grant_body(struct conn *c, void *arg, struct err *e)
+{
+	struct store_grant_tx *tx = arg;
+	status ret;
+
+	for (size_t i = 0; i < tx->nreplays; i++) {
+		const struct store_replay *r = &tx->replays[i];
+		struct replay_arg x = {r->tenant_id, r->iss, r->jti, r->expires_at, tx->now};
+
+		if ((ret = replay_body(c, &x, e)) != ST_OK) {
+			if (ret == ST_CONFLICT) {
+				tx->conflict = STORE_TX_REPLAY;
+				tx->conflict_replay = i;
+			}
+			return ret;
+		}
+	}
+	if (tx->refresh_use != NULL && (ret = refresh_mark_used(c, tx->refresh_use, e)) != ST_OK) {
+		if (ret == ST_CONFLICT)
+			tx->conflict = STORE_TX_REFRESH_USE;
+		return ret;
+	}
+	if (tx->access != NULL && (ret = token_insert(c, tx->access, e)) != ST_OK)
+		return ret;
+	if (tx->refresh != NULL && (ret = token_insert(c, tx->refresh, e)) != ST_OK)
+		return ret;
+	return ST_OK;
+}
+
+/* Resets the out fields and refuses a malformed transaction. */
+static status grant_tx_check(struct store_grant_tx *tx, struct err *e)
+{
+	tx->conflict = STORE_TX_NONE;
+	tx->conflict_replay = 0;
+	if (tx->nreplays > STORE_TX_REPLAYS)
+		return err_set(e, ST_INVALID, "too many replay records in one grant");
+	for (size_t i = 0; i < tx->nreplays; i++)
+		if (tx->replays[i].tenant_id == NULL || tx->replays[i].iss == NULL ||
+		    tx->replays[i].jti == NULL)
+			return err_set(e, ST_INVALID,
+				       "replay record without tenant, issuer or jti");
+	return ST_OK;
+}
+
+status pg_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
+{
+	status ret = grant_tx_check(tx, e);
+
+	if (ret != ST_OK)
+		return ret;
+	return pg_write_tx(s, grant_body, tx, e);
+}
+
+/* ---- the grant workers ------------------------------------------------------ */
+
+/* A submitted grant waiting for a worker; lives in tx->backend. */
+struct pg_job {
+	struct store_grant_tx *tx;
+	struct err *e;
+	void (*done)(void *arg, status st);
+	void *arg;
+	struct pg_job *next;
+};
+
+_Static_assert(sizeof(struct pg_job) <= sizeof(((struct store_grant_tx *)0)->backend),
+	       "store_grant_tx.backend cannot hold a struct pg_job");
+_Static_assert(_Alignof(struct pg_job) <= _Alignof(void *),
+	       "store_grant_tx.backend is not aligned for a struct pg_job");
+
+/* A worker: takes one queued grant at a time and commits it on a pooled
+ * connection. Several workers commit in parallel on their connections;
+ * PostgreSQL flushes their commit records together (its own group commit). */
+static void *worker_main(void *arg)
+{
+	struct pg_store *s = arg;
+
+	pthread_mutex_lock(&s->q_mu);
+	for (;;) {
+		struct pg_job *j;
+		status st;
+
+		while (s->q_head == NULL && !s->q_stop)
+			pthread_cond_wait(&s->q_cv, &s->q_mu);
+		if (s->q_head == NULL)
+			break; /* stopping, and nothing left */
+		j = s->q_head;
+		s->q_head = j->next;
+		if (s->q_head == NULL)
+			s->q_tail = NULL;
+		pthread_mutex_unlock(&s->q_mu);
+		st = pg_write_tx(&s->base, grant_body, j->tx, j->e);
+		pthread_mutex_lock(&s->q_mu);
+		s->n_pending--;
+		pthread_mutex_unlock(&s->q_mu);
+		j->done(j->arg, st); /* j is the submitter's again */
+		pthread_mutex_lock(&s->q_mu);
+	}
+	pthread_mutex_unlock(&s->q_mu);
+	return NULL;
+}
+
+status pg_workers_start(struct pg_store *s, struct err *e)
+{
+	int want = s->pool_size < 4 ? s->pool_size : 4;
+
+	pthread_mutex_lock(&s->q_mu);
+	for (int i = 0; i < want; i++) {
+		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
+			break;
+		s->nworkers++;
+	}
+	pthread_mutex_unlock(&s->q_mu);
+	if (s->nworkers == 0)
+		return err_set(e, ST_NOMEM, "cannot start the database writer threads");
+	return ST_OK;
+}
+
+void pg_workers_stop(struct pg_store *s)
+{
+	int n;
+
+	pthread_mutex_lock(&s->q_mu);
+	s->q_stop = true;
+	n = s->nworkers;
+	pthread_cond_broadcast(&s->q_cv);
+	pthread_mutex_unlock(&s->q_mu);
+	for (int i = 0; i < n; i++)
+		pthread_join(s->workers[i], NULL);
+	s->nworkers = 0;
+}
+
+status pg_grant_submit(struct store *base, struct store_grant_tx *tx,
+		       void (*done)(void *arg, status st), void *arg, struct err *e)
+{
+	struct pg_store *s = pgs(base);
+	struct pg_job *j = (struct pg_job *)(void *)tx->backend;
+	status ret = grant_tx_check(tx, e);
+
+	if (ret != ST_OK)
+		return ret;
+	*j = (struct pg_job){tx, e, done, arg, NULL};
+	pthread_mutex_lock(&s->q_mu);
+	if (s->nworkers == 0) {
+		pthread_mutex_unlock(&s->q_mu);
+		done(arg, pg_write_tx(base, grant_body, tx, e));
+		return ST_OK;
+	}
+	if (s->q_tail != NULL)
+		s->q_tail->next = j;
+	else
+		s->q_head = j;
+	s->q_tail = j;
+	s->n_pending++;
+	pthread_cond_signal(&s->q_cv);
+	pthread_mutex_unlock(&s->q_mu);
+	return ST_OK;
+}
+
+struct seen_arg {
+	const char *tenant_id, *iss, *jti;
+	int64_t now;
+	bool *seen;
+};
+
+static status seen_body(struct conn *c, void *arg, struct err *e)
+{
+	struct seen_arg *x = arg;
+	struct q q;
+	status ret;
+	int rc;
+
+	if ((ret = pg_q_open(c, SQL_REPLAY_SEEN, &q, e)) != ST_OK)
+		return ret;
+	q_text(&q, x->tenant_id);
+	q_text(&q, x->iss);
+	q_text(&q, x->jti);
+	q_int(&q, x->now);
+	rc = q_step(&q);
+	if (rc == Q_ROW)
+		*x->seen = true;
+	else if (rc == Q_FAIL)
+		ret = pg_db_fail(&q, "looking up an assertion id", e);
+	q_close(&q);
+	return ret;
+}
+
+status pg_replay_seen(struct store *s, const char *tenant_id, const char *iss, const char *jti,
+		      int64_t now, bool *seen, struct err *e)
+{
+	struct seen_arg x = {tenant_id, iss, jti, now, seen};
+
+	*seen = false;
+	return pg_read(s, seen_body, &x, false, e);
+}
