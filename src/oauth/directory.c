@@ -13,11 +13,11 @@
  * requests still use the old configuration. Each entry remembers a SHA-256
  * fingerprint of the row it was parsed from: when it expires, the row is
  * read again and parsed again only if the fingerprint changed. */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -198,8 +198,15 @@ void directory_tenant_invalidate(struct oauth_ctx *oc, const char *domain)
 		for (size_t i = 0; i < TENANT_CACHE_SLOTS; i++)
 			c->slot[i].used = false;
 	} else {
-		en = &c->slot[slot_of(domain)];
-		if (en->used && strcasecmp(en->domain, domain) == 0)
+		/* Requests resolve lower-case domains (the server lowers them),
+		 * so the slot is that of the lower-case form. */
+		char low[LIMIT_TENANT_DOMAIN + 1];
+		size_t n = strnlen(domain, sizeof low - 1);
+		for (size_t i = 0; i < n; i++)
+			low[i] = (char)tolower((unsigned char)domain[i]);
+		low[n] = '\0';
+		en = &c->slot[slot_of(low)];
+		if (en->used && strcmp(en->domain, low) == 0)
 			en->used = false;
 	}
 	pthread_rwlock_unlock(&c->lock);
