@@ -96,8 +96,9 @@ struct http_server {
 	pthread_mutex_t health_mu;
 	pthread_cond_t health_cv;
 	bool health_running;
-	status health_st;
-	int64_t health_at;
+	/* Also read without the lock, on the fast path. */
+	atomic_int health_st;
+	atomic_llong health_at;
 	int64_t started; /* unix seconds */
 	void *ctx;
 	status (*tenant_resolve)(void *ctx, struct arena *a, const char *domain,
@@ -451,14 +452,19 @@ static int64_t health_now_ms(void)
 static status health_check(struct http_server *s)
 {
 	struct err e = {0};
-	int64_t now = health_now_ms();
+	int64_t now = health_now_ms(), at = atomic_load(&s->health_at);
 	status st;
 
+	/* At /healthz rates (tens of thousands a second) a fresh result is
+	 * read without the lock. */
+	if (at != 0 && now - at < HTTP_HEALTH_CACHE_MS)
+		return (status)atomic_load(&s->health_st);
 	pthread_mutex_lock(&s->health_mu);
-	while (s->health_running && s->health_at == 0)
+	while (s->health_running && atomic_load(&s->health_at) == 0)
 		pthread_cond_wait(&s->health_cv, &s->health_mu);
-	if (s->health_running || (s->health_at != 0 && now - s->health_at < HTTP_HEALTH_CACHE_MS)) {
-		st = s->health_st;
+	at = atomic_load(&s->health_at);
+	if (s->health_running || (at != 0 && now - at < HTTP_HEALTH_CACHE_MS)) {
+		st = (status)atomic_load(&s->health_st);
 		pthread_mutex_unlock(&s->health_mu);
 		return st;
 	}
@@ -470,8 +476,8 @@ static status health_check(struct http_server *s)
 			 e.msg[0] ? e.msg : status_name(st));
 	pthread_mutex_lock(&s->health_mu);
 	s->health_running = false;
-	s->health_st = st;
-	s->health_at = health_now_ms();
+	atomic_store(&s->health_st, (int)st);
+	atomic_store(&s->health_at, (long long)health_now_ms());
 	pthread_cond_broadcast(&s->health_cv);
 	pthread_mutex_unlock(&s->health_mu);
 	return st;

@@ -43,9 +43,9 @@ static const char *resp_header(struct fx *f, const struct http_resp *r, const ch
 
 /* Posts `body` to the token endpoint of a tenant with the given request
  * headers ({name, value, ..., NULL}). */
-static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
-		    const char *const *headers, const char *query, const char *body,
-		    struct call *out)
+static void post_route(struct fx *f, http_handler handler, const char *path, const char *tenant,
+		       const char *tenant_id, const char *const *headers, const char *query,
+		       const char *body, struct call *out)
 {
 	struct arena a;
 	struct http_req req = {0};
@@ -55,7 +55,7 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 	arena_init(&a, 0);
 	req.method = HTTP_POST;
 	req.method_name = "POST";
-	req.path = SV("/oauth2/token");
+	req.path = sv_from(path);
 	req.full_path = req.path;
 	req.query = sv_from(query);
 	req.tenant = tenant;
@@ -77,9 +77,7 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 	req.remote_addr = "127.0.0.1";
 	memcpy(req.trace_id, "0123456789abcdef0123456789abcdef", 33);
 	resp.status = 200;
-	assert_int_equal(oauth_nroutes, 1);
-	assert_int_equal(oauth_routes[0].methods, HTTP_POST);
-	oauth_routes[0].handler(&f->c, &req, &resp);
+	handler(&f->c, &req, &resp);
 	/* A grant that got as far as its commit answers from its continuation. */
 	http_req_finish_deferred(&f->c, &req, &resp);
 
@@ -95,6 +93,16 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 	out->note = resp.log_note ? arena_strdup(&f->a, resp.log_note) : NULL;
 	buf_free(&resp.body);
 	arena_free(&a);
+}
+
+static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
+		    const char *const *headers, const char *query, const char *body,
+		    struct call *out)
+{
+	assert_int_equal(oauth_nroutes, 1);
+	assert_int_equal(oauth_routes[0].methods, HTTP_POST);
+	post_route(f, oauth_routes[0].handler, "/oauth2/token", tenant, tenant_id, headers, query,
+		   body, out);
 }
 
 static void post(struct fx *f, const char *const *headers, const char *body, struct call *out)
@@ -796,6 +804,19 @@ static void test_database_unavailable(void **state)
 	post(f, hdrs(f, auth), "grant_type=refresh_token&refresh_token=abc", &c);
 	expect_unavailable(&c);
 	f->force[FX_REFRESH_USE] = ST_OK;
+	f->force[FX_TOKEN_GET] = ST_OK;
+	/* Introspection and revocation read the token from the store on every
+	 * request (tokens are never cached): 503 too. */
+	f->force[FX_TOKEN_GET] = ST_UNAVAILABLE;
+	for (size_t i = 0; i < oauth_introspect_nroutes; i++) {
+		post_route(f, oauth_introspect_routes[i].handler,
+			   oauth_introspect_routes[i].pattern, "carbon.super", f->super_id,
+			   hdrs(f, auth), "", "token=abcdef", &c);
+		assert_int_equal(c.status, 503);
+		assert_string_equal(str(&c, "error"), "temporarily_unavailable");
+		assert_string_equal(c.retry, "1");
+		json_decref(c.json);
+	}
 	f->force[FX_TOKEN_GET] = ST_OK;
 	/* The deferred path: the commit's done callback reports it. */
 	fx_reset_calls(f);
