@@ -394,8 +394,10 @@ static bool can_defer(const struct reqctx *rc)
  * invalid_request, or server_error for 5xx). An error decided on the
  * request head while a body is on its way waits until the body has been
  * read and dropped (see DISCARD_MAX). */
-static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int code,
-			    const char *oauth_error, const char *description, const char *allow)
+/* fail() with one extra response header (`hname` NULL: none). */
+static enum MHD_Result fail_with(struct reqctx *rc, struct MHD_Connection *c, int code,
+				 const char *oauth_error, const char *description,
+				 const char *hname, const char *hvalue)
 {
 	struct http_resp resp;
 	enum MHD_Result q;
@@ -408,8 +410,8 @@ static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int cod
 	} else {
 		http_resp_error(&resp, &rc->req, code, NULL, description);
 	}
-	if (allow != NULL)
-		http_resp_header(&resp, "Allow", allow);
+	if (hname != NULL)
+		http_resp_header(&resp, hname, hvalue);
 	if (rc->phase == PH_HEADERS && can_defer(rc)) {
 		rc->deferred = resp;
 		rc->phase = PH_DISCARD;
@@ -418,6 +420,13 @@ static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int cod
 	q = queue(rc, c, &resp);
 	buf_free(&resp.body);
 	return q;
+}
+
+static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int code,
+			    const char *oauth_error, const char *description, const char *allow)
+{
+	return fail_with(rc, c, code, oauth_error, description, allow != NULL ? "Allow" : NULL,
+			 allow);
 }
 
 /* Drops upload data; false once more than DISCARD_MAX bytes were dropped
@@ -921,6 +930,15 @@ static enum MHD_Result resolve_tenant(struct http_server *s, struct reqctx *rc,
 	st = s->tenant_resolve(s->ctx, &rc->arena, req->tenant, &req->tenant_id);
 	if (st == ST_NOT_FOUND)
 		return tenant_fail(rc, c);
+	if (st == ST_UNAVAILABLE) {
+		/* The database is down and the tenant is not cached: what the
+		 * handlers answer then (docs/api/openapi.yaml), the reason in the
+		 * store's log. */
+		log_warn("http: resolving tenant %s: the database is unavailable (trace %s)",
+			 req->tenant, req->trace_id);
+		return fail_with(rc, c, 503, "temporarily_unavailable",
+				 "the database is unavailable; retry later", "Retry-After", "1");
+	}
 	if (st != ST_OK || req->tenant_id == NULL) {
 		log_error("http: resolving tenant %s failed: %s (trace %s)", req->tenant,
 			  status_name(st), req->trace_id);

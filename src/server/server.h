@@ -45,7 +45,9 @@ struct http_server_opts {
 	size_t nroutes;
 	void *ctx; /* passed to every handler and to tenant_resolve */
 	/* Resolves a tenant domain (lower case, valid) to its id, allocated in
-	 * `a`; ST_NOT_FOUND for an unknown or deactivated tenant, any other
+	 * `a`; ST_NOT_FOUND for an unknown or deactivated tenant; ST_UNAVAILABLE
+	 * (the database cannot be reached) is a 503 with Retry-After: 1 (on
+	 * HTTP_ROUTE_OAUTH_ERRORS routes temporarily_unavailable); any other
 	 * failure is a 500. Called on every request that needs a tenant, from
 	 * the server's threads concurrently (the app caches). Required. */
 	status (*tenant_resolve)(void *ctx, struct arena *a, const char *domain,

@@ -87,6 +87,8 @@ static status resolve(void *ctx, struct arena *a, const char *domain, const char
 	}
 	if (strcmp(domain, "boom") == 0)
 		return ST_IO;
+	if (strcmp(domain, "down") == 0)
+		return ST_UNAVAILABLE; /* the database cannot be reached */
 	return ST_NOT_FOUND;
 }
 
@@ -627,6 +629,7 @@ static void server_echo_and_tenants(void **state)
 	struct reply r;
 	const char *xh[] = {"X-Test: hello", NULL};
 	struct reqopt post = {.body = "a=1&b=2", .headers = xh};
+	char h[64];
 	json_t *params;
 
 	request(f, "/echo/x%20y/2", &post, &r);
@@ -688,6 +691,19 @@ static void server_echo_and_tenants(void **state)
 	/* a tenant store failure is a 500 */
 	request(f, "/t/boom/echo", NULL, &r);
 	assert_general_error(&r, 500);
+	reply_free(&r);
+
+	/* an unreachable database is a 503 with Retry-After, OAuth-shaped on
+	 * the OAuth routes */
+	request(f, "/t/down/echo", NULL, &r);
+	assert_general_error(&r, 503);
+	assert_string_equal(header(&r, "Retry-After", h, sizeof h), "1");
+	reply_free(&r);
+	request(f, "/t/down/oauth2/token", &post, &r);
+	assert_oauth_error(&r, 503, "temporarily_unavailable");
+	assert_string_equal(jstr(&r, "error_description"),
+			    "the database is unavailable; retry later");
+	assert_string_equal(header(&r, "Retry-After", h, sizeof h), "1");
 	reply_free(&r);
 
 	/* global route: no tenant at all */
