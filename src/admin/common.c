@@ -77,7 +77,7 @@ bool admin_login(struct admin_call *call, const char *login, char *password, str
 		st = c->store->ops->tenant_get_by_domain(c->store, req->arena, domain, t, NULL);
 		found = st == ST_OK && t->active;
 		if (st != ST_OK && st != ST_NOT_FOUND) {
-			admin_error(call, 500, "SE-50000", "storage failure");
+			admin_error_status(call, st, NULL, "SE");
 			return false;
 		}
 	}
@@ -85,7 +85,7 @@ bool admin_login(struct admin_call *call, const char *login, char *password, str
 		st = c->store->ops->admin_get(c->store, req->arena, t->id, *user, u, NULL);
 		found = st == ST_OK;
 		if (st != ST_OK && st != ST_NOT_FOUND) {
-			admin_error(call, 500, "SE-50000", "storage failure");
+			admin_error_status(call, st, NULL, "SE");
 			return false;
 		}
 	}
@@ -227,7 +227,7 @@ static bool session_begin(struct admin_call *call, unsigned flags, const char *i
 	else if (st == ST_OK)
 		st = ST_NOT_FOUND;
 	if (st != ST_OK && st != ST_NOT_FOUND) {
-		admin_error(call, 500, "SE-50000", "storage failure");
+		admin_error_status(call, st, NULL, "SE");
 		return false;
 	}
 	if (st != ST_OK || sha256(u.pw_hash, strlen(u.pw_hash), fp) != ST_OK ||
@@ -309,9 +309,20 @@ void admin_error_status(struct admin_call *call, status st, const struct err *e,
 	case ST_FORBIDDEN: http = 403; break;
 	case ST_UNAUTHORIZED: http = 401; break;
 	case ST_BUSY: http = 503; break;
+	case ST_UNAVAILABLE: http = 503; break;
 	default: http = 500; break;
 	}
 	snprintf(code, sizeof code, "%s-%d", code_prefix, http == 500 ? 50000 : 60000 + http);
+	if (st == ST_UNAVAILABLE) {
+		/* The database is down (docs/api/openapi.yaml, "503"): retry soon;
+		 * the reason, which may name the database host, is logged only. */
+		log_warn("admin %s %.*s: %s (trace %s)", call->req->method_name,
+			 (int)call->req->full_path.n, call->req->full_path.p, msg,
+			 call->req->trace_id);
+		http_resp_header(call->resp, "Retry-After", "1");
+		admin_error(call, http, code, "the database is unavailable; retry later");
+		return;
+	}
 	if (http >= 500) {
 		log_error("admin %s %.*s: %s (trace %s)", call->req->method_name,
 			  (int)call->req->full_path.n, call->req->full_path.p, msg,

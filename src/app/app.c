@@ -507,10 +507,12 @@ void app_close(struct app *app)
 {
 	if (app == NULL)
 		return;
-	keys_free(app->ctx.keys);
-	signkeys_free(app->ctx.signkeys);
+	/* The store first: closing it stops the change feed's thread, which
+	 * calls into the caches below (directory_on_change). */
 	if (app->ctx.store != NULL)
 		store_close(app->ctx.store);
+	keys_free(app->ctx.keys);
+	signkeys_free(app->ctx.signkeys);
 	directory_free(app->ctx.dir);
 	admin_auth_free(app->ctx.admin_auth);
 	console_free(app->ctx.console);
@@ -603,6 +605,34 @@ static status load_signing_key(struct app *app, struct err *e)
 	return st;
 }
 
+/* opts.health: whether the database answers now (store.h, ping). */
+static status app_health(void *ctx, struct err *e)
+{
+	struct oauth_ctx *c = ctx;
+
+	return c->store->ops->ping(c->store, e);
+}
+
+/* Other nodes' changes, into the caches (oauth/directory.h): the feed
+ * first; without one (SQLite has none; a backend that cannot start it) the
+ * caches' TTLs are the rule, so a failure here is a warning, not a reason
+ * to refuse serving. */
+static void app_watch(struct app *app)
+{
+	struct err e = {0};
+	status st = directory_watch(&app->ctx, &e);
+
+	if (st == ST_OK)
+		log_info(
+		    "watching the database's change feed: other nodes' changes reach the caches");
+	else if (st == ST_UNSUPPORTED)
+		log_debug("no change feed (%s): the caches expire by their TTL", e.msg);
+	else
+		log_warn("the database's change feed cannot start (%s): other nodes' changes are "
+			 "seen when the caches expire (%d s)",
+			 e.msg, DIRECTORY_TTL);
+}
+
 int app_serve(const struct config *cfg)
 {
 	struct app *app = NULL;
@@ -635,6 +665,7 @@ int app_serve(const struct config *cfg)
 		log_error("%s", e.msg);
 		goto out;
 	}
+	app_watch(app);
 	opts.cfg = cfg;
 	opts.cert_pem = tls.cert;
 	opts.key_pem = tls.key;
@@ -642,6 +673,7 @@ int app_serve(const struct config *cfg)
 	opts.tenant_resolve = directory_tenant_resolve;
 	opts.metrics = app_metrics;
 	opts.bound = app_bound;
+	opts.health = app_health;
 	if ((routes = app_routes_build(cfg, &opts.nroutes)) == NULL) {
 		log_error("out of memory");
 		goto out;

@@ -13,6 +13,7 @@
  * requests still use the old configuration. Each entry remembers a SHA-256
  * fingerprint of the row it was parsed from: when it expires, the row is
  * read again and parsed again only if the fingerprint changed. */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 #include "oauth/directory.h"
+#include "oauth/signkeys.h"
 
 #define TENANT_TTL         DIRECTORY_TTL
 #define TENANT_CACHE_SLOTS 256 /* power of two */
@@ -66,6 +68,11 @@ struct directory {
 	struct tenant_entry slot[TENANT_CACHE_SLOTS];
 	struct conf_entry conf[CONF_BUCKETS][CONF_WAYS];
 	uint64_t stamp; /* under the write lock */
+	/* Bumped (under the write lock) by every invalidation. A lookup notes
+	 * it before reading the store and caches what it read only when it is
+	 * unchanged: a row read before a change, whose invalidation came while
+	 * the read ran, is answered once but never cached. */
+	uint64_t gen;
 };
 
 static size_t slot_of(const char *domain)
@@ -135,11 +142,13 @@ status directory_tenant_resolve(void *ctx, struct arena *a, const char *domain,
 	struct store_tenant t;
 	time_t now = time(NULL);
 	size_t i = slot_of(domain);
+	uint64_t gen;
 	status st;
 
 	if (strlen(domain) > LIMIT_TENANT_DOMAIN)
 		return ST_NOT_FOUND;
 	pthread_rwlock_rdlock(&c->lock);
+	gen = c->gen;
 	en = &c->slot[i];
 	if (en->used && en->expires > now && strcmp(en->domain, domain) == 0) {
 		bool active = en->active;
@@ -155,6 +164,8 @@ status directory_tenant_resolve(void *ctx, struct arena *a, const char *domain,
 	if (st != ST_OK && st != ST_NOT_FOUND)
 		return st;
 	pthread_rwlock_wrlock(&c->lock);
+	if (c->gen != gen)
+		goto unlock; /* invalidated while we read: answer, do not cache */
 	en = &c->slot[i];
 	en->used = true;
 	en->expires = now + TENANT_TTL;
@@ -166,6 +177,7 @@ status directory_tenant_resolve(void *ctx, struct arena *a, const char *domain,
 		en->id[0] = '\0';
 		en->active = false;
 	}
+unlock:
 	pthread_rwlock_unlock(&c->lock);
 	if (st != ST_OK || !t.active)
 		return ST_NOT_FOUND;
@@ -178,10 +190,25 @@ void directory_tenant_invalidate(struct oauth_ctx *oc, const char *domain)
 	struct directory *c = oc->dir;
 	struct tenant_entry *en;
 
+	if (c == NULL)
+		return;
 	pthread_rwlock_wrlock(&c->lock);
-	en = &c->slot[slot_of(domain)];
-	if (en->used && strcmp(en->domain, domain) == 0)
-		en->used = false;
+	c->gen++;
+	if (domain == NULL) {
+		for (size_t i = 0; i < TENANT_CACHE_SLOTS; i++)
+			c->slot[i].used = false;
+	} else {
+		/* Requests resolve lower-case domains (the server lowers them),
+		 * so the slot is that of the lower-case form. */
+		char low[LIMIT_TENANT_DOMAIN + 1];
+		size_t n = strnlen(domain, sizeof low - 1);
+		for (size_t i = 0; i < n; i++)
+			low[i] = (char)tolower((unsigned char)domain[i]);
+		low[n] = '\0';
+		en = &c->slot[slot_of(low)];
+		if (en->used && strcmp(en->domain, low) == 0)
+			en->used = false;
+	}
 	pthread_rwlock_unlock(&c->lock);
 }
 
@@ -207,9 +234,10 @@ static bool entry_is(const struct conf_entry *en, enum conf_kind kind, const cha
 
 /* What a lookup found in the cache. */
 struct probe {
-	bool fresh; /* a live entry answered: *conf is the answer */
-	bool stale; /* an expired entry: `conf` and `fp` may be reused */
-	void *conf; /* a reference (or NULL) */
+	uint64_t gen; /* the directory's generation when probed */
+	bool fresh;   /* a live entry answered: *conf is the answer */
+	bool stale;   /* an expired entry: `conf` and `fp` may be reused */
+	void *conf;   /* a reference (or NULL) */
 	unsigned char fp[SHA256_LEN];
 };
 
@@ -220,6 +248,7 @@ static void cache_probe(struct directory *d, enum conf_kind kind, const char *te
 
 	memset(p, 0, sizeof *p);
 	pthread_rwlock_rdlock(&d->lock);
+	p->gen = d->gen;
 	for (size_t w = 0; w < CONF_WAYS; w++) {
 		struct conf_entry *en = &bucket[w];
 		if (!entry_is(en, kind, tenant_id, key))
@@ -236,10 +265,12 @@ static void cache_probe(struct directory *d, enum conf_kind kind, const char *te
 	pthread_rwlock_unlock(&d->lock);
 }
 
-/* Stores (kind, tenant, key) -> conf (the cache takes its own reference).
- * Best effort: on OOM nothing is cached. */
+/* Stores (kind, tenant, key) -> conf (the cache takes its own reference),
+ * unless an invalidation came after the probe of generation `gen`. Best
+ * effort: on OOM nothing is cached. */
 static void cache_put(struct directory *d, enum conf_kind kind, const char *tenant_id,
-		      const char *key, void *conf, const unsigned char fp[SHA256_LEN], time_t now)
+		      const char *key, void *conf, const unsigned char fp[SHA256_LEN], time_t now,
+		      uint64_t gen)
 {
 	struct conf_entry *bucket = d->conf[bucket_of(kind, tenant_id, key)];
 	struct conf_entry *victim = NULL;
@@ -252,6 +283,11 @@ static void cache_put(struct directory *d, enum conf_kind kind, const char *tena
 	if ((k = strdup(key)) == NULL)
 		return;
 	pthread_rwlock_wrlock(&d->lock);
+	if (d->gen != gen) {
+		pthread_rwlock_unlock(&d->lock);
+		free(k);
+		return;
+	}
 	for (size_t w = 0; w < CONF_WAYS && victim == NULL; w++)
 		if (entry_is(&bucket[w], kind, tenant_id, key))
 			victim = &bucket[w];
@@ -305,6 +341,7 @@ static void cache_drop(struct directory *d, unsigned kind_mask, const char *tena
 		more = false;
 		ndead = 0;
 		pthread_rwlock_wrlock(&d->lock);
+		d->gen++;
 		for (size_t b = 0; b < CONF_BUCKETS && !more; b++) {
 			for (size_t w = 0; w < CONF_WAYS; w++) {
 				struct conf_entry *en = &d->conf[b][w];
@@ -578,7 +615,7 @@ static status lookup(struct oauth_ctx *c, enum conf_kind kind, const char *tenan
 			goto out;
 		}
 	}
-	cache_put(d, kind, tenant_id, key, conf, fp, now);
+	cache_put(d, kind, tenant_id, key, conf, fp, now, p.gen);
 	if (conf == NULL) {
 		st = err_set(e, ST_NOT_FOUND, "not found");
 		goto out;
@@ -643,4 +680,45 @@ void directory_app_changed(struct oauth_ctx *oc, const char *tenant_id, const ch
 	/* Client ids are unique across tenants: a negative entry for the id in
 	 * another tenant is dropped too, which is harmless. */
 	cache_drop(oc->dir, 1u << CK_APP, client_id != NULL ? NULL : tenant_id, client_id);
+}
+
+/* The change feed's callback (store.h, watch), on the backend's listener
+ * thread: only the caches' own locks are taken, the store is never called. */
+void directory_on_change(void *arg, const struct store_change *ch)
+{
+	struct oauth_ctx *oc = arg;
+
+	if (oc == NULL || ch == NULL)
+		return;
+	switch (ch->kind) {
+	case STORE_CHANGE_TENANT:
+		/* A tenant's id never changes, so only the domain -> tenant
+		 * entry (its active flag) can be out of date. */
+		directory_tenant_invalidate(oc, ch->id);
+		return;
+	case STORE_CHANGE_IDP: directory_idp_changed(oc, ch->tenant_id, ch->id); return;
+	case STORE_CHANGE_APP: directory_app_changed(oc, ch->tenant_id, NULL); return;
+	case STORE_CHANGE_SIGNING_KEY:
+		if (ch->tenant_id != NULL)
+			signkeys_changed(oc->signkeys, ch->tenant_id);
+		return;
+	case STORE_CHANGE_ALL: break;
+	}
+	/* Changes may have been missed (the listener lost its connection):
+	 * forget every row read from the store. The JWKS documents fetched
+	 * from the IdPs stay: keys_get() compares each entry's URI with the
+	 * (re-read) IdP's on every call, so an IdP whose URI changed fetches
+	 * anew, and dropping them all would send every node to every JWKS
+	 * endpoint at once after each reconnect. */
+	log_info("directory: the change feed reconnected; dropping the cached configuration");
+	directory_tenant_invalidate(oc, NULL);
+	if (oc->dir != NULL)
+		cache_drop(oc->dir, 1u << CK_APP | 1u << CK_IDP_ISS | 1u << CK_IDP_NAME, NULL,
+			   NULL);
+	signkeys_changed(oc->signkeys, NULL);
+}
+
+status directory_watch(struct oauth_ctx *oc, struct err *e)
+{
+	return oc->store->ops->watch(oc->store, directory_on_change, oc, e);
 }

@@ -18,7 +18,18 @@ static void jwks_endpoint(void *ctx, struct http_req *req, struct http_resp *res
 	size_t len;
 	struct err e = {0};
 
-	if (signkeys_jwks(c->signkeys, req->arena, req->tenant_id, &json, &len, &e) != ST_OK) {
+	status st = signkeys_jwks(c->signkeys, req->arena, req->tenant_id, &json, &len, &e);
+
+	if (st == ST_UNAVAILABLE) {
+		/* Only when the tenant's keys were never read (a cached set is
+		 * served while the database is down): the token endpoint's answer. */
+		log_warn("jwks: tenant %s: %s", req->tenant, e.msg);
+		http_resp_oauth_error(resp, 503, oauth_error_name(OAUTH_TEMPORARILY_UNAVAILABLE),
+				      OAUTH_UNAVAILABLE_DESCRIPTION);
+		http_resp_header(resp, "Retry-After", OAUTH_UNAVAILABLE_RETRY_AFTER);
+		return;
+	}
+	if (st != ST_OK) {
 		log_error("jwks: tenant %s: %s", req->tenant, e.msg);
 		http_resp_error(resp, req, 500, NULL, "the signing keys cannot be read");
 		return;

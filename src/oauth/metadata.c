@@ -248,7 +248,15 @@ static void metadata_endpoint(void *ctx, struct http_req *req, struct http_resp 
 			http_resp_header(resp, "Cache-Control", "public, max-age=300");
 		return;
 	}
-	if (metadata_json(ctx, req, &o, &e) != ST_OK) {
+	st = metadata_json(ctx, req, &o, &e);
+	if (st == ST_UNAVAILABLE) {
+		/* The database is down: retry soon (docs/api/openapi.yaml). */
+		log_warn("metadata: tenant %s: %s", req->tenant ? req->tenant : "-", e.msg);
+		http_resp_error(resp, req, 503, NULL, OAUTH_UNAVAILABLE_DESCRIPTION);
+		http_resp_header(resp, "Retry-After", OAUTH_UNAVAILABLE_RETRY_AFTER);
+		return;
+	}
+	if (st != ST_OK) {
 		log_error("metadata: tenant %s: %s", req->tenant ? req->tenant : "-", e.msg);
 		http_resp_error(resp, req, 500, NULL, "the metadata cannot be built");
 		return;

@@ -11,7 +11,7 @@ static const char *const grant_names[NGRANTS] = {"jwt-bearer", "refresh_token",
 						 "client_credentials", "unsupported"};
 
 /* Outcome 0 is "ok", then enum oauth_error from OAUTH_INVALID_REQUEST. */
-#define NOUTCOMES 8
+#define NOUTCOMES (OAUTH_TEMPORARILY_UNAVAILABLE + 1)
 
 /* Check 0 is "none", 1..JWT_NCHECKS the jwt-bearer checks, then these. */
 enum { C_CLIENT_REPLAY = JWT_NCHECKS + 1, C_REFRESH_REUSE, NCHECKS };
@@ -75,12 +75,10 @@ void oauth_mx_token_request(const char *tenant, unsigned grant, status st,
 	size_t t = tenant_index(tenant), outcome = 0, check = 0;
 
 	if (st != ST_OK) {
-		enum oauth_error err = fault->error;
-		if (status_is_server_fault(st) || err == OAUTH_ERR_NONE || err > OAUTH_SERVER_ERROR)
-			err = OAUTH_SERVER_ERROR;
+		enum oauth_error err = oauth_fault_class(fault, st);
 		outcome = (size_t)err;
 		check = check_index(fault->check);
-		if (err != OAUTH_SERVER_ERROR) {
+		if (err < OAUTH_SERVER_ERROR) {
 			if (check == 1 + JWT_CHECK_REPLAY)
 				mx_add(&replays[t][R_ASSERTION], 1);
 			else if (check == C_CLIENT_REPLAY)

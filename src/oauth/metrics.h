@@ -3,7 +3,8 @@
  *
  *   grantd_token_requests_total{tenant,grant_type,outcome,check}
  *       every answered token request: outcome "ok" or the RFC 6749 error
- *       (server faults are "server_error"); check the jwt-bearer check that
+ *       (server faults are "server_error", an unreachable database
+ *       "temporarily_unavailable"); check the jwt-bearer check that
  *       failed (docs/jwt-grant.md, "The checks, in order": "signature",
  *       "audience", ...), "client_assertion_replay", "refresh_token_reuse",
  *       else "none"

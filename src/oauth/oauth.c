@@ -16,6 +16,7 @@ const char *oauth_error_name(enum oauth_error error)
 	case OAUTH_UNAUTHORIZED_CLIENT: return "unauthorized_client";
 	case OAUTH_UNSUPPORTED_GRANT_TYPE: return "unsupported_grant_type";
 	case OAUTH_INVALID_SCOPE: return "invalid_scope";
+	case OAUTH_TEMPORARILY_UNAVAILABLE: return "temporarily_unavailable";
 	case OAUTH_ERR_NONE:
 	case OAUTH_SERVER_ERROR: break;
 	}
@@ -31,10 +32,22 @@ int oauth_error_http_status(enum oauth_error error)
 	case OAUTH_UNAUTHORIZED_CLIENT:
 	case OAUTH_UNSUPPORTED_GRANT_TYPE:
 	case OAUTH_INVALID_SCOPE: return 400;
+	case OAUTH_TEMPORARILY_UNAVAILABLE: return 503;
 	case OAUTH_ERR_NONE:
 	case OAUTH_SERVER_ERROR: break;
 	}
 	return 500;
+}
+
+enum oauth_error oauth_fault_class(const struct oauth_fault *f, status st)
+{
+	enum oauth_error error = f != NULL ? f->error : OAUTH_ERR_NONE;
+
+	if (st == ST_UNAVAILABLE)
+		return OAUTH_TEMPORARILY_UNAVAILABLE;
+	if (status_is_server_fault(st) || error == OAUTH_ERR_NONE || error >= OAUTH_SERVER_ERROR)
+		return OAUTH_SERVER_ERROR;
+	return error;
 }
 
 status oauth_fail(struct oauth_fault *f, enum oauth_error error, status st, const char *fmt, ...)

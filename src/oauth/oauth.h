@@ -3,9 +3,11 @@
  *
  * A step that fails fills a `struct oauth_fault`: the OAuth error class it
  * chose and the human reason (never a secret, an assertion or a signature).
- * One function at the edge, oauth_fault_respond(), turns it into the HTTP
- * response. Server faults (status_is_server_fault) always become 500
- * server_error there, whatever class the step chose, and are logged. */
+ * One function at the edge, oauth_respond_fault() (token.h), turns it into
+ * the HTTP response. Server faults (status_is_server_fault) always become
+ * 500 server_error there, whatever class the step chose, and are logged;
+ * ST_UNAVAILABLE (the database cannot be reached now) becomes 503
+ * temporarily_unavailable with Retry-After (oauth_fault_class). */
 #ifndef GRANTD_OAUTH_OAUTH_H
 #define GRANTD_OAUTH_OAUTH_H
 
@@ -38,7 +40,16 @@ enum oauth_error {
 	OAUTH_UNSUPPORTED_GRANT_TYPE, /* 400 */
 	OAUTH_INVALID_SCOPE,          /* 400 */
 	OAUTH_SERVER_ERROR,           /* 500 */
+	/* 503: the database cannot be reached now (ST_UNAVAILABLE). RFC 6749
+	 * §4.1.2.1 names it for the authorization endpoint; grantd answers it
+	 * from every endpoint that needs the store (docs/api/openapi.yaml). */
+	OAUTH_TEMPORARILY_UNAVAILABLE,
 };
+
+/* The description and Retry-After (seconds) of a 503 temporarily_unavailable:
+ * the same for every request, so it says nothing about the database. */
+#define OAUTH_UNAVAILABLE_DESCRIPTION "the database is unavailable; retry later"
+#define OAUTH_UNAVAILABLE_RETRY_AFTER "1"
 
 struct oauth_fault {
 	enum oauth_error error;
@@ -52,8 +63,13 @@ struct oauth_fault {
 
 /* The RFC 6749 name ("invalid_grant"); "server_error" for NONE. */
 const char *oauth_error_name(enum oauth_error error);
-/* 400, 401 or 500. */
+/* 400, 401, 500 or 503. */
 int oauth_error_http_status(enum oauth_error error);
+/* The class the edge answers a failure with: OAUTH_TEMPORARILY_UNAVAILABLE
+ * when `st` is ST_UNAVAILABLE, OAUTH_SERVER_ERROR for every other server
+ * fault (and for a fault without a class), else the step's own class. One
+ * rule for the response, the metrics and the access log. */
+enum oauth_error oauth_fault_class(const struct oauth_fault *f, status st);
 
 /* Records a failure: class, status and a printf-style reason. Returns `st`
  * (so `return oauth_fail(f, OAUTH_INVALID_GRANT, ST_INVALID, "...")`).

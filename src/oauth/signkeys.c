@@ -30,8 +30,11 @@ struct signkeys {
 	struct store *store;
 	enum jose_alg alg;
 	unsigned char wrap[AEAD_KEY_LEN];
-	pthread_mutex_t mu; /* guards `list` */
+	pthread_mutex_t mu; /* guards `list` and `gen` */
 	struct entry *list;
+	/* Bumped by signkeys_changed: a load that ran across a change is
+	 * installed as already due, so the next use reads the store again. */
+	uint64_t gen;
 };
 
 static int64_t mono_now(void)
@@ -329,9 +332,11 @@ static status lookup(struct signkeys *sk, const char *tenant_id, struct jose_key
 	struct entry *en, **pp, *fresh = NULL, *stale = NULL;
 	struct jose_key *old = NULL;
 	int64_t now = mono_now();
+	uint64_t gen;
 	status st = ST_OK;
 
 	pthread_mutex_lock(&sk->mu);
+	gen = sk->gen;
 	for (en = sk->list; en != NULL; en = en->next)
 		if (strcmp(en->tenant_id, tenant_id) == 0)
 			break;
@@ -365,6 +370,8 @@ static status lookup(struct signkeys *sk, const char *tenant_id, struct jose_key
 	fresh->next = stale != NULL ? stale->next : NULL;
 	*pp = fresh;
 	en = fresh;
+	if (sk->gen != gen)
+		en->loaded = now - SIGNKEYS_RELOAD; /* may predate the change */
 found:
 	if (key != NULL) {
 		jose_key_ref(en->active);
@@ -422,4 +429,16 @@ status signkeys_rotate(struct signkeys *sk, const char *tenant_id, char kid[JOSE
 	pthread_mutex_unlock(&sk->mu);
 	entry_free(gone);
 	return ST_OK;
+}
+
+void signkeys_changed(struct signkeys *sk, const char *tenant_id)
+{
+	if (sk == NULL)
+		return;
+	pthread_mutex_lock(&sk->mu);
+	sk->gen++;
+	for (struct entry *en = sk->list; en != NULL; en = en->next)
+		if (tenant_id == NULL || strcmp(en->tenant_id, tenant_id) == 0)
+			en->loaded = mono_now() - SIGNKEYS_RELOAD;
+	pthread_mutex_unlock(&sk->mu);
 }

@@ -17,8 +17,9 @@
  * built once, jose/jwk.h) and the JWKS document text. An entry is re-read
  * from the store after SIGNKEYS_RELOAD seconds, so a rotation done by
  * `grantd keys rotate` (or by another node) is picked up by a running
- * server within that time; the private key is only decrypted again when
- * the active kid changed. A failed re-read keeps the old entry (and is
+ * server within that time (at once when the change feed tells,
+ * signkeys_changed); the private key is only decrypted again when the
+ * active kid changed. A failed re-read keeps the old entry (and is
  * tried again after a few seconds).
  *
  * When the active key's algorithm differs from the configured one (the
@@ -74,6 +75,13 @@ status signkeys_jwks(struct signkeys *sk, struct arena *a, const char *tenant_id
  * into `kid` (may be NULL). */
 status signkeys_rotate(struct signkeys *sk, const char *tenant_id, char kid[JOSE_THUMBPRINT_LEN],
 		       struct err *e);
+
+/* Another node changed the tenant's keys (tenant_id NULL: any tenant's;
+ * the change feed, directory.h): the next use reads them from the store
+ * again. Until that read succeeds the cached keys keep serving, so a
+ * database that is down does not stop signing. Never calls the store;
+ * any thread. NULL `sk` is a no-op. */
+void signkeys_changed(struct signkeys *sk, const char *tenant_id);
 
 /* The private-key wrapping, for tests: seal appends the stored form of
  * `pem` to `out`; open appends the PEM (ST_INVALID when it does not

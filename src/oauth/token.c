@@ -249,9 +249,20 @@ static const char *description(struct arena *a, const char *msg)
 void oauth_respond_fault(struct http_req *req, struct http_resp *resp,
 			 const struct oauth_fault *fault, status st)
 {
-	enum oauth_error error = fault->error;
+	enum oauth_error error = oauth_fault_class(fault, st);
 
-	if (status_is_server_fault(st) || error == OAUTH_SERVER_ERROR || error == OAUTH_ERR_NONE) {
+	if (error == OAUTH_TEMPORARILY_UNAVAILABLE) {
+		/* The database is down: the client may retry; the reason (which
+		 * may name the database host) stays in the log. A warning, not an
+		 * error: /healthz and the store's own log say it once. */
+		log_warn("%.*s: %s: %s (trace %s)", (int)req->path.n, req->path.p, status_name(st),
+			 fault->e.msg, req->trace_id);
+		http_resp_oauth_error(resp, 503, oauth_error_name(error),
+				      OAUTH_UNAVAILABLE_DESCRIPTION);
+		http_resp_header(resp, "Retry-After", OAUTH_UNAVAILABLE_RETRY_AFTER);
+		return;
+	}
+	if (error == OAUTH_SERVER_ERROR) {
 		/* The reason stays in the log; the client gets the trace id. */
 		log_error("%.*s: %s: %s (trace %s)", (int)req->path.n, req->path.p, status_name(st),
 			  fault->e.msg, req->trace_id);
@@ -293,7 +304,7 @@ static void token_answer(struct http_req *req, struct http_resp *resp, struct to
 			 : call->ca.client_id != NULL ? "(unknown)"
 						      : "-",
 			 grant_label(call->grant), st != ST_OK ? " error=" : "",
-			 st != ST_OK ? oauth_error_name(call->fault.error) : "");
+			 st != ST_OK ? oauth_error_name(oauth_fault_class(&call->fault, st)) : "");
 	client_auth_release(&call->ca);
 }
 

@@ -21,7 +21,10 @@
  * {"error","error_description"} with 400 (401 + WWW-Authenticate: Basic
  * realm="grantd" for invalid_client); server faults (status_is_server_fault,
  * or a fault of class OAUTH_SERVER_ERROR) become 500 server_error whose
- * description carries only the trace id, and are logged with log_error. */
+ * description carries only the trace id, and are logged with log_error;
+ * ST_UNAVAILABLE (the database cannot be reached) becomes 503
+ * temporarily_unavailable with OAUTH_UNAVAILABLE_DESCRIPTION and
+ * Retry-After: 1, logged as a warning (oauth_fault_class). */
 /* The checks every OAuth form endpoint (token, introspect, revoke) makes
  * before reading parameters: Content-Type application/x-www-form-urlencoded,
  * no credential or token in the query string, a well-formed body, no

@@ -89,6 +89,16 @@ struct http_server {
 	struct mx_hist (*hist)[HTTP_MX_CLASSES];
 	size_t *series_of;
 	void (*metrics)(void *ctx, struct mx_out *o);
+	/* /healthz: opts->health, its last result and when it was taken
+	 * (monotonic ms, 0 = never); `health_running` is true while one
+	 * thread calls it, the others answer with the last result. */
+	status (*health)(void *ctx, struct err *e);
+	pthread_mutex_t health_mu;
+	pthread_cond_t health_cv;
+	bool health_running;
+	/* Also read without the lock, on the fast path. */
+	atomic_int health_st;
+	atomic_llong health_at;
 	int64_t started; /* unix seconds */
 	void *ctx;
 	status (*tenant_resolve)(void *ctx, struct arena *a, const char *domain,
@@ -98,7 +108,7 @@ struct http_server {
 	size_t nls;
 
 	atomic_long inflight;
-	atomic_long deferred; /* http_defer() called, http_resume() not yet */
+	atomic_long deferred;            /* http_defer() called, http_resume() not yet */
 	struct http_transport transport; /* for http_resume(): this server */
 
 	/* Slow clients: every open connection, its address's count, the
@@ -384,8 +394,10 @@ static bool can_defer(const struct reqctx *rc)
  * invalid_request, or server_error for 5xx). An error decided on the
  * request head while a body is on its way waits until the body has been
  * read and dropped (see DISCARD_MAX). */
-static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int code,
-			    const char *oauth_error, const char *description, const char *allow)
+/* fail() with one extra response header (`hname` NULL: none). */
+static enum MHD_Result fail_with(struct reqctx *rc, struct MHD_Connection *c, int code,
+				 const char *oauth_error, const char *description,
+				 const char *hname, const char *hvalue)
 {
 	struct http_resp resp;
 	enum MHD_Result q;
@@ -398,8 +410,8 @@ static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int cod
 	} else {
 		http_resp_error(&resp, &rc->req, code, NULL, description);
 	}
-	if (allow != NULL)
-		http_resp_header(&resp, "Allow", allow);
+	if (hname != NULL)
+		http_resp_header(&resp, hname, hvalue);
 	if (rc->phase == PH_HEADERS && can_defer(rc)) {
 		rc->deferred = resp;
 		rc->phase = PH_DISCARD;
@@ -408,6 +420,13 @@ static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int cod
 	q = queue(rc, c, &resp);
 	buf_free(&resp.body);
 	return q;
+}
+
+static enum MHD_Result fail(struct reqctx *rc, struct MHD_Connection *c, int code,
+			    const char *oauth_error, const char *description, const char *allow)
+{
+	return fail_with(rc, c, code, oauth_error, description, allow != NULL ? "Allow" : NULL,
+			 allow);
 }
 
 /* Drops upload data; false once more than DISCARD_MAX bytes were dropped
@@ -421,11 +440,73 @@ static bool discard(struct reqctx *rc, size_t *n)
 
 /* ---------------------------------------------------------- built-ins */
 
+/* The request's server: the handler gets only the request. */
+static struct http_server *server_of(struct http_req *req)
+{
+	return ((struct reqctx *)(void *)((char *)req - offsetof(struct reqctx, req)))->srv;
+}
+
+static int64_t health_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The result of opts->health, at most HTTP_HEALTH_CACHE_MS old. While one
+ * thread checks, the others take the previous result rather than queue up
+ * behind a database that is slow to answer (the first ever check is waited
+ * for: there is nothing to answer with before it). */
+static status health_check(struct http_server *s)
+{
+	struct err e = {0};
+	int64_t now = health_now_ms(), at = atomic_load(&s->health_at);
+	status st;
+
+	/* At /healthz rates (tens of thousands a second) a fresh result is
+	 * read without the lock. */
+	if (at != 0 && now - at < HTTP_HEALTH_CACHE_MS)
+		return (status)atomic_load(&s->health_st);
+	pthread_mutex_lock(&s->health_mu);
+	while (s->health_running && atomic_load(&s->health_at) == 0)
+		pthread_cond_wait(&s->health_cv, &s->health_mu);
+	at = atomic_load(&s->health_at);
+	if (s->health_running || (at != 0 && now - at < HTTP_HEALTH_CACHE_MS)) {
+		st = (status)atomic_load(&s->health_st);
+		pthread_mutex_unlock(&s->health_mu);
+		return st;
+	}
+	s->health_running = true;
+	pthread_mutex_unlock(&s->health_mu);
+	st = s->health(s->ctx, &e);
+	if (st != ST_OK)
+		log_warn("healthz: the database does not answer: %s",
+			 e.msg[0] ? e.msg : status_name(st));
+	pthread_mutex_lock(&s->health_mu);
+	s->health_running = false;
+	atomic_store(&s->health_st, (int)st);
+	atomic_store(&s->health_at, (long long)health_now_ms());
+	pthread_cond_broadcast(&s->health_cv);
+	pthread_mutex_unlock(&s->health_mu);
+	return st;
+}
+
 static void healthz(void *ctx, struct http_req *req, struct http_resp *resp)
 {
+	struct http_server *s = server_of(req);
+	const char *body = "{\"status\":\"ok\"}";
+
 	(void)ctx;
-	(void)req;
-	if (buf_append_cstr(&resp->body, "{\"status\":\"ok\"}") != ST_OK)
+	if (s->health != NULL) {
+		if (health_check(s) == ST_OK) {
+			body = "{\"status\":\"ok\",\"database\":\"ok\"}";
+		} else {
+			resp->status = 503;
+			body = "{\"status\":\"unavailable\",\"database\":\"unreachable\"}";
+		}
+	}
+	if (buf_append_cstr(&resp->body, body) != ST_OK)
 		resp->status = 500;
 }
 
@@ -478,12 +559,6 @@ static void render_http(const struct http_server *s, struct mx_out *o)
 				     mx_labels(lb, sizeof lb, 2, kv), &s->hist[r][k]);
 		}
 	}
-}
-
-/* The request's server: the handler gets only the request. */
-static struct http_server *server_of(struct http_req *req)
-{
-	return ((struct reqctx *)(void *)((char *)req - offsetof(struct reqctx, req)))->srv;
 }
 
 static void metrics(void *ctx, struct http_req *req, struct http_resp *resp)
@@ -714,8 +789,7 @@ static enum MHD_Result begin(struct http_server *s, struct reqctx *rc, struct MH
 	/* The header block's size, counted the way it arrived, so the limit
 	 * is exact whatever MHD's memory pool happened to allow. */
 	MHD_get_connection_values(c, MHD_HEADER_KIND, sum_header, &hdr);
-	hdr.bytes +=
-	    strlen(method) + strlen(version) + 4 + (rc->raw_uri ? strlen(rc->raw_uri) : 0);
+	hdr.bytes += strlen(method) + strlen(version) + 4 + (rc->raw_uri ? strlen(rc->raw_uri) : 0);
 	if (hdr.bytes > (size_t)s->cfg->server.max_header_size)
 		return fail(rc, c, 431, NULL, "request headers too large", NULL);
 	if (!collect_headers(rc, c, hdr.n))
@@ -856,6 +930,15 @@ static enum MHD_Result resolve_tenant(struct http_server *s, struct reqctx *rc,
 	st = s->tenant_resolve(s->ctx, &rc->arena, req->tenant, &req->tenant_id);
 	if (st == ST_NOT_FOUND)
 		return tenant_fail(rc, c);
+	if (st == ST_UNAVAILABLE) {
+		/* The database is down and the tenant is not cached: what the
+		 * handlers answer then (docs/api/openapi.yaml), the reason in the
+		 * store's log. */
+		log_warn("http: resolving tenant %s: the database is unavailable (trace %s)",
+			 req->tenant, req->trace_id);
+		return fail_with(rc, c, 503, "temporarily_unavailable",
+				 "the database is unavailable; retry later", "Retry-After", "1");
+	}
 	if (st != ST_OK || req->tenant_id == NULL) {
 		log_error("http: resolving tenant %s failed: %s (trace %s)", req->tenant,
 			  status_name(st), req->trace_id);
@@ -949,7 +1032,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	case PH_DEFERRED: {
 		int st = __atomic_load_n(&rc->req.defer_state, __ATOMIC_ACQUIRE);
 		*upload_data_size = 0;
-		if (rc->req.defer_cont != NULL && (st == HTTP_DEFER_EARLY || st == HTTP_DEFER_RESUMED))
+		if (rc->req.defer_cont != NULL &&
+		    (st == HTTP_DEFER_EARLY || st == HTTP_DEFER_RESUMED))
 			return run_cont(s, rc, c);
 		return MHD_YES; /* not resumed yet */
 	}
@@ -1219,6 +1303,8 @@ static void server_free(struct http_server *s)
 	pthread_mutex_destroy(&s->conn_mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->health_cv);
+	pthread_mutex_destroy(&s->health_mu);
 	if (s->key != NULL)
 		mem_wipe(s->key, strlen(s->key));
 	free(s->key);
@@ -1255,6 +1341,8 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 		return err_set(e, ST_NOMEM, "out of memory");
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->conn_mu, NULL);
+	pthread_mutex_init(&s->health_mu, NULL);
+	pthread_cond_init(&s->health_cv, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cv, &ca);
@@ -1298,6 +1386,7 @@ status http_server_start(const struct http_server_opts *o, struct http_server **
 			}
 	}
 	s->metrics = o->metrics;
+	s->health = o->health;
 	s->started = (int64_t)time(NULL);
 
 	threads = (unsigned)cfg->server.threads;

@@ -12,8 +12,9 @@
  * resolves the tenant through opts->tenant_resolve (unknown: 404, or 400
  * invalid_request on HTTP_ROUTE_OAUTH_ERRORS routes), then calls the handler
  * once with the whole request. Malformed requests never reach a handler.
- * GET /healthz and GET /metrics (Prometheus text) are built in. One access-log line per request (no query, no
- * headers, no bodies) when cfg->server.access_log is set. */
+ * GET /healthz (with opts->health: the database's state too, see below) and GET /metrics
+ * (Prometheus text) are built in. One access-log line per request (no query, no headers, no bodies)
+ * when cfg->server.access_log is set. */
 #ifndef GRANTD_HTTP_SERVER_H
 #define GRANTD_HTTP_SERVER_H
 
@@ -44,7 +45,9 @@ struct http_server_opts {
 	size_t nroutes;
 	void *ctx; /* passed to every handler and to tenant_resolve */
 	/* Resolves a tenant domain (lower case, valid) to its id, allocated in
-	 * `a`; ST_NOT_FOUND for an unknown or deactivated tenant, any other
+	 * `a`; ST_NOT_FOUND for an unknown or deactivated tenant; ST_UNAVAILABLE
+	 * (the database cannot be reached) is a 503 with Retry-After: 1 (on
+	 * HTTP_ROUTE_OAUTH_ERRORS routes temporarily_unavailable); any other
 	 * failure is a 500. Called on every request that needs a tenant, from
 	 * the server's threads concurrently (the app caches). Required. */
 	status (*tenant_resolve)(void *ctx, struct arena *a, const char *domain,
@@ -58,7 +61,18 @@ struct http_server_opts {
 	 * one for port 0), before any connection is accepted: what depends on
 	 * the port is set before a handler can read it. Optional. */
 	void (*bound)(void *ctx, int https_port);
+	/* GET /healthz: ST_OK when what the server depends on (the database)
+	 * answers, anything else when not (the reason in `e` is logged, never
+	 * sent). /healthz then answers 200 {"status":"ok","database":"ok"} or
+	 * 503 {"status":"unavailable","database":"unreachable"}; without it,
+	 * 200 {"status":"ok"}. Its result is reused for
+	 * HTTP_HEALTH_CACHE_MS, and one call at a time runs, so a flood of
+	 * /healthz requests costs one check a second. Optional. */
+	status (*health)(void *ctx, struct err *e);
 };
+
+/* How long one opts->health result answers /healthz. */
+#define HTTP_HEALTH_CACHE_MS 1000
 
 /* Binds every listener and starts serving. A bind address that cannot be
  * used is skipped with a warning when cfg->server.bind_is_default, else it

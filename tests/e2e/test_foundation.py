@@ -107,7 +107,7 @@ def test_bad_config_never_starts_server(tmp_path):
 def test_healthz_over_https_with_generated_p256_cert(server):
     r = server.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok"}
+    assert r.json() == {"status": "ok", "database": "ok"}
     assert r.headers["Content-Type"].startswith("application/json")
     cert = x509.load_pem_x509_certificate(open(server.cert, "rb").read())
     key = cert.public_key()
@@ -196,7 +196,7 @@ def test_plain_http_listener(make_server):
     s = make_server(http_port=True).start()
     assert s.http_port
     r = requests.get(f"http://127.0.0.1:{s.http_port}/healthz", timeout=10)
-    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}
     assert s.get("/healthz").status_code == 200
 
 

@@ -8,6 +8,7 @@
 #include "http/http.h"
 #include "lib/b64.h"
 #include "oauth/client_auth.h"
+#include "oauth/metrics.h"
 #include "oauth/oauth.h"
 #include "oauth/signkeys.h"
 #include "oauth/tokens.h"
@@ -19,7 +20,7 @@
 struct call {
 	int status;
 	json_t *json;
-	const char *www, *cache, *pragma; /* header values (in the fixture arena) */
+	const char *www, *cache, *pragma, *retry; /* header values (in the fixture arena) */
 	const char *note;
 };
 
@@ -42,9 +43,9 @@ static const char *resp_header(struct fx *f, const struct http_resp *r, const ch
 
 /* Posts `body` to the token endpoint of a tenant with the given request
  * headers ({name, value, ..., NULL}). */
-static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
-		    const char *const *headers, const char *query, const char *body,
-		    struct call *out)
+static void post_route(struct fx *f, http_handler handler, const char *path, const char *tenant,
+		       const char *tenant_id, const char *const *headers, const char *query,
+		       const char *body, struct call *out)
 {
 	struct arena a;
 	struct http_req req = {0};
@@ -54,7 +55,7 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 	arena_init(&a, 0);
 	req.method = HTTP_POST;
 	req.method_name = "POST";
-	req.path = SV("/oauth2/token");
+	req.path = sv_from(path);
 	req.full_path = req.path;
 	req.query = sv_from(query);
 	req.tenant = tenant;
@@ -76,9 +77,7 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 	req.remote_addr = "127.0.0.1";
 	memcpy(req.trace_id, "0123456789abcdef0123456789abcdef", 33);
 	resp.status = 200;
-	assert_int_equal(oauth_nroutes, 1);
-	assert_int_equal(oauth_routes[0].methods, HTTP_POST);
-	oauth_routes[0].handler(&f->c, &req, &resp);
+	handler(&f->c, &req, &resp);
 	/* A grant that got as far as its commit answers from its continuation. */
 	http_req_finish_deferred(&f->c, &req, &resp);
 
@@ -90,9 +89,20 @@ static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
 	out->www = resp_header(f, &resp, "WWW-Authenticate");
 	out->cache = resp_header(f, &resp, "Cache-Control");
 	out->pragma = resp_header(f, &resp, "Pragma");
+	out->retry = resp_header(f, &resp, "Retry-After");
 	out->note = resp.log_note ? arena_strdup(&f->a, resp.log_note) : NULL;
 	buf_free(&resp.body);
 	arena_free(&a);
+}
+
+static void post_in(struct fx *f, const char *tenant, const char *tenant_id,
+		    const char *const *headers, const char *query, const char *body,
+		    struct call *out)
+{
+	assert_int_equal(oauth_nroutes, 1);
+	assert_int_equal(oauth_routes[0].methods, HTTP_POST);
+	post_route(f, oauth_routes[0].handler, "/oauth2/token", tenant, tenant_id, headers, query,
+		   body, out);
 }
 
 static void post(struct fx *f, const char *const *headers, const char *body, struct call *out)
@@ -726,6 +736,101 @@ static void test_server_faults(void **state)
 	json_decref(c.json);
 }
 
+/* A 503 temporarily_unavailable with Retry-After: 1 and the fixed
+ * description: nothing of the store's reason, no token. */
+static void expect_unavailable(struct call *c)
+{
+	assert_non_null(str(c, "error_description"));
+	assert_string_equal(str(c, "error_description"),
+			    "the database is unavailable; retry later");
+	assert_non_null(c->retry);
+	assert_string_equal(c->retry, "1");
+	assert_null(json_object_get(c->json, "access_token"));
+	assert_non_null(c->note);
+	assert_true(fx_has(c->note, "error=temporarily_unavailable"));
+	expect_error(c, 503, "temporarily_unavailable", "the database is unavailable; retry later");
+}
+
+/* grant_submit accepts the transaction and its done callback reports the
+ * database lost, as a network backend does when the connection drops
+ * during the commit. */
+static status submit_lost(struct store *s, struct store_grant_tx *tx,
+			  void (*done)(void *arg, status st), void *arg, struct err *e)
+{
+	(void)s;
+	(void)tx;
+	(void)e;
+	fx_current->calls[FX_GRANT_COMMIT]++;
+	done(arg, ST_UNAVAILABLE);
+	return ST_OK;
+}
+
+/* The database cannot be reached (ST_UNAVAILABLE) at any step: 503
+ * temporarily_unavailable, for every grant, on the synchronous reads and
+ * the deferred commit alike, and counted as such in /metrics. */
+static void test_database_unavailable(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	const char *auth = basic(f, FX_CLIENT, FX_SECRET);
+	struct buf mx = {0};
+	struct mx_out o = {&mx, ST_OK};
+
+	setup_seed(f);
+	fx_app(f, f->super_id, FX_CLIENT2, json_pack("[s]", GRANT_TYPE_CLIENT_CREDENTIALS), NULL,
+	       FX_SECRET);
+	/* Reading the application (client authentication). */
+	f->force[FX_APP_GET] = ST_UNAVAILABLE;
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	expect_unavailable(&c);
+	post(f, hdrs(f, basic(f, FX_CLIENT2, FX_SECRET)), "grant_type=client_credentials", &c);
+	expect_unavailable(&c);
+	f->force[FX_APP_GET] = ST_OK;
+	/* Reading the identity provider. */
+	f->force[FX_IDP_FIND] = ST_UNAVAILABLE;
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	expect_unavailable(&c);
+	f->force[FX_IDP_FIND] = ST_OK;
+	/* The grant's commit, refused at submit. */
+	f->force[FX_GRANT_COMMIT] = ST_UNAVAILABLE;
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	expect_unavailable(&c);
+	post(f, hdrs(f, basic(f, FX_CLIENT2, FX_SECRET)), "grant_type=client_credentials", &c);
+	expect_unavailable(&c);
+	f->force[FX_GRANT_COMMIT] = ST_OK;
+	/* Reading a refresh token. */
+	f->force[FX_REFRESH_USE] = ST_UNAVAILABLE;
+	f->force[FX_TOKEN_GET] = ST_UNAVAILABLE;
+	post(f, hdrs(f, auth), "grant_type=refresh_token&refresh_token=abc", &c);
+	expect_unavailable(&c);
+	f->force[FX_REFRESH_USE] = ST_OK;
+	f->force[FX_TOKEN_GET] = ST_OK;
+	/* Introspection and revocation read the token from the store on every
+	 * request (tokens are never cached): 503 too. */
+	f->force[FX_TOKEN_GET] = ST_UNAVAILABLE;
+	for (size_t i = 0; i < oauth_introspect_nroutes; i++) {
+		post_route(f, oauth_introspect_routes[i].handler,
+			   oauth_introspect_routes[i].pattern, "carbon.super", f->super_id,
+			   hdrs(f, auth), "", "token=abcdef", &c);
+		assert_int_equal(c.status, 503);
+		assert_string_equal(str(&c, "error"), "temporarily_unavailable");
+		assert_string_equal(c.retry, "1");
+		json_decref(c.json);
+	}
+	f->force[FX_TOKEN_GET] = ST_OK;
+	/* The deferred path: the commit's done callback reports it. */
+	fx_reset_calls(f);
+	f->proxy_ops.grant_submit = submit_lost;
+	post(f, hdrs(f, auth), jwt_body(f, NULL), &c);
+	assert_int_equal(f->calls[FX_GRANT_COMMIT], 1);
+	expect_unavailable(&c);
+	/* Counted apart from server_error. */
+	oauth_mx_render(&o);
+	assert_int_equal(o.st, ST_OK);
+	assert_non_null(strstr(mx.p, "outcome=\"temporarily_unavailable\""));
+	buf_free(&mx);
+}
+
 /* With client and IdP cached, a jwt-bearer request reads nothing and
  * writes once: one transaction with the jti and the tokens. */
 /* An application with accessToken.type JWT: an RFC 9068 token signed with
@@ -822,6 +927,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tenant, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_private_key_jwt, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_server_faults, fx_setup, fx_teardown),
+	    cmocka_unit_test_setup_teardown(test_database_unavailable, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_jwt_access_token, fx_setup, fx_teardown),
 	    cmocka_unit_test_setup_teardown(test_hot_path, fx_setup, fx_teardown),
 	};

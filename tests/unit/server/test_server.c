@@ -32,6 +32,8 @@ struct fixture {
 	struct http_server *srv;
 	int https_port, http_port;
 	int bound_port, bound_calls; /* from opts.bound */
+	status health;               /* what opts.health answers (health fixture) */
+	int health_calls;
 };
 
 /* A point a server thread passes only once the test opens it. */
@@ -85,6 +87,8 @@ static status resolve(void *ctx, struct arena *a, const char *domain, const char
 	}
 	if (strcmp(domain, "boom") == 0)
 		return ST_IO;
+	if (strcmp(domain, "down") == 0)
+		return ST_UNAVAILABLE; /* the database cannot be reached */
 	return ST_NOT_FOUND;
 }
 
@@ -275,7 +279,19 @@ static void fixture_cfg(struct fixture *f)
 	c->tenant.default_domain = f->tenant;
 }
 
-static int fixture_start(void **state)
+/* opts.health: a database that does not answer, with a reason that must
+ * stay in the log. */
+static status fake_health(void *ctx, struct err *e)
+{
+	struct fixture *f = ctx;
+
+	f->health_calls++;
+	if (f->health != ST_OK)
+		return err_set(e, f->health, "db.internal:5432: connection refused");
+	return ST_OK;
+}
+
+static int fixture_start_with(void **state, bool health)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	struct err e = {0};
@@ -299,6 +315,10 @@ static int fixture_start(void **state)
 	o.tenant_resolve = resolve;
 	o.ctx = f;
 	o.bound = on_bound;
+	if (health) {
+		o.health = fake_health;
+		f->health = ST_IO;
+	}
 	if (http_server_start(&o, &f->srv, &e) != ST_OK) {
 		fprintf(stderr, "start: %s\n", e.msg);
 		return -1;
@@ -307,6 +327,16 @@ static int fixture_start(void **state)
 	f->http_port = http_server_port(f->srv, false);
 	*state = f;
 	return 0;
+}
+
+static int fixture_start(void **state)
+{
+	return fixture_start_with(state, false);
+}
+
+static int fixture_start_health(void **state)
+{
+	return fixture_start_with(state, true);
 }
 
 static int fixture_stop(void **state)
@@ -515,6 +545,27 @@ static void server_healthz(void **state)
 	reply_free(&r);
 }
 
+/* With opts.health failing: 503 {"status":"unavailable","database":
+ * "unreachable"}, the reason not in the body. */
+static void server_healthz_database_down(void **state)
+{
+	struct fixture *f = *state;
+	struct reply r;
+	struct reqopt plain = {.plain = true};
+	char h[128];
+
+	request(f, "/healthz", &plain, &r);
+	assert_int_equal(r.code, 503);
+	assert_non_null(r.json);
+	assert_string_equal(jstr(&r, "status"), "unavailable");
+	assert_string_equal(jstr(&r, "database"), "unreachable");
+	assert_int_equal(json_object_size(r.json), 2);
+	assert_null(memmem(r.body.p, r.body.n, "5432", 4));
+	assert_string_equal(header(&r, "Cache-Control", h, sizeof h), "no-store");
+	reply_free(&r);
+	assert_true(f->health_calls >= 1);
+}
+
 static void server_not_found_and_method(void **state)
 {
 	struct fixture *f = *state;
@@ -578,6 +629,7 @@ static void server_echo_and_tenants(void **state)
 	struct reply r;
 	const char *xh[] = {"X-Test: hello", NULL};
 	struct reqopt post = {.body = "a=1&b=2", .headers = xh};
+	char h[64];
 	json_t *params;
 
 	request(f, "/echo/x%20y/2", &post, &r);
@@ -639,6 +691,19 @@ static void server_echo_and_tenants(void **state)
 	/* a tenant store failure is a 500 */
 	request(f, "/t/boom/echo", NULL, &r);
 	assert_general_error(&r, 500);
+	reply_free(&r);
+
+	/* an unreachable database is a 503 with Retry-After, OAuth-shaped on
+	 * the OAuth routes */
+	request(f, "/t/down/echo", NULL, &r);
+	assert_general_error(&r, 503);
+	assert_string_equal(header(&r, "Retry-After", h, sizeof h), "1");
+	reply_free(&r);
+	request(f, "/t/down/oauth2/token", &post, &r);
+	assert_oauth_error(&r, 503, "temporarily_unavailable");
+	assert_string_equal(jstr(&r, "error_description"),
+			    "the database is unavailable; retry later");
+	assert_string_equal(header(&r, "Retry-After", h, sizeof h), "1");
 	reply_free(&r);
 
 	/* global route: no tenant at all */
@@ -992,6 +1057,9 @@ int test_server_group(void)
 	    cmocka_unit_test(server_headers),      cmocka_unit_test(server_start_errors),
 	    cmocka_unit_test(server_deferred),
 	};
+	const struct CMUnitTest health[] = {
+	    cmocka_unit_test(server_healthz_database_down),
+	};
 	const struct CMUnitTest stop[] = {
 	    cmocka_unit_test(server_graceful_stop_and_access_log),
 	};
@@ -999,6 +1067,8 @@ int test_server_group(void)
 
 	log_set_level(LOG_INFO);
 	failed = cmocka_run_group_tests_name("server", tests, fixture_start, fixture_stop);
+	failed += cmocka_run_group_tests_name("server-health", health, fixture_start_health,
+					      fixture_stop);
 	failed += cmocka_run_group_tests_name("server-stop", stop, NULL, NULL);
 	return failed;
 }
