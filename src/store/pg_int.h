@@ -165,7 +165,7 @@ struct pg_store {
 	struct pg_job *q_head, *q_tail;
 	bool q_stop;
 	int nworkers;
-	pthread_t workers[8];
+	pthread_t workers[32];
 	uint64_t n_writes, n_commits; /* atomics */
 	uint64_t n_pending;           /* under q_mu */
 

@@ -378,7 +378,8 @@ static void *worker_main(void *arg)
 
 status pg_workers_start(struct pg_store *s, struct err *e)
 {
-	int want = s->pool_size < 4 ? s->pool_size : 4;
+	/* Half the pool commits grants, the other half stays for reads. */
+	int want = s->pool_size / 2 > 0 ? s->pool_size / 2 : 1;
 
 	pthread_mutex_lock(&s->q_mu);
 	for (int i = 0; i < want; i++) {

@@ -40,7 +40,7 @@
  * refresh-token use, the access and refresh tokens, in store.h's order) as
  * one transaction on the calling thread: all or nothing, conflicts reported
  * in tx->conflict like SQLite. grant_submit queues the transaction (its
- * queue entry lives in tx->backend) for min(4, pool_size) worker threads;
+ * queue entry lives in tx->backend) for pool_size / 2 worker threads;
  * each commits one grant at a time on a pooled connection and calls `done`
  * from there. store_close lets the workers drain the queue first.
  *
