@@ -125,6 +125,10 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (tenant_id, kid)"
 	");"
 	"ALTER TABLE tokens ADD COLUMN jti text;"
+	/* A grant's conflicts as errors (pg_tokens.c), so that its pipeline
+	 * of statements rolls back as one implicit transaction. */
+	"CREATE FUNCTION grantd_conflict(what text) RETURNS bigint LANGUAGE plpgsql AS $$"
+	" BEGIN RAISE EXCEPTION 'grantd conflict: %', what USING ERRCODE = 'GD001'; END $$;"
 	"CREATE FUNCTION grantd_notify() RETURNS trigger LANGUAGE plpgsql AS $$"
 	" DECLARE r jsonb; k text := TG_ARGV[0]; t text; i text;"
 	" BEGIN"
