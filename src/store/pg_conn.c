@@ -42,6 +42,27 @@ void q_int(struct q *q, int64_t v)
 	q_text(q, q->ints[i]);
 }
 
+const char *pg_stmt_name(enum sql id)
+{
+	return sql_name[id];
+}
+
+status pg_prepare(struct conn *c, enum sql id, struct err *e)
+{
+	struct q q = {.c = c, .id = id};
+	status ret = ST_OK;
+
+	if (c->prepared[id])
+		return ST_OK;
+	q.res = PQprepare(c->pg, sql_name[id], sql_text[id], 0, NULL);
+	if (q.res == NULL || PQresultStatus(q.res) != PGRES_COMMAND_OK)
+		ret = pg_db_fail(&q, "preparing a query", e);
+	else
+		c->prepared[id] = true;
+	q_close(&q);
+	return ret;
+}
+
 int q_step(struct q *q)
 {
 	struct conn *c = q->c;

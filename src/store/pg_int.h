@@ -93,8 +93,6 @@
 	X(TOKEN_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = $1")                         \
 	X(REFRESH_USE, "UPDATE tokens SET used = 1 WHERE hash = $1 AND kind = 2 AND used = 0 "    \
 		       "RETURNING " TOKEN_COLS)                                                    \
-	X(REFRESH_MARK_USED, "UPDATE tokens SET used = 1 "                                        \
-			     "WHERE hash = $1 AND kind = 2 AND used = 0")                         \
 	X(REFRESH_GET, "SELECT " TOKEN_COLS " FROM tokens WHERE hash = $1 AND kind = 2")          \
 	X(TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE hash = $1")                          \
 	X(TOKENS_REVOKE_CHAIN, "UPDATE tokens SET revoked = 1 WHERE chain_id = $1 AND revoked = 0") \
@@ -129,6 +127,16 @@
 			"(SELECT ctid FROM replay WHERE expires_at <= $1 LIMIT $2)")              \
 	X(PURGE_TOKENS, "DELETE FROM tokens WHERE ctid IN "                                       \
 			"(SELECT ctid FROM tokens WHERE expires_at <= $1 LIMIT $2)")              \
+	X(GRANT_REPLAY, "WITH r AS (INSERT INTO replay (tenant_id, iss, jti, expires_at) "          \
+			"VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, iss, jti) "              \
+			"DO UPDATE SET expires_at = excluded.expires_at "                         \
+			"WHERE replay.expires_at <= $5 RETURNING 1) "                             \
+			"SELECT CASE WHEN EXISTS (SELECT 1 FROM r) THEN 1 "                       \
+			"ELSE grantd_conflict('replay') END")                                     \
+	X(GRANT_REFRESH_USE, "WITH u AS (UPDATE tokens SET used = 1 "                              \
+			     "WHERE hash = $1 AND kind = 2 AND used = 0 RETURNING 1) "            \
+			     "SELECT CASE WHEN EXISTS (SELECT 1 FROM u) THEN 1 "                  \
+			     "ELSE grantd_conflict('refresh') END")                               \
 	X(PING, "SELECT 1")
 
 /* clang-format on */
@@ -165,7 +173,7 @@ struct pg_store {
 	struct pg_job *q_head, *q_tail;
 	bool q_stop;
 	int nworkers;
-	pthread_t workers[8];
+	pthread_t workers[32];
 	uint64_t n_writes, n_commits; /* atomics */
 	uint64_t n_pending;           /* under q_mu */
 
@@ -295,6 +303,15 @@ status pg_db_fail(struct q *q, const char *what, struct err *e);
 /* The message of a failed result (or of the connection when r is NULL), on
  * one line, into buf; returns buf. */
 const char *pg_message(PGconn *pg, const PGresult *r, char *buf, size_t n);
+
+/* The SQLSTATE grantd_conflict() raises (pg_schema.c): a grant's replay
+ * record is live or its refresh token already used. */
+#define PG_STATE_CONFLICT "GD001"
+
+/* Prepares statement `id` on `c` unless it is already. */
+status pg_prepare(struct conn *c, enum sql id, struct err *e);
+/* The name statement `id` is prepared under. */
+const char *pg_stmt_name(enum sql id);
 
 /* Runs a statement that returns no rows; `*changes` when not NULL. */
 status pg_exec_key(struct conn *c, enum sql id, const char *text, const void *blob, size_t blob_n,

@@ -125,6 +125,7 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (tenant_id, kid)"
 	");"
 	"ALTER TABLE tokens ADD COLUMN jti text;"
+
 	"CREATE FUNCTION grantd_notify() RETURNS trigger LANGUAGE plpgsql AS $$"
 	" DECLARE r jsonb; k text := TG_ARGV[0]; t text; i text;"
 	" BEGIN"
@@ -145,6 +146,14 @@ static const char *const migrations[] = {
 	"  FOR EACH ROW EXECUTE FUNCTION grantd_notify('skey');",
 };
 /* clang-format on */
+
+/* Functions the statements call, (re)created at every start under the
+ * migration lock, so they are always this binary's. grantd_conflict turns
+ * a grant's conflict into an error (pg_tokens.c), so that its pipeline of
+ * statements rolls back as one implicit transaction. */
+static const char functions[] =
+    "CREATE OR REPLACE FUNCTION grantd_conflict(what text) RETURNS bigint LANGUAGE plpgsql AS $$"
+    " BEGIN RAISE EXCEPTION 'grantd conflict: %', what USING ERRCODE = 'GD001'; END $$;";
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 	       "one migration per schema version");
@@ -215,6 +224,8 @@ static status migrate_on(struct pg_store *s, struct conn *c, struct err *e)
 		}
 		q_close(&q);
 	}
+	if ((ret = run(c, functions, "creating the functions", e)) != ST_OK)
+		goto out;
 	if ((ret = run(c, "COMMIT", "committing the schema migration", e)) != ST_OK)
 		goto out;
 	s->base.migrations_applied = STORE_SCHEMA_VERSION - have;

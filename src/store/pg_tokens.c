@@ -33,12 +33,8 @@ static bool row_token(const struct q *q, struct arena *a, void *out)
 	return !r.bad;
 }
 
-static status token_insert(struct conn *c, const struct store_token *t, struct err *e)
+static status token_check(const struct store_token *t, struct err *e)
 {
-	struct q q = {0};
-	status ret;
-	int rc;
-
 	if (t->kind != STORE_TOKEN_ACCESS && t->kind != STORE_TOKEN_REFRESH)
 		return err_set(e, ST_INVALID, "unknown token kind %d", (int)t->kind);
 	if (t->tenant_id == NULL || t->app_id == NULL || t->client_id == NULL ||
@@ -46,31 +42,44 @@ static status token_insert(struct conn *c, const struct store_token *t, struct e
 		return err_set(
 		    e, ST_INVALID,
 		    "token without tenant, application, client id, subject or grant type");
+	return ST_OK;
+}
+
+static void token_bind(struct q *q, const struct store_token *t)
+{
+	q_blob(q, t->hash, SHA256_LEN);
+	q_int(q, t->kind);
+	q_text(q, t->tenant_id);
+	q_text(q, t->app_id);
+	q_text(q, t->client_id);
+	q_text(q, t->idp_id);
+	q_text(q, t->subject);
+	q_text(q, t->scope != NULL ? t->scope : "");
+	q_text(q, t->grant_type);
+	q_text(q, t->chain_id);
+	q_int(q, t->issued_at);
+	q_int(q, t->expires_at);
+	q_int(q, t->revoked);
+	q_int(q, t->used);
+	q_text(q, t->jti);
+}
+
+static status token_insert(struct conn *c, const struct store_token *t, struct err *e)
+{
+	struct q q;
+	status ret;
+
+	if ((ret = token_check(t, e)) != ST_OK)
+		return ret;
 	if ((ret = pg_q_open(c, SQL_TOKEN_INSERT, &q, e)) != ST_OK)
-		goto out;
-	q_blob(&q, t->hash, SHA256_LEN);
-	q_int(&q, t->kind);
-	q_text(&q, t->tenant_id);
-	q_text(&q, t->app_id);
-	q_text(&q, t->client_id);
-	q_text(&q, t->idp_id);
-	q_text(&q, t->subject);
-	q_text(&q, t->scope != NULL ? t->scope : "");
-	q_text(&q, t->grant_type);
-	q_text(&q, t->chain_id);
-	q_int(&q, t->issued_at);
-	q_int(&q, t->expires_at);
-	q_int(&q, t->revoked);
-	q_int(&q, t->used);
-	q_text(&q, t->jti);
-	rc = q_step(&q);
-	if (rc != Q_FAIL)
+		return ret;
+	token_bind(&q, t);
+	if (q_step(&q) != Q_FAIL)
 		ret = ST_OK;
 	else if (is_unique_violation(&q))
 		ret = err_set(e, ST_CONFLICT, "a token with this hash already exists");
 	else
 		ret = pg_db_fail(&q, "storing a token", e);
-out:
 	q_close(&q);
 	return ret;
 }
@@ -263,47 +272,6 @@ status pg_replay_record(struct store *s, const char *tenant_id, const char *iss,
 	return pg_write_tx(s, replay_body, &x, e);
 }
 
-static status refresh_mark_used(struct conn *c, const unsigned char *hash, struct err *e)
-{
-	int64_t changes = 0;
-	status ret = pg_exec_key(c, SQL_REFRESH_MARK_USED, NULL, hash, SHA256_LEN, &changes,
-				 "using a refresh token", e);
-
-	if (ret == ST_OK && changes == 0)
-		ret = err_set(e, ST_CONFLICT, "refresh token already used (or unknown)");
-	return ret;
-}
-
-/* One token request's writes, in the order store.h gives. */
-static status grant_body(struct conn *c, void *arg, struct err *e)
-{
-	struct store_grant_tx *tx = arg;
-	status ret;
-
-	for (size_t i = 0; i < tx->nreplays; i++) {
-		const struct store_replay *r = &tx->replays[i];
-		struct replay_arg x = {r->tenant_id, r->iss, r->jti, r->expires_at, tx->now};
-
-		if ((ret = replay_body(c, &x, e)) != ST_OK) {
-			if (ret == ST_CONFLICT) {
-				tx->conflict = STORE_TX_REPLAY;
-				tx->conflict_replay = i;
-			}
-			return ret;
-		}
-	}
-	if (tx->refresh_use != NULL && (ret = refresh_mark_used(c, tx->refresh_use, e)) != ST_OK) {
-		if (ret == ST_CONFLICT)
-			tx->conflict = STORE_TX_REFRESH_USE;
-		return ret;
-	}
-	if (tx->access != NULL && (ret = token_insert(c, tx->access, e)) != ST_OK)
-		return ret;
-	if (tx->refresh != NULL && (ret = token_insert(c, tx->refresh, e)) != ST_OK)
-		return ret;
-	return ST_OK;
-}
-
 /* Resets the out fields and refuses a malformed transaction. */
 static status grant_tx_check(struct store_grant_tx *tx, struct err *e)
 {
@@ -319,13 +287,142 @@ static status grant_tx_check(struct store_grant_tx *tx, struct err *e)
 	return ST_OK;
 }
 
+/* ---- the grant in one round trip ------------------------------------------- */
+
+#define GRANT_STMTS (STORE_TX_REPLAYS + 3)
+
+/* Sends the grant's statements (store.h's order) in one pipeline without
+ * BEGIN: the statements up to the Sync are one implicit transaction, which
+ * commits when the Sync is processed or is rolled back whole by the first
+ * error. A live replay record or a used refresh token is such an error
+ * (grantd_conflict, SQLSTATE GD001), so a grant costs one round trip. */
+static status grant_pipeline(struct conn *c, struct store_grant_tx *tx, struct err *e)
+{
+	struct q qs[GRANT_STMTS];
+	enum store_tx_part part[GRANT_STMTS];
+	int n = 0, bad = -1;
+	bool lost_conn = false;
+	status ret = ST_OK;
+	PGresult *r;
+
+	if ((tx->access != NULL && (ret = token_check(tx->access, e)) != ST_OK) ||
+	    (tx->refresh != NULL && (ret = token_check(tx->refresh, e)) != ST_OK))
+		return ret;
+	if ((ret = pg_prepare(c, SQL_GRANT_REPLAY, e)) != ST_OK ||
+	    (ret = pg_prepare(c, SQL_GRANT_REFRESH_USE, e)) != ST_OK ||
+	    (ret = pg_prepare(c, SQL_TOKEN_INSERT, e)) != ST_OK)
+		return ret;
+	for (size_t i = 0; i < tx->nreplays; i++, n++) {
+		const struct store_replay *rp = &tx->replays[i];
+
+		pg_q_open(c, SQL_GRANT_REPLAY, &qs[n], e);
+		q_text(&qs[n], rp->tenant_id);
+		q_text(&qs[n], rp->iss);
+		q_text(&qs[n], rp->jti);
+		q_int(&qs[n], rp->expires_at);
+		q_int(&qs[n], tx->now);
+		part[n] = STORE_TX_REPLAY;
+	}
+	if (tx->refresh_use != NULL) {
+		pg_q_open(c, SQL_GRANT_REFRESH_USE, &qs[n], e);
+		q_blob(&qs[n], tx->refresh_use, SHA256_LEN);
+		part[n++] = STORE_TX_REFRESH_USE;
+	}
+	if (tx->access != NULL) {
+		pg_q_open(c, SQL_TOKEN_INSERT, &qs[n], e);
+		token_bind(&qs[n], tx->access);
+		part[n++] = STORE_TX_NONE;
+	}
+	if (tx->refresh != NULL) {
+		pg_q_open(c, SQL_TOKEN_INSERT, &qs[n], e);
+		token_bind(&qs[n], tx->refresh);
+		part[n++] = STORE_TX_NONE;
+	}
+	if (n == 0)
+		return ST_OK;
+	if (!PQenterPipelineMode(c->pg)) {
+		struct q q0 = {.c = c};
+		return pg_db_fail(&q0, "starting a grant", e);
+	}
+	for (int i = 0; i < n && !lost_conn; i++)
+		lost_conn = !PQsendQueryPrepared(c->pg, pg_stmt_name(qs[i].id), qs[i].n, qs[i].vals,
+						 qs[i].lens, qs[i].fmts, 1);
+	if (!lost_conn)
+		lost_conn = !PQpipelineSync(c->pg);
+	/* Each statement's result, then the NULL that ends it; then the Sync. */
+	for (int i = 0; i < n && !lost_conn; i++) {
+		if ((r = PQgetResult(c->pg)) == NULL) {
+			lost_conn = true;
+			break;
+		}
+		if (PQresultStatus(r) == PGRES_FATAL_ERROR && bad < 0) {
+			bad = i;
+			qs[i].res = r;
+		} else {
+			PQclear(r);
+		}
+		while ((r = PQgetResult(c->pg)) != NULL)
+			PQclear(r);
+	}
+	if (!lost_conn) {
+		r = PQgetResult(c->pg);
+		lost_conn = r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC;
+		PQclear(r);
+	}
+	if (lost_conn || PQstatus(c->pg) != CONNECTION_OK) {
+		struct q q0 = {.c = c};
+		c->broken = true;
+		ret = bad >= 0 ? pg_db_fail(&qs[bad], "writing a grant", e)
+			       : pg_db_fail(&q0, "writing a grant", e);
+		if (ret != ST_UNAVAILABLE)
+			ret = err_set(e, ST_UNAVAILABLE,
+				      "database unavailable: connection lost "
+				      "while writing a grant");
+		goto out;
+	}
+	(void)PQexitPipelineMode(c->pg);
+	if (bad < 0)
+		goto out;
+	if (strcmp(q_state(&qs[bad]), PG_STATE_CONFLICT) == 0 && part[bad] == STORE_TX_REPLAY) {
+		tx->conflict = STORE_TX_REPLAY;
+		tx->conflict_replay = (size_t)bad;
+		ret = err_set(e, ST_CONFLICT, "assertion replayed: this jti was already used");
+	} else if (strcmp(q_state(&qs[bad]), PG_STATE_CONFLICT) == 0) {
+		tx->conflict = STORE_TX_REFRESH_USE;
+		ret = err_set(e, ST_CONFLICT, "refresh token already used (or unknown)");
+	} else if (is_unique_violation(&qs[bad])) {
+		ret = err_set(e, ST_CONFLICT, "a token with this hash already exists");
+	} else {
+		ret = pg_db_fail(&qs[bad], "writing a grant", e);
+	}
+out:
+	for (int i = 0; i < n; i++)
+		q_close(&qs[i]);
+	return ret;
+}
+
+static status pg_grant_run(struct pg_store *s, struct store_grant_tx *tx, struct err *e)
+{
+	struct conn *c;
+	status ret;
+
+	if ((ret = pg_conn_take(s, &c, e)) != ST_OK)
+		return ret;
+	ret = grant_pipeline(c, tx, e);
+	if (ret == ST_OK)
+		__atomic_add_fetch(&s->n_commits, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&s->n_writes, 1, __ATOMIC_RELAXED);
+	pg_conn_give(s, c);
+	return ret;
+}
+
 status pg_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
 {
 	status ret = grant_tx_check(tx, e);
 
 	if (ret != ST_OK)
 		return ret;
-	return pg_write_tx(s, grant_body, tx, e);
+	return pg_grant_run(pgs(s), tx, e);
 }
 
 /* ---- the grant workers ------------------------------------------------------ */
@@ -365,7 +462,7 @@ static void *worker_main(void *arg)
 		if (s->q_head == NULL)
 			s->q_tail = NULL;
 		pthread_mutex_unlock(&s->q_mu);
-		st = pg_write_tx(&s->base, grant_body, j->tx, j->e);
+		st = pg_grant_run(s, j->tx, j->e);
 		pthread_mutex_lock(&s->q_mu);
 		s->n_pending--;
 		pthread_mutex_unlock(&s->q_mu);
@@ -378,7 +475,8 @@ static void *worker_main(void *arg)
 
 status pg_workers_start(struct pg_store *s, struct err *e)
 {
-	int want = s->pool_size < 4 ? s->pool_size : 4;
+	/* Half the pool commits grants, the other half stays for reads. */
+	int want = s->pool_size / 2 > 0 ? s->pool_size / 2 : 1;
 
 	pthread_mutex_lock(&s->q_mu);
 	for (int i = 0; i < want; i++) {
@@ -419,7 +517,7 @@ status pg_grant_submit(struct store *base, struct store_grant_tx *tx,
 	pthread_mutex_lock(&s->q_mu);
 	if (s->nworkers == 0) {
 		pthread_mutex_unlock(&s->q_mu);
-		done(arg, pg_write_tx(base, grant_body, tx, e));
+		done(arg, pg_grant_run(s, tx, e));
 		return ST_OK;
 	}
 	if (s->q_tail != NULL)

@@ -26,8 +26,8 @@
  * only SQL not in that list is constant: BEGIN/COMMIT/ROLLBACK, LISTEN and
  * the migrations.
  *
- * Writes. A write body runs between BEGIN and COMMIT on one connection, in
- * READ COMMITTED: the single-row test-and-sets (refresh use: UPDATE ...
+ * Writes. Every other write body runs between BEGIN and COMMIT on one
+ * connection, in READ COMMITTED: the single-row test-and-sets (refresh use: UPDATE ...
  * WHERE used = 0; replay: INSERT ... ON CONFLICT DO UPDATE ... WHERE
  * expires_at <= now, 0 rows = a live record) are atomic there, since a
  * second writer waits for the first's row lock and then re-checks the
@@ -36,13 +36,24 @@
  * commits on several connections share a WAL flush (commit_delay on the
  * server can widen that); no batching of our own.
  *
- * Grants. grant_commit runs the grant body (the replay records, the
- * refresh-token use, the access and refresh tokens, in store.h's order) as
- * one transaction on the calling thread: all or nothing, conflicts reported
- * in tx->conflict like SQLite. grant_submit queues the transaction (its
- * queue entry lives in tx->backend) for min(4, pool_size) worker threads;
- * each commits one grant at a time on a pooled connection and calls `done`
- * from there. store_close lets the workers drain the queue first.
+ * Grants. A grant is one round trip (pg_tokens.c, grant_pipeline): its
+ * statements (the replay records, the refresh-token use, the access and
+ * refresh tokens, in store.h's order) are sent in libpq pipeline mode
+ * without BEGIN, so everything up to the Sync is one implicit transaction
+ * that commits at the Sync or is rolled back whole by the first error. The
+ * replay and refresh statements turn "0 rows" into an error of their own
+ * (grantd_conflict(), SQLSTATE GD001, created by migration 3), so a
+ * conflict, too, rolls everything back; which statement failed gives
+ * tx->conflict and tx->conflict_replay, as SQLite reports them. The replay
+ * record is one INSERT ... ON CONFLICT DO UPDATE ... WHERE expires_at <=
+ * now, never a check then an insert. grant_commit runs it on the calling
+ * thread; grant_submit queues the transaction (its queue entry lives in
+ * tx->backend) for pool_size / 2 worker threads; each commits one grant at
+ * a time on a pooled connection and calls `done` from there. store_close
+ * lets the workers drain the queue first. Measured on loopback (2 shared
+ * CPUs, fsync on, noisy): BEGIN + statements + COMMIT gave about 2300
+ * grants/s on one connection; the pipeline 4500..5600; several
+ * connections reach about 9000 (PostgreSQL groups their WAL flushes).
  *
  * Errors. SQLSTATE 23505 (unique) becomes ST_CONFLICT naming what is taken
  * (by constraint name), 23503 (a missing parent tenant) ST_NOT_FOUND,

@@ -2135,6 +2135,56 @@ static void pg_watch_delivers_changes(void **state)
 	store_close(s2);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The database refuses connections: calls fail with ST_UNAVAILABLE at
+ * once (ping with ST_IO), later ones without even trying while the backoff
+ * lasts; once it accepts them again the store recovers by itself. */
+static void pg_unavailable_then_back(void **state)
+{
+	struct fx *f = *state;
+	struct store_tenant t;
+	struct err e = {0};
+	char sql[256];
+	int64_t t0;
+	status st = ST_INTERNAL;
+
+	PG_SKIP_UNLESS_CONFIGURED();
+	mk_tenant(f, "kept.example", NOW);
+	snprintf(sql, sizeof sql, "ALTER DATABASE %s ALLOW_CONNECTIONS false", f->dbname);
+	pg_raw_exec(g_pg_admin, sql);
+	snprintf(sql, sizeof sql,
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+		 "WHERE datname = '%s'",
+		 f->dbname);
+	pg_raw_int(g_pg_admin, sql);
+	t0 = mono_ms();
+	assert_int_equal(f->s->ops->tenant_get_by_domain(f->s, &f->a, "kept.example", &t, &e),
+			 ST_UNAVAILABLE);
+	assert_true(has(&e, "database unavailable"));
+	assert_null(strstr(e.msg, "ybq")); /* no password, whatever the URL */
+	memset(&e, 0, sizeof e);
+	assert_int_equal(f->s->ops->ping(f->s, &e), ST_IO);
+	assert_int_equal(f->s->ops->tenant_set_active(f->s, "x", false, NULL, &e), ST_UNAVAILABLE);
+	assert_true(mono_ms() - t0 < 3000);
+	snprintf(sql, sizeof sql, "ALTER DATABASE %s ALLOW_CONNECTIONS true", f->dbname);
+	pg_raw_exec(g_pg_admin, sql);
+	/* The backoff is at most 5 s: poll a bounded while for recovery. */
+	for (t0 = mono_ms(); mono_ms() - t0 < 8000; usleep(20000)) {
+		st = f->s->ops->tenant_get_by_domain(f->s, &f->a, "kept.example", &t, &e);
+		if (st != ST_UNAVAILABLE)
+			break;
+	}
+	assert_int_equal(st, ST_OK);
+	assert_int_equal(f->s->ops->ping(f->s, &e), ST_OK);
+}
+
 /* ping answers; connections killed by the server are replaced: a read and
  * a write after that succeed on fresh connections. */
 static void pg_ping_and_reconnect(void **state)
@@ -2157,14 +2207,6 @@ static void pg_ping_and_reconnect(void **state)
 	pg_raw_int(g_pg_admin, sql);
 	mk_tenant(f, "after.example", NOW);
 	assert_int_equal(f->s->ops->ping(f->s, &e), ST_OK);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* An unreachable server: open fails with ST_UNAVAILABLE, in bounded time,
@@ -2270,6 +2312,7 @@ int main(void)
 	    PG(concurrent_grant_replay),
 	    PG(watch_delivers_changes),
 	    PG(ping_and_reconnect),
+	    PG(unavailable_then_back),
 	    cmocka_unit_test_setup_teardown(pg_concurrent_open_migrates_once, setup_pg_empty,
 					    teardown_pg),
 	    cmocka_unit_test_setup_teardown(pg_unreachable, setup, teardown),
