@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,13 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+static bool idle_quiet(PGconn *pg)
+{
+	struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+
+	return p.fd >= 0 && poll(&p, 1, 0) == 0;
+}
+
 status pg_conn_take(struct pg_store *s, struct conn **out, struct err *e)
 {
 	int64_t deadline = pg_mono_ms() + s->connect_timeout_ms;
@@ -271,7 +279,11 @@ status pg_conn_take(struct pg_store *s, struct conn **out, struct err *e)
 			c = s->idle;
 			s->idle = c->next;
 			c->next = NULL;
-			if (PQstatus(c->pg) == CONNECTION_OK)
+			/* An idle pooled connection has nothing to hear: when the
+			 * server said something (a FATAL before closing it: admin
+			 * shutdown, terminated backend, idle timeout), it is
+			 * dropped and a fresh one is taken instead. */
+			if (PQstatus(c->pg) == CONNECTION_OK && idle_quiet(c->pg))
 				break;
 			s->nopen--;
 			conn_free(c);

@@ -296,7 +296,7 @@ static status grant_tx_check(struct store_grant_tx *tx, struct err *e)
  * commits when the Sync is processed or is rolled back whole by the first
  * error. A live replay record or a used refresh token is such an error
  * (grantd_conflict, SQLSTATE GD001), so a grant costs one round trip. */
-static status grant_pipeline(struct conn *c, struct store_grant_tx *tx, struct err *e)
+static status grant_pipeline(struct conn *c, struct store_grant_tx *tx, bool *sent, struct err *e)
 {
 	struct q qs[GRANT_STMTS];
 	enum store_tx_part part[GRANT_STMTS];
@@ -344,6 +344,7 @@ static status grant_pipeline(struct conn *c, struct store_grant_tx *tx, struct e
 		struct q q0 = {.c = c};
 		return pg_db_fail(&q0, "starting a grant", e);
 	}
+	*sent = true; /* from here on, it may commit */
 	for (int i = 0; i < n && !lost_conn; i++)
 		lost_conn = !PQsendQueryPrepared(c->pg, pg_stmt_name(qs[i].id), qs[i].n, qs[i].vals,
 						 qs[i].lens, qs[i].fmts, 1);
@@ -406,13 +407,23 @@ static status pg_grant_run(struct pg_store *s, struct store_grant_tx *tx, struct
 	struct conn *c;
 	status ret;
 
-	if ((ret = pg_conn_take(s, &c, e)) != ST_OK)
-		return ret;
-	ret = grant_pipeline(c, tx, e);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool sent = false, broken;
+
+		if ((ret = pg_conn_take(s, &c, e)) != ST_OK)
+			return ret;
+		ret = grant_pipeline(c, tx, &sent, e);
+		broken = c->broken;
+		pg_conn_give(s, c);
+		/* Lost before anything of the grant was sent (while preparing
+		 * its statements): safe to try once more on a fresh one. */
+		if (ret == ST_UNAVAILABLE && broken && !sent && attempt == 0)
+			continue;
+		break;
+	}
 	if (ret == ST_OK)
 		__atomic_add_fetch(&s->n_commits, 1, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&s->n_writes, 1, __ATOMIC_RELAXED);
-	pg_conn_give(s, c);
 	return ret;
 }
 

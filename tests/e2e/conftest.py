@@ -3,9 +3,24 @@
 Each `server` is a fresh process with a temporary data dir and an ephemeral
 port. Readiness is read from the server's own log ("ready"), never from a
 sleep. Requests verify TLS against the certificate the server generated.
+
+The store backend: env GRANTD_TEST_BACKEND=postgres makes every Server use
+PostgreSQL - one private PgServer (tests/e2e/pgserver.py) for the whole
+session, started when the first Server needs it and destroyed at the end,
+and a fresh database for each Server (appended to its config as
+`[database] type = "postgres"`, unless the test's config has its own
+`[database]`). A Server stopped and started again keeps its database.
+Unset (or "sqlite"), every Server uses its own SQLite file in its data dir.
+
+Fixtures for PostgreSQL in either mode: `pg` (the session's PgServer; skips
+when the PostgreSQL binaries are missing, or when this grantd has no
+PostgreSQL backend) and `make_node` (a second Server on the database of a
+first one, with its server secret: see Server.__init__ `peer`).
 """
+import atexit
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,6 +39,66 @@ os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 LISTEN_RE = re.compile(r"listening (https?)://(\S+):(\d+)")
 
+BACKEND = (os.environ.get("GRANTD_TEST_BACKEND") or "sqlite").strip().lower()
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"GRANTD_TEST_BACKEND={BACKEND!r}: use sqlite or postgres")
+POSTGRES = BACKEND == "postgres"
+
+# What a grantd without the PostgreSQL backend says (src/store/store.c): the
+# PostgreSQL tests of a SQLite run skip then; a PostgreSQL run fails.
+NO_POSTGRES_BACKEND = 'database.type "postgres" is not supported by this version'
+
+DATABASE_TABLE_RE = re.compile(r"^[ \t]*\[[ \t]*database[ \t]*\]", re.M)
+
+
+# -- the session's PostgreSQL ---------------------------------------------------
+
+_pg = None
+_pg_lock = threading.Lock()
+
+
+def session_pg():
+    """The session's private PgServer, started on first use. Raises
+    RuntimeError when the PostgreSQL binaries are missing."""
+    global _pg
+    with _pg_lock:
+        if _pg is None:
+            from pgserver import PgServer
+            pg = PgServer()
+            try:
+                pg.start()
+            except BaseException:
+                pg.destroy()
+                raise
+            _pg = pg
+            atexit.register(_destroy_session_pg)  # also when pytest is interrupted
+        return _pg
+
+
+def _destroy_session_pg():
+    global _pg
+    with _pg_lock:
+        pg, _pg = _pg, None
+    if pg is not None:
+        pg.destroy()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_postgres():
+    """Destroys the session's PgServer, if a test started one, at the end."""
+    yield
+    _destroy_session_pg()
+
+
+def postgres_config(url):
+    return f'\n[database]\ntype = "postgres"\nurl = "{url}"\n'
+
+
+def sqlite_only(reason):
+    """Marks a test that inspects or alters the SQLite file itself: skipped
+    when the suite runs on PostgreSQL."""
+    return pytest.mark.skipif(POSTGRES, reason="SQLite only: " + reason)
+
 
 def free_port():
     """A currently free loopback port (for the optional plain-HTTP listener,
@@ -37,9 +112,19 @@ class Server:
     """A running grantd. Use .get/.post/... with paths; TLS is verified."""
 
     def __init__(self, tmp_path, extra_toml="", env=None, admin_password=ADMIN_PASSWORD,
-                 http_port=False, config_text=None):
+                 http_port=False, config_text=None, database_url=None, peer=None):
+        """`database_url`: this PostgreSQL database, whatever the backend of
+        the run. `peer`: another Server whose database this one shares (a
+        second node), and whose server secret it gets before its first start
+        (the secret is a file in the data dir; tokens' keyed hashes and the
+        signing keys' encryption depend on it, so all nodes need the same)."""
         self.data_dir = str(tmp_path / "data")
         self.config_path = str(tmp_path / "deployment.toml")
+        self.peer = peer
+        if peer is not None:
+            if database_url is None:
+                database_url = peer.database_url
+            assert database_url, "the peer Server has no PostgreSQL database"
         if config_text is None:
             config_text = (
                 "[server]\n"
@@ -48,6 +133,15 @@ class Server:
                 "port = 0\n"
                 + (f"http_port = {free_port()}\n" if http_port else "")
                 + extra_toml)
+        self.database_url = None
+        if DATABASE_TABLE_RE.search(config_text):
+            assert database_url is None, "the config has its own [database]"
+        elif database_url is not None or POSTGRES:
+            if database_url is None:
+                database_url = session_pg().create_database()
+            self.database_url = database_url
+            config_text = config_text.rstrip("\n") + "\n" + postgres_config(database_url)
+        self.config_text = config_text
         with open(self.config_path, "w") as f:
             f.write(config_text)
         self.env = dict(os.environ)
@@ -69,6 +163,8 @@ class Server:
     def start(self):
         self.lines = []
         self._ready = self._eof = False
+        if self.peer is not None:
+            self._copy_peer_secret()
         self.proc = subprocess.Popen(
             [GRANTD, "serve", "-c", self.config_path], env=self.env,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, bufsize=1)
@@ -78,8 +174,24 @@ class Server:
             ok = self._cond.wait_for(lambda: self._ready or self._eof, timeout=60)
         if not ok or not self._ready:
             self.stop()
+            if (not POSTGRES and self.database_url
+                    and NO_POSTGRES_BACKEND in self.log()):
+                pytest.skip("this grantd build has no PostgreSQL backend")
             raise RuntimeError("grantd did not start:\n" + self.log())
         return self
+
+    def _copy_peer_secret(self):
+        dst = os.path.join(self.data_dir, "server-secret")
+        if os.path.exists(dst):
+            return
+        src = os.path.join(self.peer.data_dir, "server-secret")
+        assert os.path.exists(src), "start the first node before its peer"
+        os.makedirs(self.data_dir, mode=0o700, exist_ok=True)
+        tmp = dst + ".e2e"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f, open(src, "rb") as g:
+            shutil.copyfileobj(g, f)
+        os.rename(tmp, dst)
 
     def _pump(self):
         for line in self.proc.stderr:
@@ -184,6 +296,27 @@ def make_server(tmp_path):
 @pytest.fixture
 def server(make_server):
     return make_server().start()
+
+
+@pytest.fixture
+def pg():
+    """The session's private PostgreSQL server (started on first use), in
+    either mode. Skips when the PostgreSQL binaries are missing."""
+    try:
+        return session_pg()
+    except RuntimeError as ex:
+        if POSTGRES:
+            raise
+        pytest.skip(f"PostgreSQL is not available: {ex}")
+
+
+@pytest.fixture
+def make_node(make_server):
+    """make_node(first, **kw): a Server on `first`'s PostgreSQL database with
+    `first`'s server secret (start `first` before the node)."""
+    def make(first, **kw):
+        return make_server(peer=first, **kw)
+    return make
 
 
 def run_grantd(*args, env=None, timeout=60):

@@ -2050,11 +2050,13 @@ static void pg_concurrent_grant_replay(void **state)
 	enum { N = 32 };
 	struct fx *f = *state;
 	struct grant_job *jobs = calloc(N, sizeof *jobs);
+	unsigned char old_hash[SHA256_LEN];
 	struct waiter w;
 	struct store_stats st;
 
 	PG_SKIP_UNLESS_CONFIGURED();
 	assert_non_null(jobs);
+	memset(old_hash, 0x10, sizeof old_hash); /* put_old_refresh's token */
 	waiter_init(&w);
 	for (int i = 0; i < N; i++) {
 		jobs[i].w = &w;
@@ -2075,6 +2077,27 @@ static void pg_concurrent_grant_replay(void **state)
 	assert_int_equal(w.replay_conflicts, N - 1);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM replay"), 1);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 1);
+	/* The same with one refresh token used by N grants at once. */
+	put_old_refresh(f);
+	waiter_init(&w);
+	for (int i = 0; i < N; i++) {
+		jobs[i].w = &w;
+		jobs[i].at.hash[1] = 0x99;
+		jobs[i].tx.nreplays = 0;
+		jobs[i].tx.refresh_use = old_hash;
+		jobs[i].tx.conflict = STORE_TX_NONE;
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(
+		    f->s->ops->grant_submit(f->s, &jobs[i].tx, on_grant_done, &jobs[i], &jobs[i].e),
+		    ST_OK);
+	assert_true(waiter_wait(&w, &w.n, N, 10000));
+	assert_int_equal(w.ok, 1);
+	assert_int_equal(w.conflict, N - 1);
+	for (int i = 0; i < N; i++)
+		if (jobs[i].tx.conflict != STORE_TX_NONE)
+			assert_int_equal(jobs[i].tx.conflict, STORE_TX_REFRESH_USE);
+	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), 3);
 	f->s->ops->stats(f->s, &st);
 	assert_int_equal(st.pending, 0);
 	assert_true(st.writes >= N);
@@ -2206,6 +2229,22 @@ static void pg_ping_and_reconnect(void **state)
 			 ST_OK);
 	pg_raw_int(g_pg_admin, sql);
 	mk_tenant(f, "after.example", NOW);
+	/* A grant (never retried: it may have committed) on a pool whose
+	 * connections the server closed while they were idle: found closed
+	 * when taken. pg_terminate_backend waits (5 s at most) until they are
+	 * gone. */
+	{
+		struct full_tx x;
+
+		put_old_refresh(f);
+		snprintf(sql, sizeof sql,
+			 "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+			 "WHERE datname = '%s' AND pid <> pg_backend_pid()",
+			 f->dbname);
+		pg_raw_int(g_pg_admin, sql);
+		full_tx_init(&x);
+		assert_int_equal(f->s->ops->grant_commit(f->s, &x.tx, &e), ST_OK);
+	}
 	assert_int_equal(f->s->ops->ping(f->s, &e), ST_OK);
 }
 
