@@ -24,7 +24,6 @@ import tempfile
 import threading
 import time
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import bench as B

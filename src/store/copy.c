@@ -29,9 +29,6 @@ static const char *const tables[STORE_COPY_TABLES] = {
     "tokens",  "replay",      "audit_events",
 };
 
-/* SQLite-only surrogate keys: the target numbers its own rows. */
-static const char *const local_only[] = {"tokens.id"};
-
 #define COPY_BATCH 256 /* rows per pipeline round trip */
 #define COPY_COLS  32  /* more columns than any table has */
 
@@ -67,17 +64,6 @@ static status pg_exec(struct copy *c, const char *sql, const char *what)
 		st = pg_fail(c, what, r);
 	PQclear(r);
 	return st;
-}
-
-static bool is_local_only(const char *table, const char *col)
-{
-	char name[128];
-
-	snprintf(name, sizeof name, "%s.%s", table, col);
-	for (size_t i = 0; i < sizeof local_only / sizeof local_only[0]; i++)
-		if (strcmp(local_only[i], name) == 0)
-			return true;
-	return false;
 }
 
 /* The target table's columns, as a NUL-separated list in `out`. */
@@ -240,8 +226,6 @@ static status copy_table(struct copy *c, const char *table, int64_t *rows)
 		const char *name = sqlite3_column_name(row, i);
 
 		if (!in_list(&dcols, ndcols, name)) {
-			if (is_local_only(table, name))
-				continue;
 			st = err_set(c->e, ST_INVALID,
 				     "column %s.%s has no place in the target database", table,
 				     name);

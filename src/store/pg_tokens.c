@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <string.h>
+#include "store/store_impl.h"
 
 /* ---- tokens (the hot path) -------------------------------------------------- */
 
@@ -33,18 +34,6 @@ static bool row_token(const struct q *q, struct arena *a, void *out)
 	return !r.bad;
 }
 
-static status token_check(const struct store_token *t, struct err *e)
-{
-	if (t->kind != STORE_TOKEN_ACCESS && t->kind != STORE_TOKEN_REFRESH)
-		return err_set(e, ST_INVALID, "unknown token kind %d", (int)t->kind);
-	if (t->tenant_id == NULL || t->app_id == NULL || t->client_id == NULL ||
-	    t->subject == NULL || t->grant_type == NULL)
-		return err_set(
-		    e, ST_INVALID,
-		    "token without tenant, application, client id, subject or grant type");
-	return ST_OK;
-}
-
 static void token_bind(struct q *q, const struct store_token *t)
 {
 	q_blob(q, t->hash, SHA256_LEN);
@@ -69,7 +58,7 @@ static status token_insert(struct conn *c, const struct store_token *t, struct e
 	struct q q;
 	status ret;
 
-	if ((ret = token_check(t, e)) != ST_OK)
+	if ((ret = store_token_check(t, e)) != ST_OK)
 		return ret;
 	if ((ret = pg_q_open(c, SQL_TOKEN_INSERT, &q, e)) != ST_OK)
 		return ret;
@@ -272,21 +261,6 @@ status pg_replay_record(struct store *s, const char *tenant_id, const char *iss,
 	return pg_write_tx(s, replay_body, &x, e);
 }
 
-/* Resets the out fields and refuses a malformed transaction. */
-static status grant_tx_check(struct store_grant_tx *tx, struct err *e)
-{
-	tx->conflict = STORE_TX_NONE;
-	tx->conflict_replay = 0;
-	if (tx->nreplays > STORE_TX_REPLAYS)
-		return err_set(e, ST_INVALID, "too many replay records in one grant");
-	for (size_t i = 0; i < tx->nreplays; i++)
-		if (tx->replays[i].tenant_id == NULL || tx->replays[i].iss == NULL ||
-		    tx->replays[i].jti == NULL)
-			return err_set(e, ST_INVALID,
-				       "replay record without tenant, issuer or jti");
-	return ST_OK;
-}
-
 /* ---- the grant in one round trip ------------------------------------------- */
 
 #define GRANT_STMTS (STORE_TX_REPLAYS + 3)
@@ -305,8 +279,8 @@ static status grant_pipeline(struct conn *c, struct store_grant_tx *tx, bool *se
 	status ret = ST_OK;
 	PGresult *r;
 
-	if ((tx->access != NULL && (ret = token_check(tx->access, e)) != ST_OK) ||
-	    (tx->refresh != NULL && (ret = token_check(tx->refresh, e)) != ST_OK))
+	if ((tx->access != NULL && (ret = store_token_check(tx->access, e)) != ST_OK) ||
+	    (tx->refresh != NULL && (ret = store_token_check(tx->refresh, e)) != ST_OK))
 		return ret;
 	if ((ret = pg_prepare(c, SQL_GRANT_REPLAY, e)) != ST_OK ||
 	    (ret = pg_prepare(c, SQL_GRANT_REFRESH_USE, e)) != ST_OK ||
@@ -429,7 +403,7 @@ static status pg_grant_run(struct pg_store *s, struct store_grant_tx *tx, struct
 
 status pg_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
 {
-	status ret = grant_tx_check(tx, e);
+	status ret = store_grant_tx_check(tx, e);
 
 	if (ret != ST_OK)
 		return ret;
@@ -520,7 +494,7 @@ status pg_grant_submit(struct store *base, struct store_grant_tx *tx,
 {
 	struct pg_store *s = pgs(base);
 	struct pg_job *j = (struct pg_job *)(void *)tx->backend;
-	status ret = grant_tx_check(tx, e);
+	status ret = store_grant_tx_check(tx, e);
 
 	if (ret != ST_OK)
 		return ret;

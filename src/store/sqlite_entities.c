@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/limits.h"
+#include "store/store_impl.h"
 
 /* ---- reading rows --------------------------------------------------------- */
 
@@ -196,13 +197,6 @@ static status entity_list(struct store *s, const struct entity *ent, struct aren
 
 /* ---- identity providers ---------------------------------------------------- */
 
-static status idp_check(const struct store_idp *p, struct err *e)
-{
-	if (p->id == NULL || p->tenant_id == NULL || p->name == NULL)
-		return err_set(e, ST_INVALID, "identity provider without id, tenant or name");
-	return ST_OK;
-}
-
 static status idp_write_result(struct conn *c, int rc, const struct store_idp *p, const char *what,
 			       struct err *e)
 {
@@ -217,7 +211,7 @@ static status idp_create_body(struct conn *c, void *arg, struct err *e)
 	int64_t created = now_or(p->created_at);
 	status ret;
 
-	if ((ret = idp_check(p, e)) != ST_OK)
+	if ((ret = store_idp_check(p, e)) != ST_OK)
 		return ret;
 	if ((ret = sq_q_open(c, SQL_IDP_INSERT, &q, e)) != ST_OK)
 		goto out;
@@ -245,7 +239,7 @@ static status idp_update_body(struct conn *c, void *arg, struct err *e)
 	struct q q = {0};
 	status ret;
 
-	if ((ret = idp_check(p, e)) != ST_OK)
+	if ((ret = store_idp_check(p, e)) != ST_OK)
 		return ret;
 	if ((ret = sq_q_open(c, SQL_IDP_UPDATE, &q, e)) != ST_OK)
 		goto out;
@@ -352,13 +346,6 @@ status sq_idp_list(struct store *s, struct arena *a, const char *tenant_id, stru
 
 /* ---- applications --------------------------------------------------------- */
 
-static status app_check(const struct store_app *p, struct err *e)
-{
-	if (p->id == NULL || p->tenant_id == NULL || p->name == NULL || p->client_id == NULL)
-		return err_set(e, ST_INVALID, "application without id, tenant, name or client id");
-	return ST_OK;
-}
-
 static status app_write_result(struct conn *c, int rc, const struct store_app *p, const char *what,
 			       struct err *e)
 {
@@ -377,7 +364,7 @@ static status app_create_body(struct conn *c, void *arg, struct err *e)
 	int64_t created = now_or(p->created_at);
 	status ret;
 
-	if ((ret = app_check(p, e)) != ST_OK)
+	if ((ret = store_app_check(p, e)) != ST_OK)
 		return ret;
 	if ((ret = sq_q_open(c, SQL_APP_INSERT, &q, e)) != ST_OK)
 		goto out;
@@ -408,7 +395,7 @@ static status app_update_body(struct conn *c, void *arg, struct err *e)
 	status ret;
 	int rc;
 
-	if ((ret = app_check(p, e)) != ST_OK)
+	if ((ret = store_app_check(p, e)) != ST_OK)
 		return ret;
 	/* The old secret hash decides whether this is a regeneration. */
 	if ((ret = sq_q_open(c, SQL_APP_SECRET_GET, &q, e)) != ST_OK)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/limits.h"
+#include "store/store_impl.h"
 
 /* ---- reading rows --------------------------------------------------------- */
 
@@ -87,20 +88,6 @@ out:
 	return ret;
 }
 
-/* ASCII lower-case copy of a tenant domain; false when it does not fit. */
-static bool domain_lower(char out[LIMIT_TENANT_DOMAIN + 1], const char *in)
-{
-	size_t i;
-
-	for (i = 0; in[i] != '\0'; i++) {
-		if (i == LIMIT_TENANT_DOMAIN)
-			return false;
-		out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] - 'A' + 'a') : in[i];
-	}
-	out[i] = '\0';
-	return true;
-}
-
 /* ---- tenants and admins ---------------------------------------------------- */
 
 struct tenant_create_arg {
@@ -153,7 +140,7 @@ static status tenant_create_body(struct conn *c, void *arg, struct err *e)
 
 	if (t->id == NULL || t->domain == NULL)
 		return err_set(e, ST_INVALID, "tenant without id or domain");
-	if (!domain_lower(domain, t->domain))
+	if (!store_domain_lower(domain, t->domain))
 		return err_set(e, ST_INVALID, "tenant domain is longer than %d bytes",
 			       LIMIT_TENANT_DOMAIN);
 	if ((ret = sq_q_open(c, SQL_TENANT_INSERT, &q, e)) != ST_OK)
@@ -209,7 +196,7 @@ status sq_tenant_get_by_domain(struct store *s, struct arena *a, const char *dom
 
 	memset(out, 0, sizeof *out);
 	/* Longer than any stored domain: cannot exist. */
-	if (domain_lower(lower, domain))
+	if (store_domain_lower(lower, domain))
 		ret = sq_get_by(s, SQL_TENANT_GET_BY_DOMAIN, lower, NULL, a, row_tenant, out,
 				"a tenant", e);
 	if (ret == ST_NOT_FOUND)

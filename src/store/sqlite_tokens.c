@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <string.h>
+#include "store/store_impl.h"
 
 /* ---- tokens (the hot path) -------------------------------------------------- */
 
@@ -39,13 +40,8 @@ static status token_insert(struct conn *c, const struct store_token *t, struct e
 	status ret;
 	int rc;
 
-	if (t->kind != STORE_TOKEN_ACCESS && t->kind != STORE_TOKEN_REFRESH)
-		return err_set(e, ST_INVALID, "unknown token kind %d", (int)t->kind);
-	if (t->tenant_id == NULL || t->app_id == NULL || t->client_id == NULL ||
-	    t->subject == NULL || t->grant_type == NULL)
-		return err_set(
-		    e, ST_INVALID,
-		    "token without tenant, application, client id, subject or grant type");
+	if ((ret = store_token_check(t, e)) != ST_OK)
+		return ret;
 	if ((ret = sq_q_open(c, SQL_TOKEN_INSERT, &q, e)) != ST_OK)
 		goto out;
 	q_blob(&q, t->hash, SHA256_LEN);
@@ -292,24 +288,9 @@ static status grant_body(struct conn *c, void *arg, struct err *e)
 	return ST_OK;
 }
 
-/* Resets the out fields and refuses a malformed transaction. */
-static status grant_tx_check(struct store_grant_tx *tx, struct err *e)
-{
-	tx->conflict = STORE_TX_NONE;
-	tx->conflict_replay = 0;
-	if (tx->nreplays > STORE_TX_REPLAYS)
-		return err_set(e, ST_INVALID, "too many replay records in one grant");
-	for (size_t i = 0; i < tx->nreplays; i++)
-		if (tx->replays[i].tenant_id == NULL || tx->replays[i].iss == NULL ||
-		    tx->replays[i].jti == NULL)
-			return err_set(e, ST_INVALID,
-				       "replay record without tenant, issuer or jti");
-	return ST_OK;
-}
-
 status sq_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e)
 {
-	status ret = grant_tx_check(tx, e);
+	status ret = store_grant_tx_check(tx, e);
 
 	if (ret != ST_OK)
 		return ret;
@@ -319,7 +300,7 @@ status sq_grant_commit(struct store *s, struct store_grant_tx *tx, struct err *e
 status sq_grant_submit(struct store *s, struct store_grant_tx *tx,
 		       void (*done)(void *arg, status st), void *arg, struct err *e)
 {
-	status ret = grant_tx_check(tx, e);
+	status ret = store_grant_tx_check(tx, e);
 
 	if (ret != ST_OK)
 		return ret;
