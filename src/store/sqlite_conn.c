@@ -157,7 +157,13 @@ static status conn_open(struct sq_store *s, struct conn **out, struct err *e)
 	    (ret = conn_pragma(c, "PRAGMA synchronous = FULL", NULL, e)) != ST_OK ||
 	    (ret = conn_pragma(c, "PRAGMA foreign_keys = ON", NULL, e)) != ST_OK ||
 	    (ret = conn_pragma(c, "PRAGMA foreign_keys", "1", e)) != ST_OK ||
-	    (ret = conn_pragma(c, "PRAGMA trusted_schema = OFF", NULL, e)) != ST_OK)
+	    (ret = conn_pragma(c, "PRAGMA trusted_schema = OFF", NULL, e)) != ST_OK ||
+	    /* The writer's batch runs each body under a SAVEPOINT, whose
+	     * sub-journal SQLite spills to a temporary file past 64 KiB: a
+	     * file created, written and unlinked per commit. In memory it is
+	     * truncated at every RELEASE (docs/operations.md, "The write
+	     * path"). */
+	    (ret = conn_pragma(c, "PRAGMA temp_store = MEMORY", NULL, e)) != ST_OK)
 		goto out;
 	*out = c;
 	c = NULL;
@@ -566,8 +572,18 @@ static void *writer_main(void *arg)
 		struct job *batch, *last, *async, **atail, *waiters;
 		size_t n = 1;
 
-		while (s->q_head == NULL && !s->q_stop)
+		while (s->q_head == NULL && !s->q_stop && !s->ck_catchup)
 			pthread_cond_wait(&s->q_cv, &s->q_mu);
+		if (s->ck_catchup) {
+			/* The end of a checkpoint cycle, between two batches. */
+			s->ck_catchup = false;
+			pthread_mutex_unlock(&s->q_mu);
+			if (cst == ST_OK)
+				sq_ckpt_catchup(s, c);
+			pthread_mutex_lock(&s->q_mu);
+			s->ck_cycle = false;
+			continue;
+		}
 		if (s->q_head == NULL)
 			break; /* stopping, and nothing left to write */
 		batch = last = s->q_head;
@@ -633,7 +649,8 @@ status sq_threads_start(struct sq_store *s, struct err *e)
 	if (pthread_create(&s->ckpt, NULL, sq_ckpt_main, s) == 0)
 		s->ck_on = true;
 	else
-		log_warn("store: cannot start the checkpointer; the WAL is checkpointed at close");
+		log_warn(
+		    "store: cannot start the checkpointer; the writer checkpoints the WAL itself");
 	pthread_mutex_unlock(&s->q_mu);
 	return ST_OK;
 }

@@ -166,9 +166,13 @@ struct sq_store {
 	uint64_t n_pending;         /* submitted, not finished; under q_mu */
 
 	/* The checkpointer: folds the WAL back into the database off the
-	 * writer's and the requests' threads. */
+	 * writer's and the requests' threads, in cycles (under q_mu):
+	 * ck_cycle from the commit that found the WAL large until the WAL can
+	 * restart; ck_want wakes the checkpointer for the bulk copy; ck_catchup
+	 * asks the writer to copy, between two batches, the few frames
+	 * committed during the bulk copy (sqlite_housekeeping.c). */
 	pthread_cond_t ck_cv;
-	bool ck_want, ck_stop, ck_on;
+	bool ck_want, ck_stop, ck_on, ck_cycle, ck_catchup;
 	pthread_t ckpt;
 	int wal_frames; /* the WAL's size after the last commit, in frames */
 };
@@ -403,11 +407,15 @@ status sq_threads_start(struct sq_store *s, struct err *e);
 int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 
 /* The checkpointer: copies committed WAL frames into the database file when
- * the writer reports a large WAL. PASSIVE never blocks the writer; the WAL
- * then restarts from its beginning at the next commit that finds it fully
- * copied. When readers kept it from finishing and the WAL is past
- * CKPT_FORCE_FRAMES, a RESTART waits (up to the busy timeout) for them. */
+ * the writer reports a large WAL (the bulk of a checkpoint cycle, see
+ * sqlite_housekeeping.c). PASSIVE never blocks the writer. When readers
+ * kept it from finishing and the WAL is past CKPT_FORCE_FRAMES, a RESTART
+ * waits (up to the busy timeout) for them. */
 void *sq_ckpt_main(void *arg);
+
+/* On the writer, between batches, q_mu not held: the catch-up copy of a
+ * checkpoint cycle, if one is due. */
+void sq_ckpt_catchup(struct sq_store *s, struct conn *c);
 
 /* ---- schema (sqlite_schema.c) --------------------------------------------- */
 

@@ -32,7 +32,9 @@
  * "The write path"). With synchronous=FULL a commit is durable when it
  * returns. A change and its audit row are one body, so they commit together.
  * Checkpoints run on their own thread (automatic checkpoints are off), so
- * neither the writer nor a request thread ever copies the WAL back.
+ * no request thread ever copies the WAL back; the writer only copies, at
+ * the end of each checkpoint cycle, the few frames it committed while the
+ * checkpointer ran, so that the WAL restarts (sqlite_housekeeping.c).
  *
  * Errors. Unique violations become ST_CONFLICT naming what is taken, a
  * missing parent tenant ST_NOT_FOUND, SQLITE_BUSY after the busy timeout
