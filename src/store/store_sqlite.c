@@ -152,8 +152,19 @@ static const struct store_ops sqlite_ops = {
     .ping = sq_ping,
 };
 
+/* Before SQLite initialises: no global memory statistics, whose mutex
+ * every sqlite3_malloc and free would otherwise take (grantd never reads
+ * them). Once SQLite is initialised (a second store in one process) the
+ * call is refused, harmlessly. */
+static void sqlite_global_config(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 status store_sqlite_open(const struct config *cfg, struct store **out, struct err *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
 	struct sq_store *s = NULL;
 	struct conn *c;
 	int64_t busy = cfg->database.busy_timeout;
@@ -162,6 +173,7 @@ status store_sqlite_open(const struct config *cfg, struct store **out, struct er
 	*out = NULL;
 	if (!sqlite3_threadsafe())
 		return err_set(e, ST_UNSUPPORTED, "this SQLite library was built without threads");
+	pthread_once(&once, sqlite_global_config);
 	s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return err_set(e, ST_NOMEM, "out of memory");
