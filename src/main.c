@@ -409,6 +409,17 @@ static int cmd_check_config(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	if ((rc = load_config(path, &cfg)) != EXIT_OK)
 		return rc;
+	/* The config layer checks the URL's form; libpq's own parse (its
+	 * parameter names) is the store's, the same one serve runs. */
+	if (strcmp(cfg->database.type, "postgres") == 0) {
+		struct err e = {0};
+		if (store_pg_url_check(cfg->database.url, &e) != ST_OK) {
+			fprintf(stderr, "grantd: configuration error: %s: %s\n", cfg->source,
+				e.msg);
+			config_free(cfg);
+			return EXIT_USAGE;
+		}
+	}
 	if (config_dump(cfg, &out) != ST_OK) {
 		fprintf(stderr, "grantd: cannot print the configuration\n");
 		rc = EXIT_RUNTIME;

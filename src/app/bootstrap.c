@@ -217,6 +217,19 @@ status boot_tenants_and_admin(struct oauth_ctx *c, struct err *e)
 	u.pw_hash = hash;
 	u.created_at = t.created_at;
 	st = c->store->ops->tenant_create(c->store, &t, &u, NULL, e);
+	if (st == ST_CONFLICT) {
+		/* Another node sharing the database (PostgreSQL) created it since
+		 * the lookup above: two nodes starting at once on an empty
+		 * database. Theirs stands; this node's password is not used. */
+		struct store_tenant other = {0};
+
+		err_clear(e);
+		st = c->store->ops->tenant_get_by_domain(c->store, &a, cfg->tenant.default_domain,
+							 &other, e);
+		if (st == ST_OK)
+			log_info("super tenant %s was created by another node", other.domain);
+		goto out;
+	}
 	if (st != ST_OK)
 		goto out;
 	log_info("created super tenant %s with super admin 'admin'", t.domain);

@@ -423,6 +423,10 @@ void store_close(struct store *s);
  * to out (size n, always terminated). Never fails: anything unparsable is
  * shown as "(unparsable connection string)". */
 void store_pg_url_mask(const char *url, char *out, size_t n);
+/* Whether libpq accepts `url` as a URL or conninfo (its parameters
+ * included): ST_INVALID, with the URL masked in the message, when not.
+ * store_open checks it, and check-config, so both refuse the same. */
+status store_pg_url_check(const char *url, struct err *e);
 
 /* The schema version this binary creates and migrates to. */
 int store_schema_version(void);

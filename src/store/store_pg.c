@@ -95,6 +95,26 @@ void store_pg_url_mask(const char *url, char *out, size_t n)
 	config_db_url_mask(url, out, n);
 }
 
+status store_pg_url_check(const char *url, struct err *e)
+{
+	char masked[512];
+	PQconninfoOption *opts;
+	char *perr = NULL;
+
+	if (url == NULL || url[0] == '\0')
+		return err_set(e, ST_INVALID, "database.type \"postgres\" requires database.url");
+	opts = PQconninfoParse(url, &perr);
+	/* perr is not shown: it may quote the string, password and all. */
+	PQfreemem(perr);
+	if (opts == NULL) {
+		store_pg_url_mask(url, masked, sizeof masked);
+		return err_set(e, ST_INVALID,
+			       "database.url %s is not a valid libpq URL or conninfo", masked);
+	}
+	PQconninfoFree(opts);
+	return ST_OK;
+}
+
 /* ---- open ------------------------------------------------------------------ */
 
 static const struct store_ops pg_ops = {
@@ -143,24 +163,14 @@ status store_pg_open(const struct config *cfg, struct store **out, struct err *e
 {
 	const char *url = cfg->database.url;
 	char masked[512];
-	PQconninfoOption *opts;
 	struct pg_store *s;
-	char *perr = NULL;
 	int64_t ct, stt;
 	status ret;
 
 	*out = NULL;
-	if (url == NULL || url[0] == '\0')
-		return err_set(e, ST_INVALID, "database.type \"postgres\" requires database.url");
-	store_pg_url_mask(url, masked, sizeof masked);
-	opts = PQconninfoParse(url, &perr);
-	if (opts == NULL) {
-		ret = err_set(e, ST_INVALID, "database.url %s is not a valid libpq URL or conninfo",
-			      masked);
-		PQfreemem(perr);
+	if ((ret = store_pg_url_check(url, e)) != ST_OK)
 		return ret;
-	}
-	PQconninfoFree(opts);
+	store_pg_url_mask(url, masked, sizeof masked);
 	if (!PQisthreadsafe())
 		return err_set(e, ST_UNSUPPORTED, "this libpq was built without thread safety");
 	s = calloc(1, sizeof *s);
