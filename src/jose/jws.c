@@ -378,7 +378,7 @@ static status claim_get(const json_t *claims, const char *name, const json_t **v
 
 status jwt_claim_string(const json_t *claims, const char *name, const char **out, struct err *e)
 {
-	const json_t *v;
+	const json_t *v = NULL; /* set unless claim_get fails */
 	status st = claim_get(claims, name, &v, e);
 
 	if (st != ST_OK)
@@ -392,7 +392,7 @@ status jwt_claim_string(const json_t *claims, const char *name, const char **out
 
 status jwt_claim_numericdate(const json_t *claims, const char *name, int64_t *out, struct err *e)
 {
-	const json_t *v;
+	const json_t *v = NULL; /* set unless claim_get fails */
 	status st = claim_get(claims, name, &v, e);
 
 	if (st != ST_OK)
@@ -424,7 +424,7 @@ status jwt_claim_numericdate(const json_t *claims, const char *name, int64_t *ou
 status jwt_claim_audiences(struct arena *a, const json_t *claims, const char *name,
 			   const char *const **out, size_t *n, struct err *e)
 {
-	const json_t *v;
+	const json_t *v = NULL; /* set unless claim_get fails */
 	const char **list;
 	size_t count;
 	status st = claim_get(claims, name, &v, e);
