@@ -81,7 +81,18 @@ def start_node(work, label, url=None, secret_from=None):
 
 def run_nodes(res, pool, targets, row, conns, duration, label, rate_guess, pg):
     """One bounded run of `row` on every target at once, conns split evenly;
-    returns the summed result."""
+    returns the summed result. A run in which a node ran out of fresh
+    assertions (bench/wrk.lua stops that thread) is repeated with twice the
+    slices, up to twice."""
+    for attempt in (1, 2, 4):
+        r = _run_nodes(res, pool, targets, row, conns, duration, label, rate_guess * attempt, pg)
+        if not r["exhausted"]:
+            return r
+        note(f"{label}: a node ran out of assertions; again with more")
+    raise RuntimeError(f"{label}: ran out of assertions three times")
+
+
+def _run_nodes(res, pool, targets, row, conns, duration, label, rate_guess, pg):
     key, title, client, _ = row
     share = max(1, conns // len(targets))
     scns = []
@@ -124,6 +135,7 @@ def run_nodes(res, pool, targets, row, conns, duration, label, rate_guess, pg):
         "p99_us": max(r["p99_us"] for r in out),
         "status": sum(r["status"] for r in out),
         "errors": sum(r["errors"] for r in out),
+        "exhausted": sum(r.get("exhausted", 0) for r in out),
         "rss_mib": max(r.get("VmRSS", 0) for r in out) / 1024,
     }
 
