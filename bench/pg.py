@@ -83,13 +83,15 @@ def run_nodes(res, pool, targets, row, conns, duration, label, rate_guess, pg):
     """One bounded run of `row` on every target at once, conns split evenly;
     returns the summed result. A run in which a node ran out of fresh
     assertions (bench/wrk.lua stops that thread) is repeated with twice the
-    slices, up to twice."""
-    for attempt in (1, 2, 4):
-        r = _run_nodes(res, pool, targets, row, conns, duration, label, rate_guess * attempt, pg)
+    slices, up to five times."""
+    for _ in range(5):
+        r = _run_nodes(res, pool, targets, row, conns, duration, label, rate_guess, pg)
         if not r["exhausted"]:
             return r
+        # the rate before running out understates what the node can do
+        rate_guess = max(2 * rate_guess, 2 * r["rps"])
         note(f"{label}: a node ran out of assertions; again with more")
-    raise RuntimeError(f"{label}: ran out of assertions three times")
+    raise RuntimeError(f"{label}: ran out of assertions five times")
 
 
 def _run_nodes(res, pool, targets, row, conns, duration, label, rate_guess, pg):
