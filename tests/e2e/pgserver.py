@@ -89,7 +89,7 @@ class PgServer:
     def _start_server(self):
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
                 f"-c unix_socket_directories={self.dir} -c max_connections=300 "
-                "-c shared_buffers=64MB " + os.environ.get("XP_PG_OPTS", ""))
+                "-c shared_buffers=64MB")
         self._run([os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-w", "-t", "60",
                    "-o", opts, "-l", os.path.join(self.dir, "log"), "start"])
 
