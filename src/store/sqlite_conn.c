@@ -579,7 +579,7 @@ static void *writer_main(void *arg)
 			s->ck_catchup = false;
 			pthread_mutex_unlock(&s->q_mu);
 			if (cst == ST_OK)
-				sq_ckpt_catchup(s, c);
+				sq_ckpt_catchup(c);
 			pthread_mutex_lock(&s->q_mu);
 			s->ck_cycle = false;
 			continue;

@@ -33,8 +33,9 @@
  *  3. between two batches the writer copies what was committed meanwhile
  *     (a short PASSIVE on its own connection), so its next transaction
  *     starts on a fully copied WAL and SQLite writes it from the start.
- * The writer pauses only for step 3: a few hundred frames and one fsync
- * of the database file (docs/operations.md, "The write path"). */
+ * The writer pauses only for step 3: a few hundred frames and the fsyncs
+ * of the already durable WAL and of the database file (docs/operations.md,
+ * "The write path"). */
 
 int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
@@ -51,13 +52,23 @@ int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 				s->ck_want = true;
 				pthread_cond_signal(&s->ck_cv);
 			} else {
-				s->ck_catchup =
-				    true; /* no checkpointer: the writer copies it all */
+				/* No checkpointer: the writer copies it all. */
+				s->ck_catchup = true;
 			}
 		}
 		pthread_mutex_unlock(&s->q_mu);
 	}
 	return SQLITE_OK;
+}
+
+/* One checkpoint on `c`; failures other than BUSY are logged. */
+static int checkpoint(struct conn *c, int mode, int *log_frames, int *done_frames)
+{
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, log_frames, done_frames);
+
+	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
+		log_warn("store: checkpoint failed: %s", sqlite3_errmsg(c->db));
+	return rc;
 }
 
 void *sq_ckpt_main(void *arg)
@@ -71,7 +82,7 @@ void *sq_ckpt_main(void *arg)
 		log_error("store: the checkpointer has no connection: %s", e.msg);
 	pthread_mutex_lock(&s->q_mu);
 	for (;;) {
-		int log_frames = 0, done_frames = 0, rc, mode = SQLITE_CHECKPOINT_PASSIVE;
+		int log_frames = 0, done_frames = 0;
 
 		while (!s->ck_want && !s->ck_stop)
 			pthread_cond_wait(&s->ck_cv, &s->q_mu);
@@ -79,18 +90,11 @@ void *sq_ckpt_main(void *arg)
 			break;
 		s->ck_want = false;
 		pthread_mutex_unlock(&s->q_mu);
-		if (cst == ST_OK) {
-			rc =
-			    sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log_frames, &done_frames);
-			if (rc == SQLITE_OK && done_frames < log_frames &&
-			    log_frames >= CKPT_FORCE_FRAMES) {
-				mode = SQLITE_CHECKPOINT_RESTART;
-				rc = sqlite3_wal_checkpoint_v2(c->db, NULL, mode, &log_frames,
-							       &done_frames);
-			}
-			if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
-				log_warn("store: checkpoint failed: %s", sqlite3_errmsg(c->db));
-		}
+		if (cst == ST_OK &&
+		    checkpoint(c, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames) ==
+			SQLITE_OK &&
+		    done_frames < log_frames && log_frames >= CKPT_FORCE_FRAMES)
+			(void)checkpoint(c, SQLITE_CHECKPOINT_RESTART, &log_frames, &done_frames);
 		pthread_mutex_lock(&s->q_mu);
 		s->ck_catchup = true;
 		pthread_cond_signal(&s->q_cv);
@@ -99,15 +103,11 @@ void *sq_ckpt_main(void *arg)
 	return NULL;
 }
 
-void sq_ckpt_catchup(struct sq_store *s, struct conn *c)
+void sq_ckpt_catchup(struct conn *c)
 {
 	int log_frames = 0, done_frames = 0;
-	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-					   &done_frames);
 
-	(void)s;
-	if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY)
-		log_warn("store: checkpoint failed: %s", sqlite3_errmsg(c->db));
+	(void)checkpoint(c, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &done_frames);
 }
 
 /* ---- purges and counters -------------------------------------------------- */

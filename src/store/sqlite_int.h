@@ -413,9 +413,9 @@ int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
  * waits (up to the busy timeout) for them. */
 void *sq_ckpt_main(void *arg);
 
-/* On the writer, between batches, q_mu not held: the catch-up copy of a
- * checkpoint cycle, if one is due. */
-void sq_ckpt_catchup(struct sq_store *s, struct conn *c);
+/* The catch-up copy that ends a checkpoint cycle: called by the writer,
+ * between two batches and without q_mu, when ck_catchup is set. */
+void sq_ckpt_catchup(struct conn *c);
 
 /* ---- schema (sqlite_schema.c) --------------------------------------------- */
 

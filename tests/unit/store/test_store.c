@@ -2046,7 +2046,7 @@ static void on_grant_done(void *arg, status st)
  * Touched on the writer thread only, read after `n` reaches the total. */
 struct wal_watch {
 	struct store *s;
-	int n; /* atomic */
+	struct waiter w; /* w.n: jobs answered */
 	int failed, restarts;
 	int64_t last, max;
 };
@@ -2063,7 +2063,10 @@ static void on_wal_job(void *arg, status st)
 	if (ss.wal_frames > w->max)
 		w->max = ss.wal_frames;
 	w->failed += st != ST_OK;
-	__atomic_add_fetch(&w->n, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&w->w.mu);
+	w->w.n++;
+	pthread_cond_broadcast(&w->w.cv);
+	pthread_mutex_unlock(&w->w.mu);
 }
 
 /* Under load that never lets the writer idle, the WAL still restarts from
@@ -2084,6 +2087,7 @@ static void wal_restarts_under_steady_load(void **state)
 
 	assert_non_null(jobs);
 	assert_non_null(scope);
+	waiter_init(&w.w);
 	memset(scope, 'x', SCOPE);
 	scope[SCOPE] = '\0';
 	assert_int_equal(sqlite3_open_v2(f->path, &raw, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
@@ -2100,9 +2104,7 @@ static void wal_restarts_under_steady_load(void **state)
 	}
 	hold_lock_until_pending(f, raw, N);
 	sqlite3_close(raw);
-	for (int i = 0; i < 60000 && __atomic_load_n(&w.n, __ATOMIC_ACQUIRE) < N; i++)
-		usleep(1000); /* a bound on the wait, not a synchronisation */
-	assert_int_equal(__atomic_load_n(&w.n, __ATOMIC_ACQUIRE), N);
+	assert_true(waiter_wait(&w.w, &w.w.n, N, 60000));
 	assert_int_equal(w.failed, 0);
 	assert_int_equal(count_rows(f, "SELECT count(*) FROM tokens"), N);
 	f->s->ops->stats(f->s, &st);
@@ -2114,6 +2116,17 @@ static void wal_restarts_under_steady_load(void **state)
 	assert_true(w.max < 10000);
 	free(scope);
 	free(jobs);
+}
+
+/* Submits every job at once, then waits (10 s at most) until each has
+ * been answered. */
+static void submit_all(struct fx *f, struct grant_job *jobs, int n, struct waiter *w)
+{
+	for (int i = 0; i < n; i++)
+		assert_int_equal(
+		    f->s->ops->grant_submit(f->s, &jobs[i].tx, on_grant_done, &jobs[i], &jobs[i].e),
+		    ST_OK);
+	assert_true(waiter_wait(w, &w->n, n, 10000));
 }
 
 /* N grants with the same jti, submitted at once (several on each pool
@@ -2142,11 +2155,7 @@ static void pg_concurrent_grant_replay(void **state)
 		jobs[i].tx.nreplays = 1;
 		jobs[i].tx.access = &jobs[i].at;
 	}
-	for (int i = 0; i < N; i++)
-		assert_int_equal(
-		    f->s->ops->grant_submit(f->s, &jobs[i].tx, on_grant_done, &jobs[i], &jobs[i].e),
-		    ST_OK);
-	assert_true(waiter_wait(&w, &w.n, N, 10000));
+	submit_all(f, jobs, N, &w);
 	assert_int_equal(w.ok, 1);
 	assert_int_equal(w.conflict, N - 1);
 	assert_int_equal(w.replay_conflicts, N - 1);
@@ -2162,11 +2171,7 @@ static void pg_concurrent_grant_replay(void **state)
 		jobs[i].tx.refresh_use = old_hash;
 		jobs[i].tx.conflict = STORE_TX_NONE;
 	}
-	for (int i = 0; i < N; i++)
-		assert_int_equal(
-		    f->s->ops->grant_submit(f->s, &jobs[i].tx, on_grant_done, &jobs[i], &jobs[i].e),
-		    ST_OK);
-	assert_true(waiter_wait(&w, &w.n, N, 10000));
+	submit_all(f, jobs, N, &w);
 	assert_int_equal(w.ok, 1);
 	assert_int_equal(w.conflict, N - 1);
 	for (int i = 0; i < N; i++)
